@@ -1,0 +1,467 @@
+"""Loopback fake inference server for the test suite and benchmarks (stdlib only).
+
+Imitates text-generation-inference (TGI) 3.x and an OpenAI-compatible server closely
+enough for the real clients (``huggingface_hub.AsyncInferenceClient`` and
+``openai.AsyncOpenAI``) to talk to it, with scripted outputs and injectable faults:
+
+    with FakeServer(responder=OracleResponder({"input": "reference"}), faults={"429": 0.1}) as srv:
+        client = AsyncInferenceClient(base_url=srv.url)          # TGI native: POST /
+        oai = AsyncOpenAI(base_url=srv.url + "/v1", api_key="k")  # POST /v1/chat/completions
+        ...
+        assert srv.stats.completed == n_items
+
+Routes: GET /health, GET /info (TGI Info), POST / and /generate (TGI generate), GET /v1/models,
+POST /v1/chat/completions. Tokens are whitespace-split words. Like TGI, the native generate
+routes keep the matched stop sequence at the end of ``generated_text``; the chat route drops it
+(OpenAI semantics). ``tgi=False`` imitates a non-TGI server: /info, / and /generate answer 404.
+Faults are decided at arrival on the generation routes, before auth and validation, by one
+``random.Random(seed)`` draw per request (or by ``fault_plan``). Counters are updated before the
+answer is written, so a client that got its answer can assert on ``srv.stats`` at once.
+
+Script mode: ``python tests/fakeserver.py --port 0 [--oracle map.json] [--model-id ID]
+[--latency S] [--api-key K] [--fault KIND=P ...] [--seed N]`` prints ``READY <url>`` and serves
+until SIGTERM/SIGINT, then prints one JSON stats line. Only ever binds 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import random
+import re
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field, replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+
+Responder = Callable[[str, Any], str]
+FAULT_KINDS = ("429", "429_retry_after", "503", "500", "408", "reset", "hang", "malformed")
+HOST = "127.0.0.1"
+_STEP = 0.02  # granularity of interruptible sleeps
+
+
+def echo_responder(kind: str, payload: Any) -> str:
+    """Echo: the last user message's content (chat) or the last 200 chars of the prompt (generate)."""
+    if kind == "chat":
+        users = [m.get("content") for m in payload if isinstance(m, dict) and m.get("role") == "user"]
+        return users[-1] if users and isinstance(users[-1], str) else ""
+    return str(payload)[-200:]
+
+
+def constant_responder(text: str) -> Responder:
+    """Always answer ``text``."""
+    return lambda kind, payload: text
+
+
+class OracleResponder:
+    """Answer the reference of the input that occurs last in the prompt.
+
+    Prompts hold few-shot examples before the real input, so among the keys found in the prompt
+    (chat: the message contents joined by newlines) the one whose last occurrence ends furthest
+    right wins (ties: the longer key). Unknown input -> "".
+    """
+
+    def __init__(self, mapping: dict[str, str]) -> None:
+        self.mapping = {k: v for k, v in mapping.items() if k}
+
+    def __call__(self, kind: str, payload: Any) -> str:
+        text = _chat_text(payload) if kind == "chat" else str(payload)
+        best: tuple[int, int] | None = None
+        answer = ""
+        for key, ref in self.mapping.items():
+            pos = text.rfind(key)
+            if pos >= 0 and (best is None or (pos + len(key), len(key)) > best):
+                best, answer = (pos + len(key), len(key)), ref
+        return answer
+
+
+@dataclass
+class Stats:
+    """Snapshot of the server's counters (also subscriptable: ``stats["completed"]``)."""
+
+    requests: int = 0  # generation requests received (faulted and rejected ones included)
+    completed: int = 0  # successful generation responses sent
+    faulted: dict[str, int] = field(default_factory=dict)
+    in_flight: int = 0
+    max_in_flight: int = 0
+
+    def __getitem__(self, key: str) -> Any:
+        return getattr(self, key)
+
+
+def _chat_text(messages: Any) -> str:
+    parts = []
+    for m in messages if isinstance(messages, list) else []:
+        content = m.get("content") if isinstance(m, dict) else None
+        parts.append(content if isinstance(content, str) else json.dumps(content) if content else "")
+    return "\n".join(parts)
+
+
+def _n_tokens(text: str) -> int:
+    return len(text.split())
+
+
+def _limit(text: str, max_tokens: int | None, stops: list[str], keep_stop: bool) -> tuple[str, str]:
+    """Apply the token limit, then the earliest stop sequence; return (text, TGI finish_reason)."""
+    reason = "eos_token"
+    if max_tokens is not None:
+        words = list(re.finditer(r"\S+", text))
+        if len(words) > max_tokens:
+            text, reason = text[: words[max_tokens - 1].end()] if max_tokens > 0 else "", "length"
+    hits = [(i, s) for s in stops if s and (i := text.find(s)) >= 0]
+    if hits:
+        i, s = min(hits)
+        text, reason = text[: i + len(s)] if keep_stop else text[:i], "stop_sequence"
+    return text, reason
+
+
+class _Invalid(ValueError):
+    """A TGI-style 422 validation error."""
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024  # the default backlog of 5 drops SYNs under concurrent load (1 s retransmits)
+    fake: "FakeServer"
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], OSError):  # client hang-ups are expected here
+            super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _HTTPServer
+    protocol_version = "HTTP/1.1"
+    _open = False  # a generation request whose accounting is pending
+    _key: str | None = None  # what to record in completed_inputs when it succeeds
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no 40 ms Nagle stalls
+        self.server.fake._track(self.connection, True)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.fake._track(self.connection, False)
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        if self._open:  # account before the client can see the answer
+            self._open = False
+            self.server.fake._leave(self._key)
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _authorized(self) -> bool:
+        key = self.server.fake.api_key
+        if not key or self.headers.get("Authorization") == f"Bearer {key}":
+            return True
+        self._send(401, _oai_error("Incorrect API key provided.", "invalid_request_error", "invalid_api_key"))
+        return False
+
+    # -- routes -----------------------------------------------------------------------------
+    def do_GET(self) -> None:
+        fake, path = self.server.fake, self.path.split("?", 1)[0].rstrip("/") or "/"
+        if path == "/health":
+            ok = fake.healthy
+            return self._send(200 if ok else 503, {} if ok else {"error": "unhealthy", "error_type": "healthcheck"})
+        if not self._authorized():
+            return
+        if path == "/info" and fake.tgi:
+            return self._send(200, fake.info())
+        if path == "/v1/models":
+            model = {"id": fake.model_id, "object": "model", "created": 0, "owned_by": "fake"}
+            return self._send(200, {"object": "list", "data": [model]})
+        self._send(404, {"error": f"Not Found: GET {path}"})
+
+    def do_POST(self) -> None:
+        fake, path = self.server.fake, self.path.split("?", 1)[0].rstrip("/") or "/"
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        kind = "chat" if path == "/v1/chat/completions" else "generate" if path in ("/", "/generate") else None
+        if kind is None or (kind == "generate" and not fake.tgi):
+            return self._send(404, {"error": f"Not Found: POST {path}"})
+        self._open, self._key, fault = True, None, fake._arrive()
+        try:
+            if fault:
+                return self._fault(fault, kind)
+            if not self._authorized():
+                return
+            try:
+                body = json.loads(raw or b"null")
+                if not isinstance(body, dict):
+                    raise _Invalid("the JSON body must be an object")
+                self._generate(kind, path, body)
+            except ValueError as exc:  # _Invalid or a JSON decoding error
+                self._send(422, {"error": f"Input validation error: {exc}", "error_type": "validation"})
+        finally:
+            if self._open:  # nothing was sent (reset, hang, stopping)
+                self._open = False
+                fake._leave(None)
+
+    def _generate(self, kind: str, path: str, body: dict[str, Any]) -> None:
+        fake = self.server.fake
+        if body.get("stream"):
+            raise _Invalid("streaming is not supported by the fake server")
+        if kind == "generate":
+            params = body.get("parameters") or {}
+            if not isinstance(params, dict):
+                raise _Invalid("`parameters` must be an object")
+            prompt, max_tokens, stops = body.get("inputs"), params.get("max_new_tokens"), params.get("stop") or []
+            if not isinstance(prompt, str) or not prompt:
+                raise _Invalid("`inputs` cannot be empty")
+            truncate = params.get("truncate")
+            if truncate is not None and not (isinstance(truncate, int) and 0 < truncate <= fake.max_input_tokens):
+                raise _Invalid(f"`truncate` must be strictly positive and less than {fake.max_input_tokens}. "
+                               f"Given: {truncate}")
+            n_input = min(_n_tokens(prompt), truncate or sys.maxsize)
+            key, payload = prompt, prompt
+        else:
+            model, messages = body.get("model"), body.get("messages")
+            if model not in (fake.model_id, "tgi"):
+                msg = f"The model `{model}` does not exist."
+                return self._send(404, _oai_error(msg, "invalid_request_error", "model_not_found"))
+            if not isinstance(messages, list) or not messages:
+                raise _Invalid("`messages` must be a non-empty list")
+            max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
+            stops = [body["stop"]] if isinstance(body.get("stop"), str) else body.get("stop") or []
+            n_input, key, payload = _n_tokens(_chat_text(messages)), json.dumps(messages), messages
+        if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens <= 0):
+            raise _Invalid(f"`max_new_tokens` must be strictly positive. Given: {max_tokens}")
+        if not isinstance(stops, list) or not all(isinstance(stop, str) for stop in stops):
+            raise _Invalid("`stop` must be a list of strings")
+        if len(stops) > fake.max_stop_sequences:
+            raise _Invalid(f"`stop` supports up to {fake.max_stop_sequences} stop sequences. Given: {len(stops)}")
+        if n_input > fake.max_input_tokens:
+            raise _Invalid(f"`inputs` must have less than {fake.max_input_tokens} tokens. Given: {n_input}")
+        if n_input + (max_tokens or 0) > fake.max_total_tokens:
+            raise _Invalid(f"`inputs` tokens + `max_new_tokens` must be <= {fake.max_total_tokens}. "
+                           f"Given: {n_input} `inputs` tokens and {max_tokens} `max_new_tokens`")
+        text, reason = _limit(fake.responder(kind, payload), max_tokens, stops, keep_stop=kind == "generate")
+        n_out = _n_tokens(text)
+        if not fake._sleep(fake.latency_s + fake.latency_per_token_s * n_out):
+            return
+        if kind == "chat":
+            self._key = key
+            self._send(200, {
+                "id": f"chatcmpl-{fake._count}", "object": "chat.completion", "created": int(time.time()),
+                "model": fake.model_id, "system_fingerprint": f"{fake.version}-native",
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "logprobs": None,
+                             "finish_reason": "length" if reason == "length" else "stop"}],
+                "usage": {"prompt_tokens": n_input, "completion_tokens": n_out, "total_tokens": n_input + n_out}})
+        else:
+            params = body.get("parameters") or {}
+            out: dict[str, Any] = {"generated_text": prompt + text if params.get("return_full_text") else text}
+            if params.get("details"):
+                out["details"] = {
+                    "finish_reason": reason, "generated_tokens": n_out,
+                    "seed": params.get("seed") if params.get("do_sample") else None,
+                    "prefill": [], "tokens": [], "best_of_sequences": None, "top_tokens": []}
+            self._key = key
+            self._send(200, [out] if path == "/" else out)
+
+    def _fault(self, fault: str, kind: str) -> None:
+        fake = self.server.fake
+        if fault == "reset":  # RST instead of a response
+            self.close_connection = True
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.rfile.close()
+            self.connection.close()
+        elif fault == "hang":  # no response at all; the client must time out
+            fake._sleep(fake.hang_s)
+            self.close_connection = True
+        elif fault == "malformed":
+            self._send(200, b'{"id": "chatcmpl-x", "choices": [{"me' if kind == "chat" else b'{"generated_text": "tru')
+        else:
+            status, tgi_body, chat_body = _ERRORS[fault]
+            headers = {"Retry-After": str(fake.retry_after)} if fault == "429_retry_after" else None
+            self._send(status, chat_body if kind == "chat" else tgi_body, headers)
+
+
+def _oai_error(message: str, type_: str, code: str | None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": type_, "param": None, "code": code}}
+
+
+_OVERLOADED = {"error": "Model is overloaded", "error_type": "overloaded"}  # TGI's queue-full answer
+_ERRORS: dict[str, tuple[int, dict[str, Any], dict[str, Any]]] = {  # kind -> (status, TGI body, chat body)
+    "429": (429, _OVERLOADED, _OVERLOADED),  # TGI answers its chat route the same way
+    "429_retry_after": (429, _OVERLOADED, _oai_error("Rate limit reached.", "rate_limit_error", "rate_limit_exceeded")),
+    "500": (500, {"error": "Request failed during generation: incomplete generation",  # TGI's own 500
+                  "error_type": "incomplete_generation"}, _oai_error("Internal server error", "server_error", None)),
+    "503": (503, {"error": "Service Unavailable"}, _oai_error("Service Unavailable", "server_error", None)),  # gateway
+    "408": (408, {"error": "Request Timeout"}, _oai_error("Request Timeout", "server_error", None)),  # gateway
+}
+
+
+class FakeServer:
+    """A TGI/OpenAI look-alike on 127.0.0.1 in a daemon thread; see the module docstring."""
+
+    version = "3.3.7"
+
+    def __init__(
+        self, *, port: int = 0, responder: Responder = echo_responder, model_id: str = "fake/model",
+        model_sha: str = "0" * 40, api_key: str | None = None, tgi: bool = True, healthy: bool = True,
+        faults: dict[str, float] | None = None, fault_plan: list[str | None] | None = None, seed: int = 0,
+        retry_after: float = 1, hang_s: float = 30.0, latency_s: float = 0.0, latency_per_token_s: float = 0.0,
+        max_input_tokens: int = 4095, max_total_tokens: int = 4096, max_stop_sequences: int = 4,
+    ) -> None:
+        for kind in [*(faults or {}), *(k for k in fault_plan or [] if k)]:
+            if kind not in FAULT_KINDS:
+                raise ValueError(f"unknown fault kind {kind!r}; expected one of {FAULT_KINDS}")
+        if sum((faults or {}).values()) > 1:
+            raise ValueError("fault probabilities sum to more than 1")
+        self.port, self.responder, self.model_id, self.model_sha = port, responder, model_id, model_sha
+        self.api_key, self.tgi, self.healthy = api_key, tgi, healthy
+        self.faults, self.fault_plan = dict(faults or {}), fault_plan
+        self.retry_after = int(retry_after) if float(retry_after).is_integer() else retry_after
+        self.hang_s, self.latency_s, self.latency_per_token_s = hang_s, latency_s, latency_per_token_s
+        self.max_input_tokens, self.max_total_tokens = max_input_tokens, max_total_tokens
+        self.max_stop_sequences = max_stop_sequences
+        self._rng, self._lock, self._stop = random.Random(seed), threading.Lock(), threading.Event()
+        self._conns: set[socket.socket] = set()
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.reset_stats()
+
+    # -- lifecycle --------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        if self._httpd is None:
+            raise RuntimeError("FakeServer is not started")
+        return f"http://{HOST}:{self._httpd.server_address[1]}"
+
+    def start(self) -> FakeServer:
+        self._stop.clear()
+        self._httpd = _HTTPServer((HOST, self.port), _Handler)
+        self._httpd.fake = self
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="fakeserver", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving: wakes hanging handlers and drops open (keep-alive) connections."""
+        self._stop.set()
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+        with self._lock:
+            conns = list(self._conns)
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- counters ---------------------------------------------------------------------------
+    @property
+    def stats(self) -> Stats:
+        with self._lock:
+            return replace(self._stats, faulted=dict(self._stats.faulted))
+
+    def reset_stats(self) -> None:
+        """Zero the counters, ``completed_inputs`` and the ``fault_plan`` position (not the RNG)."""
+        with self._lock:
+            self._stats, self._count = Stats(), 0
+            self.completed_inputs: list[str] = []  # prompt / json.dumps(messages) per success
+
+    def info(self) -> dict[str, Any]:
+        """The TGI 3.x ``/info`` document."""
+        return {
+            "model_id": self.model_id, "model_sha": self.model_sha, "model_pipeline_tag": "text-generation",
+            "max_concurrent_requests": 128, "max_best_of": 2, "max_stop_sequences": self.max_stop_sequences,
+            "max_input_tokens": self.max_input_tokens, "max_total_tokens": self.max_total_tokens,
+            "validation_workers": 2, "max_client_batch_size": 4, "router": "text-generation-router",
+            "version": self.version, "sha": "fa4e" * 10, "docker_label": "sha-fa4efa4"}
+
+    # -- used by the handler ----------------------------------------------------------------
+    def _arrive(self) -> str | None:
+        with self._lock:
+            index, self._count = self._count, self._count + 1
+            s = self._stats
+            s.requests, s.in_flight = s.requests + 1, s.in_flight + 1
+            s.max_in_flight = max(s.max_in_flight, s.in_flight)
+            if self.fault_plan is not None:
+                fault = self.fault_plan[index] if index < len(self.fault_plan) else None
+            else:
+                fault, draw = None, self._rng.random() if self.faults else 1.0
+                for kind, p in self.faults.items():
+                    if draw < p:
+                        fault = kind
+                        break
+                    draw -= p
+            if fault:
+                s.faulted[fault] = s.faulted.get(fault, 0) + 1
+            return fault
+
+    def _leave(self, completed_key: str | None) -> None:
+        with self._lock:
+            self._stats.in_flight -= 1
+            if completed_key is not None:
+                self._stats.completed += 1
+                self.completed_inputs.append(completed_key)
+
+    def _sleep(self, seconds: float) -> bool:
+        """Sleep in small steps; False if the server is stopping."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if self._stop.wait(min(_STEP, left)):
+                return False
+        return not self._stop.is_set()
+
+    def _track(self, conn: socket.socket, add: bool) -> None:
+        with self._lock:
+            (self._conns.add if add else self._conns.discard)(conn)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="Loopback fake TGI/OpenAI server (tests and benchmarks).")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--oracle", help="JSON file {input_text: reference} for OracleResponder (default: echo)")
+    ap.add_argument("--model-id", default="fake/model")
+    ap.add_argument("--latency", type=float, default=0.0, help="seconds to sleep before each answer")
+    ap.add_argument("--api-key")
+    ap.add_argument("--fault", action="append", default=[], metavar="KIND=P", help="fault probability, repeatable")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    responder: Responder = echo_responder
+    if args.oracle:
+        with open(args.oracle, encoding="utf-8") as fh:
+            responder = OracleResponder(json.load(fh))
+    faults = {kind: float(p) for kind, p in (f.split("=", 1) for f in args.fault)}
+    done = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: done.set())
+    with FakeServer(port=args.port, responder=responder, model_id=args.model_id, latency_s=args.latency,
+                    api_key=args.api_key, faults=faults, seed=args.seed) as srv:
+        print(f"READY {srv.url}", flush=True)
+        while not done.wait(0.2):
+            pass
+    print(json.dumps({**asdict(srv.stats), "distinct_completed": len(set(srv.completed_inputs))}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
