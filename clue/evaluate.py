@@ -54,6 +54,7 @@ class RunConfig:
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     progress: bool = True
     argv: Sequence[str] = ()
+    allow_remote_phi: bool = False  # credentialed tasks may go to a non-loopback endpoint (clue/phi.py)
 
 
 @dataclass
@@ -106,6 +107,10 @@ class Evaluation:
     """Holds a run's loaded data and engine; `run()` does the rest."""
 
     def __init__(self, cfg: RunConfig):
+        from clue.phi import check_endpoint
+
+        # PHI guard, before any data is read or request sent: credentialed data stays on loopback endpoints
+        check_endpoint(cfg.tasks, None if cfg.engine == "baseline" else cfg.endpoint, allow_remote_phi=cfg.allow_remote_phi)
         self.cfg = cfg
         self.splits: dict[str, Split] = {}
         for task in cfg.tasks:

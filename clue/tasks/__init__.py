@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from clue.errors import ConfigError
 from clue.tasks.base import BuildContext, Split, Task
+from clue.tasks.longhealth import LongHealth
+from clue.tasks.mednli import MedNLI
+from clue.tasks.medisumcode import MeDiSumCode
+from clue.tasks.medisumqa import MeDiSumQA
 from clue.tasks.meqsum import MeQSum
+from clue.tasks.problemsummary import ProblemSummary
 
-TASKS: dict[str, Task] = {t.name: t for t in (MeQSum(),)}
+TASKS: dict[str, Task] = {t.name: t for t in (MeQSum(), ProblemSummary(), LongHealth(), MedNLI(), MeDiSumQA(), MeDiSumCode())}
 
 
 def get_tasks(spec: str) -> list[Task]:

@@ -4,7 +4,8 @@ Data: the public MeQSum xlsx (Ben Abacha & Demner-Fushman, ACL 2019, CC BY 4.0),
 columns `CHQ` (the inquiry) and `Summary` (the reference question); `File` is unused.
 TGI era: file order, k = 3 shots from the top of the file, 200 new tokens, generation prefix
 "Question: ", truncate = min(MPE − 200, 24576). Metrics: ROUGE-1/2/L on the raw post-processed
-output against `Summary` (BERTScore, SciBERT layer 8, comes with the `bertscore` extra).
+output against `Summary`; BERTScore (`lang="en-sci"` = SciBERT uncased, layer 8, original case, in
+both eras) when the optional `bertscore` extra is installed, else named by `skipped_metrics`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Sequence
 
 from clue.engines.baseline import first_question
 from clue.errors import DataError
+from clue.metrics import bertscore
 from clue.metrics.rouge import rouge
 from clue.protocols import ProtocolProfile
 from clue.tasks.base import Task
@@ -27,7 +29,7 @@ class MeQSum(Task):
     title = "MeQSum"
     files = ("MeQSum_ACL2019_BenAbacha_Demner-Fushman.xlsx",)
     source = "https://raw.githubusercontent.com/abachaa/MeQSum/master/MeQSum_ACL2019_BenAbacha_Demner-Fushman.xlsx (public, CC BY 4.0)"
-    metrics = ("rougeL", "rouge1", "rouge2")
+    metrics = ("rougeL", "rouge1", "rouge2", "bertscore_p", "bertscore_r", "bertscore_f1")
     k = 3
     max_new_tokens = {"tgi": 200, "vllm": 512}
     q23_applies = True
@@ -60,3 +62,17 @@ class MeQSum(Task):
 
     def score(self, output: str, sample: Sample, profile: ProtocolProfile) -> dict[str, float]:
         return rouge(output, sample.reference)
+
+    def score_all(self, outputs: Sequence[str], samples: Sequence[Sample], profile: ProtocolProfile) -> list[dict[str, float]]:
+        rows = super().score_all(outputs, samples, profile)
+        if bertscore.available() is None:
+            model, layer = bertscore.DEFAULT_MODELS["scibert"]
+            scores = bertscore.score(outputs, [s.reference for s in samples], model=model, layer=layer,
+                                     truncate_512=profile.q24_bertscore_truncate_512)
+            for row, extra in zip(rows, scores):
+                row.update(extra)
+        return rows
+
+    def skipped_metrics(self, profile: ProtocolProfile) -> dict[str, str]:
+        hint = bertscore.available()
+        return dict.fromkeys(bertscore.KEYS, hint) if hint is not None else {}

@@ -1,0 +1,190 @@
+"""MeDiSumQA: answer a patient's question about their discharge letter (spec §3.5).
+
+Data: the PhysioNet "MeDiSumQA" 1.0.0 release (credentialed, MIMIC-IV-Note derived), saved as
+`MeDiSumQA.json`. Q19: the TGI-era code read `without_discharge_summary`, `Question`, `Answer`
+(JSON Lines, later a JSON array); the vLLM-era code reads `discharge_summary` instead. The
+loader accepts a JSON array or JSON Lines and either letter field, and gives every sample both
+spellings so each era's template finds its field (`question`/`answer` in lower case are also
+accepted).
+
+Order: seed-1 shuffle in BOTH eras (§3.0, §3.5), k = 1. 200 / 512 new tokens, truncate =
+MPE − 200. TGI era: user template ends with "Question: {Question}", few-shot answer
+"Answer: {Answer}", generation prefix "Answer: " (Q3: the committed code crashed here; the
+profile switch q3_medisumqa_prefix keeps the pre-fdb4ec7 prefix, False sends none);
+post-processing = strip, then Phi split, no self-prompting regex (§2.6). vLLM era: "{Question}"
+and "{Answer}", no prefix. Metrics: ROUGE-1/2/L, BERTScore (TGI era: Bio_ClinicalBERT layer 9;
+vLLM era: SciBERT layer 8) and UMLS F1, all on original-case text; BERTScore and UMLS come
+from optional extras and are named as skipped when missing. Means: first-sample quirk in the
+TGI era only (Q1); two-decimal rounding in the vLLM era (Q23).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from pathlib import Path
+from typing import Sequence
+
+from clue import prompts
+from clue.errors import ConfigError, DataError
+from clue.metrics import bertscore, umls
+from clue.metrics.rouge import rouge
+from clue.protocols import ProtocolProfile
+from clue.tasks.base import BuildContext, Split, Task
+from clue.tasks.mednli import read_records
+from clue.tasks.postprocess import phi_split, stop_strings
+from clue.types import GenParams, Request, Sample
+
+DOCUMENT_FIELDS = ("without_discharge_summary", "discharge_summary")  # TGI-era, vLLM-era spelling
+SHUFFLE_SEED = 1  # both eras
+BERTSCORE_MODEL = {"tgi": "clinicalbert", "vllm": "scibert"}  # keys of bertscore.DEFAULT_MODELS (L9 / L8)
+
+_SENTENCE = re.compile(r"[^.?!\n]+[.?!]*")
+_WORD = re.compile(r"[a-z0-9]+")
+_STOPWORDS = frozenset(
+    "a an and are as at be by did do does for from had has have he her his how i in is it of on or she "
+    "that the their they this to was were what when where which who why will with you your".split()
+)
+
+
+def _normalise(record: dict, where: str, fix: str) -> dict:
+    """Both letter spellings and the `Question`/`Answer` fields, or a DataError naming what is missing."""
+    fields = dict(record)
+    for canonical in ("Question", "Answer"):
+        if canonical not in fields and canonical.lower() in fields:
+            fields[canonical] = fields[canonical.lower()]
+    document = next((fields[f] for f in DOCUMENT_FIELDS if f in fields), None)
+    missing = [f for f in ("Question", "Answer") if f not in fields]
+    if document is None:
+        missing.insert(0, " or ".join(DOCUMENT_FIELDS))
+    if missing:
+        raise DataError(f"{where} lacks field(s) {', '.join(missing)}", fix)
+    for f in DOCUMENT_FIELDS:
+        fields.setdefault(f, document)
+    return fields
+
+
+def best_overlap_sentence(document: str, question: str) -> str:
+    """The sentence of `document` sharing the most distinct non-stop words with `question`
+    (lower-cased [a-z0-9] words; ties: the earliest; no overlap: the first sentence)."""
+    words = set(_WORD.findall(str(question).lower())) - _STOPWORDS
+    sentences = [s.strip() for s in _SENTENCE.findall(str(document)) if s.strip()]
+    if not sentences:
+        return ""
+    overlaps = [len(words & set(_WORD.findall(s.lower()))) for s in sentences]
+    return sentences[overlaps.index(max(overlaps))]
+
+
+class MeDiSumQA(Task):
+    name = "medisumqa"
+    title = "MeDiSumQA"
+    files = ("MeDiSumQA.json",)
+    source = ("https://physionet.org/content/medisumqa/1.0.0/ (credentialed PhysioNet access); save the QA file "
+              "as MeDiSumQA.json (JSON array or JSON Lines)")
+    credentialed = True
+    metrics = ("rougeL", "rouge1", "rouge2", "bertscore_p", "bertscore_r", "bertscore_f1", "umls_p", "umls_r", "umls_f1")
+    k = 1
+    max_new_tokens = {"tgi": 200, "vllm": 512}
+    double_count_first = {"tgi": True, "vllm": False}
+    q23_applies = True
+
+    def load(self, data_dir: Path) -> list[Sample]:
+        path = self.path(data_dir)
+        fix = f"expected MeDiSumQA items with a letter, Question and Answer from {self.source}"
+        records = read_records(path, fix)
+        samples = []
+        for i, record in enumerate(records):
+            fields = _normalise(record, f"{path} record {i + 1}", fix)
+            samples.append(Sample(id=str(i), fields=fields, reference=str(fields["Answer"])))
+        return samples
+
+    def split(self, samples: Sequence[Sample], profile: ProtocolProfile) -> Split:
+        """Both eras shuffle with CPython's random.seed(1) before taking the shot (§3.5)."""
+        return super().split(samples, replace(profile, fewshot_shuffle_seed=SHUFFLE_SEED))
+
+    def user_part(self, profile: ProtocolProfile) -> str:
+        return "user" if profile.era == "tgi" else "user_vllm"
+
+    def prefix(self, profile: ProtocolProfile) -> str:
+        """Generation prefix: "Answer: " in the TGI era while q3_medisumqa_prefix holds (Q3)."""
+        return prompts.render(self.name, "prefix") if profile.generation_prefix and profile.q3_medisumqa_prefix else ""
+
+    def build(self, split: Split, ctx: BuildContext) -> list[Request]:
+        """As `Task.build`, but the user template differs per era (the vLLM era dropped "Question: ")."""
+        profile = ctx.profile
+        user, assistant = self.user_part(profile), self.assistant_part(profile)
+        system = prompts.render(self.name, "system")
+        shots = [prompts.Turn(prompts.render(self.name, user, s.fields), prompts.render(self.name, assistant, s.fields))
+                 for s in split.shots]
+        prefix = self.prefix(profile)
+        truncate = None
+        if profile.q8_truncate and ctx.send == "prompt" and ctx.max_position_embeddings:
+            truncate = self.truncate(ctx.max_position_embeddings)
+        params = GenParams(
+            max_new_tokens=self.max_new_tokens[profile.era],
+            stop=stop_strings(profile, ctx.endpoint.model),
+            temperature=ctx.temperature if ctx.temperature is not None else profile.q22_temperature,
+            seed=ctx.seed if ctx.seed is not None else profile.seed,
+            truncate=truncate,
+        )
+        requests = []
+        for sample in split.evaluated:
+            query = prompts.render(self.name, user, sample.fields)
+            prompt = messages = None
+            if ctx.mode == "base":
+                if ctx.send != "prompt":
+                    raise ConfigError("base-model prompts need the tgi engine", "use --engine tgi or an instruct --mode")
+                prompt = prompts.assemble_base(system, shots, query, prefix, with_system=profile.q29_base_layout == "b01cbcf")
+            else:
+                msgs = prompts.assemble_messages(system, shots, query, ctx.mode)
+                if ctx.send == "prompt":
+                    if ctx.chat_template is None:
+                        raise ConfigError("the tgi engine needs the model's chat template", "pass --chat-template FILE or --mode base")
+                    prompt = ctx.chat_template.render(msgs, add_generation_prompt=True, strip_bos=not profile.q9_double_bos) + prefix
+                else:
+                    messages = tuple(msgs)
+            requests.append(Request(task=self.name, sample_id=sample.id, params=params, protocol=profile.name,
+                                    endpoint=ctx.endpoint, prompt=prompt, messages=messages))
+        return requests
+
+    def truncate(self, max_position_embeddings: int) -> int | None:
+        return max_position_embeddings - 200
+
+    def postprocess(self, text: str, profile: ProtocolProfile, model: str) -> str:
+        """TGI era (§2.6): strip, then the Phi split; no self-prompting regex."""
+        return phi_split(text.strip(), profile, model)
+
+    def baseline(self, sample: Sample, shots: Sequence[Sample]) -> str:
+        """Baseline rule: the sentence of the discharge letter sharing the most distinct non-stop
+        words with the question (ties: the earliest sentence; no overlap: the first sentence)."""
+        return best_overlap_sentence(sample.fields[DOCUMENT_FIELDS[0]], sample.fields["Question"])
+
+    def write_synthetic(self, records: list[dict], path: Path) -> None:
+        path.write_text(json.dumps(records, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+    def skipped_metrics(self, profile: ProtocolProfile) -> dict[str, str]:
+        skipped: dict[str, str] = {}
+        for module in (bertscore, umls):
+            hint = module.available()
+            if hint is not None:
+                skipped.update(dict.fromkeys(module.KEYS, hint))
+        return skipped
+
+    def score(self, output: str, sample: Sample, profile: ProtocolProfile) -> dict[str, float]:
+        return rouge(output, sample.reference)
+
+    def score_all(self, outputs: Sequence[str], samples: Sequence[Sample], profile: ProtocolProfile) -> list[dict[str, float]]:
+        """ROUGE per pair; BERTScore and UMLS in one batch each when their stack is installed."""
+        rows = super().score_all(outputs, samples, profile)
+        refs = [s.reference for s in samples]
+        if outputs and bertscore.available() is None:
+            model, layer = bertscore.DEFAULT_MODELS[BERTSCORE_MODEL[profile.era]]
+            scores = bertscore.score(list(outputs), refs, model=model, layer=layer, lowercase=False,
+                                     truncate_512=profile.q24_bertscore_truncate_512)
+            for row, extra in zip(rows, scores):
+                row.update(extra)
+        if outputs and umls.available() is None:
+            for row, extra in zip(rows, umls.score(list(outputs), refs)):
+                row.update(extra)
+        return rows
