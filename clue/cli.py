@@ -51,6 +51,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--api-key-env", default=None,
                    help="environment variable holding the endpoint's API key (default OPENAI_API_KEY for openai, TGI_API_KEY for tgi)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--allow-remote-phi", action="store_true",
+                   help="allow credentialed (PhysioNet) tasks to go to a non-loopback endpoint (see clue/phi.py)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,12 +66,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("tasks", help="list the tasks")
     protocols = sub.add_parser("protocols", help="list protocol profiles")
     protocols.add_argument("--show", metavar="NAME", help="print one profile with every switch")
-    report = sub.add_parser("report", help="build an HTML report from run directories")
-    report.add_argument("runs", nargs="+", type=Path)
-    report.add_argument("--out", type=Path, default=Path("reports/latest"))
+    from clue.report.commands import add_report_arguments, add_verify_arguments
+
+    add_report_arguments(sub.add_parser("report", help="build a self-contained HTML report (+ results.csv) from run directories"))
+    add_verify_arguments(sub.add_parser("verify", help="compare runs with the published CLUE v3 numbers (exit 1 if any deviates)"))
     demo = sub.add_parser("demo", help="offline demo: baseline engine on the bundled synthetic samples, then a report")
     demo.add_argument("--out", type=Path, default=Path("runs/demo"))
     demo.add_argument("--report", type=Path, default=Path("reports/demo"))
+    from clue.data.cli import add_parser as add_data_parser
+    from clue.serve import add_parser as add_serve_parser
+
+    sub.add_parser("models", help="list the model roster").add_argument("--roster", default=None, help="roster YAML file")
+    add_serve_parser(sub)
+    add_data_parser(sub)
     return parser
 
 
@@ -99,7 +108,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         limit=args.limit, concurrency=args.concurrency, max_failures=args.max_failures, api_key_env=args.api_key_env,
         policy=RetryPolicy(max_attempts=args.max_attempts, attempt_timeout_s=args.timeout, backoff_base_s=args.retry_base),
         progress=not args.no_progress and sys.stderr.isatty() or os.environ.get("CLUE_PROGRESS") == "1",
-        argv=["clue", *sys.argv[1:]],
+        argv=["clue", *sys.argv[1:]], allow_remote_phi=args.allow_remote_phi,
     )
     result = evaluate(cfg)
     for name, t in result.scores.items():
@@ -138,10 +147,15 @@ def cmd_protocols(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from clue.report import build_report
+    from clue.report.commands import report_command
 
-    print(f"report written to {build_report(args.runs, args.out)}")
-    return 0
+    return report_command(args)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from clue.report.commands import verify_command
+
+    return verify_command(args)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -149,11 +163,31 @@ def cmd_demo(args: argparse.Namespace) -> int:
                                          "--store", str(args.out / "store.sqlite"), "--no-progress"])
     code = cmd_run(run_args)
     if code == 0:
-        cmd_report(argparse.Namespace(runs=[args.out], out=args.report))
+        cmd_report(build_parser().parse_args(["report", str(args.out), "--out", str(args.report)]))
     return code
 
 
-COMMANDS = {"run": cmd_run, "tasks": cmd_tasks, "protocols": cmd_protocols, "report": cmd_report, "demo": cmd_demo}
+def cmd_models(args: argparse.Namespace) -> int:
+    from clue.roster import format_table, load_roster
+
+    print(format_table(load_roster(args.roster)))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from clue.serve import cmd_serve as serve
+
+    return serve(args)
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from clue.data.cli import cmd_data as data
+
+    return data(args)
+
+
+COMMANDS = {"run": cmd_run, "tasks": cmd_tasks, "protocols": cmd_protocols, "report": cmd_report, "verify": cmd_verify, "demo": cmd_demo,
+            "models": cmd_models, "serve": cmd_serve, "data": cmd_data}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,298 @@
+"""Everything the report shows, computed once as plain data; the template only formats it.
+
+Per run: bootstrap CIs (clue.stats), verification checks (clue.verify), usage and cost. Across
+runs: the leaderboard next to the published models, per-task tables and charts, paired
+comparisons, the sample browser rows and the `results.csv` rows.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from clue import published
+from clue.errors import ConfigError
+from clue.published.rule import LEVELS, LEVEL_TITLES, TASK_METRICS, TASK_ORDER, task_score
+from clue.report import charts
+from clue.report.cost import cost, load_prices, usage
+from clue.report.load import credentialed_tasks, redact_samples
+from clue.stats import DEFAULT_REPLICATES, DEFAULT_SEED, Interval, compare_runs, run_intervals
+from clue.verify import DEFAULT_TOLERANCE, VERDICTS, verify_run
+
+TEXT_LIMIT = 20_000  # characters of one prompt/output shown; the rest is in samples.jsonl
+ALL_PAIRS_UP_TO = 6  # runs; beyond that, compare related runs (same model, base model) or --compare
+MAX_PAIRS = 30
+SAMPLE_BUDGET = 1500  # rows in the sample browser across all runs and tasks (keeps big reports light)
+MIN_SAMPLES = 5
+
+
+@dataclass
+class ReportOptions:
+    redact: bool = False
+    max_samples: int = 50  # per run and task, plus as many failed/wrong ones
+    replicates: int = DEFAULT_REPLICATES
+    seed: int = DEFAULT_SEED
+    tolerance: float = DEFAULT_TOLERANCE
+    prices: str | None = None  # price table file; None = the bundled one
+    compare: Sequence[tuple[str, str]] = ()  # explicit run-name pairs
+    published_model: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def cell(iv: Interval | None = None, *, value: float | None = None, approx: bool = False) -> dict[str, Any]:
+    if iv is not None:
+        return {"value": iv.value, "low": iv.low, "high": iv.high, "partial": iv.partial, "missing": list(iv.missing), "approx": approx}
+    return {"value": value, "low": None, "high": None, "partial": False, "missing": [], "approx": approx}
+
+
+def _task_titles(runs: Sequence[dict[str, Any]]) -> list[str]:
+    titles: list[str] = []
+    for r in runs:
+        for name, t in r["scores"]["tasks"].items():
+            if t.get("title", name) not in titles:
+                titles.append(t.get("title", name))
+    return [t for t in TASK_ORDER if t in titles] + [t for t in titles if t not in TASK_ORDER]
+
+
+def _run_info(i: int, run: dict[str, Any], opts: ReportOptions, prices: dict[str, dict[str, float]]) -> dict[str, Any]:
+    scores, record = run["scores"], run["record"]
+    ivs = run_intervals(scores, run["samples"], replicates=opts.replicates, seed=opts.seed)
+    checks = verify_run(run, tolerance=opts.tolerance, published_model=opts.published_model, intervals=ivs)
+    pm_name = checks[0].published_model if checks else None
+    totals = usage(run["samples"])
+    model = str(scores.get("model"))
+    return {
+        "name": run["name"], "dir": run["dir"], "model": model, "protocol": scores.get("protocol"), "color": charts.color(i),
+        "published_model": pm_name, "pm": published.models().get(pm_name) if pm_name else None,
+        "intervals": ivs, "checks": checks, "counts": {v: sum(1 for c in checks if c.verdict == v) for v in VERDICTS},
+        "scores": scores, "record": record, "usage": totals, "cost": cost(model, totals, prices),
+        "cost_sent": cost(model, totals, prices, sent_only=True), "priced": model in prices,
+        "samples": redact_samples(run["samples"]) if opts.redact else run["samples"],
+    }
+
+
+def _detail(m: published.PublishedModel | None) -> str:
+    if m is None:
+        return ""
+    if m.type == "baseline":
+        return "Level averages read from the paper's figure"
+    return m.hf_id or "HF id ambiguous"
+
+
+def _leaderboard(infos: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for info in infos:
+        ivs = info["intervals"]
+        rows.append({"name": info["name"], "kind": "run", "type": "your run", "color": info["color"],
+                     "detail": f"{info['model']} · {info['protocol']}",
+                     "levels": {lv: cell(ivs.levels.get(lv)) if lv in ivs.levels else cell() for lv in LEVELS},
+                     "tasks": {t: cell(ivs.task_scores[t]) if t in ivs.task_scores else cell() for t in TASK_ORDER}})
+    for name, tasks in published.table().items():
+        m = published.models().get(name)
+        levels = {lv: cell(value=tasks[lv]["avg"].value, approx=tasks[lv]["avg"].approximate) if lv in tasks else cell() for lv in LEVELS}
+        scores = {t: cell(value=task_score(t, {k: v.value for k, v in tasks.get(t, {}).items()})) for t in TASK_ORDER}
+        rows.append({"name": name, "kind": "published", "type": m.type if m else "", "color": None,
+                     "detail": _detail(m), "levels": levels, "tasks": scores})
+    rows.sort(key=lambda r: -(r["levels"]["Level1"]["value"] if r["levels"]["Level1"]["value"] is not None else -1.0))
+    return rows
+
+
+def _scatter(infos: list[dict[str, Any]]) -> Any:
+    points = []
+    for name, tasks in published.table().items():
+        if "Level1" in tasks and "Level2" in tasks:
+            m = published.models().get(name)
+            points.append(charts.Point(name, tasks["Level1"]["avg"].value, tasks["Level2"]["avg"].value, m.type if m else "general"))
+    for info in infos:
+        lv = info["intervals"].levels
+        if "Level1" in lv and "Level2" in lv:
+            a, b = lv["Level1"], lv["Level2"]
+            points.append(charts.Point(info["name"], a.value, b.value, "run",  # type: ignore[arg-type]
+                                       (a.low, a.high) if a.low is not None else None,
+                                       (b.low, b.high) if b.low is not None else None, a.partial or b.partial))
+    return charts.scatter(points, {i["name"]: i["color"] for i in infos})
+
+
+def _tasks(infos: list[dict[str, Any]], titles: list[str]) -> list[dict[str, Any]]:
+    table = published.table()
+    out = []
+    for title in titles:
+        rows, metrics = [], list(TASK_METRICS.get(title, ()))
+        for info in infos:
+            entry = next(((n, t) for n, t in info["scores"]["tasks"].items() if t.get("title", n) == title), None)
+            if entry is None:
+                continue
+            name, task = entry
+            metrics += [m for m in task.get("metrics", {}) if m not in metrics]
+            pub = table.get(info["published_model"] or "", {}).get(title, {})
+            pub_values = {m: v.value for m, v in pub.items()}
+            score = task_score(title, pub_values)
+            if score is not None:
+                pub_values["score"] = score
+            skipped: dict[str, list[str]] = {}
+            for m, how in (task.get("skipped") or {}).items():
+                skipped.setdefault(str(how), []).append(m)
+            rows.append({"run": info["name"], "color": info["color"], "task_name": name, "task": task,
+                         "skipped": list(skipped.items()), "task_model": info["model"],
+                         "cells": info["intervals"].metrics.get(title, {}), "score": info["intervals"].task_scores.get(title),
+                         "published_model": info["published_model"], "published": pub_values,
+                         "checks": [c for c in info["checks"] if c.task == title]})
+        shown = [m for m in metrics if any(m in r["cells"] or m in r["published"] for r in rows)]
+        chart_metrics = [m for m in TASK_METRICS.get(title, ()) if m in shown] or shown[:6]
+        bars = []
+        for r in rows:
+            values = {m: (iv.value, iv.low, iv.high) for m, iv in r["cells"].items()}
+            if r["score"] is not None:
+                values["score"] = (r["score"].value, r["score"].low, r["score"].high)
+            bars.append(charts.Bar(r["run"], values, r["published"]))
+        chart = charts.task_bars(title, chart_metrics + (["score"] if len(TASK_METRICS.get(title, ())) > 1 else []), bars,
+                                 {i["name"]: i["color"] for i in infos})
+        out.append({"title": title, "anchor": "task-" + "".join(ch for ch in title.lower() if ch.isalnum()),
+                    "metrics": shown, "rows": rows, "chart": chart, "listed": TASK_METRICS.get(title, ())})
+    return out
+
+
+def _pairs(infos: list[dict[str, Any]], explicit: Sequence[tuple[str, str]]) -> list[tuple[dict, dict]]:
+    by_name = {i["name"]: i for i in infos}
+    if explicit:
+        unknown = [n for pair in explicit for n in pair if n not in by_name]
+        if unknown:
+            raise ConfigError(f"--compare names unknown run(s): {', '.join(unknown)}", f"use run directory names: {', '.join(by_name)}")
+        return [(by_name[a], by_name[b]) for a, b in explicit]
+    if len(infos) <= ALL_PAIRS_UP_TO:
+        return list(itertools.combinations(infos, 2))
+    pairs = []
+    for a, b in itertools.combinations(infos, 2):
+        same_model = a["model"] == b["model"]
+        base = (a["pm"] and b["pm"] and (a["pm"].base_model == b["pm"].name or b["pm"].base_model == a["pm"].name))
+        if same_model or base:
+            pairs.append((b, a) if b["pm"] and a["pm"] and b["pm"].base_model == a["pm"].name else (a, b))
+    return pairs[:MAX_PAIRS]
+
+
+def _comparisons(infos: list[dict[str, Any]], runs: list[dict[str, Any]], opts: ReportOptions) -> list[dict[str, Any]]:
+    raw = {r["name"]: r for r in runs}
+    out = []
+    for a, b in _pairs(infos, opts.compare):
+        results = compare_runs(a["scores"], raw[a["name"]]["samples"], b["scores"], raw[b["name"]]["samples"],
+                               replicates=opts.replicates, seed=opts.seed)
+        order = {t: i for i, t in enumerate(TASK_ORDER)}
+        results.sort(key=lambda p: order.get(p.task, len(order)))  # stable: metric order kept within a task
+        out.append({"id": f"cmp{len(out)}", "a": a["name"], "b": b["name"], "results": results})
+    return out
+
+
+def _clip(text: Any) -> tuple[str | None, int]:
+    if text is None:
+        return None, 0
+    text = str(text)
+    return (text[:TEXT_LIMIT], len(text) - TEXT_LIMIT) if len(text) > TEXT_LIMIT else (text, 0)
+
+
+def _primary_metric(title: str, scores: dict[str, float]) -> str | None:
+    return next((m for m in TASK_METRICS.get(title, ()) if m in scores), next(iter(scores), None))
+
+
+def samples_per_task(infos: list[dict[str, Any]], opts: ReportOptions) -> int:
+    """Items listed per run and task: --max-samples, lowered so the whole browser stays ~SAMPLE_BUDGET rows."""
+    combos = sum(len({s.get("task") for s in info["samples"]}) for info in infos) or 1
+    return max(MIN_SAMPLES, min(opts.max_samples, SAMPLE_BUDGET // combos))
+
+
+def _samples(infos: list[dict[str, Any]], opts: ReportOptions) -> list[dict[str, Any]]:
+    rows = []
+    limit = samples_per_task(infos, opts)
+    for info in infos:
+        titles = {n: t.get("title", n) for n, t in info["scores"]["tasks"].items()}
+        by_task: dict[str, list[dict[str, Any]]] = {}
+        for s in info["samples"]:
+            by_task.setdefault(str(s.get("task")), []).append(s)
+        for task, lines in by_task.items():
+            title = titles.get(task, task)
+            flagged = []
+            for pos, s in enumerate(lines):
+                scores = s.get("scores") or {}
+                primary = _primary_metric(title, scores)
+                wrong = s.get("status") == "ok" and primary is not None and float(scores[primary]) == 0.0
+                flagged.append((pos, s, wrong))
+            chosen = [f for f in flagged if f[0] < limit]
+            chosen += [f for f in flagged if f[0] >= limit and (f[2] or f[1].get("status") != "ok")][:limit]
+            for pos, s, wrong in chosen:
+                prompt = s.get("prompt")
+                if isinstance(prompt, list):
+                    messages = [{"role": str(m.get("role")), "content": _clip(m.get("content"))} for m in prompt if isinstance(m, dict)]
+                    prompt_view = {"messages": messages, "text": (None, 0)}
+                else:
+                    prompt_view = {"messages": None, "text": _clip(prompt)}
+                rows.append({"run": info["name"], "task": task, "title": title, "id": s.get("sample_id"), "pos": pos,
+                             "status": s.get("status"), "wrong": wrong, "prompt": prompt_view,
+                             "output": _clip(s.get("output")), "raw_output": _clip(s.get("raw_output")),
+                             "reference": _clip(s.get("reference")), "scores": s.get("scores") or {},
+                             "error": s.get("error"), "attempts": s.get("attempts"), "cached": s.get("cached"),
+                             "latency": s.get("latency_s"), "finish": s.get("finish_reason"), "redacted": bool(s.get("redacted"))})
+            info.setdefault("shown", {})[title] = (len(chosen), len(lines))
+    return rows
+
+
+def _seeds(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Every field of a run record whose name mentions a seed (LongHealth RNG seeds included)."""
+    out: dict[str, Any] = {}
+    for k, v in record.items():
+        if k in ("protocol_switches", "retry_policy"):  # shown in their own tables
+            continue
+        path = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(_seeds(v, path + "."))
+        elif "seed" in k.lower():
+            out[path] = v
+    return out
+
+
+def _provenance(info: dict[str, Any]) -> dict[str, Any]:
+    rec = info["record"]
+    from clue.protocols import PROFILES
+
+    switches = rec.get("protocol_switches") or {}
+    ref = PROFILES["clue-v3"].switches() if "clue-v3" in PROFILES else {}
+    when = {k: time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(rec[k])) for k in ("started", "finished")
+            if isinstance(rec.get(k), (int, float))}
+    return {"record": rec, "when": when, "seeds": _seeds(rec),
+            "switches": [(k, v, k not in ("name", "description") and k in ref and ref[k] != v) for k, v in switches.items()],
+            "describe": (rec.get("engine") or {}).get("describe") or {}, "stats": rec.get("stats") or {}}
+
+
+def build_view(runs: list[dict[str, Any]], opts: ReportOptions) -> dict[str, Any]:
+    """The whole report as data (see the module docstring)."""
+    prices = load_prices(opts.prices)
+    infos = [_run_info(i, r, opts, prices) for i, r in enumerate(runs)]
+    titles = _task_titles(runs)
+    for info in infos:
+        info["provenance"] = _provenance(info)
+    samples = _samples(infos, opts)
+    redacted_tasks = sorted(credentialed_tasks({str(s.get("task")) for r in runs for s in r["samples"]})) if opts.redact else []
+    return {
+        "runs": infos, "titles": titles, "levels": list(LEVELS), "level_titles": LEVEL_TITLES, "task_order": TASK_ORDER,
+        "leaderboard": _leaderboard(infos), "scatter": _scatter(infos), "tasks": _tasks(infos, titles),
+        "comparisons": _comparisons(infos, runs, opts), "samples": samples, "opts": opts,
+        "samples_per_task": samples_per_task(infos, opts),
+        "redacted_tasks": redacted_tasks, "verdicts": VERDICTS, "source_notes": published.SOURCE_NOTES,
+        "published_count": sum(1 for m in published.models().values() if m.type != "baseline"),
+    }
+
+
+def results_rows(view: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per run × task × metric (task scores as metric `score`, Levels as task Level1/Level2, metric `avg`)."""
+    rows = []
+    for info in view["runs"]:
+        ivs = info["intervals"]
+        for c in info["checks"]:
+            iv = ivs.metrics.get(c.task, {}).get(c.metric) if c.metric not in ("score", "avg") else \
+                (ivs.task_scores.get(c.task) if c.metric == "score" else ivs.levels.get(c.task))
+            rows.append({"run": c.run, "model": c.model, "protocol": c.protocol, "task": c.task, "metric": c.metric,
+                         "value": c.reproduced, "ci_low": c.low, "ci_high": c.high, "n": iv.n if iv else None,
+                         "partial": bool(iv and iv.partial), "published_model": c.published_model, "published": c.published,
+                         "published_source": c.source, "delta": c.delta, "verdict": c.verdict, "direction": c.direction,
+                         "note": c.note})
+    return rows

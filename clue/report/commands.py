@@ -1,0 +1,95 @@
+"""The `clue report` and `clue verify` subcommands: their options and what they do.
+
+Kept here (not in clue/cli.py) so the report/verify owner can change options in one place;
+cli.py only wires them in. Imports of the heavy parts (numpy, matplotlib) happen on use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from clue.errors import ConfigError
+
+EXIT_DEVIATES = 1
+
+
+def _pair(text: str) -> tuple[str, str]:
+    a, sep, b = text.partition(":")
+    if not sep or not a or not b:
+        raise argparse.ArgumentTypeError(f"{text!r} is not RUN_A:RUN_B")
+    return a, b
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tolerance", type=float, default=1.0,
+                   help="percent points added on both sides of the 95%% CI before calling a value reproduced (default 1.0)")
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap replicates for the CIs (default 1000)")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument("--published-model", default=None, metavar="NAME",
+                   help="compare with this published model instead of the one matching the run's model id")
+
+
+def add_report_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("runs", nargs="+", type=Path, help="run directories written by `clue run`")
+    p.add_argument("--out", type=Path, default=Path("reports/latest"), help="output folder (index.html, results.csv)")
+    p.add_argument("--redact", action="store_true",
+                   help="omit prompts (source documents), outputs and references of credentialed tasks, to share the report")
+    p.add_argument("--max-samples", type=int, default=50, help="samples shown per run and task, plus as many failed/wrong (default 50)")
+    p.add_argument("--prices", default=None, metavar="FILE", help="price table, USD per 1M tokens by model id (default: bundled, empty)")
+    p.add_argument("--compare", type=_pair, action="append", default=[], metavar="RUN_A:RUN_B",
+                   help="paired comparison of two runs (directory names); repeatable. Default: all pairs up to 6 runs")
+    _add_common(p)
+
+
+def add_verify_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("runs", nargs="*", type=Path, help="run directories written by `clue run`")
+    p.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write every check as JSON")
+    p.add_argument("--all", action="store_true", help="also list checks without a published reference")
+    p.add_argument("--list-models", action="store_true", help="list the published models and their HF ids, then exit")
+    _add_common(p)
+
+
+def _check_numbers(args: argparse.Namespace) -> None:
+    if args.bootstrap < 1 or args.tolerance < 0 or getattr(args, "max_samples", 1) < 1:
+        raise ConfigError("--bootstrap and --max-samples must be at least 1 and --tolerance not negative", "fix the option")
+
+
+def report_command(args: argparse.Namespace) -> int:
+    from clue.report import build_report
+
+    _check_numbers(args)
+    path = build_report(args.runs, args.out, redact=args.redact, max_samples=args.max_samples, replicates=args.bootstrap,
+                        seed=args.seed, tolerance=args.tolerance, prices=args.prices, compare=list(args.compare),
+                        published_model=args.published_model)
+    print(f"report written to {path} (and {path.parent / 'results.csv'})")
+    return 0
+
+
+def verify_command(args: argparse.Namespace) -> int:
+    from clue import published
+
+    if args.list_models:
+        for m in published.models().values():
+            print(f"{m.name:<30} {m.type:<11} {m.hf_id or '(no HF id: ' + m.hf_id_status + ')'}")
+        return 0
+    if not args.runs:
+        raise ConfigError("clue verify needs at least one run directory", "e.g. clue verify runs/Meta-Llama-3-8B-Instruct__clue-v3")
+    _check_numbers(args)
+    from clue.report.load import load_runs
+    from clue.verify import any_deviates, format_table, verify_run
+
+    checks = []
+    for run in load_runs(list(args.runs)):
+        checks += verify_run(run, tolerance=args.tolerance, published_model=args.published_model,
+                             replicates=args.bootstrap, seed=args.seed)
+    print(format_table(checks, show_all=args.all))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps([c.as_dict() for c in checks], indent=2) + "\n", encoding="utf-8")
+    if any_deviates(checks):
+        print("clue: verify: some numbers deviate from the published ones (exit 1)", file=sys.stderr)
+        return EXIT_DEVIATES
+    return 0

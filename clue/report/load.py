@@ -1,0 +1,78 @@
+"""Reading finished run directories (scores.json, samples.jsonl, run.json) and redacting them.
+
+Redaction (`--redact`) drops what could carry credentialed source text — prompts (they hold the
+documents), raw and post-processed outputs, references and server error messages — for every task marked
+`credentialed` (and for tasks this kit does not know, to be safe); ids, statuses and scores stay.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from clue.errors import DataError
+
+REDACTED_FIELDS = ("prompt", "raw_output", "output", "reference", "error")  # servers may echo input in errors
+
+
+def load_run(run_dir: str | Path) -> dict[str, Any]:
+    """{"dir", "name", "scores", "record", "samples"} of one run directory written by `clue run`."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise DataError(f"run directory {run_dir} does not exist", "pass a directory written by `clue run` (e.g. runs/<model>__<protocol>)")
+    def read(name: str) -> str:
+        try:
+            return (run_dir / name).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise DataError(f"{run_dir} is not a finished run ({name} missing)", "pass a directory written by `clue run`") from None
+        except UnicodeDecodeError:
+            raise DataError(f"{run_dir / name} is damaged (not UTF-8)", "re-run `clue run` with the same options to rewrite it") from None
+
+    def parse(name: str, text: str) -> Any:
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{run_dir / name} is damaged (line {exc.lineno}: {exc.msg})",
+                            "re-run `clue run` with the same options to rewrite it") from None
+
+    scores = parse("scores.json", read("scores.json"))
+    record = parse("run.json", read("run.json"))
+    samples = [parse("samples.jsonl", line) for line in read("samples.jsonl").splitlines() if line.strip()]
+    if not isinstance(record, dict) or not all(isinstance(s, dict) for s in samples):
+        raise DataError(f"{run_dir} holds run.json/samples.jsonl of an unexpected shape", "re-run `clue run` with the same options to rewrite it")
+    if not isinstance(scores, dict) or not isinstance(scores.get("tasks"), dict):
+        raise DataError(f"{run_dir / 'scores.json'} has no 'tasks' object", "re-run `clue run` with the same options to rewrite it")
+    scores.setdefault("model", record.get("model", run_dir.name))
+    scores.setdefault("protocol", record.get("protocol", "?"))
+    return {"dir": str(run_dir), "name": run_dir.resolve().name or str(run_dir), "scores": scores, "record": record, "samples": samples}
+
+
+def load_runs(run_dirs: list[str | Path]) -> list[dict[str, Any]]:
+    """Load several runs; names stay unique (a repeated directory name gets a numeric suffix)."""
+    runs = [load_run(d) for d in run_dirs]
+    seen: dict[str, int] = {}
+    for run in runs:
+        base = run["name"]
+        seen[base] = seen.get(base, 0) + 1
+        if seen[base] > 1:
+            run["name"] = f"{base} ({seen[base]})"
+    return runs
+
+
+def credentialed_tasks(names: set[str]) -> set[str]:
+    """Task names whose source text must not leave the machine (unknown tasks count as credentialed)."""
+    from clue.tasks import TASKS
+
+    return {n for n in names if n not in TASKS or TASKS[n].credentialed}
+
+
+def redact_samples(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Copies of `samples` with source text and model outputs of credentialed tasks removed."""
+    secret = credentialed_tasks({str(s.get("task")) for s in samples})
+    out = []
+    for s in samples:
+        if s.get("task") in secret:
+            s = {**s, **{k: None for k in REDACTED_FIELDS}, "redacted": True}
+        out.append(s)
+    return out

@@ -1,0 +1,252 @@
+"""Uncertainty for CLUE scores: seeded bootstrap CIs and paired comparisons of two runs.
+
+* Confidence intervals: percentile bootstrap (default 1,000 replicates, 95 %) resampling items;
+  LongHealth resamples whole questions (its 15 prompts per question are not independent), so
+  every item belongs to a *cluster* (`cluster_of`). A replicate mean is Σ(weight·sum)/Σ(weight·count)
+  over clusters drawn with multinomial weights, which vectorises to two matrix products.
+  Task scores and Level averages are recomputed inside every replicate (tasks resampled
+  independently), so their CIs carry the covariance of the metrics of one task.
+* The point estimate stays the run's reported value (with the profile's quirks, e.g. Q1's
+  double-counted first item); the interval is that of the plain mean of the scored items.
+* Paired comparison of two runs on the same items: paired bootstrap of the mean difference
+  (two-sided p = share of centred replicates at least as extreme, +1 smoothing) for continuous
+  metrics; exact McNemar (binomial on the discordant pairs) for per-item accuracies.
+Every random draw comes from `numpy.random.default_rng([seed, crc32(key)])`: same inputs and
+seed → same numbers, and a task's interval does not depend on which other tasks a run has.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import zlib
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from clue.published.rule import BINARY_METRICS, LEVELS, TASK_METRICS
+
+DEFAULT_REPLICATES = 1000
+DEFAULT_SEED = 0
+CONFIDENCE = 0.95
+# LongHealth ids carry subtask / repetition suffixes; everything up to the question is the cluster.
+_REPETITION_SUFFIX = re.compile(r"(?:[/#:|_.-](?:t|task|r|rep|repetition|subtask)?\d+)+$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A value with its bootstrap CI; `missing` names listed metrics a partial score lacks."""
+
+    value: float | None
+    low: float | None = None
+    high: float | None = None
+    n: int = 0  # scored items
+    clusters: int = 0
+    missing: tuple[str, ...] = ()
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.missing)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "low": self.low, "high": self.high, "n": self.n, "clusters": self.clusters,
+                "missing": list(self.missing)}
+
+
+@dataclass(frozen=True)
+class Paired:
+    """Run A vs run B on the items both scored: diff = mean(A) − mean(B), in percent points."""
+
+    task: str
+    metric: str
+    n: int
+    mean_a: float
+    mean_b: float
+    diff: float
+    low: float | None
+    high: float | None
+    p_value: float
+    test: str  # "paired bootstrap" | "McNemar (exact)"
+    a_only: int | None = None  # McNemar: items A got right and B wrong
+    b_only: int | None = None
+
+
+@dataclass
+class RunIntervals:
+    """CIs of one run: per task and metric, per task score, per Level (titles as published)."""
+
+    metrics: dict[str, dict[str, Interval]] = field(default_factory=dict)
+    task_scores: dict[str, Interval] = field(default_factory=dict)
+    levels: dict[str, Interval] = field(default_factory=dict)
+
+
+def rng_for(seed: int, key: str) -> np.random.Generator:
+    return np.random.default_rng([int(seed) & 0xFFFFFFFF, zlib.crc32(key.encode("utf-8"))])
+
+
+def cluster_of(task_name: str, sample_id: str) -> str:
+    """The resampling unit of an item: the task's own `cluster(sample_id)` if it has one; LongHealth
+    items fall back to their id without trailing subtask/repetition numbers; others are their own cluster."""
+    from clue.tasks import TASKS
+
+    hook = getattr(TASKS.get(task_name), "cluster", None)
+    if callable(hook):
+        return str(hook(sample_id))
+    if task_name == "longhealth":
+        return _REPETITION_SUFFIX.sub("", sample_id) or sample_id
+    return sample_id
+
+
+def _clusters(ids: Sequence[str]) -> tuple[np.ndarray, int]:
+    index: dict[str, int] = {}
+    return np.array([index.setdefault(c, len(index)) for c in ids], dtype=np.int64), len(index)
+
+
+def _weights(n_clusters: int, replicates: int, rng: np.random.Generator) -> np.ndarray:
+    """(replicates × clusters) multinomial counts: how often each cluster is drawn in a replicate."""
+    return rng.multinomial(n_clusters, np.full(n_clusters, 1.0 / n_clusters), size=replicates).astype(np.float64)
+
+
+def _percentile(reps: np.ndarray) -> tuple[float | None, float | None]:
+    reps = reps[np.isfinite(reps)]
+    if reps.size == 0:
+        return None, None
+    alpha = (1.0 - CONFIDENCE) / 2.0
+    low, high = np.percentile(reps, [100 * alpha, 100 * (1 - alpha)])
+    return float(low), float(high)
+
+
+def metric_replicates(per_sample: Sequence[Mapping[str, float]], clusters: Sequence[str], metrics: Sequence[str], *,
+                      replicates: int = DEFAULT_REPLICATES, seed: int = DEFAULT_SEED, key: str = "") -> dict[str, np.ndarray]:
+    """Bootstrap replicates (length `replicates`) of each metric's mean over the items that have it."""
+    if not per_sample or not metrics:
+        return {m: np.full(replicates, np.nan) for m in metrics}
+    idx, n_clusters = _clusters(clusters)
+    sums = np.zeros((n_clusters, len(metrics)))
+    counts = np.zeros((n_clusters, len(metrics)))
+    for row, scores in zip(idx, per_sample):
+        for j, m in enumerate(metrics):
+            v = scores.get(m)
+            if v is not None:
+                sums[row, j] += float(v)
+                counts[row, j] += 1.0
+    w = _weights(n_clusters, replicates, rng_for(seed, key))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = (w @ sums) / (w @ counts)
+    return {m: means[:, j] for j, m in enumerate(metrics)}
+
+
+def mean_ci(values: Sequence[float], clusters: Sequence[str] | None = None, *, replicates: int = DEFAULT_REPLICATES,
+            seed: int = DEFAULT_SEED, key: str = "") -> Interval:
+    """Plain mean of `values` with its (clustered) percentile bootstrap CI."""
+    if not values:
+        return Interval(None)
+    ids = list(clusters) if clusters is not None else [str(i) for i in range(len(values))]
+    reps = metric_replicates([{"v": v} for v in values], ids, ["v"], replicates=replicates, seed=seed, key=key)["v"]
+    low, high = _percentile(reps)
+    return Interval(float(np.mean(values)), low, high, len(values), len(set(ids)))
+
+
+def _score_reps(title: str, reps: Mapping[str, np.ndarray]) -> np.ndarray | None:
+    listed = [reps[m] for m in TASK_METRICS.get(title, ()) if m in reps]
+    return np.mean(np.vstack(listed), axis=0) if listed else None
+
+
+def run_intervals(scores: Mapping[str, Any], samples: Sequence[Mapping[str, Any]], *,
+                  replicates: int = DEFAULT_REPLICATES, seed: int = DEFAULT_SEED) -> RunIntervals:
+    """CIs for every reported metric, task score and Level average of one run.
+
+    `scores` is scores.json, `samples` the lines of samples.jsonl; only status-ok items count.
+    """
+    from clue.published.rule import partial_task_score
+
+    out = RunIntervals()
+    score_reps: dict[str, np.ndarray] = {}
+    for name, task in scores.get("tasks", {}).items():
+        title = task.get("title", name)
+        reported = {m: v for m, v in task.get("metrics", {}).items() if v is not None}
+        lines = [s for s in samples if s.get("task") == name and s.get("status") == "ok"]
+        per_sample = [s.get("scores") or {} for s in lines]
+        ids = [cluster_of(name, str(s.get("sample_id"))) for s in lines]
+        reps = metric_replicates(per_sample, ids, list(reported), replicates=replicates, seed=seed, key=name)
+        n_clusters = len(set(ids))
+        out.metrics[title] = {}
+        for m, value in reported.items():
+            low, high = _percentile(reps[m])
+            n = sum(1 for s in per_sample if s.get(m) is not None)
+            out.metrics[title][m] = Interval(float(value), low, high, n, n_clusters)
+        value, missing = partial_task_score(title, reported)
+        if value is None:
+            continue
+        sreps = _score_reps(title, reps)
+        if sreps is not None:
+            score_reps[title] = sreps
+        low, high = _percentile(sreps) if sreps is not None else (None, None)
+        out.task_scores[title] = Interval(value, low, high, len(lines), n_clusters, missing)
+    for level, tasks in LEVELS.items():
+        if not all(t in out.task_scores for t in tasks):
+            continue
+        value = float(np.mean([out.task_scores[t].value for t in tasks]))  # type: ignore[misc]
+        low, high = _percentile(np.mean(np.vstack([score_reps[t] for t in tasks]), axis=0)) \
+            if all(t in score_reps for t in tasks) else (None, None)
+        missing = tuple(f"{t}:{m}" for t in tasks for m in out.task_scores[t].missing)
+        out.levels[level] = Interval(value, low, high, sum(out.task_scores[t].n for t in tasks), 0, missing)
+    return out
+
+
+def mcnemar(a_correct: Sequence[bool], b_correct: Sequence[bool]) -> tuple[int, int, float]:
+    """Exact McNemar test: (A-only correct, B-only correct, two-sided p) from the discordant pairs."""
+    a_only = sum(1 for a, b in zip(a_correct, b_correct) if a and not b)
+    b_only = sum(1 for a, b in zip(a_correct, b_correct) if b and not a)
+    n = a_only + b_only
+    if n == 0:
+        return a_only, b_only, 1.0
+    k = min(a_only, b_only)
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n  # exact big-int arithmetic, then one division
+    return a_only, b_only, min(1.0, 2.0 * tail)
+
+
+def paired_bootstrap(a: Sequence[float], b: Sequence[float], clusters: Sequence[str] | None = None, *,
+                     replicates: int = DEFAULT_REPLICATES, seed: int = DEFAULT_SEED, key: str = "") -> tuple[float, float | None, float | None, float]:
+    """(mean difference A − B, CI low, CI high, two-sided p) by resampling paired items (or clusters)."""
+    diffs = [float(x) - float(y) for x, y in zip(a, b)]
+    if not diffs:
+        return 0.0, None, None, 1.0
+    ids = list(clusters) if clusters is not None else [str(i) for i in range(len(diffs))]
+    reps = metric_replicates([{"d": d} for d in diffs], ids, ["d"], replicates=replicates, seed=seed, key=key)["d"]
+    observed = float(np.mean(diffs))
+    low, high = _percentile(reps)
+    extreme = int(np.sum(np.abs(reps - observed) >= abs(observed) - 1e-12))
+    return observed, low, high, (1 + extreme) / (replicates + 1)
+
+
+def compare_runs(scores_a: Mapping[str, Any], samples_a: Sequence[Mapping[str, Any]], scores_b: Mapping[str, Any],
+                 samples_b: Sequence[Mapping[str, Any]], *, replicates: int = DEFAULT_REPLICATES,
+                 seed: int = DEFAULT_SEED) -> list[Paired]:
+    """Paired comparison per task and metric on the items both runs scored (matched by sample id)."""
+    out: list[Paired] = []
+    tasks_b = scores_b.get("tasks", {})
+    for name, task in scores_a.get("tasks", {}).items():
+        if name not in tasks_b:
+            continue
+        title = task.get("title", name)
+        a_by_id = {str(s["sample_id"]): s.get("scores") or {} for s in samples_a if s.get("task") == name and s.get("status") == "ok"}
+        b_by_id = {str(s["sample_id"]): s.get("scores") or {} for s in samples_b if s.get("task") == name and s.get("status") == "ok"}
+        common = [i for i in a_by_id if i in b_by_id]
+        metrics = [m for m in task.get("metrics", {}) if m in tasks_b[name].get("metrics", {})]
+        for m in metrics:
+            items = [i for i in common if a_by_id[i].get(m) is not None and b_by_id[i].get(m) is not None]
+            if not items:
+                continue
+            xa = [float(a_by_id[i][m]) for i in items]
+            xb = [float(b_by_id[i][m]) for i in items]
+            clusters = [cluster_of(name, i) for i in items]
+            diff, low, high, p = paired_bootstrap(xa, xb, clusters, replicates=replicates, seed=seed, key=f"{name}:{m}")
+            a_only = b_only = None
+            test = "paired bootstrap"
+            if m in BINARY_METRICS:
+                a_only, b_only, p = mcnemar([v > 0 for v in xa], [v > 0 for v in xb])
+                test = "McNemar (exact)"
+            out.append(Paired(title, m, len(items), float(np.mean(xa)), float(np.mean(xb)), diff, low, high, p, test, a_only, b_only))
+    return out

@@ -1,0 +1,106 @@
+"""Bootstrap CIs (seeded, clustered for LongHealth) and paired comparisons (bootstrap, McNemar)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from clue import stats
+from tests.test_report_fixtures import sample
+
+
+def test_mean_ci_is_seeded_and_contains_the_mean():
+    values = [float(v) for v in np.random.default_rng(1).uniform(0, 100, 200)]
+    a = stats.mean_ci(values, seed=3, key="x")
+    assert a == stats.mean_ci(values, seed=3, key="x")
+    assert a != stats.mean_ci(values, seed=4, key="x")
+    assert a.low < a.value < a.high
+    sd = float(np.std(values, ddof=1)) / math.sqrt(len(values))
+    assert a.high - a.low == pytest.approx(2 * 1.96 * sd, rel=0.2)  # ≈ the normal interval
+
+
+def test_degenerate_and_empty():
+    iv = stats.mean_ci([100.0] * 5)
+    assert (iv.value, iv.low, iv.high) == (100.0, 100.0, 100.0)
+    assert stats.mean_ci([]).value is None
+
+
+def test_clusters_widen_the_interval_for_correlated_items():
+    rng = np.random.default_rng(0)
+    values, clusters = [], []
+    for q in range(40):  # 40 questions × 15 repetitions that (almost) agree with each other
+        v = float(rng.integers(0, 2) * 100)
+        values += [v] * 15
+        clusters += [f"q{q}"] * 15
+    naive = stats.mean_ci(values)
+    clustered = stats.mean_ci(values, clusters)
+    assert clustered.clusters == 40 and naive.clusters == 600
+    assert (clustered.high - clustered.low) > 2.5 * (naive.high - naive.low)
+
+
+def test_longhealth_clusters_by_question():
+    assert stats.cluster_of("longhealth", "SYNTHETIC-patient_01/q3/t2/r4") == "SYNTHETIC-patient_01/q3"
+    assert stats.cluster_of("longhealth", "p7/q12/t1/r0") == "p7/q12"
+    assert stats.cluster_of("meqsum", "17") == "17"
+
+
+def test_run_intervals_task_score_and_levels():
+    samples, tasks = [], {}
+    rng = np.random.default_rng(5)
+    for name, title, metrics in [("mednli", "MedNLI", ["accuracy"]), ("meqsum", "MeQSum", ["rougeL", "rouge1", "rouge2"]),
+                                 ("problemsummary", "ProblemSummary", ["rougeL", "rouge1", "rouge2", "bertscore_f1", "umls_f1"])]:
+        lines = [sample(name, f"SYNTHETIC-{i}", {m: float(rng.uniform(0, 100)) for m in metrics}) for i in range(30)]
+        samples += lines
+        tasks[name] = {"title": title, "metrics": {m: float(np.mean([s["scores"][m] for s in lines])) for m in metrics}}
+    out = stats.run_intervals({"tasks": tasks}, samples, replicates=300, seed=1)
+    assert set(out.metrics) == {"MedNLI", "MeQSum", "ProblemSummary"}
+    acc = out.metrics["MedNLI"]["accuracy"]
+    assert acc.low < acc.value < acc.high and acc.n == 30
+    assert out.task_scores["MeQSum"].missing == ("bertscore_f1",)  # partial, and says why
+    assert not out.task_scores["ProblemSummary"].partial
+    lv = out.levels["Level1"]
+    assert lv.partial and lv.missing == ("MeQSum:bertscore_f1",)
+    expected = np.mean([out.task_scores[t].value for t in ("MedNLI", "MeQSum", "ProblemSummary")])
+    assert lv.value == pytest.approx(expected) and lv.low < lv.value < lv.high
+    assert "Level2" not in out.levels
+    # failed items never count
+    samples.append(sample("mednli", "SYNTHETIC-failed", {}, status="failed"))
+    assert stats.run_intervals({"tasks": tasks}, samples, replicates=300, seed=1).metrics["MedNLI"]["accuracy"].n == 30
+
+
+def test_mcnemar_exact():
+    a = [True] * 10 + [False] * 2 + [True] * 20
+    b = [False] * 10 + [True] * 2 + [True] * 20
+    a_only, b_only, p = stats.mcnemar(a, b)
+    assert (a_only, b_only) == (10, 2)
+    assert p == pytest.approx(2 * (1 + 12 + 66) / 4096)
+    assert stats.mcnemar([True, False], [True, False]) == (0, 0, 1.0)
+    big = stats.mcnemar([True] * 1500 + [False] * 500, [False] * 1500 + [True] * 500)
+    assert 0 <= big[2] < 1e-100  # exact big-int arithmetic, no overflow
+
+
+def test_paired_bootstrap():
+    rng = np.random.default_rng(2)
+    a = [float(x) for x in rng.uniform(0, 100, 100)]
+    diff, low, high, p = stats.paired_bootstrap(a, [x - 5 for x in a], replicates=500)
+    assert diff == pytest.approx(5) and low == pytest.approx(5) and high == pytest.approx(5) and p < 0.01
+    noise = [float(x) for x in rng.normal(0, 10, 100)]
+    diff, low, high, p = stats.paired_bootstrap(a, [x + n for x, n in zip(a, noise)], replicates=500)
+    assert low < 0 < high and p > 0.05
+
+
+def test_compare_runs_uses_common_items_and_picks_the_test():
+    sa = [sample("mednli", f"SYNTHETIC-{i}", {"accuracy": 100.0 if i < 30 else 0.0}) for i in range(40)]
+    sb = [sample("mednli", f"SYNTHETIC-{i}", {"accuracy": 100.0 if i < 5 else 0.0}) for i in range(40)]
+    sa += [sample("meqsum", f"SYNTHETIC-{i}", {"rougeL": 50.0 + i % 3}) for i in range(20)]
+    sb += [sample("meqsum", f"SYNTHETIC-{i}", {"rougeL": 40.0}) for i in range(20)]
+    sb.append(sample("meqsum", "SYNTHETIC-only-b", {"rougeL": 0.0}))
+    sb[0] = sample("mednli", "SYNTHETIC-0", {}, status="failed")
+    scores = {"tasks": {"mednli": {"title": "MedNLI", "metrics": {"accuracy": 1}}, "meqsum": {"title": "MeQSum", "metrics": {"rougeL": 1}}}}
+    res = {r.task: r for r in stats.compare_runs(scores, sa, scores, sb, replicates=200)}
+    assert res["MedNLI"].test.startswith("McNemar") and res["MedNLI"].n == 39
+    assert (res["MedNLI"].a_only, res["MedNLI"].b_only) == (25, 0) and res["MedNLI"].p_value < 1e-6
+    assert res["MeQSum"].test == "paired bootstrap" and res["MeQSum"].n == 20
+    assert res["MeQSum"].diff == pytest.approx(np.mean([10.0 + i % 3 for i in range(20)]))

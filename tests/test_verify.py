@@ -1,0 +1,116 @@
+"""`clue verify`: verdicts, deltas, exit codes; the fake server's oracle run deviates from the paper."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from clue import published
+from clue.report.load import load_run
+from clue.verify import any_deviates, format_table, judge, verify_run
+from tests.conftest import ROOT, chat_template_file, run_clue
+from tests.test_report_fixtures import published_like_run, sample, write_run
+
+LLAMA3 = "meta-llama/Meta-Llama-3-8B-Instruct"
+
+
+def test_judge_rules():
+    assert judge(50.0, 48.0, 52.0, 52.9, 1.0) == ("reproduced", None, pytest.approx(-2.9))
+    assert judge(50.0, 48.0, 52.0, 53.1, 1.0) == ("deviates", "lower", pytest.approx(-3.1))
+    assert judge(50.0, 48.0, 52.0, 46.5, 1.0) == ("deviates", "higher", pytest.approx(3.5))
+    assert judge(50.0, None, None, 50.5, 1.0)[0] == "reproduced"  # no CI: the value ± tolerance
+    assert judge(50.0, 48.0, 52.0, None, 1.0) == ("no reference", None, None)
+    assert judge(None, None, None, 40.0, 1.0) == ("not computed", None, None)
+
+
+def test_run_equal_to_published_is_reproduced_everywhere(tmp_path: Path):
+    run = load_run(published_like_run(tmp_path / "llama3", "Meta-Llama-3-8B-Instruct"))
+    checks = verify_run(run, replicates=200)
+    judged = [c for c in checks if c.verdict != "no reference"]
+    assert judged and all(c.verdict == "reproduced" for c in judged), [c for c in judged if c.verdict != "reproduced"]
+    assert {c.task for c in judged} >= {"MedNLI", "MeQSum", "LongHealth", "Level1", "Level2"}
+    lv1 = next(c for c in checks if c.task == "Level1")
+    assert lv1.published == 48.37 and lv1.source == published.V3_SITE and abs(lv1.delta) < 0.01
+    score = next(c for c in checks if c.task == "MeQSum" and c.metric == "score")
+    assert score.source == f"{published.V3_SITE}+rule" and score.verdict == "reproduced"
+    assert not any_deviates(checks)
+
+
+def test_shifted_run_deviates_with_direction_and_delta(tmp_path: Path):
+    run = load_run(published_like_run(tmp_path / "llama3", "Meta-Llama-3-8B-Instruct", shift=-5.0))
+    checks = verify_run(run, replicates=200, tolerance=1.0)
+    acc = next(c for c in checks if c.task == "MedNLI" and c.metric == "accuracy")
+    assert (acc.verdict, acc.direction) == ("deviates", "lower") and acc.delta == pytest.approx(-5.0)
+    assert verify_run(run, replicates=200, tolerance=6.0)[0].verdict == "reproduced"  # the stated tolerance matters
+    assert any_deviates(checks)
+    table = format_table(checks)
+    assert "deviates (lower)" in table and "-5.00" in table
+
+
+def test_skipped_metric_is_not_computed_and_partial_scores_are_not_judged(tmp_path: Path):
+    lines = [sample("meqsum", f"SYNTHETIC-{i}", {"rougeL": 32.2, "rouge1": 36.49, "rouge2": 16.37}) for i in range(5)]
+    run = load_run(write_run(tmp_path / "r", LLAMA3, lines, skipped={"meqsum": {"bertscore_f1": "pip install 'clue-kit[bertscore]'"}}))
+    checks = {c.metric: c for c in verify_run(run, replicates=100)}
+    assert checks["bertscore_f1"].verdict == "not computed" and "clue-kit[bertscore]" in checks["bertscore_f1"].note
+    assert checks["score"].verdict == "not computed" and checks["score"].reproduced is not None
+    assert "partial" in checks["score"].note
+    assert checks["rougeL"].verdict == "reproduced"
+
+
+def test_unknown_model_has_no_reference_and_protocol_is_noted(tmp_path: Path):
+    lines = [sample("mednli", f"SYNTHETIC-{i}", {"accuracy": 100.0}) for i in range(3)]
+    run = load_run(write_run(tmp_path / "r", "someone/unknown-model", lines, protocol="corrected"))
+    checks = verify_run(run, replicates=50)
+    assert {c.verdict for c in checks} == {"no reference"} and not any_deviates(checks)
+    assert "no published model" in checks[0].note
+    forced = verify_run(run, replicates=50, published_model="meditron-7b")
+    assert forced[0].published == 2.39 and forced[0].verdict == "deviates" and "protocol corrected" in forced[0].note
+
+
+def test_cli_exit_codes_json_and_list(tmp_path: Path):
+    good = published_like_run(tmp_path / "good", "Mistral-7B-Instruct-v0.2")
+    bad = published_like_run(tmp_path / "bad", "Mistral-7B-Instruct-v0.2", shift=10.0)
+    proc = run_clue("verify", str(good), "--bootstrap", "100")
+    assert proc.returncode == 0, proc.stderr
+    assert "reproduced" in proc.stdout and "0 deviates" in proc.stdout
+    out = tmp_path / "v.json"
+    proc = run_clue("verify", str(good), str(bad), "--bootstrap", "100", "--json", str(out))
+    assert proc.returncode == 1 and "deviates (higher)" in proc.stdout
+    rows = json.loads(out.read_text())
+    assert {r["run"] for r in rows} == {"good", "bad"}
+    listed = run_clue("verify", "--list-models")
+    assert listed.returncode == 0 and "mistralai/Mistral-7B-Instruct-v0.2" in listed.stdout
+    err = run_clue("verify", str(good), "--published-model", "nope")
+    assert err.returncode == 2 and err.stderr.count("\n") == 1 and "no published model named" in err.stderr
+    missing = run_clue("verify", str(tmp_path / "missing"))
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+
+
+def test_fake_server_oracle_run_deviates_with_correct_deltas(tmp_path: Path):
+    """Outputs = references (the fake server's oracle) for MeQSum: ROUGE 100, far above the paper."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    fakeserver = pytest.importorskip("fakeserver")
+    from clue.synthetic import records
+
+    mapping = {str(r["CHQ"]): str(r["Summary"]) for r in records("meqsum")}
+    run_dir = tmp_path / "oracle"
+    with fakeserver.FakeServer(responder=fakeserver.OracleResponder(mapping), model_id=LLAMA3) as srv:
+        proc = run_clue("run", "--engine", "tgi", "--endpoint", srv.url, "--model", LLAMA3, "--tasks", "meqsum", "--synthetic",
+                        "--chat-template", str(chat_template_file(tmp_path)), "--out", str(run_dir),
+                        "--store", str(tmp_path / "store.sqlite"), "--no-progress", env={"HF_HUB_OFFLINE": "0"})
+    assert proc.returncode == 0, proc.stderr
+    out = tmp_path / "verify.json"
+    proc = run_clue("verify", str(run_dir), "--json", str(out))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    checks = {(c["task"], c["metric"]): c for c in json.loads(out.read_text())}
+    pub = published.table()["Meta-Llama-3-8B-Instruct"]["MeQSum"]
+    for metric in ("rougeL", "rouge1", "rouge2"):
+        c = checks[("MeQSum", metric)]
+        assert c["reproduced"] == pytest.approx(100.0)
+        assert (c["verdict"], c["direction"]) == ("deviates", "higher")
+        assert c["published"] == pub[metric].value
+        assert c["delta"] == pytest.approx(100.0 - pub[metric].value)
+    assert "deviates (higher)" in proc.stdout and f"{100.0 - pub['rougeL'].value:+.2f}" in proc.stdout
