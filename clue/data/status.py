@@ -1,0 +1,101 @@
+"""`clue data status`: which task files are present, missing or mismatched, and how to get each.
+
+Task files are the registered tasks' `files` under `<data_dir>/<task.name>/`; the hashes they
+are checked against are the kit's bundled ones, else those recorded on first fetch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from clue.data.fetch import physionet_credentials, recorded, sha256_file
+from clue.data.sources import BUILT, KNOWN_SHA256, SOURCES, DataFile
+
+
+@dataclass(frozen=True)
+class FileStatus:
+    task: str
+    dest: str
+    state: str  # present | missing | mismatch
+    checked: str  # "sha256 ok" | "no known sha256" | ""
+    how: str  # how to get it (for missing / mismatch)
+    build_input: bool = False
+
+
+def _how(task: str, item: DataFile | None, fallback: str, has_creds: bool) -> str:
+    if task in BUILT and item is None:
+        return f"build it: {BUILT[task]} (inputs: `clue data fetch {task}`)"
+    if item is None:
+        return f"get it from {fallback}"
+    if item.credentialed:
+        creds = "credentials found" if has_creds else "set PHYSIONET_USERNAME/PHYSIONET_PASSWORD or ~/.netrc first: none found"
+        return (f"`clue data fetch {task}` — PhysioNet credentialed access, signed DUA ({item.page}); {creds}; "
+                f"or download it there and save it as <data-dir>/{item.dest}")
+    return f"`clue data fetch {task}` (public, {item.page})"
+
+
+def task_files(data_dir: Path) -> list[tuple[str, str, DataFile | None, str]]:
+    """(task, dest, source entry or None, task.source) for every file of every registered task."""
+    from clue.tasks import TASKS
+
+    by_dest = {s.dest: s for s in SOURCES}
+    rows = []
+    for task in TASKS.values():
+        for name in task.files:
+            dest = f"{task.name}/{name}"
+            rows.append((task.name, dest, by_dest.get(dest), task.source))
+    return rows
+
+
+def status(data_dir: Path, *, verify: bool = True) -> list[FileStatus]:
+    data_dir = Path(data_dir)
+    known = {**recorded(data_dir), **KNOWN_SHA256}
+    has_creds = physionet_credentials() is not None
+    out: list[FileStatus] = []
+
+    def check(task: str, dest: str, how: str, build_input: bool = False) -> None:
+        path = data_dir / dest
+        if not path.is_file():
+            out.append(FileStatus(task, dest, "missing", "", how, build_input))
+            return
+        expected = known.get(dest)
+        if expected is None or not verify:
+            out.append(FileStatus(task, dest, "present", "no known sha256" if expected is None else "", "", build_input))
+        elif sha256_file(path) == expected:
+            out.append(FileStatus(task, dest, "present", "sha256 ok", "", build_input))
+        else:
+            out.append(FileStatus(task, dest, "mismatch", "sha256 differs from the manifest",
+                                  f"delete {path} and {how}", build_input))
+
+    for task, dest, item, fallback in task_files(data_dir):
+        check(task, dest, _how(task, item, fallback, has_creds))
+        if task in BUILT and not (data_dir / dest).is_file():  # show the build inputs while the file is missing
+            for inp in (s for s in SOURCES if s.task == task and s.build_input):
+                check(task, inp.dest, _how(task, inp, fallback, has_creds), build_input=True)
+    return out
+
+
+def missing_tasks(task_names: list[str], data_dir: Path) -> dict[str, str]:
+    """{task: how to get its data} for the tasks whose files are not all present (no hashing)."""
+    wanted = set(task_names)
+    missing: dict[str, str] = {}
+    for task, dest, item, fallback in task_files(data_dir):
+        if task in wanted and not (Path(data_dir) / dest).is_file() and task not in missing:
+            missing[task] = f"data/{dest} missing — " + (f"`clue data fetch {task}`" if item or task not in BUILT else BUILT[task])
+    return missing
+
+
+def format_status(rows: list[FileStatus], data_dir: Path) -> str:
+    lines = [f"data directory: {Path(data_dir).resolve()}"]
+    width = max(len(r.dest) for r in rows) if rows else 10
+    for r in rows:
+        label = "  input" if r.build_input else r.task
+        state = r.state + (f" ({r.checked})" if r.checked else "")
+        lines.append(f"{label:<15} {r.dest:<{width}}  {state}")
+        if r.how:
+            lines.append(f"{'':<15} → {r.how}")
+    present = sum(1 for r in rows if r.state == "present" and not r.build_input)
+    total = sum(1 for r in rows if not r.build_input)
+    lines.append(f"{present} of {total} task file(s) present")
+    return "\n".join(lines)

@@ -1,0 +1,216 @@
+"""The loop behind `make reproduce`: for each roster model, serve up → `clue run` all tasks → serve down;
+then `clue report` and `clue verify` over the finished runs.
+
+One container at a time, always removed (errors, Ctrl-C, SIGTERM included). Resumable: a model
+whose run finished with the same settings (its `reproduce.json` fingerprint) is skipped without
+starting a container; an interrupted or partly failed run is re-run and, thanks to the response
+store, sends only the requests that have no stored answer. A failing model does not stop the
+loop; the report and the verification still run over what finished, and the exit status is
+non-zero when any model failed. Verdicts that deviate from the published numbers are printed but
+do not fail the loop (`make verify` is the gate for that).
+
+Usage: `python -m clue.reproduce [--models "a b"] [options]` (see `make help` and `--help`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from clue import serve
+from clue.errors import UserError
+from clue.roster import RosterModel, load_roster
+from clue.secrets import redact
+
+MARKER = "reproduce.json"
+
+
+def _clue(*args: str) -> list[str]:
+    return [sys.executable, "-m", "clue", *args]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m clue.reproduce", description=__doc__.split("\n\n")[0])
+    p.add_argument("--models", default="", help='roster names, space- or comma-separated (default: every model with an hf_id)')
+    p.add_argument("--tasks", default="all", help="comma-separated tasks, or all (default; per model: its roster tasks)")
+    p.add_argument("--protocol", default=None, help="protocol profile (default clue-v3 for tgi, clue-2025 for vllm)")
+    p.add_argument("--data-dir", default="data", help="task data (default data/); tasks without data are skipped and named")
+    p.add_argument("--synthetic", action="store_true", help="use the bundled synthetic samples (tests, demos)")
+    p.add_argument("--runs", default="runs", help="one run directory per model below this (default runs/)")
+    p.add_argument("--report", default="reports/reproduce", help="report output directory (default reports/reproduce)")
+    p.add_argument("--store", default=None, help="response store (default: clue run's default)")
+    p.add_argument("--chat-templates", default=None,
+                   help="folder of <org>--<name>.json chat-template files (e.g. shared/data/chat-templates) used when present")
+    p.add_argument("--run-args", default="", help="extra `clue run` options, appended last (e.g. '--limit 5')")
+    p.add_argument("--no-serve", action="store_true", help="do not manage containers: the server is already up at --port")
+    p.add_argument("--no-report", action="store_true", help="skip report and verification")
+    p.add_argument("--force", action="store_true", help="re-run finished models too (the store still avoids re-sending)")
+    serve.add_options(p)
+    return p.parse_args(argv)
+
+
+def _tasks_for(model: RosterModel, args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
+    """(tasks to run, {skipped task: why})."""
+    from clue.data.status import missing_tasks
+    from clue.tasks import get_tasks
+
+    if args.tasks.strip() != "all":
+        names = [t.name for t in get_tasks(args.tasks)]
+    else:
+        names = [t.name for t in get_tasks(",".join(model.tasks) if model.tasks else "all")]
+    skipped = {} if args.synthetic else missing_tasks(names, Path(args.data_dir))
+    return [n for n in names if n not in skipped], skipped
+
+
+def _chat_template(model: RosterModel, folder: str | None) -> list[str]:
+    if not folder or not model.instruct or not model.hf_id:
+        return []
+    path = Path(folder) / (model.hf_id.replace("/", "--") + ".json")
+    return ["--chat-template", str(path)] if path.is_file() else []
+
+
+def run_command(model: RosterModel, tasks: list[str], args: argparse.Namespace, opts: serve.ServeOptions,
+                revision: str | None, out: Path, extra: tuple[str, ...] | list[str] = ()) -> list[str]:
+    """The `clue run` command for one model (the same one `make eval` uses)."""
+    protocol = args.protocol or ("clue-v3" if opts.engine == "tgi" else "clue-2025")
+    cmd = _clue("run", "--engine", serve.ENGINE_OF[opts.engine], "--endpoint", opts.endpoint, "--model", model.require_hf_id(),
+                "--tasks", ",".join(tasks), "--protocol", protocol, "--mode", model.mode,
+                "--max-position-embeddings", str(model.context_length), "--out", str(out))
+    if revision:
+        cmd += ["--revision", revision]
+    cmd += ["--synthetic"] if args.synthetic else ["--data-dir", str(args.data_dir)]
+    if args.store:
+        cmd += ["--store", str(args.store)]
+    cmd += _chat_template(model, args.chat_templates)
+    return cmd + list(extra) + shlex.split(args.run_args)
+
+
+def fingerprint(model: RosterModel, tasks: list[str], args: argparse.Namespace, opts: serve.ServeOptions) -> dict[str, Any]:
+    """Everything that changes what a finished run would contain."""
+    return {"hf_id": model.hf_id, "revision": model.revision, "mode": model.mode, "context_length": model.context_length,
+            "engine": opts.engine, "protocol": args.protocol, "tasks": sorted(tasks),
+            "data": "synthetic" if args.synthetic else str(Path(args.data_dir).resolve()), "run_args": args.run_args}
+
+
+def _marker(out: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((out / MARKER).read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _finished(out: Path, fp: dict[str, Any]) -> bool:
+    marker = _marker(out)
+    return marker.get("status") == "done" and marker.get("fingerprint") == fp and (out / "scores.json").is_file()
+
+
+def _write_marker(out: Path, data: dict[str, Any]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / (MARKER + ".tmp")
+    tmp.write_text(json.dumps(redact(data), indent=2, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, out / MARKER)
+
+
+def _run(cmd: list[str]) -> int:
+    print(f"clue: $ {redact(shlex.join(cmd))}", file=sys.stderr, flush=True)
+    return subprocess.call(cmd)
+
+
+def evaluate_model(model: RosterModel, args: argparse.Namespace, opts: serve.ServeOptions) -> tuple[str, str]:
+    """Run one model; returns (status, detail) with status done | skipped | failed."""
+    out = Path(args.runs) / model.slug
+    if not model.hf_id:
+        return "skipped", "no hf_id in the roster (ambiguous published name)"
+    if opts.engine == "vllm" and model.mode == "base":
+        return "skipped", "base model: the OpenAI route has no base-model layout (spec §2.3); use ENGINE=tgi"
+    tasks, missing = _tasks_for(model, args)
+    for task, why in missing.items():
+        print(f"clue: {model.name}: skipping {task}: {why}", file=sys.stderr)
+    if not tasks:
+        return "skipped", "no task has its data (see `clue data status`)"
+    fp = fingerprint(model, tasks, args, opts)
+    if not args.force and _finished(out, fp):
+        return "skipped", f"finished earlier ({out})"
+    print(f"\n=== {model.name}: {', '.join(tasks)} → {out}", file=sys.stderr, flush=True)
+    started = time.time()
+    # LongHealth's v3 code was unseeded: draw one seed per model, record it first and reuse it, so a
+    # resumed run rebuilds the same prompts and finds their stored answers (RUN_ARGS="--seed N" overrides).
+    seed = _marker(out).get("seed") or int.from_bytes(os.urandom(4), "big") >> 1
+    marker = {"model": model.name, "hf_id": model.hf_id, "fingerprint": fp, "seed": seed, "status": "running", "started": started}
+    _write_marker(out, marker)
+    seed_args = ["--seed", str(seed)]
+    if args.no_serve:
+        info: dict[str, Any] = {}
+        code = _run(run_command(model, tasks, args, opts, model.revision, out, seed_args))
+    else:
+        with serve.serving(model, opts) as info:
+            code = _run(run_command(model, tasks, args, opts, info.get("model_sha") or model.revision, out, seed_args))
+    marker.update(served=info, docker_run=None if args.no_serve else serve.run_argv(model, opts),
+                  exit_code=code, finished=time.time(), status="done" if code == 0 else "failed")
+    _write_marker(out, marker)
+    if code != 0:
+        return "failed", f"`clue run` exited with {code} (re-run to resume: stored answers are not sent again)"
+    return "done", str(out)
+
+
+def report_and_verify(run_dirs: list[Path], args: argparse.Namespace) -> int:
+    """`clue report` then `clue verify`; the verdicts go to <report>/verify.txt too. Returns report's exit code."""
+    report = Path(args.report)
+    code = subprocess.call(_clue("report", *map(str, run_dirs), "--out", str(report)))
+    proc = subprocess.run(_clue("verify", *map(str, run_dirs)), capture_output=True, text=True)
+    text = proc.stdout + (proc.stderr if proc.returncode not in (0, 1) or not proc.stdout else "")
+    report.mkdir(parents=True, exist_ok=True)
+    (report / "verify.txt").write_text(text, encoding="utf-8")
+    print(text, end="" if text.endswith("\n") else "\n")
+    verdict = "all reproduced" if proc.returncode == 0 else "some numbers deviate or are missing (exit %d)" % proc.returncode
+    print(f"clue: verification: {verdict}; written to {report / 'verify.txt'}", file=sys.stderr)
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        opts = serve.options_from(args)
+        roster = load_roster(args.roster)
+        models = roster.select(args.models)
+        if args.models.strip():
+            for m in models:
+                m.require_hf_id()  # named explicitly: an ambiguous id is an error, before any container starts
+        results: list[tuple[RosterModel, str, str]] = []
+        with serve.sigterm_as_interrupt():
+            for model in models:
+                try:
+                    status, detail = evaluate_model(model, args, opts)
+                except UserError as exc:
+                    status, detail = "failed", redact(exc.line())
+                    print(f"clue: error: {model.name}: {detail}", file=sys.stderr)
+                results.append((model, status, detail))
+    except UserError as exc:
+        print(f"clue: error: {redact(exc.line())}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("clue: interrupted — containers removed; run the same command again to resume", file=sys.stderr)
+        return 130
+    print("\nreproduce summary:")
+    for model, status, detail in results:
+        print(f"  {model.name:<30} {status:<8} {detail}")
+    run_dirs = [Path(args.runs) / m.slug for m, s, _ in results if (Path(args.runs) / m.slug / "scores.json").is_file()]
+    report_code = 0
+    if run_dirs and not args.no_report:
+        report_code = report_and_verify(run_dirs, args)
+    failed = [m.name for m, s, _ in results if s == "failed"]
+    if failed:
+        print(f"clue: {len(failed)} model(s) failed: {', '.join(failed)} — run the same command again to resume", file=sys.stderr)
+    return 1 if failed or report_code else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
