@@ -173,6 +173,8 @@ class Evaluation:
             for task in cfg.tasks:
                 split = self.splits[task.name]
                 requests = task.build(split, ctx)
+                if getattr(task, "last_build", None):  # how a task drew/truncated (LongHealth's seed and budgets)
+                    record.setdefault("task_build", {})[task.name] = task.last_build
                 done = await runner.run(requests, label=task.title)
                 task_lines, task_scores = self._score(task, split, requests, done)
                 lines += task_lines
@@ -215,7 +217,7 @@ class Evaluation:
             }
             if completion.text is not None:  # failed requests are reported, never scored
                 text = completion.text
-                line["output"] = task.postprocess(text, profile, model) if profile.era == "tgi" else text
+                line["output"] = task.postprocess_sample(text, sample, profile, model)
                 answered.append((line, sample))
             lines.append(line)
         per_sample = task.score_all([ln["output"] for ln, _ in answered], [s for _, s in answered], profile)

@@ -67,3 +67,9 @@ def run_clue(*args: str, env: dict | None = None, timeout: float = 300, cwd: Pat
     full_env.update(env or {})
     return subprocess.run([sys.executable, "-m", "clue", *args], capture_output=True, text=True, timeout=timeout,
                           env=full_env, cwd=cwd or ROOT)
+
+
+@pytest.fixture(autouse=True)
+def _no_heavy_metrics(monkeypatch):
+    """BERTScore and UMLS F1 are optional stacks; tests that exercise them unset this themselves."""
+    monkeypatch.setenv("CLUE_SKIP_METRICS", "bertscore,umls")

@@ -14,8 +14,10 @@ ENGINES = ("tgi", "openai", "baseline")
 
 
 def is_loopback(url: str) -> bool:
-    host = (urlparse(url).hostname or "").lower()
-    return host in ("localhost", "::1") or host.startswith("127.")
+    """True only for literal loopback addresses and localhost (`127.evil.com` is not loopback)."""
+    from clue.phi import is_loopback_host
+
+    return is_loopback_host(urlparse(url).hostname)
 
 
 DEFAULT_KEY_ENV = {"openai": "OPENAI_API_KEY", "tgi": "TGI_API_KEY"}

@@ -11,8 +11,8 @@ import time
 from typing import Any
 
 import httpx2
-from huggingface_hub import AsyncInferenceClient
-from huggingface_hub.errors import HfHubHTTPError, InferenceTimeoutError
+from huggingface_hub import AsyncInferenceClient, constants, set_async_client_factory
+from huggingface_hub.errors import InferenceTimeoutError, OfflineModeIsEnabled
 
 from clue.engines.base import EngineError, kind_for_status, parse_retry_after, server_message
 from clue.errors import EndpointError
@@ -56,6 +56,29 @@ def translate(exc: BaseException, url: str) -> EngineError:
 NO_TOKEN = "no-token"
 
 
+def _endpoint_client_factory(host: str):
+    """huggingface_hub's async client, except that HF_HUB_OFFLINE blocks the Hub and not our own TGI server.
+
+    Offline GPU machines set HF_HUB_OFFLINE=1 (the TGI container gets it too); the hub's default
+    request hook would then refuse even http://127.0.0.1:8080. Requests to `host` go through;
+    anything else still obeys offline mode.
+    """
+
+    async def on_request(request: httpx2.Request) -> None:
+        if constants.is_offline_mode() and request.url.host != host:
+            raise OfflineModeIsEnabled(f"Cannot reach {request.url}: offline mode is enabled (HF_HUB_OFFLINE)")
+
+    async def on_response(response: httpx2.Response) -> None:
+        if response.status_code >= 400:  # keep the body so the server's message reaches the error
+            await response.aread()
+
+    def factory() -> httpx2.AsyncClient:
+        return httpx2.AsyncClient(event_hooks={"request": [on_request], "response": [on_response]},
+                                  follow_redirects=True, timeout=None)
+
+    return factory
+
+
 class TGIEngine:
     kind = "tgi"
 
@@ -64,6 +87,7 @@ class TGIEngine:
         # With token=None the hub client would send the user's HF token to this URL; a placeholder
         # bearer keeps it home (TGI without --api-key ignores the header).
         token = token or NO_TOKEN
+        set_async_client_factory(_endpoint_client_factory(httpx2.URL(self.url).host))
         self._client = AsyncInferenceClient(base_url=self.url, token=token, timeout=timeout_s)
         self._info_client = AsyncInferenceClient(model=self.url, provider="hf-inference", token=token, timeout=30.0)
 

@@ -87,6 +87,10 @@ class Task:
         """TGI-era cleaning (§2.6): Phi split, then the self-prompting regex."""
         return strip_self_prompting(phi_split(text, profile, model), profile)
 
+    def postprocess_sample(self, text: str, sample: Sample, profile: ProtocolProfile, model: str) -> str:
+        """Post-processing for one sample: TGI era cleans (`postprocess`), the vLLM era scores raw text."""
+        return self.postprocess(text, profile, model) if profile.era == "tgi" else text
+
     # --- shared machinery ---------------------------------------------------------------
     def path(self, data_dir: Path, filename: str | None = None) -> Path:
         path = Path(data_dir) / self.name / (filename or self.files[0])

@@ -290,7 +290,9 @@ class LongHealth(Task):
         return phi_split(text, profile, model)
 
     def postprocess_sample(self, text: str, sample: Sample, profile: ProtocolProfile, model: str) -> str:
-        """Per subtask: tasks 2/3 get no Phi split under Q13."""
+        """Per subtask: tasks 2/3 get no Phi split under Q13; the vLLM era scores raw text."""
+        if profile.era != "tgi":
+            return text
         if sample.fields.get("subtask", 1) != 1 and profile.q13_longhealth_t23_plain:
             return text
         return self.postprocess(text, profile, model)
