@@ -43,7 +43,7 @@ def make_engine(kind: str, *, endpoint: str | None, model: str, api_key_env: str
         from clue.engines.tgi import TGIEngine
 
         # Never the implicit HF token: huggingface_hub would send it to whatever --endpoint is.
-        return TGIEngine(endpoint, token=os.environ.get(api_key_env) or None, timeout_s=timeout_s)
+        return TGIEngine(endpoint, token=os.environ.get(api_key_env) or None, timeout_s=timeout_s, key_env=api_key_env)
     from clue.engines.openai_api import OpenAIEngine
 
     api_key = os.environ.get(api_key_env, "")
@@ -52,7 +52,7 @@ def make_engine(kind: str, *, endpoint: str | None, model: str, api_key_env: str
             raise ConfigError(f"no API key: environment variable {api_key_env} is not set",
                               f"export {api_key_env}=… (or name another variable with --api-key-env)")
         api_key = "EMPTY"  # local vLLM/TGI servers started without --api-key accept any key
-    return OpenAIEngine(endpoint, model, api_key=api_key, timeout_s=timeout_s)
+    return OpenAIEngine(endpoint, model, api_key=api_key, timeout_s=timeout_s, key_env=api_key_env)
 
 
 __all__ = ["ENGINES", "Engine", "EngineError", "make_engine", "is_loopback"]

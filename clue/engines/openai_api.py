@@ -20,8 +20,9 @@ from clue.types import Completion, Request
 class OpenAIEngine:
     kind = "openai"
 
-    def __init__(self, url: str, model: str, *, api_key: str, timeout_s: float = 300.0):
+    def __init__(self, url: str, model: str, *, api_key: str, timeout_s: float = 300.0, key_env: str = "OPENAI_API_KEY"):
         self.url = url.rstrip("/")
+        self.key_env = key_env
         self.model = model
         self._client = openai.AsyncOpenAI(base_url=self.url, api_key=api_key, max_retries=0, timeout=timeout_s)
 
@@ -38,7 +39,7 @@ class OpenAIEngine:
             if status == 404:
                 return EngineError("fatal", f"{self.url} does not serve model {self.model!r} ({message}) — check --model", status)
             if status in (401, 403):
-                return EngineError("fatal", f"{self.url} rejected the API key (HTTP {status}) — set the right key in the environment variable named by --api-key-env", status)
+                return EngineError("fatal", f"{self.url} rejected the API key (HTTP {status}) — set {self.key_env} to a valid key (or name another variable with --api-key-env)", status)
             return EngineError(kind, message, status=status, retry_after=retry_after)
         if isinstance(exc, (openai.APIResponseValidationError, ValueError)):
             return EngineError("transient", f"{self.url} sent a malformed response")

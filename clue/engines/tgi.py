@@ -30,7 +30,7 @@ def _response_of(exc: BaseException) -> Any:
     return None
 
 
-def translate(exc: BaseException, url: str) -> EngineError:
+def translate(exc: BaseException, url: str, key_env: str = "TGI_API_KEY") -> EngineError:
     """Map a hub/httpx exception onto the runner's retry classes."""
     if isinstance(exc, EngineError):
         return exc
@@ -44,7 +44,7 @@ def translate(exc: BaseException, url: str) -> EngineError:
         if status == 404:
             kind, message = "fatal", f"{url} has no TGI generate route (HTTP 404) — is --endpoint the root URL of a TGI server?"
         elif kind == "fatal":
-            message = f"{url} refused the request (HTTP {status}: {message}) — check HF_TOKEN / the server's --api-key"
+            message = f"{url} refused the request (HTTP {status}: {message}) — set {key_env} to the server's --api-key"
         return EngineError(kind, message, status=status, retry_after=parse_retry_after(response.headers.get("retry-after")))
     if isinstance(exc, httpx2.TransportError):
         return EngineError("transient", f"connection to {url} failed ({type(exc).__name__})")
@@ -82,8 +82,9 @@ def _endpoint_client_factory(host: str):
 class TGIEngine:
     kind = "tgi"
 
-    def __init__(self, url: str, *, token: str | None = None, timeout_s: float = 300.0):
+    def __init__(self, url: str, *, token: str | None = None, timeout_s: float = 300.0, key_env: str = "TGI_API_KEY"):
         self.url = url.rstrip("/")
+        self.key_env = key_env
         # With token=None the hub client would send the user's HF token to this URL; a placeholder
         # bearer keeps it home (TGI without --api-key ignores the header).
         token = token or NO_TOKEN
@@ -108,7 +109,7 @@ class TGIEngine:
                 seed=p.seed,
             )
         except Exception as exc:  # noqa: BLE001 — every failure is classified, none escapes raw
-            raise translate(exc, self.url) from None
+            raise translate(exc, self.url, self.key_env) from None
         details = getattr(out, "details", None)
         usage = {"completion_tokens": details.generated_tokens} if details is not None else {}
         return Completion(
@@ -123,7 +124,10 @@ class TGIEngine:
         try:
             info = await self._info_client.get_endpoint_info()
         except Exception as exc:  # noqa: BLE001
-            err = translate(exc, self.url)
+            err = translate(exc, self.url, self.key_env)
+            if err.status in (401, 403):
+                raise EndpointError(f"TGI at {self.url} rejected the API key (HTTP {err.status})",
+                                    f"set {self.key_env} to the server's --api-key (or --api-key-env NAME)") from None
             if err.status == 404:
                 raise EndpointError(f"{self.url} has no /info route: not a TGI server", "use --engine openai for OpenAI-compatible servers") from None
             if err.status is None:
