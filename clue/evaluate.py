@@ -142,7 +142,21 @@ class Evaluation:
         revision = cfg.revision or info.get("model_sha")
         return BuildContext(endpoint=Endpoint(cfg.engine, cfg.model, revision), profile=cfg.profile, mode=mode, send=send,
                             chat_template=template, max_position_embeddings=mpe, temperature=cfg.temperature, seed=cfg.seed,
-                            tokenizer=self._tokenizer(revision))
+                            tokenizer=self._tokenizer(revision), draw_seed=self._draw_seed())
+
+    def _draw_seed(self) -> int:
+        """One random draw per run directory (for unseeded protocol steps), written before any request is sent.
+
+        The v3 LongHealth code drew its documents unseeded; drawing afresh on every invocation would
+        make an interrupted run's re-run build new prompts and pay for them again.
+        """
+        path = self.cfg.out / "draw_seed.json"
+        try:
+            return int(json.loads(path.read_text())["draw_seed"])
+        except (OSError, ValueError, KeyError, TypeError):
+            seed = int.from_bytes(os.urandom(4), "big")
+            _write_atomic(path, json.dumps({"draw_seed": seed, "why": "unseeded protocol steps (v3 LongHealth) reuse it on re-runs"}) + "\n")
+            return seed
 
     async def run(self) -> RunResult:
         cfg = self.cfg

@@ -186,3 +186,18 @@ def test_wrong_openai_key_names_the_variable(tmp_path, synthetic_dir):
                         "--api-key-env", "MY_KEY", env={"MY_KEY": "sk-wrong"})
     assert_one_line_error(proc, "MY_KEY")
     assert "sk-wrong" not in proc.stderr
+
+
+def test_unseeded_longhealth_rerun_in_the_same_directory_resumes(tmp_path, synthetic_dir):
+    """v3 drew LongHealth documents unseeded; a re-run of the same run directory must rebuild the same prompts."""
+    def keys(out: str) -> list[str]:
+        proc = run_clue("run", "--engine", "baseline", "--tasks", "longhealth", "--data-dir", str(synthetic_dir),
+                        "--out", str(tmp_path / out), "--store", str(tmp_path / "s.sqlite"), "--no-progress")
+        assert proc.returncode == 0, proc.stderr
+        return [json.loads(ln)["request_key"] for ln in (tmp_path / out / "samples.jsonl").read_text().splitlines()]
+
+    first = keys("a")
+    assert keys("a") == first  # same directory: same draw, every request answered from the store
+    assert json.loads((tmp_path / "a" / "run.json").read_text())["stats"]["cached"] == len(set(first))
+    others = [keys(f"b{i}") for i in range(3)]  # fresh directories draw afresh (3 tries: a repeat is ~impossible)
+    assert any(o != first for o in others)

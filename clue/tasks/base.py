@@ -34,6 +34,7 @@ class BuildContext:
     temperature: float | None = None
     seed: int | None = None
     tokenizer: Any = None  # tokenizers.Tokenizer of the evaluated model, for tasks with needs_tokenizer
+    draw_seed: int | None = None  # unseeded protocols: the run directory's own random draw, kept so a re-run resumes
 
 
 @dataclass(frozen=True)

@@ -170,6 +170,8 @@ class LongHealth(Task):
             return ctx.seed, "--seed"
         if ctx.profile.q10_longhealth_rng == "seeded":
             return (ctx.profile.seed if ctx.profile.seed is not None else 0), "protocol seed"
+        if ctx.draw_seed is not None:  # drawn once per run directory, so re-running an interrupted run resumes
+            return ctx.draw_seed, "fresh from os.urandom (Q10 unseeded), kept in the run directory's draw_seed.json"
         return int.from_bytes(os.urandom(4), "big"), "fresh from os.urandom (Q10 unseeded)"
 
     def _budgets(self, ctx: BuildContext, fallback: bool) -> tuple[int, int, str | None]:
