@@ -110,17 +110,27 @@ class Task:
             raise DataError(f"{self.title} has {len(items)} items, fewer than k+1 = {k + 1}", "check the data file")
         return Split(shots=items[:k], evaluated=items[k:])
 
+    def user_part(self, profile: ProtocolProfile) -> str:
+        """Template file of the user turns (override where an era changed the user template)."""
+        return "user"
+
     def assistant_part(self, profile: ProtocolProfile) -> str:
+        """Template file of the few-shot answers (the vLLM era dropped most answer labels)."""
         return "assistant" if profile.era == "tgi" else "assistant_vllm"
+
+    def prefix(self, profile: ProtocolProfile) -> str:
+        """Generation prefix P, appended right after the rendered generation prompt (TGI era), else ""."""
+        return prompts.render(self.name, "prefix") if profile.generation_prefix else ""
 
     def build(self, split: Split, ctx: BuildContext) -> list[Request]:
         profile = ctx.profile
+        user, assistant = self.user_part(profile), self.assistant_part(profile)
         system = prompts.render(self.name, "system")
         shots = [
-            prompts.Turn(prompts.render(self.name, "user", s.fields), prompts.render(self.name, self.assistant_part(profile), s.fields))
+            prompts.Turn(prompts.render(self.name, user, s.fields), prompts.render(self.name, assistant, s.fields))
             for s in split.shots
         ]
-        prefix = prompts.render(self.name, "prefix") if profile.generation_prefix else ""
+        prefix = self.prefix(profile)
         truncate = None
         if profile.q8_truncate and ctx.send == "prompt" and ctx.max_position_embeddings:
             truncate = self.truncate(ctx.max_position_embeddings)
@@ -133,7 +143,7 @@ class Task:
         )
         requests = []
         for sample in split.evaluated:
-            query = prompts.render(self.name, "user", sample.fields)
+            query = prompts.render(self.name, user, sample.fields)
             prompt = messages = None
             if ctx.mode == "base":
                 if ctx.send != "prompt":

@@ -27,14 +27,14 @@ from pathlib import Path
 from typing import Sequence
 
 from clue import prompts
-from clue.errors import ConfigError, DataError
+from clue.errors import DataError
 from clue.metrics import bertscore, umls
 from clue.metrics.rouge import rouge
 from clue.protocols import ProtocolProfile
-from clue.tasks.base import BuildContext, Split, Task
+from clue.tasks.base import Split, Task
 from clue.tasks.mednli import read_records
-from clue.tasks.postprocess import phi_split, stop_strings
-from clue.types import GenParams, Request, Sample
+from clue.tasks.postprocess import phi_split
+from clue.types import Sample
 
 DOCUMENT_FIELDS = ("without_discharge_summary", "discharge_summary")  # TGI-era, vLLM-era spelling
 SHUFFLE_SEED = 1  # both eras
@@ -104,49 +104,12 @@ class MeDiSumQA(Task):
         return super().split(samples, replace(profile, fewshot_shuffle_seed=SHUFFLE_SEED))
 
     def user_part(self, profile: ProtocolProfile) -> str:
+        """The vLLM era's user template dropped the "Question: " label (`Task.build` uses this hook)."""
         return "user" if profile.era == "tgi" else "user_vllm"
 
     def prefix(self, profile: ProtocolProfile) -> str:
         """Generation prefix: "Answer: " in the TGI era while q3_medisumqa_prefix holds (Q3)."""
         return prompts.render(self.name, "prefix") if profile.generation_prefix and profile.q3_medisumqa_prefix else ""
-
-    def build(self, split: Split, ctx: BuildContext) -> list[Request]:
-        """As `Task.build`, but the user template differs per era (the vLLM era dropped "Question: ")."""
-        profile = ctx.profile
-        user, assistant = self.user_part(profile), self.assistant_part(profile)
-        system = prompts.render(self.name, "system")
-        shots = [prompts.Turn(prompts.render(self.name, user, s.fields), prompts.render(self.name, assistant, s.fields))
-                 for s in split.shots]
-        prefix = self.prefix(profile)
-        truncate = None
-        if profile.q8_truncate and ctx.send == "prompt" and ctx.max_position_embeddings:
-            truncate = self.truncate(ctx.max_position_embeddings)
-        params = GenParams(
-            max_new_tokens=self.max_new_tokens[profile.era],
-            stop=stop_strings(profile, ctx.endpoint.model),
-            temperature=ctx.temperature if ctx.temperature is not None else profile.q22_temperature,
-            seed=ctx.seed if ctx.seed is not None else profile.seed,
-            truncate=truncate,
-        )
-        requests = []
-        for sample in split.evaluated:
-            query = prompts.render(self.name, user, sample.fields)
-            prompt = messages = None
-            if ctx.mode == "base":
-                if ctx.send != "prompt":
-                    raise ConfigError("base-model prompts need the tgi engine", "use --engine tgi or an instruct --mode")
-                prompt = prompts.assemble_base(system, shots, query, prefix, with_system=profile.q29_base_layout == "b01cbcf")
-            else:
-                msgs = prompts.assemble_messages(system, shots, query, ctx.mode)
-                if ctx.send == "prompt":
-                    if ctx.chat_template is None:
-                        raise ConfigError("the tgi engine needs the model's chat template", "pass --chat-template FILE or --mode base")
-                    prompt = ctx.chat_template.render(msgs, add_generation_prompt=True, strip_bos=not profile.q9_double_bos) + prefix
-                else:
-                    messages = tuple(msgs)
-            requests.append(Request(task=self.name, sample_id=sample.id, params=params, protocol=profile.name,
-                                    endpoint=ctx.endpoint, prompt=prompt, messages=messages))
-        return requests
 
     def truncate(self, max_position_embeddings: int) -> int | None:
         return max_position_embeddings - 200
