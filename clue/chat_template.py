@@ -109,7 +109,10 @@ class ChatTemplate:
             text = compiled.render(
                 messages=list(messages), add_generation_prompt=add_generation_prompt, **{**self.special_tokens, **kwargs}
             )
-        except jinja2.TemplateError as exc:
+        except (jinja2.TemplateSyntaxError, jinja2.UndefinedError) as exc:  # the template itself is broken
+            raise ConfigError(f"the chat template of {self.source} cannot be rendered ({type(exc).__name__}: {exc})",
+                              "pass the model's own tokenizer_config.json with --chat-template, or fix its chat_template") from None
+        except jinja2.TemplateError as exc:  # raise_exception(): the template refuses this conversation layout
             raise ConfigError(
                 f"the chat template of {self.source} refused these messages: {exc}",
                 "pick the conversation mode the model supports (--mode instruct / base)",

@@ -118,8 +118,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"requests: {s['requests']} ({s['cached']} cached, {s['sent']} sent, {s['retries']} retries, {s['failed']} failed)")
     print(f"run written to {result.out}")
     if not result.failed_ok:
-        print(f"clue: error: {s['failed']} request(s) failed, more than --max-failures {args.max_failures} — "
-              "re-run the same command to retry only those", file=sys.stderr)
+        causes = ", ".join(f"{k}: {v}" for k, v in sorted((s.get("failure_causes") or {}).items()))
+        print(f"clue: error: {s['failed']} request(s) failed ({causes}; each one's message is in samples.jsonl), "
+              f"more than --max-failures {args.max_failures} — re-run the same command to retry only those", file=sys.stderr)
         return EXIT_FAILURES
     return 0
 
@@ -190,7 +191,19 @@ COMMANDS = {"run": cmd_run, "tasks": cmd_tasks, "protocols": cmd_protocols, "rep
             "models": cmd_models, "serve": cmd_serve, "data": cmd_data}
 
 
+def _resume_line(argv: list[str] | None, detail: str = "") -> str:
+    import shlex
+
+    from clue.secrets import redact
+
+    command = redact(shlex.join(["clue", *(sys.argv[1:] if argv is None else argv)]))
+    return f"clue: interrupted — {detail or 'completed requests are stored'}; resume with the same command: {command}"
+
+
 def main(argv: list[str] | None = None) -> int:
+    from clue.runner import Interrupted
+    from clue.terminal import inert
+
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
@@ -199,10 +212,15 @@ def main(argv: list[str] | None = None) -> int:
             raise
         from clue.secrets import redact
 
-        print(f"clue: error: {redact(exc.line())}", file=sys.stderr)
+        print(f"clue: error: {inert(redact(exc.line()))}", file=sys.stderr)  # server messages may carry escape codes
         return EXIT_USER_ERROR
+    except Interrupted as exc:  # first Ctrl-C: requests in flight finished and stored
+        print(inert(_resume_line(argv, f"requests in flight were finished, {exc}")), file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
-        print("clue: interrupted — completed requests are stored; re-run the same command to resume", file=sys.stderr)
+        if args.debug:
+            raise
+        print(inert(_resume_line(argv)), file=sys.stderr)
         return 130
 
 

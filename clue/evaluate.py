@@ -23,6 +23,7 @@ from clue.engines import Engine, make_engine
 from clue.errors import ConfigError, EndpointError, UserError
 from clue.protocols import ProtocolProfile
 from clue.provenance import environment
+from clue.runlock import RunDirLock
 from clue.runner import RetryPolicy, Runner
 from clue.secrets import redact
 from clue.store import Store
@@ -80,10 +81,27 @@ def failure_limit(spec: str, total: int) -> int:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:  # disk full, read-only: the old file stays whole, the completions stay in the store
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        raise UserError(f"cannot write {path} ({exc.strerror or exc})",
+                        "free disk space or fix permissions, then re-run the same command (completions are in the store)") from None
+
+
+def _json_line(obj: Any) -> str:
+    """One JSON line; model text with lone surrogates (invalid UTF-8) keeps them as \\u escapes, exactly."""
+    line = json.dumps(obj, ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = json.dumps(obj)
+    return line + "\n"
 
 
 def _resolve_template(cfg: RunConfig, revision: str | None) -> ChatTemplate | None:
@@ -167,6 +185,11 @@ class Evaluation:
             probe.unlink()
         except OSError as exc:
             raise UserError(f"cannot write to the run directory {cfg.out} ({exc.strerror})", "pass --out to a writable directory") from None
+        with RunDirLock(cfg.out):  # one run at a time per run directory
+            return await self._run_locked()
+
+    async def _run_locked(self) -> RunResult:
+        cfg = self.cfg
         if cfg.profile.q22_temperature is None and cfg.profile.era == "vllm" and cfg.temperature is None:
             print("clue: note: the clue-2025 era sampled at temperature 1.0; this run is greedy (pass --temperature 1 for the era's behaviour)",
                   file=sys.stderr)
@@ -180,7 +203,7 @@ class Evaluation:
             ctx = self._context(info, template)
             self._check_truncate(ctx, info)
             record = self._record(info, template, ctx, started)
-            run_id = store.start_run(str(cfg.out), record)
+            run_id = store.start_run(str(cfg.out), redact(record))
             runner = Runner(engine, store, concurrency=cfg.concurrency, policy=cfg.policy, progress=cfg.progress)
             lines: list[dict[str, Any]] = []
             scores: dict[str, Any] = {}
@@ -272,7 +295,7 @@ class Evaluation:
 
     def _write(self, lines: list[dict[str, Any]], scores: dict[str, Any], record: dict[str, Any]) -> None:
         out = self.cfg.out
-        _write_atomic(out / "samples.jsonl", "".join(json.dumps(ln, ensure_ascii=False) + "\n" for ln in lines))
+        _write_atomic(out / "samples.jsonl", "".join(_json_line(ln) for ln in lines))
         _write_atomic(out / "scores.json", json.dumps({"model": self.cfg.model, "protocol": self.cfg.profile.name,
                                                        "tasks": scores}, indent=2) + "\n")
         _write_atomic(out / "run.json", json.dumps(redact(record), indent=2, default=str) + "\n")

@@ -4,21 +4,28 @@ SDK-level retries are off (engines set them to 0); this is the only retry loop. 
 whose retries are exhausted, or that the server rejects permanently, becomes a *failed*
 `Completion` (text None) — it is counted and reported, never scored as an empty answer.
 A `fatal` error (bad credentials, unknown model) stops the whole run at once.
+Ctrl-C: the first sends nothing more and lets the requests in flight land in the store, then
+`Interrupted` is raised; a second one stops at once (KeyboardInterrupt).
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
+import signal
+import sys
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_random_exponential
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, stop_any, wait_random_exponential
 from tqdm import tqdm
 
 from clue.engines.base import Engine, EngineError
 from clue.errors import EndpointError
+from clue.secrets import redact
 from clue.store import Store
 from clue.types import Completion, Request
 
@@ -30,6 +37,10 @@ class RetryPolicy:
     backoff_base_s: float = 1.0
     backoff_max_s: float = 60.0
     retry_after_max_s: float = 300.0
+
+
+class Interrupted(Exception):
+    """Ctrl-C during a run: the requests in flight were finished and stored, nothing more was sent."""
 
 
 @dataclass
@@ -75,6 +86,7 @@ class Runner:
         self.policy = policy or RetryPolicy()
         self.progress = progress
         self.stats = RunStats()
+        self.stopping = False  # set by the first Ctrl-C
 
     async def _attempt(self, request: Request) -> Completion:
         self.stats.sent += 1
@@ -82,7 +94,7 @@ class Runner:
             async with asyncio.timeout(self.policy.attempt_timeout_s):
                 return await self.engine.generate(request)
         except TimeoutError:
-            raise EngineError("transient", f"no answer within {self.policy.attempt_timeout_s:g} s (attempt timeout)") from None
+            raise EngineError("transient", f"no answer within {self.policy.attempt_timeout_s:g} s (attempt timeout)", label="timeout") from None
 
     async def _one(self, request: Request, bar: tqdm) -> Completion:
         attempts = 0
@@ -94,7 +106,7 @@ class Runner:
             bar.set_postfix(retries=self.stats.retries, failed=self.stats.failed, refresh=False)
 
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.policy.max_attempts),
+            stop=stop_any(stop_after_attempt(self.policy.max_attempts), lambda _: self.stopping),
             wait=_Wait(self.policy),
             retry=retry_if_exception(_retryable),
             before_sleep=before_sleep,
@@ -112,7 +124,7 @@ class Runner:
             self.stats.failed += 1
             self.stats.failure_causes[exc.cause] += 1
             how = "after %d attempts" % attempts if _retryable(exc) else "not retried"
-            return Completion(text=None, error=f"{exc.message} ({how})", attempts=attempts,
+            return Completion(text=None, error=redact(f"{exc.message} ({how})"), attempts=attempts,
                               latency_s=time.perf_counter() - start)
         self.stats.completed += 1
         return Completion(text=completion.text, finish_reason=completion.finish_reason, usage=completion.usage,
@@ -135,7 +147,7 @@ class Runner:
             queue.put_nowait(r)
 
         async def worker() -> None:
-            while True:
+            while not self.stopping:
                 try:
                     request = queue.get_nowait()
                 except asyncio.QueueEmpty:
@@ -148,6 +160,8 @@ class Runner:
                     bar.set_postfix(retries=self.stats.retries, failed=self.stats.failed, refresh=False)
 
         workers = [asyncio.create_task(worker()) for _ in range(min(self.concurrency, len(todo)))]
+        previous = self._catch_sigint()
+        gc.freeze()  # the requests and samples live all run long: keep full GC passes from rescanning them (stalls)
         try:
             await asyncio.gather(*workers)
         except EngineError as exc:  # fatal: stop everything, nothing more is sent
@@ -156,5 +170,28 @@ class Runner:
             await asyncio.gather(*workers, return_exceptions=True)
             raise EndpointError(exc.message) from None
         finally:
+            gc.unfreeze()
             bar.close()
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+        if self.stopping:
+            raise Interrupted(f"{sum(1 for c in results.values() if not c.cached and c.text is not None)} new completion(s) stored")
         return results
+
+    def _catch_sigint(self) -> object | None:
+        """First Ctrl-C: stop sending and let requests in flight land in the store; a second one stops at once."""
+        if threading.current_thread() is not threading.main_thread():
+            return None
+        loop = asyncio.get_running_loop()
+
+        def announce() -> None:
+            print("clue: stopping — finishing the requests in flight (Ctrl-C again to stop at once)", file=sys.stderr, flush=True)
+
+        def on_sigint(signum: int, frame: object) -> None:
+            if self.stopping:
+                raise KeyboardInterrupt
+            self.stopping = True
+            loop.call_soon_threadsafe(announce)  # printing inside a signal handler could re-enter stderr
+
+        previous = signal.signal(signal.SIGINT, on_sigint)
+        return previous if previous is not None else signal.SIG_DFL

@@ -12,10 +12,10 @@ import json
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from clue.errors import UserError
-from clue.types import Completion, Request, canonical_json
+from clue.types import Completion, Request
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS completions (
@@ -58,6 +58,8 @@ class Store:
         if row is None:
             return None
         text, finish, usage, latency, attempts = row
+        if isinstance(text, bytes):  # text with lone surrogates, stored as a blob (see put)
+            text = text.decode("utf-8", "surrogatepass")
         return Completion(text=text, finish_reason=finish, usage=json.loads(usage), latency_s=latency, attempts=attempts, cached=True)
 
     def get_many(self, keys: Iterable[str]) -> dict[str, Completion]:
@@ -66,18 +68,27 @@ class Store:
     def put(self, request: Request, completion: Completion) -> None:
         if completion.error is not None or completion.text is None:
             return  # errors are never cached: a re-run retries them
-        self._db.execute(
-            "INSERT OR REPLACE INTO completions VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (request.key, request.task, request.sample_id, canonical_json(request.payload()), completion.text,
-             completion.finish_reason, json.dumps(dict(completion.usage)), completion.latency_s, completion.attempts, time.time()),
-        )
+        row = [request.key, request.task, request.sample_id, request.canonical, completion.text,
+               completion.finish_reason, json.dumps(dict(completion.usage)), completion.latency_s, completion.attempts, time.time()]
+        try:
+            self._write("INSERT OR REPLACE INTO completions VALUES (?,?,?,?,?,?,?,?,?,?)", row)
+        except UnicodeEncodeError:  # lone surrogates (a server's invalid UTF-8): kept exactly, as a blob
+            row[4] = completion.text.encode("utf-8", "surrogatepass")
+            self._write("INSERT OR REPLACE INTO completions VALUES (?,?,?,?,?,?,?,?,?,?)", row)
+
+    def _write(self, sql: str, params: Sequence[Any]) -> sqlite3.Cursor:
+        try:
+            return self._db.execute(sql, params)
+        except sqlite3.DatabaseError as exc:  # disk full, read-only file system, I/O error: one line, nothing half-written
+            raise UserError(f"cannot write to the response store {self.path} ({exc})",
+                            "free disk space or pass --store PATH to a writable location, then re-run the same command") from None
 
     def start_run(self, run_dir: str, record: dict[str, Any]) -> int:
-        cur = self._db.execute("INSERT INTO runs (run_dir, started, record) VALUES (?,?,?)", (run_dir, time.time(), json.dumps(record, default=str)))
+        cur = self._write("INSERT INTO runs (run_dir, started, record) VALUES (?,?,?)", (run_dir, time.time(), json.dumps(record, default=str)))
         return int(cur.lastrowid or 0)
 
     def finish_run(self, run_id: int, record: dict[str, Any]) -> None:
-        self._db.execute("UPDATE runs SET finished = ?, record = ? WHERE rowid = ?", (time.time(), json.dumps(record, default=str), run_id))
+        self._write("UPDATE runs SET finished = ?, record = ? WHERE rowid = ?", (time.time(), json.dumps(record, default=str), run_id))
 
     def count(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM completions").fetchone()[0])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any, Literal, Mapping
 
 Message = dict[str, str]
@@ -82,9 +83,16 @@ class Request:
             "protocol": self.protocol,
         }
 
-    @property
+    # Computed once per request (the runner and the store each need them): cached in the instance's
+    # __dict__, which a frozen dataclass allows; they are not fields, so equality and replace() ignore them.
+    @cached_property
+    def canonical(self) -> str:
+        """`payload()` as canonical JSON: what the store keeps and `key` hashes."""
+        return canonical_json(self.payload())
+
+    @cached_property
     def key(self) -> str:
-        return sha256(canonical_json(self.payload()))
+        return sha256(self.canonical)
 
     @property
     def prompt_hash(self) -> str:

@@ -41,7 +41,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
 Responder = Callable[[str, Any], str]
-FAULT_KINDS = ("429", "429_retry_after", "503", "500", "408", "reset", "hang", "malformed")
+FAULT_KINDS = ("429", "429_retry_after", "503", "500", "408", "reset", "hang", "malformed", "400", "401", "404")
 HOST = "127.0.0.1"
 _STEP = 0.02  # granularity of interruptible sleeps
 
@@ -306,6 +306,13 @@ _ERRORS: dict[str, tuple[int, dict[str, Any], dict[str, Any]]] = {  # kind -> (s
                   "error_type": "incomplete_generation"}, _oai_error("Internal server error", "server_error", None)),
     "503": (503, {"error": "Service Unavailable"}, _oai_error("Service Unavailable", "server_error", None)),  # gateway
     "408": (408, {"error": "Request Timeout"}, _oai_error("Request Timeout", "server_error", None)),  # gateway
+    # permanent: a proxy's rejection, a revoked key, a route or model that went away mid-run
+    "400": (400, {"error": "Bad Request: request rejected by policy", "error_type": "bad_request"},
+            _oai_error("Bad Request: request rejected by policy", "invalid_request_error", None)),
+    "401": (401, {"error": "Unauthorized: the API key was revoked", "error_type": "authentication"},
+            _oai_error("Unauthorized: the API key was revoked", "invalid_request_error", "invalid_api_key")),
+    "404": (404, {"error": "Not Found: the route went away", "error_type": "not_found"},
+            _oai_error("The model went away.", "invalid_request_error", "model_not_found")),
 }
 
 

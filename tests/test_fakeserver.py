@@ -46,6 +46,7 @@ from huggingface_hub.errors import (
     IncompleteGenerationError,
     InferenceTimeoutError,
     OverloadedError,
+    UnknownError,
     ValidationError,
 )
 
@@ -215,13 +216,15 @@ HUB_FAULTS = {
     "429": OverloadedError, "429_retry_after": OverloadedError, "500": IncompleteGenerationError,
     "503": HfHubHTTPError, "408": HfHubHTTPError, "reset": httpx2.TransportError,
     "hang": InferenceTimeoutError, "malformed": json.JSONDecodeError,
+    "400": UnknownError, "401": UnknownError, "404": UnknownError,  # TGI error bodies with an unknown error_type
 }
 OAI_FAULTS = {
     "429": openai.RateLimitError, "429_retry_after": openai.RateLimitError, "500": openai.InternalServerError,
     "503": openai.InternalServerError, "408": openai.APIStatusError, "reset": openai.APIConnectionError,
     "hang": openai.APITimeoutError, "malformed": json.JSONDecodeError,
+    "400": openai.BadRequestError, "401": openai.AuthenticationError, "404": openai.NotFoundError,
 }
-STATUS = {"429": 429, "429_retry_after": 429, "500": 500, "503": 503, "408": 408}
+STATUS = {"429": 429, "429_retry_after": 429, "500": 500, "503": 503, "408": 408, "400": 400, "401": 401, "404": 404}
 
 
 def hub_response(exc: BaseException):

@@ -56,7 +56,7 @@ async def test_transient_errors_are_retried_and_complete(tmp_path):
     done = await runner.run(reqs)
     assert all(c.status == "ok" for c in done.values())
     assert runner.stats.retries == 4 and runner.stats.failed == 0
-    assert runner.stats.retry_causes == {"http_503": 2, "http_429": 1, "transient": 1}
+    assert runner.stats.retry_causes == {"http_503": 2, "http_429": 1, "timeout": 1}
     assert done[reqs[1].key].attempts == 3
 
 

@@ -18,8 +18,10 @@ Kind = Literal["rate_limit", "transient", "permanent", "fatal"]
 
 
 class EngineError(Exception):
-    def __init__(self, kind: Kind, message: str, status: int | None = None, retry_after: float | None = None):
+    def __init__(self, kind: Kind, message: str, status: int | None = None, retry_after: float | None = None,
+                 label: str | None = None):
         self.kind = kind
+        self.label = label  # what went wrong when there is no HTTP status: timeout, connection, malformed
         self.status = status
         self.retry_after = retry_after
         self.message = message
@@ -27,8 +29,8 @@ class EngineError(Exception):
 
     @property
     def cause(self) -> str:
-        """Short label for counting retries by cause (e.g. 'http_429', 'timeout', 'connection')."""
-        return f"http_{self.status}" if self.status else self.kind if self.kind != "transient" else "transient"
+        """Short label for counting retries by cause (e.g. 'http_429', 'timeout', 'connection', 'malformed')."""
+        return f"http_{self.status}" if self.status else self.label or self.kind
 
 
 def kind_for_status(status: int) -> Kind:

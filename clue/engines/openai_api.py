@@ -13,6 +13,7 @@ from typing import Any
 import openai
 
 from clue.engines.base import EngineError, kind_for_status, parse_retry_after, server_message
+from clue.engines.transport import make_transport
 from clue.errors import EndpointError
 from clue.types import Completion, Request
 
@@ -24,13 +25,16 @@ class OpenAIEngine:
         self.url = url.rstrip("/")
         self.key_env = key_env
         self.model = model
-        self._client = openai.AsyncOpenAI(base_url=self.url, api_key=api_key, max_retries=0, timeout=timeout_s)
+        transport = make_transport()  # plain-http local servers: O(1) connection reuse (clue/engines/transport.py)
+        http_client = openai.DefaultAsyncHttpxClient(transport=transport) if transport is not None else None
+        self._client = openai.AsyncOpenAI(base_url=self.url, api_key=api_key, max_retries=0, timeout=timeout_s,
+                                          http_client=http_client)
 
     def _translate(self, exc: BaseException) -> EngineError:
         if isinstance(exc, openai.APITimeoutError):
-            return EngineError("transient", f"{self.url} timed out")
+            return EngineError("transient", f"{self.url} timed out", label="timeout")
         if isinstance(exc, openai.APIConnectionError):
-            return EngineError("transient", f"connection to {self.url} failed")
+            return EngineError("transient", f"connection to {self.url} failed", label="connection")
         if isinstance(exc, openai.APIStatusError):
             status = exc.status_code
             message = server_message(exc.body if exc.body is not None else exc.message)
@@ -39,10 +43,10 @@ class OpenAIEngine:
             if status == 404:
                 return EngineError("fatal", f"{self.url} does not serve model {self.model!r} ({message}) — check --model", status)
             if status in (401, 403):
-                return EngineError("fatal", f"{self.url} rejected the API key (HTTP {status}) — set {self.key_env} to a valid key (or name another variable with --api-key-env)", status)
+                return EngineError("fatal", f"{self.url} rejected the API key (HTTP {status}: {message}) — set {self.key_env} to a valid key (or name another variable with --api-key-env)", status)
             return EngineError(kind, message, status=status, retry_after=retry_after)
         if isinstance(exc, (openai.APIResponseValidationError, ValueError)):
-            return EngineError("transient", f"{self.url} sent a malformed response")
+            return EngineError("transient", f"{self.url} sent a malformed response", label="malformed")
         return EngineError("permanent", f"{type(exc).__name__}: {exc}")
 
     async def generate(self, request: Request) -> Completion:
@@ -60,8 +64,8 @@ class OpenAIEngine:
             )
         except Exception as exc:  # noqa: BLE001
             raise self._translate(exc) from None
-        if not resp.choices:
-            raise EngineError("transient", f"{self.url} returned no choices")
+        if not getattr(resp, "choices", None):  # no choices, or not chat-completion JSON at all (an HTML page)
+            raise EngineError("transient", f"{self.url} returned no choices", label="malformed")
         choice = resp.choices[0]
         usage = {}
         if resp.usage is not None:
@@ -77,6 +81,9 @@ class OpenAIEngine:
         except openai.NotFoundError:
             served = []  # some hosted APIs have no model listing; generation will tell
         except Exception as exc:  # noqa: BLE001
+            if not isinstance(exc, openai.OpenAIError):  # the SDK could not read the answer: HTML or other JSON
+                raise EndpointError(f"{self.url}/models did not return OpenAI-compatible JSON ({type(exc).__name__})",
+                                    "is --endpoint the OpenAI-compatible base URL (usually ending in /v1)?") from None
             err = self._translate(exc)
             if err.status is None:
                 raise EndpointError(f"cannot reach {self.url} ({err.message})", "start the server or fix --endpoint") from None

@@ -46,7 +46,10 @@ def _environment() -> "jinja2.Environment":  # noqa: F821 - imported on use (kee
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.ChainableUndefined,
                              trim_blocks=False, lstrip_blocks=False)
+    from clue.terminal import inert
+
     env.filters.update(pct=_pct, signed=_signed, pvalue=_pvalue, compact=_compact,
+                       inert=lambda v: inert(str(v), newlines=True),  # control characters shown escaped, not passed on
                        pretty=lambda v: json.dumps(v, indent=2, ensure_ascii=False, default=str))
     return env
 
@@ -83,7 +86,7 @@ def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, **options:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "index.html"
-    path.write_text(render_html(view), encoding="utf-8")
+    path.write_text(render_html(view), encoding="utf-8", errors="backslashreplace")
     write_results_csv(results_rows(view), out_dir / "results.csv")
     return path
 

@@ -38,7 +38,7 @@ def load_run(run_dir: str | Path) -> dict[str, Any]:
 
     scores = parse("scores.json", read("scores.json"))
     record = parse("run.json", read("run.json"))
-    samples = [parse("samples.jsonl", line) for line in read("samples.jsonl").splitlines() if line.strip()]
+    samples = [parse("samples.jsonl", line) for line in read("samples.jsonl").split("\n") if line.strip()]
     if not isinstance(record, dict) or not all(isinstance(s, dict) for s in samples):
         raise DataError(f"{run_dir} holds run.json/samples.jsonl of an unexpected shape", "re-run `clue run` with the same options to rewrite it")
     if not isinstance(scores, dict) or not isinstance(scores.get("tasks"), dict):

@@ -1,0 +1,188 @@
+"""A lean HTTP/1.1 keep-alive transport for httpx2, for plain-http inference servers (local TGI / vLLM).
+
+Why: httpx2's default pool (httpcore2) checks every pooled connection's socket on each request
+(`has_expired` → `getpeername` …), so at 64 requests in flight its client CPU per request is
+~0.75 ms — more than the whole budget that keeps a fast local server saturated (`make bench`).
+This transport keeps a LIFO stack of idle asyncio stream connections per host: O(1) per request.
+
+Scope: only `http://` URLs that no environment proxy applies to; everything else (https
+hosted APIs, proxies) goes to httpx2's own transport unchanged. The SDKs above (huggingface_hub,
+openai) see ordinary `httpx2.Response`s and httpx2 exceptions, so error handling is unchanged:
+connection trouble → `httpx2.ConnectError` / `ReadError` / `RemoteProtocolError` (transient in the
+runner's policy), timeouts → `httpx2.ConnectTimeout` / `ReadTimeout`. A connection is reused only
+after a complete response; a cancelled or failed exchange closes it. A reused idle connection that
+the server had closed (clean EOF before any byte of the answer: the keep-alive race) is retried on
+a fresh one; a reset or a cut answer is an error for the runner to count and retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import urllib.request
+import httpx2
+
+def _proxied(host: str) -> bool:
+    """httpx2 would route plain http to `host` through HTTP_PROXY / ALL_PROXY (unless NO_PROXY): leave that to it."""
+    proxies = urllib.request.getproxies_environment()
+    if not (proxies.get("http") or proxies.get("all")):
+        return False
+    return not urllib.request.proxy_bypass_environment(host, proxies)
+
+
+class _Stale(Exception):
+    """A reused keep-alive connection turned out closed before any byte of the answer came."""
+
+
+class _Conn:
+    __slots__ = ("reader", "writer")
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        self.reader, self.writer = reader, writer
+
+    def usable(self) -> bool:
+        return not self.reader.at_eof() and not self.writer.is_closing()
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+class LeanTransport(httpx2.AsyncBaseTransport):
+    def __init__(self, fallback: httpx2.AsyncBaseTransport | None = None):
+        self._fallback = fallback
+        self._idle: dict[tuple[str, int], list[_Conn]] = {}
+        self._lean: dict[str, bool] = {}  # host → handled here (no proxy applies)
+
+    def _other(self) -> httpx2.AsyncBaseTransport:
+        if self._fallback is None:
+            self._fallback = httpx2.AsyncHTTPTransport()
+        return self._fallback
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        host = request.url.host
+        lean = self._lean.get(host)
+        if lean is None:
+            lean = self._lean[host] = not _proxied(host)
+        if request.url.scheme != "http" or not lean:
+            return await self._other().handle_async_request(request)
+        body = await request.aread()
+        port = request.url.port or 80
+        timeouts = request.extensions.get("timeout") or {}
+        lines = [b"%s %s HTTP/1.1" % (request.method.encode(), request.url.raw_path)]
+        lines += [b"%s: %s" % (k, v) for k, v in request.headers.raw]
+        head = b"\r\n".join(lines) + b"\r\n\r\n"
+        idle = self._idle.setdefault((host, port), [])
+        while True:
+            reused = bool(idle)
+            conn = idle.pop() if reused else await self._connect(request, host, port, timeouts.get("connect"))
+            if reused and not conn.usable():
+                conn.close()
+                continue
+            try:
+                status, headers, content, keep = await self._exchange(request, conn, head + body, reused, timeouts.get("read"))
+            except _Stale:
+                conn.close()
+                continue
+            except BaseException:
+                conn.close()  # cancelled or failed mid-exchange: the connection's state is unknown
+                raise
+            if keep:
+                idle.append(conn)
+            else:
+                conn.close()
+            return httpx2.Response(status, headers=headers, content=content, request=request,
+                                   extensions={"http_version": b"HTTP/1.1"})
+
+    async def _connect(self, request: httpx2.Request, host: str, port: int, timeout: float | None) -> _Conn:
+        try:
+            async with asyncio.timeout(timeout):
+                reader, writer = await asyncio.open_connection(host, port, limit=1 << 20)
+        except TimeoutError:
+            raise httpx2.ConnectTimeout(f"connecting to {host}:{port} timed out", request=request) from None
+        except OSError as exc:
+            raise httpx2.ConnectError(f"{type(exc).__name__}: {exc}", request=request) from None
+        return _Conn(reader, writer)
+
+    async def _exchange(self, request: httpx2.Request, conn: _Conn, data: bytes, reused: bool,
+                        timeout: float | None) -> tuple[int, list, bytes, bool]:
+        try:
+            conn.writer.write(data)
+            async with asyncio.timeout(timeout):
+                status_line = await conn.reader.readline()
+                if not status_line:
+                    if reused:
+                        raise _Stale
+                    raise httpx2.RemoteProtocolError("server disconnected without sending a response", request=request)
+                parts = status_line.split(None, 2)
+                if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
+                    raise httpx2.RemoteProtocolError(f"malformed status line {status_line[:80]!r}", request=request)
+                status = int(parts[1])
+                headers, length, chunked, keep = [], None, False, parts[0] == b"HTTP/1.1"
+                while True:
+                    line = await conn.reader.readline()
+                    if line in (b"\r\n", b"\n"):
+                        break
+                    if not line:
+                        raise httpx2.RemoteProtocolError("connection closed inside the response headers", request=request)
+                    name, _, value = line.partition(b":")
+                    name, value = name.strip(), value.strip()
+                    headers.append((name, value))
+                    low = name.lower()
+                    if low == b"content-length":
+                        length = int(value)
+                    elif low == b"transfer-encoding":
+                        chunked = b"chunked" in value.lower()
+                    elif low == b"connection":
+                        keep = b"close" not in value.lower() if keep else b"keep-alive" in value.lower()
+                if chunked:
+                    content = await self._chunks(conn.reader)
+                elif length is not None:
+                    content = await conn.reader.readexactly(length)
+                elif status in (204, 304) or 100 <= status < 200:
+                    content = b""
+                else:
+                    content, keep = await conn.reader.read(), False  # delimited by the connection's end
+            return status, headers, content, keep
+        except TimeoutError:
+            raise httpx2.ReadTimeout("no answer within the read timeout", request=request) from None
+        except asyncio.IncompleteReadError:
+            raise httpx2.RemoteProtocolError("connection closed before the whole response arrived", request=request) from None
+        except (ConnectionError, OSError) as exc:
+            if reused and isinstance(exc, BrokenPipeError):  # closed before our request went out
+                raise _Stale from None
+            raise httpx2.ReadError(f"{type(exc).__name__}: {exc}", request=request) from None
+        except ValueError as exc:  # a non-numeric length or chunk size
+            raise httpx2.RemoteProtocolError(f"malformed response ({exc})", request=request) from None
+
+    @staticmethod
+    async def _chunks(reader: asyncio.StreamReader) -> bytes:
+        out = []
+        while True:
+            size = int((await reader.readline()).split(b";")[0].strip(), 16)  # ValueError when malformed
+            if size == 0:
+                while (await reader.readline()) not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return b"".join(out)
+            out.append(await reader.readexactly(size))
+            await reader.readexactly(2)
+
+    async def aclose(self) -> None:
+        for conns in self._idle.values():
+            for conn in conns:
+                conn.close()
+        self._idle.clear()
+        if self._fallback is not None:
+            await self._fallback.aclose()
+
+
+def lean_transport_enabled() -> bool:
+    """`CLUE_HTTP_TRANSPORT=httpx` falls back to httpx2's own pool everywhere (for comparison and debugging)."""
+    return os.environ.get("CLUE_HTTP_TRANSPORT", "lean") != "httpx"
+
+
+def make_transport() -> httpx2.AsyncBaseTransport | None:
+    """The transport an engine's httpx2 client should use (None: httpx2's default)."""
+    return LeanTransport() if lean_transport_enabled() else None
+
+
+__all__ = ["LeanTransport", "make_transport", "lean_transport_enabled"]
