@@ -152,7 +152,7 @@ async def test_read_timeout_and_refused_connection_map_to_httpx2_errors():
 
 
 @pytest.mark.anyio
-async def test_proxied_hosts_and_https_go_to_the_fallback(monkeypatch):
+async def test_proxied_remote_and_https_hosts_go_to_the_fallback(monkeypatch):
     class Fallback(httpx2.AsyncBaseTransport):
         urls: list[str] = []
 
@@ -163,6 +163,8 @@ async def test_proxied_hosts_and_https_go_to_the_fallback(monkeypatch):
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
     monkeypatch.setenv("NO_PROXY", "localhost")
     async with httpx2.AsyncClient(transport=LeanTransport(Fallback()), trust_env=False) as client:
-        assert (await client.get("http://example.invalid/x")).status_code == 204
-        assert (await client.get("https://example.invalid/y")).status_code == 204
-    assert Fallback.urls == ["http://example.invalid/x", "https://example.invalid/y"]
+        assert (await client.get("http://127.0.0.1:9/proxied")).status_code == 204  # loopback, but the proxy applies
+        monkeypatch.delenv("HTTP_PROXY")
+        assert (await client.get("http://example.invalid/x")).status_code == 204  # not loopback
+        assert (await client.get("https://localhost/y")).status_code == 204  # not plain http
+    assert Fallback.urls == ["http://127.0.0.1:9/proxied", "http://example.invalid/x", "https://localhost/y"]

@@ -5,8 +5,9 @@ Why: httpx2's default pool (httpcore2) checks every pooled connection's socket o
 ~0.75 ms — more than the whole budget that keeps a fast local server saturated (`make bench`).
 This transport keeps a LIFO stack of idle asyncio stream connections per host: O(1) per request.
 
-Scope: only `http://` URLs that no environment proxy applies to; everything else (https
-hosted APIs, proxies) goes to httpx2's own transport unchanged. The SDKs above (huggingface_hub,
+Scope: only `http://` URLs of loopback hosts (the TGI / vLLM servers the kit starts, where one
+process must keep a fast server busy) that no environment proxy applies to; everything else
+(other hosts, https hosted APIs, proxies) goes to httpx2's own transport unchanged. The SDKs above (huggingface_hub,
 openai) see ordinary `httpx2.Response`s and httpx2 exceptions, so error handling is unchanged:
 connection trouble → `httpx2.ConnectError` / `ReadError` / `RemoteProtocolError` (transient in the
 runner's policy), timeouts → `httpx2.ConnectTimeout` / `ReadTimeout`. A connection is reused only
@@ -21,6 +22,8 @@ import asyncio
 import os
 import urllib.request
 import httpx2
+
+from clue.phi import is_loopback_host
 
 def _proxied(host: str) -> bool:
     """httpx2 would route plain http to `host` through HTTP_PROXY / ALL_PROXY (unless NO_PROXY): leave that to it."""
@@ -51,7 +54,7 @@ class LeanTransport(httpx2.AsyncBaseTransport):
     def __init__(self, fallback: httpx2.AsyncBaseTransport | None = None):
         self._fallback = fallback
         self._idle: dict[tuple[str, int], list[_Conn]] = {}
-        self._lean: dict[str, bool] = {}  # host → handled here (no proxy applies)
+        self._lean: dict[str, bool] = {}  # host → handled here (loopback, no proxy applies)
 
     def _other(self) -> httpx2.AsyncBaseTransport:
         if self._fallback is None:
@@ -62,7 +65,7 @@ class LeanTransport(httpx2.AsyncBaseTransport):
         host = request.url.host
         lean = self._lean.get(host)
         if lean is None:
-            lean = self._lean[host] = not _proxied(host)
+            lean = self._lean[host] = is_loopback_host(host) and not _proxied(host)
         if request.url.scheme != "http" or not lean:
             return await self._other().handle_async_request(request)
         body = await request.aread()

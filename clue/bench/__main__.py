@@ -1,0 +1,121 @@
+"""`python -m clue.bench [--quick] [--out reports/bench.json]` — the performance figures of issue 7.
+
+Each section runs in its own child process (so its peak RSS is its own and no section warms
+another's caches) against loopback servers started here; the parent prints one table and writes
+the JSON. `--quick` is a tiny configuration that proves the machinery works (figures meaningless).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+FULL = {"sat_n": 5000, "concurrency": 64, "latency_s": 0.05, "slow_n": 2000, "slow_latency_s": 0.2, "ttft_s": 0.01, "per_token_s": 0.0004, "repeats": 3,
+        "overhead_n": 5000, "seq_n": 500, "resume_n": 10000, "rouge_n": 10000, "icd_n": 10000, "longhealth_n": 2000,
+        "vocab": 32000, "report_runs": 26, "report_samples": 500}
+QUICK = {"sat_n": 120, "concurrency": 16, "latency_s": 0.01, "slow_n": 40, "slow_latency_s": 0.02, "ttft_s": 0.002, "per_token_s": 0.0001, "repeats": 1,
+         "overhead_n": 120, "seq_n": 20, "resume_n": 150, "rouge_n": 300, "icd_n": 300, "longhealth_n": 45,
+         "vocab": 1500, "report_runs": 2, "report_samples": 20}
+SECTIONS = ("saturation", "saturation_per_token", "saturation_slow", "overhead", "sequential", "resume", "rouge", "icd", "longhealth", "report")
+
+
+def run_section(name: str, c: dict[str, Any]) -> dict[str, Any]:
+    from clue.bench import reporting, scoring, serving
+
+    if name == "saturation":
+        return serving.saturation(c["sat_n"], c["concurrency"], c["latency_s"], repeats=c["repeats"])
+    if name == "saturation_per_token":
+        return serving.saturation(c["sat_n"], c["concurrency"], c["ttft_s"], c["per_token_s"], repeats=c["repeats"])
+    if name == "saturation_slow":  # a latency nearer a real LLM's: where the client's share shrinks
+        return serving.saturation(c["slow_n"], c["concurrency"], c["slow_latency_s"], repeats=1)
+    if name == "overhead":
+        return serving.overhead(c["overhead_n"], c["concurrency"], repeats=c["repeats"])
+    if name == "sequential":
+        return serving.sequential(c["seq_n"], c["concurrency"], c["latency_s"])
+    if name == "resume":
+        return serving.resume(c["resume_n"], c["concurrency"])
+    if name == "rouge":
+        return scoring.rouge(c["rouge_n"], repeats=c["repeats"])
+    if name == "icd":
+        return scoring.icd(c["icd_n"])
+    if name == "longhealth":
+        return scoring.longhealth(c["longhealth_n"], c["vocab"])
+    if name == "report":
+        with tempfile.TemporaryDirectory() as tmp:
+            t0 = time.perf_counter()
+            dirs = reporting.write_runs(Path(tmp) / "runs", c["report_runs"], c["report_samples"])
+            made = time.perf_counter() - t0
+            rss_before = _peak_rss_mb()
+            out = reporting.build(dirs, Path(tmp) / "report")
+            out.update(runs=len(dirs), samples=c["report_samples"] * 6 * len(dirs), fixtures_s=made, rss_before_build_mb=rss_before)
+            out["peak_rss_mb"] = _peak_rss_mb()  # the build's peak (fixtures are smaller); chromium is its own process
+            out.update(reporting.first_paint(Path(out.pop("html")), Path(tmp)))
+            return out
+    raise SystemExit(f"unknown section {name!r}")
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def _child(name: str, quick: bool) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "clue.bench", "--section", name] + (["--quick"] if quick else [])
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        return {"error": (proc.stderr.strip().splitlines() or ["exit %d" % proc.returncode])[-1], "section_s": time.perf_counter() - t0}
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["section_s"] = time.perf_counter() - t0
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m clue.bench", description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="tiny sizes: proves the bench runs (figures meaningless)")
+    ap.add_argument("--out", default="reports/bench.json", help="where the JSON goes (default reports/bench.json)")
+    ap.add_argument("--only", default="", help="comma-separated sections (default: all): " + ", ".join(SECTIONS))
+    ap.add_argument("--section", help=argparse.SUPPRESS)  # internal: run one section, print its JSON
+    args = ap.parse_args(argv)
+    config = QUICK if args.quick else FULL
+    if args.section:
+        result = run_section(args.section, config)
+        result.setdefault("peak_rss_mb", _peak_rss_mb())
+        print(json.dumps(result))
+        return 0
+    from clue.bench.table import render
+
+    wanted = [s for s in (args.only.split(",") if args.only else SECTIONS) if s]
+    unknown = [s for s in wanted if s not in SECTIONS]
+    if unknown:
+        ap.error(f"unknown section(s) {', '.join(unknown)} — choose from {', '.join(SECTIONS)}")
+    load_before = os.getloadavg()
+    t0 = time.perf_counter()
+    results: dict[str, Any] = {}
+    for name in wanted:
+        print(f"bench: {name} …", file=sys.stderr, flush=True)
+        results[name] = _child(name, args.quick)
+    machine = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+               "load_average_before": load_before, "load_average_after": os.getloadavg()}  # other work on the machine skews wall times
+    report = {"quick": args.quick, "config": config, "machine": machine,
+              "total_s": time.perf_counter() - t0, "sections": results}
+    table, verdicts = render(report)
+    report["targets"] = verdicts
+    print(table)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"\nwritten {out} ({report['total_s']:.0f} s)")
+    return 1 if any("error" in r for r in results.values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

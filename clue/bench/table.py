@@ -1,0 +1,124 @@
+"""The bench table: one row per figure — ours, the reference it is compared with, the ratio, the target."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+Row = tuple[str, str, str, str, str, str]  # figure, ours, reference, ratio, target, holds
+
+
+def _mark(ok: bool | None) -> str:
+    return "—" if ok is None else "yes" if ok else "NO"
+
+
+def _rows(s: dict[str, Any], verdicts: dict[str, bool]) -> list[Row]:
+    rows: list[Row] = []
+
+    def target(key: str, ok: bool) -> str:
+        verdicts[key] = bool(ok)
+        return _mark(ok)
+
+    def section(name: str, make: Callable[[dict[str, Any]], list[Row]]) -> None:
+        r = s.get(name)
+        if r is None:
+            return
+        if "error" in r:
+            rows.append((name, "failed: " + r["error"][:60], "", "", "", "NO"))
+            verdicts[name] = False
+            return
+        rows.extend(make(r))
+
+    def sat(r: dict[str, Any], label: str, key: str | None) -> list[Row]:
+        """key None: shown for information, no target."""
+        holds = ("≤ 1.05", target(key, r["ratio"] <= 1.05)) if key else ("", "")
+        return [(f"{label} ({r['n']} req, {r['concurrency']} in flight)", f"{r['wall_s']:.2f} s", f"ideal {r['ideal_s']:.2f} s",
+                 f"{r['ratio']:.3f}", *holds),
+                ("  same server, bare loop on the kit's transport", f"{r['bare_loop_s']:.2f} s", f"ideal {r['ideal_s']:.2f} s",
+                 f"{r['bare_loop_ratio']:.3f}", "", ""),
+                ("  ours ÷ bare loop", "", "", f"{r['ratio_to_bare_loop']:.3f}", "", ""),
+                ("  server's observed latency ÷ nominal (same run)", f"{r['observed_ideal_s']:.2f} s", f"ideal {r['ideal_s']:.2f} s",
+                 f"{r['server_latency_ratio']:.3f}", "", ""),
+                ("  ours ÷ ideal on the server's observed latency", "", "", f"{r['ratio_to_observed_ideal']:.3f}", "", "")]
+
+    section("saturation", lambda r: sat(r, f"1 saturation, {1000 * r['latency_s']:.0f} ms/request", "saturation"))
+    section("saturation_per_token", lambda r: sat(
+        r, f"1 saturation, {1000 * r['latency_s']:.0f} ms + {1000 * r['per_token_s']:.1f} ms/token", "saturation_per_token"))
+
+    def overhead(r: dict[str, Any]) -> list[Row]:
+        bare = r["bare"]
+        out: list[Row] = [(f"2 bare httpx2 loop ({r['n']} req, 0 ms server)", f"{bare['req_per_s']:.0f} req/s",
+                           f"{bare['cpu_ms_per_request']:.2f} ms CPU/req", "", "", "")]
+        if "bare_lean" in r:
+            lean = r["bare_lean"]
+            out.append(("2 bare loop on the kit's transport", f"{lean['req_per_s']:.0f} req/s",
+                        f"{lean['cpu_ms_per_request']:.2f} ms CPU/req", "", "", ""))
+        if "bare_openai_sdk" in r:
+            sdk = r["bare_openai_sdk"]
+            out.append(("2 bare OpenAI SDK loop on the kit's transport", f"{sdk['req_per_s']:.0f} req/s",
+                        f"{sdk['cpu_ms_per_request']:.2f} ms CPU/req", "", "", ""))
+        for kind in ("tgi", "openai"):
+            if kind in r:
+                o = r[kind]
+                out.append((f"2 ours, {kind} engine: throughput", f"{o['req_per_s']:.0f} req/s", f"bare {bare['req_per_s']:.0f} req/s",
+                            f"{o['share_of_bare']:.2f}", "≥ 0.80", target(f"overhead_{kind}_throughput", o["share_of_bare"] >= 0.8)))
+                out.append((f"2 ours, {kind} engine: client CPU", f"{o['cpu_ms_per_request']:.2f} ms/req",
+                            f"bare {bare['cpu_ms_per_request']:.2f} ms/req", f"{o['cpu_ms_per_request'] / bare['cpu_ms_per_request']:.2f}",
+                            "≤ 0.5 ms", target(f"overhead_{kind}_cpu", o["cpu_ms_per_request"] <= 0.5)))
+                if kind == "openai" and "bare_openai_sdk" in r:
+                    sdk = r["bare_openai_sdk"]
+                    out.append(("  ours, openai engine ÷ the bare OpenAI SDK loop", f"{o['req_per_s']:.0f} req/s",
+                                f"SDK {sdk['req_per_s']:.0f} req/s", f"{o['req_per_s'] / sdk['req_per_s']:.2f}", "", ""))
+        return out
+
+    section("saturation_slow", lambda r: sat(r, f"1 saturation, {1000 * r['latency_s']:.0f} ms/request", None))
+    section("overhead", overhead)
+    section("sequential", lambda r: [(f"3 sequential vs {r['concurrency']} in flight ({r['n']} req, {1000 * r['latency_s']:.0f} ms)",
+                                      f"{r['concurrent_s']:.2f} s", f"1 at a time {r['sequential_s']:.2f} s",
+                                      f"{r['speedup']:.1f}× faster", "", "")])
+    section("resume", lambda r: [
+        (f"4 resume: requests sent on re-run ({r['n']} done)", str(r["requests_sent"]), "", "", "0",
+         target("resume_sent", r["requests_sent"] == 0 and r["runner_sent"] == 0)),
+        ("4 resume: re-run wall time (render + lookups)", f"{r['rerun_s']:.2f} s", f"first run {r['first_run_s']:.2f} s",
+         f"{r['rerun_s'] / r['first_run_s']:.2f}", "< 5 s", target("resume_wall", r["rerun_s"] < 5))])
+    section("rouge", lambda r: [(f"5 ROUGE-1/2/L, {r['n']} MeQSum-sized pairs", f"{r['ours_s']:.2f} s",
+                                 f"rouge-score {r['direct_s']:.2f} s", f"{r['ratio']:.2f}", "≤ 1.0 (same scores)",
+                                 target("rouge", r["ratio"] <= 1.0 and r["identical_scores"]))])
+    section("icd", lambda r: [(f"5 ICD-10 scoring, {r['n']} outputs", f"{r['seconds']:.2f} s", f"{r['ms_per_output']:.3f} ms/output",
+                               "", "", "")])
+    section("longhealth", lambda r: [
+        (f"5 LongHealth prompts, {r['prompts']} ({r['vocab_size']}-token BPE)", f"{r['build_s']:.2f} s",
+         f"{r['ms_per_prompt']:.2f} ms/prompt", "", "", ""),
+        ("5 LongHealth: most encodes of one document", f"{r['max_encodes_per_document']}",
+         f"{r['documents_encoded']} of {r['distinct_documents']} documents encoded",
+         "", "1", target("longhealth_cache", r["max_encodes_per_document"] == 1))])
+
+    def report(r: dict[str, Any]) -> list[Row]:
+        out: list[Row] = [(f"6 report build, {r['runs']} runs × 6 tasks ({r['samples']} samples)", f"{r['build_s']:.2f} s",
+                           f"HTML {r['html_bytes'] / 1e6:.1f} MB", "", "", "")]
+        if "skipped" in r:
+            out.append(("6 report: first paint in headless Chromium", "skipped", r["skipped"], "", "", "—"))
+        else:
+            out.append(("6 report: first contentful paint (Chromium)", f"{r['first_contentful_paint_ms']:.0f} ms",
+                        f"navigate→FCP wall {r['wall_to_fcp_s']:.2f} s", "", "", ""))
+        return out
+
+    section("report", report)
+    mem = []
+    for name, label in (("saturation", "saturation run"), ("report", "report build")):
+        r = s.get(name) or {}
+        if "peak_rss_mb" in r:
+            mem.append((f"7 peak RSS, {label}", f"{r['peak_rss_mb']:.0f} MB", "", "", "", ""))
+    return rows + mem
+
+
+def render(report: dict[str, Any]) -> tuple[str, dict[str, bool]]:
+    verdicts: dict[str, bool] = {}
+    rows = [("figure", "ours", "reference", "ratio", "target", "holds")] + _rows(report["sections"], verdicts)
+    widths = [max(len(r[i]) for r in rows) for i in range(6)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    m = report.get("machine", {})
+    load = m.get("load_average_before") or [float("nan")]
+    head = (f"clue bench{' --quick (tiny sizes: figures meaningless)' if report.get('quick') else ''} — {m.get('cpus')} CPUs, "
+            f"Python {m.get('python')}, load average {load[0]:.2f} before ({(m.get('load_average_after') or load)[0]:.2f} after)")
+    return head + "\n" + "\n".join(lines), verdicts
