@@ -28,8 +28,8 @@ from typing import Sequence
 
 from clue import prompts
 from clue.errors import DataError
-from clue.metrics import bertscore, umls
-from clue.metrics.rouge import rouge, rouge_many
+from clue.metrics import summary
+from clue.metrics.rouge import rouge
 from clue.protocols import ProtocolProfile
 from clue.tasks.base import Split, Task
 from clue.tasks.mednli import read_records
@@ -127,27 +127,12 @@ class MeDiSumQA(Task):
         path.write_text(json.dumps(records, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
     def skipped_metrics(self, profile: ProtocolProfile) -> dict[str, str]:
-        skipped: dict[str, str] = {}
-        for module in (bertscore, umls):
-            hint = module.available()
-            if hint is not None:
-                skipped.update(dict.fromkeys(module.KEYS, hint))
-        return skipped
+        return summary.skipped()
 
     def score(self, output: str, sample: Sample, profile: ProtocolProfile) -> dict[str, float]:
         return rouge(output, sample.reference)
 
     def score_all(self, outputs: Sequence[str], samples: Sequence[Sample], profile: ProtocolProfile) -> list[dict[str, float]]:
         """ROUGE per pair; BERTScore and UMLS in one batch each when their stack is installed."""
-        rows = rouge_many(outputs, [s.reference for s in samples])  # = score() per pair, in bulk
-        refs = [s.reference for s in samples]
-        if outputs and bertscore.available() is None:
-            model, layer = bertscore.DEFAULT_MODELS[BERTSCORE_MODEL[profile.era]]
-            scores = bertscore.score(list(outputs), refs, model=model, layer=layer, lowercase=False,
-                                     truncate_512=profile.q24_bertscore_truncate_512)
-            for row, extra in zip(rows, scores):
-                row.update(extra)
-        if outputs and umls.available() is None:
-            for row, extra in zip(rows, umls.score(list(outputs), refs)):
-                row.update(extra)
-        return rows
+        return summary.score_summaries(outputs, [s.reference for s in samples], bertscore_model=BERTSCORE_MODEL[profile.era],
+                                       truncate_512=profile.q24_bertscore_truncate_512)

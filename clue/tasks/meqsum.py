@@ -15,8 +15,8 @@ from typing import Sequence
 
 from clue.engines.baseline import first_question
 from clue.errors import DataError
-from clue.metrics import bertscore
-from clue.metrics.rouge import rouge, rouge_many
+from clue.metrics import summary
+from clue.metrics.rouge import rouge
 from clue.protocols import ProtocolProfile
 from clue.tasks.base import Task
 from clue.types import Sample
@@ -64,15 +64,8 @@ class MeQSum(Task):
         return rouge(output, sample.reference)
 
     def score_all(self, outputs: Sequence[str], samples: Sequence[Sample], profile: ProtocolProfile) -> list[dict[str, float]]:
-        rows = rouge_many(outputs, [s.reference for s in samples])  # = score() per pair, in bulk
-        if bertscore.available() is None:
-            model, layer = bertscore.DEFAULT_MODELS["scibert"]
-            scores = bertscore.score(outputs, [s.reference for s in samples], model=model, layer=layer,
-                                     truncate_512=profile.q24_bertscore_truncate_512)
-            for row, extra in zip(rows, scores):
-                row.update(extra)
-        return rows
+        return summary.score_summaries(outputs, [s.reference for s in samples], bertscore_model="scibert",  # ROUGE = score() per pair
+                                       truncate_512=profile.q24_bertscore_truncate_512, with_umls=False)
 
     def skipped_metrics(self, profile: ProtocolProfile) -> dict[str, str]:
-        hint = bertscore.available()
-        return dict.fromkeys(bertscore.KEYS, hint) if hint is not None else {}
+        return summary.skipped(with_umls=False)

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Sequence
 
 from clue.errors import DataError
-from clue.metrics import bertscore, umls
-from clue.metrics.rouge import rouge, rouge_many
+from clue.metrics import summary
+from clue.metrics.rouge import rouge
 from clue.protocols import ProtocolProfile
 from clue.tasks.base import Split, Task
 from clue.types import Sample
@@ -117,24 +117,10 @@ class ProblemSummary(Task):
         return rouge(output, sample.reference, lowercase=profile.era == "tgi")
 
     def score_all(self, outputs: Sequence[str], samples: Sequence[Sample], profile: ProtocolProfile) -> list[dict[str, float]]:
-        rows = rouge_many(outputs, [s.reference for s in samples], lowercase=profile.era == "tgi")  # = score() per pair, in bulk
-        refs = [s.reference for s in samples]
-        if bertscore.available() is None:
-            model, layer = bertscore.DEFAULT_MODELS[BERTSCORE_MODEL[profile.era]]
-            scores = bertscore.score(outputs, refs, model=model, layer=layer,
-                                     lowercase=profile.q25_problemsummary_bertscore_lowercase,
-                                     truncate_512=profile.q24_bertscore_truncate_512)
-            for row, extra in zip(rows, scores):
-                row.update(extra)
-        if umls.available() is None:
-            for row, extra in zip(rows, umls.score(outputs, refs)):
-                row.update(extra)
-        return rows
+        return summary.score_summaries(outputs, [s.reference for s in samples], bertscore_model=BERTSCORE_MODEL[profile.era],
+                                       rouge_lowercase=profile.era == "tgi",  # = score() per pair, in bulk
+                                       bertscore_lowercase=profile.q25_problemsummary_bertscore_lowercase,
+                                       truncate_512=profile.q24_bertscore_truncate_512)
 
     def skipped_metrics(self, profile: ProtocolProfile) -> dict[str, str]:
-        skipped: dict[str, str] = {}
-        for module in (bertscore, umls):
-            hint = module.available()
-            if hint is not None:
-                skipped.update(dict.fromkeys(module.KEYS, hint))
-        return skipped
+        return summary.skipped()
