@@ -201,6 +201,16 @@ def _resume_line(argv: list[str] | None, detail: str = "") -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C before a command began (imports, argument parsing): nothing to resume
+        if "--debug" in (sys.argv[1:] if argv is None else argv):
+            raise
+        print("clue: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
     from clue.runner import Interrupted
     from clue.terminal import inert
 

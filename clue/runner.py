@@ -43,6 +43,10 @@ class Interrupted(Exception):
     """Ctrl-C during a run: the requests in flight were finished and stored, nothing more was sent."""
 
 
+class _Stopped(Exception):
+    """A request waiting to retry when the run was stopped: it is not sent again."""
+
+
 @dataclass
 class RunStats:
     requests: int = 0  # requests this run needed
@@ -86,7 +90,23 @@ class Runner:
         self.policy = policy or RetryPolicy()
         self.progress = progress
         self.stats = RunStats()
-        self.stopping = False  # set by the first Ctrl-C
+        self.stopping = False  # set by the first Ctrl-C (or `stop()`)
+        self._stop_event: asyncio.Event | None = None  # wakes requests sleeping between attempts
+
+    def stop(self) -> None:
+        """Send nothing more: requests in flight finish and are stored, requests waiting to retry give up."""
+        self.stopping = True
+        if self._stop_event is not None:
+            self._stop_event.set()
+
+    async def _backoff(self, seconds: float) -> None:
+        """tenacity's sleep between attempts, cut short by `stop()`."""
+        assert self._stop_event is not None
+        try:
+            await asyncio.wait_for(self._stop_event.wait(), seconds)
+        except TimeoutError:
+            return
+        raise _Stopped
 
     async def _attempt(self, request: Request) -> Completion:
         self.stats.sent += 1
@@ -110,6 +130,7 @@ class Runner:
             wait=_Wait(self.policy),
             retry=retry_if_exception(_retryable),
             before_sleep=before_sleep,
+            sleep=self._backoff,
             reraise=True,
         )
         start = time.perf_counter()
@@ -118,6 +139,9 @@ class Runner:
                 with attempt:
                     attempts = attempt.retry_state.attempt_number
                     completion = await self._attempt(request)
+        except _Stopped:  # stopped while waiting to retry: not sent again, not counted as failed (a re-run retries it)
+            return Completion(text=None, error="not retried: the run was stopped", attempts=attempts,
+                              latency_s=time.perf_counter() - start)
         except EngineError as exc:
             if exc.kind == "fatal":
                 raise
@@ -142,6 +166,9 @@ class Runner:
         todo = [r for k, r in unique.items() if k not in results]
         bar = tqdm(total=len(unique), initial=len(results), desc=label or "requests", unit="req",
                    disable=not self.progress, dynamic_ncols=True, leave=True)
+        self._stop_event = asyncio.Event()
+        if self.stopping:
+            self._stop_event.set()
         queue: asyncio.Queue[Request] = asyncio.Queue()
         for r in todo:
             queue.put_nowait(r)
@@ -191,6 +218,7 @@ class Runner:
             if self.stopping:
                 raise KeyboardInterrupt
             self.stopping = True
+            loop.call_soon_threadsafe(self.stop)  # wakes requests waiting to retry (an Event is not signal-safe)
             loop.call_soon_threadsafe(announce)  # printing inside a signal handler could re-enter stderr
 
         previous = signal.signal(signal.SIGINT, on_sigint)

@@ -84,3 +84,25 @@ def test_damaged_xlsx(tmp_path):
     proc = run_clue("run", "--engine", "baseline", "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "run"),
                     "--store", str(tmp_path / "s.sqlite"))
     assert_one_line_error(proc, "not a readable xlsx")
+
+
+def test_ctrl_c_before_a_command_starts_is_one_line_and_exit_130(monkeypatch, capsys):
+    from clue import cli
+
+    def interrupted(argv):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_main", interrupted)
+    assert cli.main(["run", "--engine", "baseline"]) == 130
+    assert capsys.readouterr().err == "clue: interrupted\n"
+    with pytest.raises(KeyboardInterrupt):  # --debug keeps the traceback
+        cli.main(["--debug", "run"])
+
+
+def test_synthetic_data_is_written_aside_then_renamed(tmp_path):
+    from clue.synthetic import materialize
+
+    materialize(tmp_path)
+    materialize(tmp_path)  # again over the same files: replaced whole
+    files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+    assert files and not [f for f in files if f.endswith(".tmp")]

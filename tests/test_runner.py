@@ -116,3 +116,24 @@ def test_retry_after_is_honoured_else_jitter():
     assert wait(State(EngineError("rate_limit", "x", 429, retry_after=99.0))) == 30.0
     jittered = wait(State(EngineError("rate_limit", "x", 429)))
     assert 0.0 <= jittered <= 2.0
+
+
+@pytest.mark.anyio
+async def test_stop_during_backoff_sends_nothing_more(tmp_path):
+    """A request waiting to retry when the run is stopped gives up: no further attempt, not counted as failed."""
+    import asyncio
+
+    from clue.runner import Interrupted
+
+    reqs = requests(1)
+    engine = ScriptedEngine({"prompt 0": [EngineError("rate_limit", "429", status=429, retry_after=3.0)]})
+    runner = Runner(engine, Store(tmp_path / "s.sqlite"), concurrency=1, policy=RetryPolicy(max_attempts=4), progress=False)
+    task = asyncio.create_task(runner.run(reqs))
+    while runner.stats.retries == 0:  # the first attempt failed; the request now waits 3 s to retry
+        await asyncio.sleep(0.01)
+    runner.stop()
+    with pytest.raises(Interrupted, match="0 new completion"):
+        await task
+    assert engine.calls == ["prompt 0"]  # stopping during the wait sent nothing more
+    assert runner.stats.failed == 0 and runner.stats.sent == 1
+    assert runner.store.get(reqs[0].key) is None  # a re-run will ask again

@@ -8,6 +8,7 @@ exercises the same loaders as real data.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 HERE = Path(__file__).parent
@@ -28,5 +29,11 @@ def materialize(data_dir: str | Path) -> Path:
             continue
         target = data_dir / task.name / task.files[0]
         target.parent.mkdir(parents=True, exist_ok=True)
-        task.write_synthetic(records(task.name), target)
+        # written aside, then renamed: a run already reading this directory never sees a half-written file
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        try:
+            task.write_synthetic(records(task.name), tmp)
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
     return data_dir
