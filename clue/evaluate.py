@@ -146,7 +146,8 @@ class Evaluation:
 
     def _tokenizer(self, revision: str | None) -> Any:
         cfg = self.cfg
-        if not any(t.needs_tokenizer for t in cfg.tasks) or (cfg.engine == "baseline" and not cfg.tokenizer):
+        cuts = cfg.profile.q8_truncate == "cut_document" and cfg.engine == "tgi"  # counts prompt tokens (corrected Q8)
+        if not (cuts or any(t.needs_tokenizer for t in cfg.tasks)) or (cfg.engine == "baseline" and not cfg.tokenizer):
             return None  # the baseline needs no model tokenizer; tasks fall back to counting words
         from clue.tokenizer import load_tokenizer
 
@@ -229,13 +230,14 @@ class Evaluation:
 
     def _check_truncate(self, ctx: BuildContext, info: dict[str, Any]) -> None:
         limit = info.get("max_input_tokens")
-        if not (ctx.profile.q8_truncate and ctx.send == "prompt" and ctx.max_position_embeddings and limit):
+        if not (ctx.profile.q8_truncate != "off" and ctx.send == "prompt" and ctx.max_position_embeddings and limit):
             return
         for task in self.cfg.tasks:
             t = task.truncate(ctx.max_position_embeddings)
             if t is not None and t > limit:
                 raise EndpointError(
-                    f"{task.title} needs truncate={t} but the server accepts at most {limit} input tokens",
+                    f"{task.title} sends prompts of up to {t} tokens (Q8: {ctx.profile.q8_truncate}) but the server accepts "
+                    f"at most {limit} input tokens",
                     f"relaunch TGI with --max-input-tokens {t} (or more), as the {ctx.profile.name} protocol requires")
 
     def _score(self, task: Task, split: Split, requests: list[Request], done: dict[str, Completion]):

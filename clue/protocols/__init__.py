@@ -51,8 +51,8 @@ class ProtocolProfile:
     "Q6: stop strings only when the model id contains 'llama-3'/'llama3' (v3), or end-of-turn markers for every model (corrected)."
     q7_phi_split: Literal["off", "phi_names", "generic"] = "off"
     "Q7: cut at ' <|end|>' only for model ids containing 'phi' (v3), or at any end-of-turn token (corrected)."
-    q8_truncate: bool = False
-    "Q8: pass TGI's `truncate` (the server keeps the LAST T prompt tokens) with the task's T formula from max_position_embeddings."
+    q8_truncate: Literal["off", "keep_last", "cut_document"] = "off"
+    "Q8: T from the task's formula and max_position_embeddings (TGI route). 'keep_last' passes TGI's `truncate` (the server keeps the LAST T prompt tokens: instructions go first); 'cut_document' cuts the end of the evaluated document client-side until the prompt has ≤ T tokens."
     q9_double_bos: bool = True
     "Q9: send the rendered template with its BOS text; the server adds another BOS (as v3 did). False strips the template's leading BOS text."
     q10_longhealth_rng: Literal["unseeded", "seeded"] = "seeded"
@@ -128,7 +128,7 @@ CLUE_V3 = ProtocolProfile(
     q5_self_prompt_regex="line",
     q6_stop="llama3_names",
     q7_phi_split="phi_names",
-    q8_truncate=True,
+    q8_truncate="keep_last",
     q10_longhealth_rng="unseeded",
     q25_problemsummary_bertscore_lowercase=True,
 )
@@ -156,8 +156,8 @@ CORRECTED = replace(
     name="corrected",
     description=(
         "v3 prompts with every quirk fixed: plain means, stop strings for every model, generic end-token "
-        "cleaning, single BOS, exact LongHealth budgets and keys, set-based ICD scores, BERTScore on original "
-        "case truncated to 512 word-pieces."
+        "cleaning, single BOS, over-long documents cut at their end instead of the prompt's start, exact "
+        "LongHealth budgets and keys, set-based ICD scores, BERTScore on original case truncated to 512 word-pieces."
     ),
     seed=0,
     q1_double_count_first="off",
@@ -166,6 +166,7 @@ CORRECTED = replace(
     q5_self_prompt_regex="cut_all",
     q6_stop="all_models",
     q7_phi_split="generic",
+    q8_truncate="cut_document",
     q9_double_bos=False,
     q10_longhealth_rng="seeded",
     q11_longhealth_budget="exact",

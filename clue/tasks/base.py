@@ -17,6 +17,7 @@ from clue.chat_template import ChatTemplate
 from clue.errors import ConfigError, DataError
 from clue.metrics.aggregate import task_mean, two_decimals
 from clue.protocols import ProtocolProfile
+from clue.tasks.fit import FitReport, fit_document
 from clue.tasks.postprocess import phi_split, stop_strings, strip_self_prompting
 from clue.types import Endpoint, GenParams, Request, Sample
 
@@ -54,6 +55,7 @@ class Task:
     max_new_tokens: ClassVar[Mapping[str, int]]  # per era: {"tgi": N, "vllm": N}
     double_count_first: ClassVar[Mapping[str, bool]] = {"tgi": True, "vllm": False}  # Q1, per era's code
     needs_tokenizer: ClassVar[bool] = False  # builds prompts to a token budget (LongHealth)
+    last_build: dict[str, Any] | None = None  # how the last build() drew, counted or cut (run.json's task_build)
     q23_applies: ClassVar[bool] = False  # the vLLM era wrote this task's means as 2-decimal strings
 
     # --- per-task behaviour -------------------------------------------------------------
@@ -122,6 +124,11 @@ class Task:
         """Generation prefix P, appended right after the rendered generation prompt (TGI era), else ""."""
         return prompts.render(self.name, "prefix") if profile.generation_prefix else ""
 
+    def document_fields(self, profile: ProtocolProfile) -> tuple[str, ...]:
+        """The evaluated item's fields that corrected Q8 cuts, from their end and in this order, when a
+        prompt is too long (empty: never cut)."""
+        return ()
+
     def build(self, split: Split, ctx: BuildContext) -> list[Request]:
         profile = ctx.profile
         user, assistant = self.user_part(profile), self.assistant_part(profile)
@@ -131,9 +138,21 @@ class Task:
             for s in split.shots
         ]
         prefix = self.prefix(profile)
-        truncate = None
-        if profile.q8_truncate and ctx.send == "prompt" and ctx.max_position_embeddings:
-            truncate = self.truncate(ctx.max_position_embeddings)
+        truncate = budget = None
+        if ctx.send == "prompt" and ctx.max_position_embeddings:
+            if profile.q8_truncate == "keep_last":
+                truncate = self.truncate(ctx.max_position_embeddings)
+            elif profile.q8_truncate == "cut_document":
+                budget = self.truncate(ctx.max_position_embeddings)
+        doc_fields = self.document_fields(profile)
+        fitting = None
+        self.last_build = None
+        if budget is not None and doc_fields:
+            if ctx.tokenizer is None:  # `clue run` always loads it for this profile; direct library use may not
+                self.last_build = {"q8": "cut_document", "budget_tokens": budget, "checked": False,
+                                   "why": "no tokenizer: prompt lengths were not checked against the context"}
+            else:
+                fitting = FitReport(budget=budget, document_fields=doc_fields)
         params = GenParams(
             max_new_tokens=self.max_new_tokens[profile.era],
             stop=stop_strings(profile, ctx.endpoint.model),
@@ -141,26 +160,34 @@ class Task:
             seed=ctx.seed if ctx.seed is not None else profile.seed,
             truncate=truncate,
         )
+        if ctx.mode == "base" and ctx.send != "prompt":
+            raise ConfigError("base-model prompts need the tgi engine", "use --engine tgi or an instruct --mode")
+        if ctx.mode != "base" and ctx.send == "prompt" and ctx.chat_template is None:
+            raise ConfigError("the tgi engine needs the model's chat template", "pass --chat-template FILE or --mode base")
+
+        def render_prompt(fields: Mapping[str, Any]) -> str:
+            query = prompts.render(self.name, user, fields)
+            if ctx.mode == "base":
+                return prompts.assemble_base(system, shots, query, prefix, with_system=profile.q29_base_layout == "b01cbcf")
+            msgs = prompts.assemble_messages(system, shots, query, ctx.mode)
+            assert ctx.chat_template is not None
+            return ctx.chat_template.render(msgs, add_generation_prompt=True, strip_bos=not profile.q9_double_bos) + prefix
+
         requests = []
         for sample in split.evaluated:
-            query = prompts.render(self.name, user, sample.fields)
             prompt = messages = None
-            if ctx.mode == "base":
-                if ctx.send != "prompt":
-                    raise ConfigError("base-model prompts need the tgi engine", "use --engine tgi or an instruct --mode")
-                prompt = prompts.assemble_base(system, shots, query, prefix, with_system=profile.q29_base_layout == "b01cbcf")
+            if ctx.send != "prompt":
+                messages = tuple(prompts.assemble_messages(system, shots, prompts.render(self.name, user, sample.fields), ctx.mode))
+            elif fitting is not None:
+                prompt = fit_document(render_prompt, sample.fields, doc_fields, ctx.tokenizer, fitting.budget, sample.id, fitting)
             else:
-                msgs = prompts.assemble_messages(system, shots, query, ctx.mode)
-                if ctx.send == "prompt":
-                    if ctx.chat_template is None:
-                        raise ConfigError("the tgi engine needs the model's chat template", "pass --chat-template FILE or --mode base")
-                    prompt = ctx.chat_template.render(msgs, add_generation_prompt=True, strip_bos=not profile.q9_double_bos) + prefix
-                else:
-                    messages = tuple(msgs)
+                prompt = render_prompt(sample.fields)
             requests.append(
                 Request(task=self.name, sample_id=sample.id, params=params, protocol=profile.name,
                         endpoint=ctx.endpoint, prompt=prompt, messages=messages)
             )
+        if fitting is not None:
+            self.last_build = fitting.as_dict()
         return requests
 
     def aggregate(self, per_sample: Sequence[Mapping[str, float]], profile: ProtocolProfile) -> dict[str, float | None]:

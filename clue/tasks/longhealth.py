@@ -189,7 +189,7 @@ class LongHealth(Task):
         profile = ctx.profile
         plain = subtask != 1 and profile.q13_longhealth_t23_plain
         truncate = None
-        if not plain and profile.q8_truncate and ctx.send == "prompt" and ctx.max_position_embeddings:
+        if not plain and profile.q8_truncate == "keep_last" and ctx.send == "prompt" and ctx.max_position_embeddings:
             truncate = self.truncate(ctx.max_position_embeddings)
         return GenParams(
             max_new_tokens=self.max_new_tokens[profile.era],

@@ -70,6 +70,9 @@ class MeDiSumCode(Task):
     def assistant_part(self, profile: ProtocolProfile) -> str:
         return "assistant"  # "ICD-10 Codes: {codes}" in both eras
 
+    def document_fields(self, profile: ProtocolProfile) -> tuple[str, ...]:
+        return ("text",)
+
     def truncate(self, max_position_embeddings: int) -> int | None:
         return max_position_embeddings - 200
 

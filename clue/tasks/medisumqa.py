@@ -103,6 +103,10 @@ class MeDiSumQA(Task):
         """Both eras shuffle with CPython's random.seed(1) before taking the shot (§3.5)."""
         return super().split(samples, replace(profile, fewshot_shuffle_seed=SHUFFLE_SEED))
 
+    def document_fields(self, profile: ProtocolProfile) -> tuple[str, ...]:
+        """The letter the user template shows (corrected Q8 cuts its end when a prompt is too long)."""
+        return ("without_discharge_summary",) if self.user_part(profile) == "user" else ("discharge_summary",)
+
     def user_part(self, profile: ProtocolProfile) -> str:
         """The vLLM era's user template dropped the "Question: " label (`Task.build` uses this hook)."""
         return "user" if profile.era == "tgi" else "user_vllm"

@@ -86,6 +86,9 @@ class MedNLI(Task):
     def assistant_part(self, profile: ProtocolProfile) -> str:
         return "assistant"  # the raw gold label in both eras
 
+    def document_fields(self, profile: ProtocolProfile) -> tuple[str, ...]:
+        return ("sentence1",)
+
     def truncate(self, max_position_embeddings: int) -> int | None:
         return max_position_embeddings - 200
 

@@ -57,6 +57,9 @@ class MeQSum(Task):
 
         pd.DataFrame(records).to_excel(path, index=False, engine="openpyxl")
 
+    def document_fields(self, profile: ProtocolProfile) -> tuple[str, ...]:
+        return ("CHQ",)
+
     def truncate(self, max_position_embeddings: int) -> int | None:
         return min(max_position_embeddings - 200, 24576)
 

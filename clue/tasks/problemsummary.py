@@ -109,6 +109,9 @@ class ProblemSummary(Task):
             for record in records:
                 writer.writerow({c: record.get(c, "") for c in HEADER})
 
+    def document_fields(self, profile: ProtocolProfile) -> tuple[str, ...]:
+        return ("Subjectives", "Assessment")  # the assessment, where the problems are, goes last
+
     def truncate(self, max_position_embeddings: int) -> int | None:
         return max_position_embeddings - 100
 

@@ -22,7 +22,9 @@ skipped when absent; `meqsum-synthetic` and the other tasks = the bundled synthe
 Profile rules used (spec §0.1, §2, §5, §6): clue-v3 = TGI era b01cbcf with its quirks;
 clue-2025 = vLLM era (seed-1 shuffle, vLLM assistant/user templates, no prefix, no truncate, no
 stop strings, 512 tokens); corrected = v3 prompts with Q2 fixed (trailing ';' dropped before
-';' -> ', ') and Q9 fixed (the template's BOS text is not sent; the server adds the only BOS).
+';' -> ', '), Q8 fixed (no server-side `truncate`: an over-long document is cut client-side, which
+these short first items never need) and Q9 fixed (the template's BOS text is not sent; the server
+adds the only BOS).
 Kit choices the spec leaves open, marked KIT below: the corrected profile's stop strings (Q6
 "end-of-turn markers for every model"), the vLLM era's base-model and no-system layouts (that
 era had neither; the kit uses the §2.2 layouts with the era's templates), and LongHealth's seed
@@ -84,7 +86,7 @@ PROFILES = {
     "clue-2025": {"era": "vllm", "prefix": False, "bos": True, "q2": "keep", "stop": [], "truncate": False},
     # KIT: corrected stop strings (the spec only says "end-of-turn / next-turn markers for every model").
     "corrected": {"era": "tgi", "prefix": True, "bos": False, "q2": "strip_trailing",
-                  "stop": ["<|eot_id|>", "<|im_end|>", "<|end|>", "[INST]"], "truncate": True},
+                  "stop": ["<|eot_id|>", "<|im_end|>", "<|end|>", "[INST]"], "truncate": False},
 }
 MODES = ("instruct-system", "instruct", "base")
 MODEL, MPE, BOS = "meta-llama/Meta-Llama-3-8B-Instruct", 8192, "<|begin_of_text|>"
