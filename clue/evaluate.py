@@ -181,7 +181,7 @@ class Evaluation:
         cfg = self.cfg
         try:
             cfg.out.mkdir(parents=True, exist_ok=True)
-            probe = cfg.out / ".write-test"
+            probe = cfg.out / f".write-test-{os.getpid()}"  # per process: two runs racing here must meet the lock, not each other's probe
             probe.write_text("")
             probe.unlink()
         except OSError as exc:

@@ -141,3 +141,33 @@ def test_clue_run_corrected_sends_fitted_prompts_and_records_the_cuts(tmp_path, 
     assert notes["q8"] == "cut_document" and notes["budget_tokens"] == budget and notes["documents_cut"] >= 1
     lines = [json.loads(x) for x in (tmp_path / "run" / "samples.jsonl").read_text().splitlines()]
     assert all(ln["status"] == "ok" for ln in lines)
+
+
+def test_longhealth_corrected_budget_leaves_room_for_the_chat_template(synthetic_dir):
+    """LongHealth builds to a document budget; without TGI's truncate (corrected Q8) that budget is capped
+    so the whole prompt, chat-template tokens included, stays within T = MPE − 50."""
+    from dataclasses import replace
+
+    from clue import prompts
+
+    task = TASKS["longhealth"]
+    split = task.split(task.load(synthetic_dir), CORRECTED)
+    texts = [str(t) for s in split.evaluated for t in s.fields["texts"].values()]
+    tok = bpe(texts + [prompts.render("longhealth", "system")] * 20)
+
+    def ctx_for(profile, mpe):
+        return BuildContext(endpoint=Endpoint("tgi", MODEL), profile=profile, mode="instruct-system", send="prompt",
+                            chat_template=TEMPLATE, max_position_embeddings=mpe, tokenizer=tok, seed=1)
+
+    roomy = task.build(split, ctx_for(CORRECTED, 10**5))
+    limit = max(count(tok, r.prompt) for r in roomy) - 150  # the fullest prompts must lose document text
+    requests = task.build(split, ctx_for(CORRECTED, limit + 50))
+    notes = task.last_build
+    assert notes["prompt_token_limit"] == limit and notes["budget_task1"] == notes["context_cap"] < limit
+    assert notes["prompts_over_limit"] == 0 and all(count(tok, r.prompt) <= limit for r in requests)
+    assert notes["longest_prompt_tokens"] > limit - 60  # the budget was used, not just respected
+    assert all(r.params.truncate is None for r in requests)
+    system = prompts.render("longhealth", "system")
+    assert all(system.strip() in r.prompt for r in requests)  # the instructions are whole (the template trims)
+    v3 = task.build(split, ctx_for(CLUE_V3, limit + 50))
+    assert "context_cap" not in task.last_build and {r.params.truncate for r in v3 if r.params.stop} == {limit}

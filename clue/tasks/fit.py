@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 MARGIN = 4  # extra tokens removed per retry: re-tokenising a cut text may merge or split pieces at the cut
+FIT_MARGIN = 8  # tokens left free when a budget is set from pieces counted apart (joins may tokenise differently)
 
 
 @dataclass

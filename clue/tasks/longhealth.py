@@ -37,6 +37,7 @@ from clue.errors import ConfigError, DataError
 from clue.metrics.aggregate import task_mean
 from clue.protocols import ProtocolProfile
 from clue.tasks.base import BuildContext, Split, Task
+from clue.tasks.fit import FIT_MARGIN
 from clue.tasks.longhealth_prompt import (PromptText, create_prompt, make_counter, option_block, refit,
                                           sample_distractions)
 from clue.tasks.postprocess import phi_split, stop_strings
@@ -185,6 +186,16 @@ class LongHealth(Task):
         raise ConfigError("LongHealth tasks 2/3 under this protocol need the model's context length (Q14)",
                           "pass --max-position-embeddings N (the server's max_model_len)")
 
+    def _context_cap(self, ctx: BuildContext, system: str, fallback: bool) -> int | None:
+        """Corrected Q8 (no server-side truncate): the largest budget whose prompts, chat-template tokens
+        included, stay within T = max_position_embeddings − 50. None when not applicable."""
+        if ctx.profile.q8_truncate != "cut_document" or ctx.send != "prompt" or not ctx.max_position_embeddings or fallback:
+            return None
+        shell, _ = self._assemble(system, "", ctx)
+        assert shell is not None
+        overhead = len(ctx.tokenizer.encode(shell).ids) - len(ctx.tokenizer.encode(system).ids)  # template tokens
+        return int(self.truncate(ctx.max_position_embeddings) or 0) - max(overhead, 0) - FIT_MARGIN
+
     def _params(self, ctx: BuildContext, subtask: int) -> GenParams:
         profile = ctx.profile
         plain = subtask != 1 and profile.q13_longhealth_t23_plain
@@ -232,6 +243,9 @@ class LongHealth(Task):
         system = prompts.render(self.name, "system")
         texts = {1: self._prompt_text(False), 2: self._prompt_text(not profile.q16_option_hint_a_to_e)}
         budget1, budget23, budget_note = self._budgets(ctx, fallback)
+        cap = self._context_cap(ctx, system, fallback)
+        if cap is not None:  # corrected Q8: the documents make room, not the instructions
+            budget1, budget23 = min(budget1, cap), min(budget23, cap)
         len_sys = counter.count(system)
         built = []  # pass 1, in sample order (the RNG's order): the user prompts
         for sample in split.evaluated:
@@ -267,6 +281,12 @@ class LongHealth(Task):
             "tokens_trimmed_after_recount": trimmed, "texts_encoded": counter.encoded,
             "questions_without_gold_option": no_gold, "notes": [n for n in (budget_note,) if n],
         }
+        if cap is not None:
+            limit = int(self.truncate(ctx.max_position_embeddings or 0) or 0)
+            lengths = [len(e.ids) for e in ctx.tokenizer.encode_batch([r.prompt for r in requests])]
+            self.last_build.update(q8="cut_document", context_cap=cap, prompt_token_limit=limit,
+                                   longest_prompt_tokens=max(lengths, default=0),
+                                   prompts_over_limit=sum(n > limit for n in lengths))
         self._notes(seed, seed_source, fallback, budget_note, no_gold)
         return requests
 
