@@ -159,9 +159,20 @@ class Evaluation:
         mode = cfg.mode or "instruct-system"
         mpe = cfg.max_position_embeddings or info.get("max_total_tokens")
         revision = cfg.revision or info.get("model_sha")
+        tokenizer = self._tokenizer(revision)
         return BuildContext(endpoint=Endpoint(cfg.engine, cfg.model, revision), profile=cfg.profile, mode=mode, send=send,
                             chat_template=template, max_position_embeddings=mpe, temperature=cfg.temperature, seed=cfg.seed,
-                            tokenizer=self._tokenizer(revision), draw_seed=self._draw_seed())
+                            tokenizer=tokenizer, draw_seed=self._draw_seed(), decode_cleanup=self._decode_cleanup(tokenizer, revision))
+
+    def _decode_cleanup(self, tokenizer: Any, revision: str | None) -> bool | None:
+        """The model's `clean_up_tokenization_spaces`, needed only where v3 LongHealth decodes cut documents."""
+        cfg = self.cfg
+        if tokenizer is None or cfg.profile.q11_longhealth_budget != "original" or not any(t.name == "longhealth" for t in cfg.tasks):
+            return None
+        from clue.tokenizer import decode_cleanup_flag
+
+        return decode_cleanup_flag(cfg.model, revision, tokenizer_path=cfg.tokenizer, config_path=cfg.chat_template,
+                                   token=os.environ.get("HF_TOKEN") or None)
 
     def _draw_seed(self) -> int:
         """One random draw per run directory (for unseeded protocol steps), written before any request is sent.

@@ -30,3 +30,34 @@ def load_tokenizer(model: str, revision: str | None, path: str | Path | None = N
         return Tokenizer.from_file(str(path))
     except Exception as exc:  # tokenizers raises a bare Exception for a bad file
         raise ConfigError(f"{path} is not a tokenizers JSON file ({exc})", "pass the model's tokenizer.json") from None
+
+
+def decode_cleanup_flag(model: str, revision: str | None, *, tokenizer_path: str | Path | None = None,
+                        config_path: str | Path | None = None, token: str | None = None) -> bool | None:
+    """The model's `clean_up_tokenization_spaces` from its tokenizer_config.json (None: unset or unknown).
+
+    Looked for in `config_path` (the --chat-template file), then next to `tokenizer_path`, then on the
+    Hub at `revision` when no local tokenizer file was given. Never fails: a missing config is None.
+    """
+    import json
+
+    candidates = [Path(p) for p in (config_path,) if p]
+    if tokenizer_path:
+        candidates.append(Path(tokenizer_path).with_name("tokenizer_config.json"))
+    for path in candidates:
+        try:
+            value = json.loads(path.read_text(encoding="utf-8")).get("clean_up_tokenization_spaces")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(value, bool):
+            return value
+    if tokenizer_path:
+        return None
+    try:
+        from huggingface_hub import hf_hub_download
+
+        path = hf_hub_download(model, "tokenizer_config.json", revision=revision, token=token)
+        value = json.loads(Path(path).read_text(encoding="utf-8")).get("clean_up_tokenization_spaces")
+    except Exception:  # noqa: BLE001 — offline, gated, absent: the era's default applies (recorded in run.json)
+        return None
+    return value if isinstance(value, bool) else None

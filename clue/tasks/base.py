@@ -36,6 +36,7 @@ class BuildContext:
     seed: int | None = None
     tokenizer: Any = None  # tokenizers.Tokenizer of the evaluated model, for tasks with needs_tokenizer
     draw_seed: int | None = None  # unseeded protocols: the run directory's own random draw, kept so a re-run resumes
+    decode_cleanup: bool | None = None  # the model's tokenizer_config `clean_up_tokenization_spaces` (None: unset/unknown)
 
 
 @dataclass(frozen=True)

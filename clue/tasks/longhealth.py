@@ -186,6 +186,18 @@ class LongHealth(Task):
         raise ConfigError("LongHealth tasks 2/3 under this protocol need the model's context length (Q14)",
                           "pass --max-position-embeddings N (the server's max_model_len)")
 
+    @staticmethod
+    def _decode_cleanup(ctx: BuildContext) -> tuple[bool, str]:
+        """Whether cut documents get transformers' decode clean-up (original rule, Q11): the model's
+        tokenizer_config decides; unset meant True in the TGI era (transformers ≤ 4.44) and False in
+        the vLLM era (≥ 4.45)."""
+        if ctx.profile.q11_longhealth_budget != "original" or ctx.tokenizer is None:
+            return False, "not applicable"
+        if ctx.decode_cleanup is not None:
+            return ctx.decode_cleanup, "tokenizer_config.json"
+        era_default = ctx.profile.era == "tgi"
+        return era_default, f"tokenizer_config.json did not say; transformers' {'2024' if era_default else '2025'} default"
+
     def _context_cap(self, ctx: BuildContext, system: str, fallback: bool) -> int | None:
         """Corrected Q8 (no server-side truncate): the largest budget whose prompts, chat-template tokens
         included, stay within T = max_position_embeddings − 50. None when not applicable."""
@@ -236,7 +248,10 @@ class LongHealth(Task):
     def build(self, split: Split, ctx: BuildContext) -> list[Request]:
         profile = ctx.profile
         rule = profile.q11_longhealth_budget
-        counter = make_counter(ctx.tokenizer, rule)
+        cleanup, cleanup_source = self._decode_cleanup(ctx)
+        cleanup_note = (f"cut documents decoded with clean-up {'on' if cleanup else 'off'} ({cleanup_source}); "
+                        "pass the model's tokenizer_config.json with --chat-template to be sure") if "did not say" in cleanup_source else None
+        counter = make_counter(ctx.tokenizer, rule, cleanup)
         fallback = ctx.tokenizer is None
         seed, seed_source = self._rng_seed(ctx)
         rng = random.Random(seed)
@@ -277,9 +292,10 @@ class LongHealth(Task):
         self.last_build = {
             "rng": profile.q10_longhealth_rng, "rng_seed": seed, "rng_seed_source": seed_source,
             "token_counter": counter.kind, "budget_rule": rule, "budget_task1": budget1, "budget_task23": budget23,
+            "decode_cleanup": cleanup, "decode_cleanup_source": cleanup_source,
             "system_prompt_tokens": len_sys, "prompts": len(requests), "prompts_with_cut_documents": cut,
             "tokens_trimmed_after_recount": trimmed, "texts_encoded": counter.encoded,
-            "questions_without_gold_option": no_gold, "notes": [n for n in (budget_note,) if n],
+            "questions_without_gold_option": no_gold, "notes": [n for n in (budget_note, cleanup_note) if n],
         }
         if cap is not None:
             limit = int(self.truncate(ctx.max_position_embeddings or 0) or 0)
@@ -287,16 +303,15 @@ class LongHealth(Task):
             self.last_build.update(q8="cut_document", context_cap=cap, prompt_token_limit=limit,
                                    longest_prompt_tokens=max(lengths, default=0),
                                    prompts_over_limit=sum(n > limit for n in lengths))
-        self._notes(seed, seed_source, fallback, budget_note, no_gold)
+        self._notes(seed, seed_source, fallback, [n for n in (budget_note, cleanup_note) if n], no_gold)
         return requests
 
-    def _notes(self, seed: int, source: str, fallback: bool, budget_note: str | None, no_gold: list[str]) -> None:
+    def _notes(self, seed: int, source: str, fallback: bool, notes: list[str], no_gold: list[str]) -> None:
         lines = [f"LongHealth documents drawn with seed {seed} ({source})"
                  + ("; pass --seed %d to rebuild the same prompts" % seed if source.startswith("fresh") else "")]
         if fallback:
             lines.append("LongHealth budget counted in words (no model tokenizer; word-count fallback)")
-        if budget_note:
-            lines.append(f"LongHealth {budget_note}")
+        lines += [f"LongHealth {note}" for note in notes]
         if no_gold:
             lines.append(f"LongHealth: no option matches 'correct' in {len(no_gold)} question(s), always scored wrong: "
                          + ", ".join(no_gold[:5]) + (" …" if len(no_gold) > 5 else ""))

@@ -7,8 +7,9 @@ counting rules (quirk Q11):
   tokens (a BOS per piece), each accepted document is charged the *longer* "NEW DOCUMENT"
   separator although documents are joined with the shorter one, a document that does not fit is
   cut to the remaining tokens *including* its BOS and decoded with special tokens kept (so it
-  starts with the BOS text), and once the budget is reached the next document is appended as an
-  empty string.
+  starts with the BOS text) the way transformers' `decode` did in 2024, including its
+  `clean_up_tokenization_spaces` step (" ." → "." and the like) when the model's tokenizer asked
+  for it, and once the budget is reached the next document is appended as an empty string.
 * ``exact`` — pieces are counted without special tokens, the separator actually used is charged,
   cuts drop special tokens, empty documents are never appended, and the finished prompt is
   re-counted (`refit`, batched by the task) and its last-selected document trimmed until system +
@@ -68,14 +69,24 @@ class TokenCounter:
         raise NotImplementedError
 
 
+def clean_up_tokenization(text: str) -> str:
+    """transformers' `PreTrainedTokenizerBase.clean_up_tokenization` (4.x): spaces before punctuation
+    and English contractions removed, applied by `decode` when `clean_up_tokenization_spaces` is set."""
+    for before, after in ((" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"),
+                          (" 'm", "'m"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")):
+        text = text.replace(before, after)
+    return text
+
+
 class ModelCounter(TokenCounter):
     """The evaluated model's tokenizer (`tokenizers.Tokenizer`, or anything with encode/decode)."""
 
     kind = "model tokenizer"
 
-    def __init__(self, tokenizer: Any, specials: bool) -> None:
+    def __init__(self, tokenizer: Any, specials: bool, cleanup: bool = False) -> None:
         super().__init__(specials)
         self.tokenizer = tokenizer
+        self.cleanup = cleanup
 
     def _encode(self, text: str) -> list[int]:
         out = self.tokenizer.encode(text, add_special_tokens=self.specials)
@@ -91,7 +102,8 @@ class ModelCounter(TokenCounter):
         if n <= 0:
             return ""
         # original: ids include the BOS and are decoded with special tokens kept (Q11)
-        return self.tokenizer.decode(self._ids(text)[:n], skip_special_tokens=not self.specials)
+        out = self.tokenizer.decode(self._ids(text)[:n], skip_special_tokens=not self.specials)
+        return clean_up_tokenization(out) if self.cleanup else out
 
 
 class WordCounter(TokenCounter):
@@ -110,9 +122,10 @@ class WordCounter(TokenCounter):
         return text if n >= len(ends) else text[: ends[n - 1]]
 
 
-def make_counter(tokenizer: Any, rule: str) -> TokenCounter:
+def make_counter(tokenizer: Any, rule: str, cleanup: bool = False) -> TokenCounter:
+    """`cleanup`: apply transformers' decode clean-up to cut documents (the original rule only)."""
     specials = rule == "original"
-    return WordCounter(specials) if tokenizer is None else ModelCounter(tokenizer, specials)
+    return WordCounter(specials) if tokenizer is None else ModelCounter(tokenizer, specials, cleanup and specials)
 
 
 @dataclass(frozen=True)

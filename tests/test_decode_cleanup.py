@@ -1,0 +1,81 @@
+"""v3 LongHealth cuts a document by decoding its first n token ids with transformers (2024), whose
+`decode` also ran `clean_up_tokenization_spaces` when the model's tokenizer_config asked for it (or,
+in transformers ≤ 4.44, did not say). The kit reproduces that decode byte for byte."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+
+from clue.protocols import CLUE_2025, CLUE_V3, CORRECTED
+from clue.tasks import BuildContext
+from clue.tasks.longhealth import LongHealth
+from clue.tasks.longhealth_prompt import make_counter
+from clue.tokenizer import decode_cleanup_flag
+from clue.types import Endpoint
+
+TEXT = ("Pt is 67 y/o , admitted for CHF . She doesn't smoke ; he 's fine ? Yes ! "
+        "We 've seen it , they 're stable . Dose : 5 mg ' daily ' .")
+
+
+def bpe() -> Tokenizer:
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.train_from_iterator([TEXT] * 20, trainers.BpeTrainer(vocab_size=400, special_tokens=["<s>"], show_progress=False,
+                                                             initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tok.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", tok.token_to_id("<s>"))])
+    return tok
+
+
+@pytest.mark.parametrize("cleanup", [True, False])
+def test_cut_equals_transformers_decode(cleanup):
+    transformers = pytest.importorskip("transformers")
+    tok = bpe()
+    # transformers 5 skips the clean-up for BPE unless forced; the 4.x of 2024 applied it to every tokenizer
+    reference = transformers.PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token="<s>", clean_up_tokenization_spaces=cleanup,
+        clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output=cleanup)
+    counter = make_counter(tok, "original", cleanup)
+    ids = tok.encode(TEXT).ids
+    for n in range(1, len(ids) + 1):
+        assert counter.cut(TEXT, n) == reference.decode(ids[:n], skip_special_tokens=False), n
+    assert (" ." in counter.cut(TEXT, len(ids))) is not cleanup
+
+
+def test_exact_rule_never_cleans():
+    tok = bpe()
+    counter = make_counter(tok, "exact", cleanup=True)
+    assert counter.cut(TEXT, 10**6) == TEXT
+
+
+def ctx(profile, flag):
+    return BuildContext(endpoint=Endpoint("tgi", "m"), profile=profile, mode="instruct-system", send="prompt",
+                        tokenizer=object(), decode_cleanup=flag)
+
+
+def test_the_config_decides_and_unset_follows_the_era():
+    decide = LongHealth._decode_cleanup
+    assert decide(ctx(CLUE_V3, True))[0] is True and decide(ctx(CLUE_V3, False))[0] is False
+    assert decide(ctx(CLUE_V3, None)) == (True, "tokenizer_config.json did not say; transformers' 2024 default")
+    assert decide(ctx(CLUE_2025, None))[0] is False  # transformers ≥ 4.45: False when unset
+    assert decide(ctx(CORRECTED, True)) == (False, "not applicable")  # exact rule: reversible cuts
+    assert decide(replace(ctx(CLUE_V3, True), tokenizer=None))[0] is False  # word counter: nothing decoded
+
+
+def test_flag_read_from_the_chat_template_file_or_next_to_the_tokenizer(tmp_path, monkeypatch):
+    import huggingface_hub
+
+    def no_hub(*args, **kwargs):
+        raise AssertionError("a local tokenizer file must not send the kit to the Hub")
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", no_hub)
+    config = tmp_path / "cfg.json"
+    config.write_text(json.dumps({"chat_template": "x", "clean_up_tokenization_spaces": False}))
+    assert decode_cleanup_flag("m", None, tokenizer_path=tmp_path / "tokenizer.json", config_path=config) is False
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps({"clean_up_tokenization_spaces": True}))
+    assert decode_cleanup_flag("m", None, tokenizer_path=tmp_path / "tokenizer.json") is True
+    assert decode_cleanup_flag("m", None, tokenizer_path=tmp_path / "sub" / "tokenizer.json") is None
