@@ -33,6 +33,14 @@ class EngineError(Exception):
         return f"http_{self.status}" if self.status else self.label or self.kind
 
 
+def redirect_error(url: str, status: int, location: str | None) -> "EngineError":
+    """Redirects are never followed: a prompt (possibly patient text) must reach only the endpoint the
+    user named, which the PHI guard checked. The run stops with the place to point at instead."""
+    where = f" to {location}" if location else ""
+    return EngineError("fatal", f"{url} answered HTTP {status} (a redirect{where}); the kit does not follow redirects, "
+                                f"so prompts go only where you point — pass the final URL as --endpoint", status)
+
+
 def kind_for_status(status: int) -> Kind:
     if status == 429:
         return "rate_limit"

@@ -12,7 +12,7 @@ from typing import Any
 
 import openai
 
-from clue.engines.base import EngineError, kind_for_status, parse_retry_after, server_message
+from clue.engines.base import EngineError, kind_for_status, parse_retry_after, redirect_error, server_message
 from clue.engines.transport import make_transport
 from clue.errors import EndpointError
 from clue.types import Completion, Request
@@ -26,7 +26,8 @@ class OpenAIEngine:
         self.key_env = key_env
         self.model = model
         transport = make_transport()  # plain-http local servers: O(1) connection reuse (clue/engines/transport.py)
-        http_client = openai.DefaultAsyncHttpxClient(transport=transport) if transport is not None else None
+        # never follow redirects (the SDK's client does by default): prompts go only to the checked endpoint
+        http_client = openai.DefaultAsyncHttpxClient(follow_redirects=False, **({"transport": transport} if transport else {}))
         self._client = openai.AsyncOpenAI(base_url=self.url, api_key=api_key, max_retries=0, timeout=timeout_s,
                                           http_client=http_client)
 
@@ -37,6 +38,8 @@ class OpenAIEngine:
             return EngineError("transient", f"connection to {self.url} failed", label="connection")
         if isinstance(exc, openai.APIStatusError):
             status = exc.status_code
+            if 300 <= status < 400:
+                return redirect_error(self.url, status, exc.response.headers.get("location"))
             message = server_message(exc.body if exc.body is not None else exc.message)
             kind = kind_for_status(status)
             retry_after = parse_retry_after(exc.response.headers.get("retry-after"))

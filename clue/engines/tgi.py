@@ -15,7 +15,7 @@ import httpx2
 from huggingface_hub import AsyncInferenceClient, constants, set_async_client_factory
 from huggingface_hub.errors import InferenceTimeoutError, OfflineModeIsEnabled
 
-from clue.engines.base import EngineError, kind_for_status, parse_retry_after, server_message
+from clue.engines.base import EngineError, kind_for_status, parse_retry_after, redirect_error, server_message
 from clue.engines.transport import make_transport
 from clue.errors import EndpointError
 from clue.types import Completion, Request
@@ -41,6 +41,8 @@ def translate(exc: BaseException, url: str, key_env: str = "TGI_API_KEY") -> Eng
     response = _response_of(exc)
     if response is not None:
         status = response.status_code
+        if 300 <= status < 400:
+            return redirect_error(url, status, response.headers.get("location"))
         message = server_message(getattr(response, "content", b"") or str(exc))
         kind = kind_for_status(status)
         if status == 404:
@@ -76,7 +78,7 @@ def _endpoint_client_factory(host: str):
 
     def factory() -> httpx2.AsyncClient:
         return httpx2.AsyncClient(event_hooks={"request": [on_request], "response": [on_response]},
-                                  follow_redirects=True, timeout=None, transport=make_transport())
+                                  follow_redirects=False, timeout=None, transport=make_transport())  # see redirect_error
 
     return factory
 
