@@ -53,6 +53,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--allow-remote-phi", action="store_true",
                    help="allow credentialed (PhysioNet) tasks to go to a non-loopback endpoint (see clue/phi.py)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="build the exact requests and write them to <out>/requests.jsonl with counts; send none")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -108,9 +110,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         limit=args.limit, concurrency=args.concurrency, max_failures=args.max_failures, api_key_env=args.api_key_env,
         policy=RetryPolicy(max_attempts=args.max_attempts, attempt_timeout_s=args.timeout, backoff_base_s=args.retry_base),
         progress=not args.no_progress and sys.stderr.isatty() or os.environ.get("CLUE_PROGRESS") == "1",
-        argv=["clue", *sys.argv[1:]], allow_remote_phi=args.allow_remote_phi,
+        argv=["clue", *sys.argv[1:]], allow_remote_phi=args.allow_remote_phi, dry_run=getattr(args, "dry_run", False),
     )
     result = evaluate(cfg)
+    if result.plan is not None:
+        for t in result.plan.values():
+            print(f"{t['title']}: {t['requests']} requests ({t['cached']} cached, {t['to_send']} to send), "
+                  f"{t['prompt_chars']:,} prompt characters")
+        print(f"dry run: nothing sent; the exact requests are in {result.out / 'requests.jsonl'}, the counts in {result.out / 'plan.json'}")
+        return 0
     for name, t in result.scores.items():
         shown = ", ".join(f"{m} {v:.2f}" if v is not None else f"{m} —" for m, v in t["metrics"].items())
         print(f"{t['title']}: {shown}  ({t['n_scored']} scored, {t['n_failed']} failed)")

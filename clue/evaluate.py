@@ -13,6 +13,7 @@ import os
 import sys
 import tempfile
 import time
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -56,6 +57,7 @@ class RunConfig:
     progress: bool = True
     argv: Sequence[str] = ()
     allow_remote_phi: bool = False  # credentialed tasks may go to a non-loopback endpoint (clue/phi.py)
+    dry_run: bool = False  # build and write the exact requests, send none
 
 
 @dataclass
@@ -64,6 +66,7 @@ class RunResult:
     scores: dict[str, Any]
     stats: dict[str, Any]
     failed_ok: bool  # failures within --max-failures
+    plan: dict[str, Any] | None = None  # --dry-run: per task, requests / cached / to send / prompt characters
 
 
 def failure_limit(spec: str, total: int) -> int:
@@ -215,21 +218,27 @@ class Evaluation:
             ctx = self._context(info, template)
             self._check_truncate(ctx, info)
             record = self._record(info, template, ctx, started)
-            run_id = store.start_run(str(cfg.out), redact(record))
+            run_id = store.start_run(str(cfg.out), redact(record)) if not cfg.dry_run else 0
             runner = Runner(engine, store, concurrency=cfg.concurrency, policy=cfg.policy, progress=cfg.progress)
             lines: list[dict[str, Any]] = []
             scores: dict[str, Any] = {}
+            planned: list[tuple[Task, list[Request]]] = []
             for task in cfg.tasks:
                 split = self.splits[task.name]
                 requests = task.build(split, ctx)
                 if getattr(task, "last_build", None):  # how a task drew/truncated (LongHealth's seed and budgets)
                     record.setdefault("task_build", {})[task.name] = task.last_build
+                if cfg.dry_run:
+                    planned.append((task, requests))
+                    continue
                 done = await runner.run(requests, label=task.title)
                 task_lines, task_scores = self._score(task, split, requests, done)
                 lines += task_lines
                 scores[task.name] = task_scores
         finally:
             await engine.close()
+        if cfg.dry_run:
+            return self._plan(planned, store, record)
         stats = runner.stats.as_dict()
         limit = failure_limit(cfg.max_failures, stats["requests"])
         record.update(finished=time.time(), stats=stats, max_failures=cfg.max_failures,
@@ -238,6 +247,29 @@ class Evaluation:
         store.finish_run(run_id, redact(record))
         store.close()
         return RunResult(cfg.out, scores, stats, stats["failed"] <= limit)
+
+    def _plan(self, planned: list[tuple[Task, list[Request]]], store: Store, record: dict[str, Any]) -> RunResult:
+        """--dry-run: the exact requests go to requests.jsonl (what a run would send, byte for byte), the
+        per-task counts to plan.json; nothing is sent, nothing is scored. The run directory keeps its
+        draw seed, so the real run that follows builds the same prompts."""
+        rows: list[str] = []
+        plan: dict[str, Any] = {}
+        for task, requests in planned:
+            unique = {r.key: r for r in requests}
+            cached = len(store.get_many(unique))
+            chars = sum(len(r.prompt) if r.prompt is not None else sum(len(m["content"]) for m in r.messages or ())
+                        for r in unique.values())
+            plan[task.name] = {"title": task.title, "requests": len(unique), "cached": cached,
+                               "to_send": len(unique) - cached, "prompt_chars": chars}
+            rows += [_json_line({"task": task.name, "sample_id": r.sample_id, "request_key": r.key, "prompt": r.prompt,
+                                 "messages": list(r.messages) if r.messages is not None else None,
+                                 "params": dataclasses.asdict(r.params)}) for r in requests]
+        store.close()
+        out = self.cfg.out
+        _write_atomic(out / "requests.jsonl", "".join(rows))
+        _write_atomic(out / "plan.json", json.dumps({"plan": plan, "run": redact(record)}, indent=2, default=str) + "\n")
+        totals = {k: sum(t[k] for t in plan.values()) for k in ("requests", "cached", "to_send")}
+        return RunResult(out, {}, totals, True, plan=plan)
 
     def _check_truncate(self, ctx: BuildContext, info: dict[str, Any]) -> None:
         limit = info.get("max_input_tokens")
