@@ -55,6 +55,7 @@ class ChatTemplate:
     source: str
     template: str
     special_tokens: Mapping[str, str] = field(default_factory=dict)
+    clean_up_tokenization_spaces: bool | None = None  # the same config's decode setting (None: unset)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], source: str) -> "ChatTemplate":
@@ -68,7 +69,9 @@ class ChatTemplate:
                 "use --mode base for a base model, or pass --chat-template FILE with a tokenizer_config.json",
             )
         tokens = {k: t for k in SPECIAL_TOKEN_KEYS if (t := _token_text(config.get(k))) is not None}
-        return cls(source=source, template=template, special_tokens=tokens)
+        cleanup = config.get("clean_up_tokenization_spaces")
+        return cls(source=source, template=template, special_tokens=tokens,
+                   clean_up_tokenization_spaces=cleanup if isinstance(cleanup, bool) else None)
 
     @classmethod
     def from_file(cls, path: str | Path) -> "ChatTemplate":

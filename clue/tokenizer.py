@@ -33,11 +33,12 @@ def load_tokenizer(model: str, revision: str | None, path: str | Path | None = N
 
 
 def decode_cleanup_flag(model: str, revision: str | None, *, tokenizer_path: str | Path | None = None,
-                        config_path: str | Path | None = None, token: str | None = None) -> bool | None:
+                        config_path: str | Path | None = None, token: str | None = None, hub: bool = True) -> bool | None:
     """The model's `clean_up_tokenization_spaces` from its tokenizer_config.json (None: unset or unknown).
 
     Looked for in `config_path` (the --chat-template file), then next to `tokenizer_path`, then on the
-    Hub at `revision` when no local tokenizer file was given. Never fails: a missing config is None.
+    Hub at `revision` when no local tokenizer file was given and `hub` allows. Never fails: a missing
+    config is None.
     """
     import json
 
@@ -51,7 +52,7 @@ def decode_cleanup_flag(model: str, revision: str | None, *, tokenizer_path: str
             continue
         if isinstance(value, bool):
             return value
-    if tokenizer_path:
+    if tokenizer_path or not hub:
         return None
     try:
         from huggingface_hub import hf_hub_download

@@ -73,3 +73,16 @@ def run_clue(*args: str, env: dict | None = None, timeout: float = 300, cwd: Pat
 def _no_heavy_metrics(monkeypatch):
     """BERTScore and UMLS F1 are optional stacks; tests that exercise them unset this themselves."""
     monkeypatch.setenv("CLUE_SKIP_METRICS", "bertscore,umls")
+
+
+def byte_bpe(corpus: list[str], vocab_size: int = 600):
+    """A small byte-level BPE trained on `corpus` that adds a BOS like Llama's (decode round-trips any text)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=["<s>"], show_progress=False,
+                                                        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tok.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", tok.token_to_id("<s>"))])
+    return tok

@@ -8,7 +8,6 @@ import json
 from dataclasses import replace
 
 import pytest
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 
 from clue.protocols import CLUE_2025, CLUE_V3, CORRECTED
 from clue.tasks import BuildContext
@@ -16,19 +15,14 @@ from clue.tasks.longhealth import LongHealth
 from clue.tasks.longhealth_prompt import make_counter
 from clue.tokenizer import decode_cleanup_flag
 from clue.types import Endpoint
+from tests.conftest import byte_bpe
 
 TEXT = ("Pt is 67 y/o , admitted for CHF . She doesn't smoke ; he 's fine ? Yes ! "
         "We 've seen it , they 're stable . Dose : 5 mg ' daily ' .")
 
 
-def bpe() -> Tokenizer:
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    tok.train_from_iterator([TEXT] * 20, trainers.BpeTrainer(vocab_size=400, special_tokens=["<s>"], show_progress=False,
-                                                             initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-    tok.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", tok.token_to_id("<s>"))])
-    return tok
+def bpe():
+    return byte_bpe([TEXT] * 20, vocab_size=400)
 
 
 @pytest.mark.parametrize("cleanup", [True, False])
@@ -60,9 +54,10 @@ def ctx(profile, flag):
 def test_the_config_decides_and_unset_follows_the_era():
     decide = LongHealth._decode_cleanup
     assert decide(ctx(CLUE_V3, True))[0] is True and decide(ctx(CLUE_V3, False))[0] is False
-    assert decide(ctx(CLUE_V3, None)) == (True, "tokenizer_config.json did not say; transformers' 2024 default")
+    assert decide(ctx(CLUE_V3, None))[:2] == (True, "tokenizer_config.json did not say; transformers' 2024 default")
+    assert "clean-up on" in decide(ctx(CLUE_V3, None))[2] and decide(ctx(CLUE_V3, True))[2] is None  # a note only when assumed
     assert decide(ctx(CLUE_2025, None))[0] is False  # transformers ≥ 4.45: False when unset
-    assert decide(ctx(CORRECTED, True)) == (False, "not applicable")  # exact rule: reversible cuts
+    assert decide(ctx(CORRECTED, True)) == (False, "not applicable", None)  # exact rule: reversible cuts
     assert decide(replace(ctx(CLUE_V3, True), tokenizer=None))[0] is False  # word counter: nothing decoded
 
 
@@ -79,3 +74,11 @@ def test_flag_read_from_the_chat_template_file_or_next_to_the_tokenizer(tmp_path
     (tmp_path / "tokenizer_config.json").write_text(json.dumps({"clean_up_tokenization_spaces": True}))
     assert decode_cleanup_flag("m", None, tokenizer_path=tmp_path / "tokenizer.json") is True
     assert decode_cleanup_flag("m", None, tokenizer_path=tmp_path / "sub" / "tokenizer.json") is None
+
+
+def test_a_loaded_chat_template_carries_the_flag_of_its_config():
+    from clue.chat_template import ChatTemplate
+
+    assert ChatTemplate.from_config({"chat_template": "x", "clean_up_tokenization_spaces": True}, "c").clean_up_tokenization_spaces is True
+    assert ChatTemplate.from_config({"chat_template": "x"}, "c").clean_up_tokenization_spaces is None
+    assert ChatTemplate.from_config({"chat_template": "x", "clean_up_tokenization_spaces": "yes"}, "c").clean_up_tokenization_spaces is None

@@ -5,28 +5,20 @@ the generation prompt stay whole. The v3 profile instead passes TGI's keep-last 
 from __future__ import annotations
 
 import pytest
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 
 from clue.chat_template import ChatTemplate
 from clue.protocols import CLUE_V3, CORRECTED
 from clue.tasks import TASKS, BuildContext
 from clue.tasks.fit import FitReport, count, fit_document
 from clue.types import Endpoint
-from tests.conftest import LLAMA3_TEMPLATE
+from tests.conftest import LLAMA3_TEMPLATE, byte_bpe
 
 MODEL = "meta-llama/Meta-Llama-3-8B-Instruct"
 TEMPLATE = ChatTemplate(source="llama3", template=LLAMA3_TEMPLATE, special_tokens={"bos_token": "<|begin_of_text|>"})
 
 
-def bpe(corpus: list[str]) -> Tokenizer:
-    """A small byte-level BPE that adds a BOS like Llama's (decode round-trips any text)."""
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    tok.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=600, special_tokens=["<s>"], show_progress=False,
-                                                        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-    tok.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", tok.token_to_id("<s>"))])
-    return tok
+def bpe(corpus: list[str]):
+    return byte_bpe(corpus, vocab_size=600)
 
 
 def build(task_name: str, data_dir, profile, mpe: int, tokenizer):

@@ -160,7 +160,7 @@ def saturation(n: int, concurrency: int, latency_s: float, per_token_s: float = 
     # The server's own observed latency (request read → answer written), summed: what it really
     # delivered on this machine, timer overshoot and its own CPU included. Ideal on that figure
     # separates the client's share of the gap from the server's.
-    served_ideal = statistics.median(max(r["server"]["service_s"] / concurrency, 0.0) for r in runs)
+    served_ideal = statistics.median(r["server"]["service_s"] / concurrency for r in runs)
     return {"observed_ideal_s": served_ideal, "ratio_to_observed_ideal": wall / served_ideal if served_ideal else None,
             "server_latency_ratio": served_ideal / ideal,
             "n": n, "concurrency": concurrency, "latency_s": latency_s, "per_token_s": per_token_s, "ideal_s": ideal,

@@ -27,7 +27,7 @@ class OpenAIEngine:
         self.model = model
         transport = make_transport()  # plain-http local servers: O(1) connection reuse (clue/engines/transport.py)
         # never follow redirects (the SDK's client does by default): prompts go only to the checked endpoint
-        http_client = openai.DefaultAsyncHttpxClient(follow_redirects=False, **({"transport": transport} if transport else {}))
+        http_client = openai.DefaultAsyncHttpxClient(follow_redirects=False, transport=transport)  # None: httpx2's own
         self._client = openai.AsyncOpenAI(base_url=self.url, api_key=api_key, max_retries=0, timeout=timeout_s,
                                           http_client=http_client)
 

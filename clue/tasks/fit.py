@@ -49,27 +49,30 @@ def fit_document(render: Callable[[Mapping[str, Any]], str], fields: Mapping[str
     """
     report.prompts += 1
     prompt = render(fields)
-    if count(tokenizer, prompt) <= budget:
+    over = count(tokenizer, prompt) - budget  # of the prompt as it stands (whole, then with emptied fields)
+    if over <= 0:
         return prompt
     current, removed = dict(fields), 0
     for name in doc_fields:
         doc_ids = tokenizer.encode(str(current[name]), add_special_tokens=False).ids
-        excess = count(tokenizer, render(current)) - budget
+        excess = over
         for attempt in range(6):
             keep = len(doc_ids) - excess - attempt * MARGIN
             if keep <= 0:
                 break
             candidate = render({**current, name: tokenizer.decode(doc_ids[:keep])})
-            over = count(tokenizer, candidate) - budget
-            if over <= 0:
+            still_over = count(tokenizer, candidate) - budget
+            if still_over <= 0:
                 report.cut += 1
                 report.tokens_removed += removed + len(doc_ids) - keep
                 return candidate
-            excess += over
+            excess += still_over
         current[name], removed = "", removed + len(doc_ids)  # this field alone cannot make room: empty it, cut the next
-        if count(tokenizer, render(current)) <= budget:
+        emptied = render(current)
+        over = count(tokenizer, emptied) - budget
+        if over <= 0:
             report.cut += 1
             report.tokens_removed += removed
-            return render(current)
+            return emptied
     report.unfittable.append(sample_id)
     return prompt

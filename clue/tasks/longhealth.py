@@ -187,26 +187,30 @@ class LongHealth(Task):
                           "pass --max-position-embeddings N (the server's max_model_len)")
 
     @staticmethod
-    def _decode_cleanup(ctx: BuildContext) -> tuple[bool, str]:
-        """Whether cut documents get transformers' decode clean-up (original rule, Q11): the model's
-        tokenizer_config decides; unset meant True in the TGI era (transformers ≤ 4.44) and False in
-        the vLLM era (≥ 4.45)."""
+    def _decode_cleanup(ctx: BuildContext) -> tuple[bool, str, str | None]:
+        """(clean-up on?, where that came from, a note when it was assumed): whether cut documents get
+        transformers' decode clean-up (original rule, Q11). The model's tokenizer_config decides; unset
+        meant True in the TGI era (transformers ≤ 4.44) and False in the vLLM era (≥ 4.45)."""
         if ctx.profile.q11_longhealth_budget != "original" or ctx.tokenizer is None:
-            return False, "not applicable"
+            return False, "not applicable", None
         if ctx.decode_cleanup is not None:
-            return ctx.decode_cleanup, "tokenizer_config.json"
+            return ctx.decode_cleanup, "tokenizer_config.json", None
         era_default = ctx.profile.era == "tgi"
-        return era_default, f"tokenizer_config.json did not say; transformers' {'2024' if era_default else '2025'} default"
+        source = f"tokenizer_config.json did not say; transformers' {'2024' if era_default else '2025'} default"
+        note = (f"cut documents decoded with clean-up {'on' if era_default else 'off'} ({source}); "
+                "pass the model's tokenizer_config.json with --chat-template to be sure")
+        return era_default, source, note
 
-    def _context_cap(self, ctx: BuildContext, system: str, fallback: bool) -> int | None:
-        """Corrected Q8 (no server-side truncate): the largest budget whose prompts, chat-template tokens
-        included, stay within T = max_position_embeddings − 50. None when not applicable."""
+    def _context_cap(self, ctx: BuildContext, system: str, fallback: bool) -> tuple[int, int] | None:
+        """Corrected Q8 (no server-side truncate): (T = max_position_embeddings − 50, the largest budget
+        whose prompts, chat-template tokens included, stay within T). None when not applicable."""
         if ctx.profile.q8_truncate != "cut_document" or ctx.send != "prompt" or not ctx.max_position_embeddings or fallback:
             return None
         shell, _ = self._assemble(system, "", ctx)
         assert shell is not None
         overhead = len(ctx.tokenizer.encode(shell).ids) - len(ctx.tokenizer.encode(system).ids)  # template tokens
-        return int(self.truncate(ctx.max_position_embeddings) or 0) - max(overhead, 0) - FIT_MARGIN
+        limit = self.truncate(ctx.max_position_embeddings)
+        return limit, limit - max(overhead, 0) - FIT_MARGIN
 
     def _params(self, ctx: BuildContext, subtask: int) -> GenParams:
         profile = ctx.profile
@@ -248,9 +252,7 @@ class LongHealth(Task):
     def build(self, split: Split, ctx: BuildContext) -> list[Request]:
         profile = ctx.profile
         rule = profile.q11_longhealth_budget
-        cleanup, cleanup_source = self._decode_cleanup(ctx)
-        cleanup_note = (f"cut documents decoded with clean-up {'on' if cleanup else 'off'} ({cleanup_source}); "
-                        "pass the model's tokenizer_config.json with --chat-template to be sure") if "did not say" in cleanup_source else None
+        cleanup, cleanup_source, cleanup_note = self._decode_cleanup(ctx)
         counter = make_counter(ctx.tokenizer, rule, cleanup)
         fallback = ctx.tokenizer is None
         seed, seed_source = self._rng_seed(ctx)
@@ -258,9 +260,10 @@ class LongHealth(Task):
         system = prompts.render(self.name, "system")
         texts = {1: self._prompt_text(False), 2: self._prompt_text(not profile.q16_option_hint_a_to_e)}
         budget1, budget23, budget_note = self._budgets(ctx, fallback)
-        cap = self._context_cap(ctx, system, fallback)
-        if cap is not None:  # corrected Q8: the documents make room, not the instructions
-            budget1, budget23 = min(budget1, cap), min(budget23, cap)
+        fit = self._context_cap(ctx, system, fallback)
+        if fit is not None:  # corrected Q8: the documents make room, not the instructions
+            budget1, budget23 = min(budget1, fit[1]), min(budget23, fit[1])
+        notes = [n for n in (budget_note, cleanup_note) if n]
         len_sys = counter.count(system)
         built = []  # pass 1, in sample order (the RNG's order): the user prompts
         for sample in split.evaluated:
@@ -295,15 +298,15 @@ class LongHealth(Task):
             "decode_cleanup": cleanup, "decode_cleanup_source": cleanup_source,
             "system_prompt_tokens": len_sys, "prompts": len(requests), "prompts_with_cut_documents": cut,
             "tokens_trimmed_after_recount": trimmed, "texts_encoded": counter.encoded,
-            "questions_without_gold_option": no_gold, "notes": [n for n in (budget_note, cleanup_note) if n],
+            "questions_without_gold_option": no_gold, "notes": notes,
         }
-        if cap is not None:
-            limit = int(self.truncate(ctx.max_position_embeddings or 0) or 0)
+        if fit is not None:
+            limit, cap = fit
             lengths = [len(e.ids) for e in ctx.tokenizer.encode_batch([r.prompt for r in requests])]
             self.last_build.update(q8="cut_document", context_cap=cap, prompt_token_limit=limit,
                                    longest_prompt_tokens=max(lengths, default=0),
                                    prompts_over_limit=sum(n > limit for n in lengths))
-        self._notes(seed, seed_source, fallback, [n for n in (budget_note, cleanup_note) if n], no_gold)
+        self._notes(seed, seed_source, fallback, notes, no_gold)
         return requests
 
     def _notes(self, seed: int, source: str, fallback: bool, notes: list[str], no_gold: list[str]) -> None:
