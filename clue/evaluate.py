@@ -13,8 +13,7 @@ import os
 import sys
 import tempfile
 import time
-import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -268,7 +267,7 @@ class Evaluation:
                                "to_send": len(unique) - cached, "prompt_chars": chars}
             rows += [_json_line({"task": task.name, "sample_id": r.sample_id, "request_key": r.key, "prompt": r.prompt,
                                  "messages": list(r.messages) if r.messages is not None else None,
-                                 "params": dataclasses.asdict(r.params)}) for r in requests]
+                                 "params": asdict(r.params)}) for r in requests]
         store.close()
         out = self.cfg.out
         _write_atomic(out / "requests.jsonl", "".join(rows))
@@ -278,10 +277,10 @@ class Evaluation:
 
     def _check_truncate(self, ctx: BuildContext, info: dict[str, Any]) -> None:
         limit = info.get("max_input_tokens")
-        if not (ctx.profile.q8_truncate != "off" and ctx.send == "prompt" and ctx.max_position_embeddings and limit):
+        if not limit:
             return
         for task in self.cfg.tasks:
-            t = task.truncate(ctx.max_position_embeddings)
+            t = task.context_limit(ctx)
             if t is not None and t > limit:
                 raise EndpointError(
                     f"{task.title} sends prompts of up to {t} tokens (Q8: {ctx.profile.q8_truncate}) but the server accepts "

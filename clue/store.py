@@ -68,13 +68,14 @@ class Store:
     def put(self, request: Request, completion: Completion) -> None:
         if completion.error is not None or completion.text is None:
             return  # errors are never cached: a re-run retries them
+        sql = "INSERT OR REPLACE INTO completions VALUES (?,?,?,?,?,?,?,?,?,?)"
         row = [request.key, request.task, request.sample_id, request.canonical, completion.text,
                completion.finish_reason, json.dumps(dict(completion.usage)), completion.latency_s, completion.attempts, time.time()]
         try:
-            self._write("INSERT OR REPLACE INTO completions VALUES (?,?,?,?,?,?,?,?,?,?)", row)
+            self._write(sql, row)
         except UnicodeEncodeError:  # lone surrogates (a server's invalid UTF-8): kept exactly, as a blob
             row[4] = completion.text.encode("utf-8", "surrogatepass")
-            self._write("INSERT OR REPLACE INTO completions VALUES (?,?,?,?,?,?,?,?,?,?)", row)
+            self._write(sql, row)
 
     def _write(self, sql: str, params: Sequence[Any]) -> sqlite3.Cursor:
         try:

@@ -87,6 +87,13 @@ class Task:
         """TGI `truncate` (Q8) from the model's max_position_embeddings; None = not passed."""
         return None
 
+    def context_limit(self, ctx: BuildContext) -> int | None:
+        """T, the prompt-token limit Q8 applies (TGI route, context known, Q8 not off); None otherwise.
+        `keep_last` passes it as TGI's `truncate`, `cut_document` fits prompts to it client-side."""
+        if ctx.profile.q8_truncate == "off" or ctx.send != "prompt" or not ctx.max_position_embeddings:
+            return None
+        return self.truncate(ctx.max_position_embeddings)
+
     def postprocess(self, text: str, profile: ProtocolProfile, model: str) -> str:
         """TGI-era cleaning (§2.6): Phi split, then the self-prompting regex."""
         return strip_self_prompting(phi_split(text, profile, model), profile)
@@ -139,12 +146,9 @@ class Task:
             for s in split.shots
         ]
         prefix = self.prefix(profile)
-        truncate = budget = None
-        if ctx.send == "prompt" and ctx.max_position_embeddings:
-            if profile.q8_truncate == "keep_last":
-                truncate = self.truncate(ctx.max_position_embeddings)
-            elif profile.q8_truncate == "cut_document":
-                budget = self.truncate(ctx.max_position_embeddings)
+        limit = self.context_limit(ctx)
+        truncate = limit if profile.q8_truncate == "keep_last" else None
+        budget = limit if profile.q8_truncate == "cut_document" else None
         doc_fields = self.document_fields(profile)
         fitting = None
         self.last_build = None

@@ -204,20 +204,18 @@ class LongHealth(Task):
     def _context_cap(self, ctx: BuildContext, system: str, fallback: bool) -> tuple[int, int] | None:
         """Corrected Q8 (no server-side truncate): (T = max_position_embeddings − 50, the largest budget
         whose prompts, chat-template tokens included, stay within T). None when not applicable."""
-        if ctx.profile.q8_truncate != "cut_document" or ctx.send != "prompt" or not ctx.max_position_embeddings or fallback:
+        limit = self.context_limit(ctx)
+        if ctx.profile.q8_truncate != "cut_document" or limit is None or fallback:
             return None
         shell, _ = self._assemble(system, "", ctx)
         assert shell is not None
         overhead = len(ctx.tokenizer.encode(shell).ids) - len(ctx.tokenizer.encode(system).ids)  # template tokens
-        limit = self.truncate(ctx.max_position_embeddings)
         return limit, limit - max(overhead, 0) - FIT_MARGIN
 
     def _params(self, ctx: BuildContext, subtask: int) -> GenParams:
         profile = ctx.profile
         plain = subtask != 1 and profile.q13_longhealth_t23_plain
-        truncate = None
-        if not plain and profile.q8_truncate == "keep_last" and ctx.send == "prompt" and ctx.max_position_embeddings:
-            truncate = self.truncate(ctx.max_position_embeddings)
+        truncate = self.context_limit(ctx) if not plain and profile.q8_truncate == "keep_last" else None
         return GenParams(
             max_new_tokens=self.max_new_tokens[profile.era],
             stop=() if plain else stop_strings(profile, ctx.endpoint.model),
