@@ -1,0 +1,40 @@
+"""Today's CLUE behaviour, pinned: every request key of the synthetic data and the baseline's scores.
+
+`tests/pinned/clue_keys_scores.json` was written by `python -m tests.pinned.make_pinned` from the code
+before the benchmark-level refactor (issue 13). A key that changes means existing stores stop resuming
+and a prompt or parameter drifted; a score that changes means scoring drifted. Fields added to
+scores.json since (the `benchmark` name) are the only thing ignored.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.pinned import make_pinned
+
+PINNED = json.loads(make_pinned.PINNED.read_text())
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory):
+    return make_pinned.request_keys(tmp_path_factory.mktemp("pinned-keys"))
+
+
+def test_every_request_key_is_unchanged(keys):
+    assert set(keys) == set(PINNED["request_keys"])
+    changed = sorted(label for label, k in keys.items() if k != PINNED["request_keys"][label])
+    assert not changed, f"{len(changed)} combinations changed their request keys, e.g. {changed[:3]}"
+
+
+def test_the_pin_covers_every_task_profile_mode_and_route(keys):
+    assert len(keys) == 6 * 3 * 3 * 2 * 2 * 2
+    assert sum(len(v) for v in keys.values() if not v[0].startswith("ConfigError")) > 1000
+
+
+def test_baseline_scores_are_unchanged(tmp_path):
+    got = make_pinned.baseline_scores(tmp_path)
+    for scores in got.values():
+        scores.pop("benchmark", None)
+    assert got == PINNED["baseline_scores"]
