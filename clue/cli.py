@@ -29,8 +29,10 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--endpoint", help="server root URL (tgi) or OpenAI-compatible base URL ending in /v1 (openai)")
     p.add_argument("--model", default=None, help="model id (HF id for tgi; served model name for openai)")
     p.add_argument("--revision", default=None, help="model revision (commit sha); default: what the server reports")
+    p.add_argument("--benchmark", default=None, help="benchmark (see `clue tasks`); default: the one owning --tasks")
     p.add_argument("--tasks", default="all", help="comma-separated task names, or 'all' (default)")
-    p.add_argument("--protocol", default="clue-v3", help="protocol profile (see `clue protocols`); default clue-v3")
+    p.add_argument("--protocol", default=None, help="protocol profile (see `clue protocols`); default: the benchmark's")
+    p.add_argument("--shots", type=int, default=None, help="few-shot examples per task (default: each task's; CLUE fixes them)")
     p.add_argument("--data-dir", default="data", type=Path, help="folder holding <task>/<original file name> (default: data)")
     p.add_argument("--synthetic", action="store_true", help="use the bundled synthetic samples instead of --data-dir")
     p.add_argument("--limit", type=int, default=None, help="evaluate only the first N items per task")
@@ -65,9 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="evaluate a model on tasks")
     _add_run_options(run)
-    sub.add_parser("tasks", help="list the tasks")
+    sub.add_parser("tasks", help="list the tasks").add_argument("--benchmark", default=None, help="benchmark (default: the installed one)")
     protocols = sub.add_parser("protocols", help="list protocol profiles")
     protocols.add_argument("--show", metavar="NAME", help="print one profile with every switch")
+    protocols.add_argument("--benchmark", default=None, help="benchmark (default: the installed one)")
     from clue.report.commands import add_report_arguments, add_verify_arguments
 
     add_report_arguments(sub.add_parser("report", help="build a self-contained HTML report (+ results.csv) from run directories"))
@@ -78,19 +81,19 @@ def build_parser() -> argparse.ArgumentParser:
     from clue.data.cli import add_parser as add_data_parser
     from clue.serve import add_parser as add_serve_parser
 
-    sub.add_parser("models", help="list the model roster").add_argument("--roster", default=None, help="roster YAML file")
+    models = sub.add_parser("models", help="list the model roster")
+    models.add_argument("--roster", default=None, help="roster YAML file")
+    models.add_argument("--benchmark", default=None, help="benchmark whose roster is listed (default: the installed one)")
     add_serve_parser(sub)
     add_data_parser(sub)
     return parser
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from clue.evaluate import RunConfig, evaluate
+    from clue.benchmark import resolve
     from clue.errors import ConfigError
-    from clue.protocols import get_profile
+    from clue.evaluate import RunConfig, evaluate
     from clue.runner import RetryPolicy
-    from clue.synthetic import materialize
-    from clue.tasks import get_tasks
 
     if args.engine == "baseline":
         args.model = args.model or "parameterless-baseline"
@@ -98,10 +101,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise ConfigError(f"the {args.engine} engine needs --model", "e.g. --model meta-llama/Meta-Llama-3-8B-Instruct")
     if args.concurrency < 1 or (args.limit is not None and args.limit < 1) or args.max_attempts < 1:
         raise ConfigError("--concurrency, --limit and --max-attempts must be at least 1", "fix the option")
-    profile = get_profile(args.protocol)
-    tasks = get_tasks(args.tasks)
+    bench = resolve(args.benchmark, args.tasks)
+    profile = bench.get_protocol(args.protocol)
+    args.protocol = profile.name
+    tasks = bench.get_tasks(args.tasks)
     out = args.out or Path("runs") / _default_run_name(args)
-    data_dir = materialize(out / "synthetic-data") if args.synthetic else args.data_dir
+    if args.synthetic and bench.synthetic is None:
+        raise ConfigError(f"the {bench.name} benchmark bundles no synthetic samples", "pass --data-dir instead of --synthetic")
+    data_dir = bench.synthetic(out / "synthetic-data") if args.synthetic and bench.synthetic else args.data_dir
     store = args.store or Path(os.environ.get("CLUE_STORE", ".clue/store.sqlite"))
     cfg = RunConfig(
         engine=args.engine, model=args.model, tasks=tasks, profile=profile, data_dir=data_dir, out=out, store_path=store,
@@ -111,6 +118,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         policy=RetryPolicy(max_attempts=args.max_attempts, attempt_timeout_s=args.timeout, backoff_base_s=args.retry_base),
         progress=not args.no_progress and sys.stderr.isatty() or os.environ.get("CLUE_PROGRESS") == "1",
         argv=["clue", *sys.argv[1:]], allow_remote_phi=args.allow_remote_phi, dry_run=getattr(args, "dry_run", False),
+        benchmark=bench.name, shots=args.shots,
     )
     result = evaluate(cfg)
     if result.plan is not None:
@@ -133,23 +141,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_tasks(_: argparse.Namespace) -> int:
-    from clue.tasks import TASKS
+def cmd_tasks(args: argparse.Namespace) -> int:
+    from clue.benchmark import resolve
 
-    for t in TASKS.values():
+    for t in resolve(args.benchmark).tasks.values():
         access = "credentialed (PhysioNet)" if t.credentialed else "public"
         print(f"{t.name:<14} {t.title:<16} {access:<26} metrics: {', '.join(t.metrics)}")
     return 0
 
 
 def cmd_protocols(args: argparse.Namespace) -> int:
-    from clue.protocols import PROFILES, field_docs, get_profile
+    from clue.benchmark import resolve
 
+    bench = resolve(args.benchmark)
     if not args.show:
-        for p in PROFILES.values():
+        for p in bench.protocols.values():
             print(f"{p.name:<11} {p.description}")
         return 0
-    profile, docs = get_profile(args.show), field_docs()
+    profile, docs = bench.get_protocol(args.show), (bench.protocol_docs() if bench.protocol_docs else {})
     for name, value in profile.switches().items():
         print(f"{name} = {value!r}\n    {docs.get(name, '')}")
     return 0
@@ -177,9 +186,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
+    from clue.benchmark import resolve
     from clue.roster import format_table, load_roster
 
-    print(format_table(load_roster(args.roster)))
+    print(format_table(load_roster(args.roster or (None if args.benchmark is None else resolve(args.benchmark).roster))))
     return 0
 
 

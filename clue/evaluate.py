@@ -21,7 +21,7 @@ from clue import prompts
 from clue.chat_template import ChatTemplate
 from clue.engines import Engine, make_engine
 from clue.errors import ConfigError, EndpointError, UserError
-from clue.protocols import ProtocolProfile
+from clue.protocol import RunProtocol
 from clue.provenance import environment
 from clue.runlock import RunDirLock
 from clue.runner import RetryPolicy, Runner
@@ -36,7 +36,7 @@ class RunConfig:
     engine: str
     model: str
     tasks: Sequence[Task]
-    profile: ProtocolProfile
+    profile: RunProtocol
     data_dir: Path
     out: Path
     store_path: Path
@@ -57,6 +57,8 @@ class RunConfig:
     argv: Sequence[str] = ()
     allow_remote_phi: bool = False  # credentialed tasks may go to a non-loopback endpoint (clue/phi.py)
     dry_run: bool = False  # build and write the exact requests, send none
+    benchmark: str | None = None  # recorded in scores.json and run.json
+    shots: int | None = None  # few-shot examples per task (None: each task's k)
 
 
 @dataclass
@@ -134,9 +136,9 @@ class Evaluation:
         self.cfg = cfg
         self.splits: dict[str, Split] = {}
         for task in cfg.tasks:
-            split = task.split(task.load(cfg.data_dir), cfg.profile)
+            split = task.prepare(cfg.data_dir, cfg.profile, cfg.shots)
             if cfg.limit is not None:
-                split = Split(split.shots, split.evaluated[: cfg.limit])
+                split = Split(split.shots, split.evaluated[: cfg.limit], split.how)
             self.splits[task.name] = split
 
     def _engine(self) -> Engine:
@@ -148,7 +150,7 @@ class Evaluation:
 
     def _tokenizer(self, revision: str | None) -> Any:
         cfg = self.cfg
-        cuts = cfg.profile.q8_truncate == "cut_document" and cfg.engine == "tgi"  # counts prompt tokens (corrected Q8)
+        cuts = cfg.profile.truncation == "cut_document" and cfg.engine == "tgi"  # counts prompt tokens (cut_document)
         if not (cuts or any(t.needs_tokenizer for t in cfg.tasks)) or (cfg.engine == "baseline" and not cfg.tokenizer):
             return None  # the baseline needs no model tokenizer; tasks fall back to counting words
         from clue.tokenizer import load_tokenizer
@@ -171,7 +173,7 @@ class Evaluation:
         """The model's `clean_up_tokenization_spaces`, needed only where v3 LongHealth decodes cut documents.
         A loaded chat template already read the model's tokenizer_config.json: it is not read again."""
         cfg = self.cfg
-        if tokenizer is None or cfg.profile.q11_longhealth_budget != "original" or not any(t.name == "longhealth" for t in cfg.tasks):
+        if tokenizer is None or not any(t.decodes_cut_documents(cfg.profile) for t in cfg.tasks):
             return None
         if template is not None and template.clean_up_tokenization_spaces is not None:
             return template.clean_up_tokenization_spaces
@@ -209,9 +211,8 @@ class Evaluation:
 
     async def _run_locked(self) -> RunResult:
         cfg = self.cfg
-        if cfg.profile.q22_temperature is None and cfg.profile.era == "vllm" and cfg.temperature is None:
-            print("clue: note: the clue-2025 era sampled at temperature 1.0; this run is greedy (pass --temperature 1 for the era's behaviour)",
-                  file=sys.stderr)
+        for note in cfg.profile.run_notes(cfg.temperature):
+            print(f"clue: note: {note}", file=sys.stderr)
         store = Store(cfg.store_path)
         engine = self._engine()
         started = time.time()
@@ -230,8 +231,8 @@ class Evaluation:
             for task in cfg.tasks:
                 split = self.splits[task.name]
                 requests = task.build(split, ctx)
-                if getattr(task, "last_build", None):  # how a task drew/truncated (LongHealth's seed and budgets)
-                    record.setdefault("task_build", {})[task.name] = task.last_build
+                if getattr(requests, "record", None):  # how a task drew/truncated (LongHealth's seed and budgets)
+                    record.setdefault("task_build", {})[task.name] = requests.record
                 if cfg.dry_run:
                     planned.append((task, requests))
                     continue
@@ -283,7 +284,7 @@ class Evaluation:
             t = task.context_limit(ctx)
             if t is not None and t > limit:
                 raise EndpointError(
-                    f"{task.title} sends prompts of up to {t} tokens (Q8: {ctx.profile.q8_truncate}) but the server accepts "
+                    f"{task.title} sends prompts of up to {t} tokens (truncation: {ctx.profile.truncation}) but the server accepts "
                     f"at most {limit} input tokens",
                     f"relaunch TGI with --max-input-tokens {t} (or more), as the {ctx.profile.name} protocol requires")
 
@@ -322,6 +323,7 @@ class Evaluation:
             **environment(),
             "command": list(cfg.argv),
             "engine": {"kind": cfg.engine, "endpoint": cfg.endpoint, "describe": info},
+            "benchmark": cfg.benchmark,
             "model": cfg.model,
             "revision": ctx.endpoint.revision,
             "protocol": cfg.profile.name,
@@ -329,12 +331,12 @@ class Evaluation:
             "mode": ctx.mode,
             "chat_template": {"source": template.source, "sha": template.sha} if template else None,
             "max_position_embeddings": ctx.max_position_embeddings,
-            "temperature": ctx.temperature if ctx.temperature is not None else cfg.profile.q22_temperature,
+            "temperature": ctx.temperature if ctx.temperature is not None else cfg.profile.temperature,
             "seed": ctx.seed,
             "prefill": "generation prefixes appended to the rendered prompt" if ctx.send == "prompt"
                        else "server-side chat template; generation prefixes could not be prefilled",
             "tasks": [t.name for t in cfg.tasks],
-            "prompt_templates": {t.name: prompts.template_hashes(t.name) for t in cfg.tasks},
+            "prompt_templates": {t.name: t.template_hashes() for t in cfg.tasks},
             "data_dir": str(cfg.data_dir),
             "limit": cfg.limit,
             "concurrency": cfg.concurrency,
@@ -345,7 +347,8 @@ class Evaluation:
     def _write(self, lines: list[dict[str, Any]], scores: dict[str, Any], record: dict[str, Any]) -> None:
         out = self.cfg.out
         _write_atomic(out / "samples.jsonl", "".join(_json_line(ln) for ln in lines))
-        _write_atomic(out / "scores.json", json.dumps({"model": self.cfg.model, "protocol": self.cfg.profile.name,
+        head = {"benchmark": self.cfg.benchmark} if self.cfg.benchmark else {}
+        _write_atomic(out / "scores.json", json.dumps({**head, "model": self.cfg.model, "protocol": self.cfg.profile.name,
                                                        "tasks": scores}, indent=2) + "\n")
         _write_atomic(out / "run.json", json.dumps(redact(record), indent=2, default=str) + "\n")
 

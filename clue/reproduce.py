@@ -40,7 +40,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m clue.reproduce", description=__doc__.split("\n\n")[0])
     p.add_argument("--models", default="", help='roster names, space- or comma-separated (default: every model with an hf_id)')
     p.add_argument("--tasks", default="all", help="comma-separated tasks, or all (default; per model: its roster tasks)")
-    p.add_argument("--protocol", default=None, help="protocol profile (default clue-v3 for tgi, clue-2025 for vllm)")
+    p.add_argument("--benchmark", default=None, help="benchmark (default: the one owning --tasks, else the installed one)")
+    p.add_argument("--protocol", default=None, help="protocol profile (default: the benchmark's for the engine, e.g. CLUE's per era)")
     p.add_argument("--data-dir", default="data", help="task data (default data/); tasks without data are skipped and named")
     p.add_argument("--synthetic", action="store_true", help="use the bundled synthetic samples (tests, demos)")
     p.add_argument("--runs", default="runs", help="one run directory per model below this (default runs/)")
@@ -58,13 +59,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def _tasks_for(model: RosterModel, args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
     """(tasks to run, {skipped task: why})."""
+    from clue.benchmark import resolve
     from clue.data.status import missing_tasks
-    from clue.tasks import get_tasks
 
+    bench = resolve(getattr(args, "benchmark", None), args.tasks)
     if args.tasks.strip() != "all":
-        names = [t.name for t in get_tasks(args.tasks)]
+        names = [t.name for t in bench.get_tasks(args.tasks)]
     else:
-        names = [t.name for t in get_tasks(",".join(model.tasks) if model.tasks else "all")]
+        names = [t.name for t in bench.get_tasks(",".join(model.tasks) if model.tasks else "all")]
     skipped = {} if args.synthetic else missing_tasks(names, Path(args.data_dir))
     return [n for n in names if n not in skipped], skipped
 
@@ -79,12 +81,17 @@ def _chat_template(model: RosterModel, folder: str | None) -> list[str]:
 def run_command(model: RosterModel, tasks: list[str], args: argparse.Namespace, opts: serve.ServeOptions,
                 revision: str | None, out: Path, extra: tuple[str, ...] | list[str] = ()) -> list[str]:
     """The `clue run` command for one model (the same one `make eval` uses)."""
-    protocol = args.protocol or ("clue-v3" if opts.engine == "tgi" else "clue-2025")
+    from clue.benchmark import resolve
+
+    bench = resolve(getattr(args, "benchmark", None), args.tasks)
+    protocol = args.protocol or bench.engine_protocols.get(opts.engine) or bench.default_protocol
     cmd = _clue("run", "--engine", serve.ENGINE_OF[opts.engine], "--endpoint", opts.endpoint, "--model", model.require_hf_id(),
                 "--tasks", ",".join(tasks), "--protocol", protocol, "--mode", model.mode,
                 "--max-position-embeddings", str(model.context_length), "--out", str(out))
     if revision:
         cmd += ["--revision", revision]
+    if getattr(args, "benchmark", None):
+        cmd += ["--benchmark", args.benchmark]
     cmd += ["--synthetic"] if args.synthetic else ["--data-dir", str(args.data_dir)]
     if args.store:
         cmd += ["--store", str(args.store)]

@@ -19,7 +19,6 @@ import yaml
 
 from clue.errors import ConfigError
 
-DEFAULT_ROSTER = Path(__file__).with_name("roster.yaml")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 HF_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -171,8 +170,14 @@ def _check_entry(raw: Any, index: int, source: str) -> RosterModel:
 
 
 def load_roster(path: str | Path | None = None) -> Roster:
-    """Load and validate a roster (default: `$CLUE_ROSTER` or the bundled clue/roster.yaml)."""
-    path = Path(path or os.environ.get("CLUE_ROSTER") or DEFAULT_ROSTER)
+    """Load and validate a roster (default: `$CLUE_ROSTER`, else the default benchmark's roster)."""
+    if not path and not os.environ.get("CLUE_ROSTER"):
+        from clue.benchmark import default_benchmark
+
+        path = default_benchmark().roster
+        if path is None:
+            raise ConfigError("the benchmark declares no roster", "pass --roster FILE / ROSTER=FILE")
+    path = Path(path or os.environ.get("CLUE_ROSTER") or "")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

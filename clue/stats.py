@@ -26,13 +26,11 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from clue.published.rule import BINARY_METRICS, LEVELS, TASK_METRICS
+from clue.scoring import scoring_for, task_of
 
 DEFAULT_REPLICATES = 1000
 DEFAULT_SEED = 0
 CONFIDENCE = 0.95
-# LongHealth ids carry subtask / repetition suffixes; everything up to the question is the cluster.
-_REPETITION_SUFFIX = re.compile(r"(?:[/#:|_.-](?:t|task|r|rep|repetition|subtask)?\d+)+$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -86,16 +84,12 @@ def rng_for(seed: int, key: str) -> np.random.Generator:
     return np.random.default_rng([int(seed) & 0xFFFFFFFF, zlib.crc32(key.encode("utf-8"))])
 
 
-def cluster_of(task_name: str, sample_id: str) -> str:
-    """The resampling unit of an item: the task's own `cluster(sample_id)` if it has one; LongHealth
-    items fall back to their id without trailing subtask/repetition numbers; others are their own cluster."""
-    from clue.tasks import TASKS
-
-    hook = getattr(TASKS.get(task_name), "cluster", None)
+def cluster_of(task: Any, sample_id: str) -> str:
+    """The resampling unit of an item: the task's own `cluster(sample_id)` (a task whose items repeat one
+    question groups them); an unknown task's items are their own cluster."""
+    hook = getattr(task, "cluster", None)
     if callable(hook):
         return str(hook(sample_id))
-    if task_name == "longhealth":
-        return _REPETITION_SUFFIX.sub("", sample_id) or sample_id
     return sample_id
 
 
@@ -160,8 +154,8 @@ def mean_ci(values: Sequence[float], clusters: Sequence[str] | None = None, *, r
     return Interval(float(np.mean(values)), low, high, len(values), len(set(ids)))
 
 
-def _score_reps(title: str, reps: Mapping[str, np.ndarray]) -> np.ndarray | None:
-    listed = [reps[m] for m in TASK_METRICS.get(title, ()) if m in reps]
+def _score_reps(title: str, reps: Mapping[str, np.ndarray], task_metrics: Mapping[str, tuple[str, ...]]) -> np.ndarray | None:
+    listed = [reps[m] for m in task_metrics.get(title, ()) if m in reps]
     return np.mean(np.vstack(listed), axis=0) if listed else None
 
 
@@ -171,8 +165,7 @@ def run_intervals(scores: Mapping[str, Any], samples: Sequence[Mapping[str, Any]
 
     `scores` is scores.json, `samples` the lines of samples.jsonl; only status-ok items count.
     """
-    from clue.published.rule import partial_task_score
-
+    rule = scoring_for(scores)
     out = RunIntervals()
     score_reps: dict[str, np.ndarray] = {}
     for name, task in scores.get("tasks", {}).items():
@@ -180,7 +173,8 @@ def run_intervals(scores: Mapping[str, Any], samples: Sequence[Mapping[str, Any]
         reported = {m: v for m, v in task.get("metrics", {}).items() if v is not None}
         lines = [s for s in samples if s.get("task") == name and s.get("status") == "ok"]
         per_sample = [s.get("scores") or {} for s in lines]
-        ids = [cluster_of(name, str(s.get("sample_id"))) for s in lines]
+        task_obj = task_of(scores, name)
+        ids = [cluster_of(task_obj, str(s.get("sample_id"))) for s in lines]
         reps = metric_replicates(per_sample, ids, list(reported), replicates=replicates, seed=seed, key=name)
         n_clusters = len(set(ids))
         out.metrics[title] = {}
@@ -188,15 +182,15 @@ def run_intervals(scores: Mapping[str, Any], samples: Sequence[Mapping[str, Any]
             low, high = _percentile(reps[m])
             n = sum(1 for s in per_sample if s.get(m) is not None)
             out.metrics[title][m] = Interval(float(value), low, high, n, n_clusters)
-        value, missing = partial_task_score(title, reported)
+        value, missing = rule.partial_task_score(title, reported)
         if value is None:
             continue
-        sreps = _score_reps(title, reps)
+        sreps = _score_reps(title, reps, rule.TASK_METRICS)
         if sreps is not None:
             score_reps[title] = sreps
         low, high = _percentile(sreps) if sreps is not None else (None, None)
         out.task_scores[title] = Interval(value, low, high, len(lines), n_clusters, missing)
-    for level, tasks in LEVELS.items():
+    for level, tasks in rule.LEVELS.items():
         if not all(t in out.task_scores for t in tasks):
             continue
         value = float(np.mean([out.task_scores[t].value for t in tasks]))  # type: ignore[misc]
@@ -238,6 +232,7 @@ def compare_runs(scores_a: Mapping[str, Any], samples_a: Sequence[Mapping[str, A
                  seed: int = DEFAULT_SEED) -> list[Paired]:
     """Paired comparison per task and metric on the items both runs scored (matched by sample id)."""
     out: list[Paired] = []
+    rule = scoring_for(scores_a)
     tasks_b = scores_b.get("tasks", {})
     for name, task in scores_a.get("tasks", {}).items():
         if name not in tasks_b:
@@ -253,11 +248,11 @@ def compare_runs(scores_a: Mapping[str, Any], samples_a: Sequence[Mapping[str, A
                 continue
             xa = [float(a_by_id[i][m]) for i in items]
             xb = [float(b_by_id[i][m]) for i in items]
-            clusters = [cluster_of(name, i) for i in items]
+            clusters = [cluster_of(task_of(scores_a, name), i) for i in items]
             diff, low, high, p = paired_bootstrap(xa, xb, clusters, replicates=replicates, seed=seed, key=f"{name}:{m}")
             a_only = b_only = None
             test = "paired bootstrap"
-            if m in BINARY_METRICS:
+            if m in rule.BINARY_METRICS:
                 a_only, b_only, p = mcnemar([v > 0 for v in xa], [v > 0 for v in xb])
                 test = "McNemar (exact)"
             out.append(Paired(title, m, len(items), float(np.mean(xa)), float(np.mean(xb)), diff, low, high, p, test, a_only, b_only))

@@ -21,12 +21,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
-from clue import published
-from clue.published.rule import LEVELS, TASK_METRICS, TASK_ORDER, task_score
+from clue.benchmark import Benchmark
+from clue.scoring import PLAIN, benchmark_of
 from clue.stats import DEFAULT_REPLICATES, DEFAULT_SEED, Interval, RunIntervals, run_intervals
 
 DEFAULT_TOLERANCE = 1.0
-REFERENCE_PROTOCOL = "clue-v3"
 VERDICTS = ("reproduced", "deviates", "no reference", "not computed")
 
 
@@ -67,15 +66,19 @@ def judge(value: float | None, low: float | None, high: float | None, ref: float
     return "deviates", ("higher" if ref < lo else "lower"), delta
 
 
-def _published_for(run: Mapping[str, Any], override: str | None) -> published.PublishedModel | None:
+def _published_for(bench: Benchmark | None, run: Mapping[str, Any], override: str | None) -> Any:
+    """The published model a run is compared with (via its benchmark's published table), or None."""
+    published = bench.published if bench is not None else None
+    if published is None:
+        return None
     if override:
         return published.find_model(override)
     return published.match_model(str(run["scores"].get("model", "")))
 
 
-def _task_order(titles: Iterable[str]) -> list[str]:
+def _task_order(titles: Iterable[str], order: Sequence[str]) -> list[str]:
     titles = list(titles)
-    return [t for t in TASK_ORDER if t in titles] + [t for t in titles if t not in TASK_ORDER]
+    return [t for t in order if t in titles] + [t for t in titles if t not in order]
 
 
 def verify_run(run: Mapping[str, Any], *, tolerance: float = DEFAULT_TOLERANCE, published_model: str | None = None,
@@ -84,14 +87,18 @@ def verify_run(run: Mapping[str, Any], *, tolerance: float = DEFAULT_TOLERANCE, 
     """Every check of one loaded run (see clue.report.load.load_run)."""
     scores = run["scores"]
     ivs = intervals or run_intervals(scores, run["samples"], replicates=replicates, seed=seed)
-    pm = _published_for(run, published_model)
-    pub = published.table().get(pm.name, {}) if pm else {}
+    bench = benchmark_of(scores)
+    rule = bench.scoring if bench is not None and bench.scoring is not None else PLAIN
+    LEVELS, TASK_METRICS, task_score = rule.LEVELS, rule.TASK_METRICS, rule.task_score  # noqa: N806
+    pm = _published_for(bench, run, published_model)
+    pub = bench.published.table().get(pm.name, {}) if pm and bench is not None else {}
     protocol = str(scores.get("protocol", "?"))
-    base_note = "" if protocol == REFERENCE_PROTOCOL else f"protocol {protocol}; the published numbers are {REFERENCE_PROTOCOL}"
+    reference = bench.reference_protocol if bench is not None else None
+    base_note = "" if protocol == reference or reference is None else f"protocol {protocol}; the published numbers are {reference}"
     by_title = {t.get("title", n): t for n, t in scores["tasks"].items()}
     checks: list[Check] = []
 
-    def add(task: str, metric: str, iv: Interval | None, ref: published.PublishedValue | None, note: str = "",
+    def add(task: str, metric: str, iv: Interval | None, ref: Any, note: str = "",
             ref_value: float | None = None, ref_source: str | None = None) -> None:
         value = iv.value if iv is not None else None
         rv = ref.value if ref is not None else ref_value
@@ -102,7 +109,7 @@ def verify_run(run: Mapping[str, Any], *, tolerance: float = DEFAULT_TOLERANCE, 
         checks.append(Check(run["name"], str(scores.get("model")), pm.name if pm else None, protocol, task, metric, value,
                             iv.low if iv else None, iv.high if iv else None, rv, src, delta, verdict, direction, "; ".join(notes)))
 
-    for title in _task_order(by_title):
+    for title in _task_order(by_title, rule.TASK_ORDER):
         task = by_title[title]
         pub_task = pub.get(title, {})
         metric_ivs = ivs.metrics.get(title, {})

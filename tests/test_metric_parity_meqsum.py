@@ -18,7 +18,7 @@ import dataclasses
 import pytest
 from rouge_score import rouge_scorer, scoring
 
-from clue.engines.baseline import first_question
+from clue.benchmarks.clue.baseline_rules import first_question
 from clue.metrics.rouge import rouge
 from clue.protocols import CLUE_V3, CORRECTED
 from clue.tasks import TASKS

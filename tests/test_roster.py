@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 
 from clue.errors import ConfigError
-from clue.roster import DEFAULT_ROSTER, format_table, load_roster
+from clue.benchmarks.clue import BENCHMARK
+from clue.roster import format_table, load_roster
+
+DEFAULT_ROSTER = BENCHMARK.roster
 from tests.conftest import ROOT, run_clue
 
 GOOD = """

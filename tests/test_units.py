@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from clue.engines.baseline import first_question, majority_label
+from clue.benchmarks.clue.baseline_rules import first_question, majority_label
 from clue.errors import ConfigError
 from clue.evaluate import failure_limit
 from clue.protocols import CLUE_V3, CORRECTED, PROFILES, field_docs, get_profile

@@ -90,8 +90,9 @@ def longhealth_data(path: Path, patients: int, questions: int, texts: int = 6, w
 def longhealth(prompts_wanted: int, vocab_size: int = 32000) -> dict[str, Any]:
     """Build `prompts_wanted` LongHealth prompts (clue-v3, tgi, Llama-3 template) with a trained tokenizer."""
     from clue.chat_template import ChatTemplate
-    from clue.protocols import get_profile
-    from clue.tasks import TASKS, BuildContext, Split
+    from clue.benchmarks.clue.profile import get_profile
+    from clue.benchmarks.clue.tasks import TASKS
+    from clue.tasks import BuildContext, Split
     from clue.types import Endpoint
 
     t0 = time.perf_counter()
@@ -114,7 +115,7 @@ def longhealth(prompts_wanted: int, vocab_size: int = 32000) -> dict[str, Any]:
     with contextlib.redirect_stderr(io.StringIO()):  # the task's seed note
         requests = task.build(split, ctx)
     build_s = time.perf_counter() - t1
-    info = task.last_build or {}
+    info = getattr(requests, "record", None) or {}
     return {"prompts": len(requests), "vocab_size": tok.get_vocab_size(), "tokenizer_train_s": train_s, "build_s": build_s,
             "ms_per_prompt": 1000 * build_s / len(requests), "distinct_documents": len(documents),
             "max_encodes_per_document": max((counting.calls[d] for d in documents if counting.calls[d]), default=0),
@@ -135,8 +136,8 @@ def rouge(n: int, repeats: int = 3) -> dict[str, Any]:
 
     from rouge_score import rouge_scorer
 
-    from clue.protocols import get_profile
-    from clue.tasks import TASKS
+    from clue.benchmarks.clue.profile import get_profile
+    from clue.benchmarks.clue.tasks import TASKS
 
     preds, refs = rouge_pairs(n)
     samples = [s for s in meqsum_samples(n, 11)[:n]]

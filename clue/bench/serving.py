@@ -47,8 +47,9 @@ def meqsum_samples(n: int, seed: int = 7) -> list[Any]:
 def build_requests(engine: str, n: int, seed: int = 7, samples: list[Any] | None = None) -> list[Any]:
     """Render `n` MeQSum requests with the real task (3 shots), as `clue run` does."""
     from clue.chat_template import ChatTemplate
-    from clue.protocols import get_profile
-    from clue.tasks import TASKS, BuildContext
+    from clue.benchmarks.clue.profile import get_profile
+    from clue.benchmarks.clue.tasks import TASKS
+    from clue.tasks import BuildContext
     from clue.types import Endpoint
 
     task = TASKS["meqsum"]

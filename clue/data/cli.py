@@ -34,8 +34,9 @@ def add_parser(sub: Any) -> None:
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    from clue.tasks import TASKS
+    from clue.benchmark import resolve
 
+    bench = resolve(None)
     if args.data_action == "status":
         from clue.data.status import format_status, status
 
@@ -44,10 +45,11 @@ def cmd_data(args: argparse.Namespace) -> int:
         bad = [r for r in rows if not r.build_input and r.state != "present"]
         return 1 if args.check and bad else 0
     if args.data_action == "fetch":
+        from clue.data.declared import sources
         from clue.data.fetch import fetch
-        from clue.data.sources import SOURCES
 
-        names = [t.lower() for t in args.tasks] or list(TASKS)
+        SOURCES = sources().SOURCES  # noqa: N806
+        names = [t.lower() for t in args.tasks] or list(bench.tasks)
         unknown = [t for t in names if t not in {s.task for s in SOURCES}]
         if unknown:
             raise ConfigError(f"no download source for task(s) {', '.join(unknown)}",
@@ -55,10 +57,11 @@ def cmd_data(args: argparse.Namespace) -> int:
         results = fetch(names, args.data_dir, force=args.force, accept_new=args.accept_new_checksum)
         print(f"done: {sum(1 for r in results.values() if r != 'error')} of {len(results)} file(s) in place")
         return 0
-    from clue.data.medisumcode import build
-
+    build = bench.data_builders.get(args.dataset)
+    if build is None:
+        raise ConfigError(f"the {bench.name} benchmark cannot build {args.dataset}", f"buildable: {', '.join(bench.data_builders) or 'none'}")
     if args.max_examples < 1:
         raise ConfigError("--max-examples must be at least 1", "the original used 500")
-    out = args.out or args.data_dir / "medisumcode" / TASKS["medisumcode"].files[0]
+    out = args.out or args.data_dir / args.dataset / bench.tasks[args.dataset].files[0]
     build(args.mimic_notes, args.diagnoses_icd, out, max_examples=args.max_examples, gem=args.gem)
     return 0

@@ -22,10 +22,10 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 from urllib.parse import urlparse
 
-from clue.data.sources import BUILT, KNOWN_SHA256, PHYSIONET_HOST, SOURCES, DataFile, physionet_base
+from clue.data.declared import sources as _src
 from clue.errors import DataError
 
 CHECKSUMS = "checksums.json"
@@ -45,9 +45,9 @@ def physionet_credentials() -> Credentials | None:
         return Credentials(user, password, "PHYSIONET_USERNAME/PHYSIONET_PASSWORD")
     path = os.environ.get("NETRC") or str(Path.home() / ".netrc")
     try:
-        entry = netrc.netrc(path).authenticators(urlparse(physionet_base()).hostname or PHYSIONET_HOST)
-        if entry is None and (urlparse(physionet_base()).hostname or "") != PHYSIONET_HOST:
-            entry = netrc.netrc(path).authenticators(PHYSIONET_HOST)
+        entry = netrc.netrc(path).authenticators(urlparse(_src().physionet_base()).hostname or _src().PHYSIONET_HOST)
+        if entry is None and (urlparse(_src().physionet_base()).hostname or "") != _src().PHYSIONET_HOST:
+            entry = netrc.netrc(path).authenticators(_src().PHYSIONET_HOST)
     except (FileNotFoundError, netrc.NetrcParseError, OSError):
         entry = None
     if entry and entry[0] and entry[2]:
@@ -82,7 +82,7 @@ def _open(url: str, creds: Credentials | None, timeout: float = 60.0):  # type: 
     return urllib.request.build_opener(*handlers).open(request, timeout=timeout)
 
 
-def _http_error(exc: urllib.error.HTTPError, item: DataFile, url: str, creds: Credentials | None) -> DataError:
+def _http_error(exc: urllib.error.HTTPError, item: Any, url: str, creds: Credentials | None) -> DataError:
     if exc.code == 401 and item.credentialed:
         return DataError(f"PhysioNet refused the credentials from {creds.origin if creds else 'nowhere'} for {url} (HTTP 401)",
                          "check the username/password (PHYSIONET_USERNAME/PHYSIONET_PASSWORD or ~/.netrc)")
@@ -123,13 +123,13 @@ def _record(data_dir: Path, dest: str, digest: str) -> None:
     os.replace(tmp, path)
 
 
-def _upstream_sums(item: DataFile, creds: Credentials | None, cache: dict[str, dict[str, str] | None]) -> dict[str, str] | None:
+def _upstream_sums(item: Any, creds: Credentials | None, cache: dict[str, dict[str, str] | None]) -> dict[str, str] | None:
     """{file path in the project: sha256} from the PhysioNet project's SHA256SUMS.txt, None if absent."""
     if not item.credentialed:
         return None
     folder = item.project_dir
     if folder not in cache:
-        url = f"{physionet_base()}/{folder}/SHA256SUMS.txt"
+        url = f"{_src().physionet_base()}/{folder}/SHA256SUMS.txt"
         try:
             with _open(url, creds) as resp:
                 text = resp.read().decode("utf-8", "replace")
@@ -149,7 +149,7 @@ def _upstream_sums(item: DataFile, creds: Credentials | None, cache: dict[str, d
     return cache[folder]
 
 
-def _download(url: str, target: Path, creds: Credentials | None, item: DataFile, say: Callable[[str], None]) -> tuple[str, str]:
+def _download(url: str, target: Path, creds: Credentials | None, item: Any, say: Callable[[str], None]) -> tuple[str, str]:
     """Stream `url` into a temp file next to `target`; return (temp path, sha256)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name + ".", suffix=".part")
@@ -173,12 +173,12 @@ def _download(url: str, target: Path, creds: Credentials | None, item: DataFile,
     return tmp, digest.hexdigest()
 
 
-def fetch_one(item: DataFile, data_dir: Path, *, creds: Credentials | None, say: Callable[[str], None] = print,
+def fetch_one(item: Any, data_dir: Path, *, creds: Credentials | None, say: Callable[[str], None] = print,
               sums_cache: dict | None = None, force: bool = False, accept_new: bool = False) -> str:
     """Fetch one file; returns 'present', 'fetched' or 'recorded' (fetched, hash recorded for the first time)."""
     sums_cache = {} if sums_cache is None else sums_cache
     target = Path(data_dir) / item.dest
-    known = KNOWN_SHA256.get(item.dest) or recorded(data_dir).get(item.dest)
+    known = _src().KNOWN_SHA256.get(item.dest) or recorded(data_dir).get(item.dest)
     if target.is_file() and not force:
         if known and sha256_file(target) != known:
             raise DataError(f"data/{item.dest} is present but its sha256 does not match the manifest",
@@ -195,7 +195,7 @@ def fetch_one(item: DataFile, data_dir: Path, *, creds: Credentials | None, say:
             listed = ", ".join(candidates) or "no such file"
             raise DataError(f"cannot tell which file of {item.page} is the {item.task} data ({listed} in SHA256SUMS.txt)",
                             item.manual())
-        url = f"{physionet_base()}/{item.project_dir}/{candidates[0]}"
+        url = f"{_src().physionet_base()}/{item.project_dir}/{candidates[0]}"
         known = known or upstream[candidates[0]]  # type: ignore[index]
     elif upstream and not known:
         known = upstream.get(item.path[len(item.project_dir) + 1:])  # type: ignore[index]
@@ -218,7 +218,7 @@ def fetch_one(item: DataFile, data_dir: Path, *, creds: Credentials | None, say:
 def fetch(tasks: Iterable[str], data_dir: Path, *, say: Callable[[str], None] = print, force: bool = False,
           accept_new: bool = False) -> dict[str, str]:
     """Fetch every downloadable file of `tasks`; all errors are collected, then the first is raised."""
-    items = [s for s in SOURCES if s.task in set(tasks)]
+    items = [s for s in _src().SOURCES if s.task in set(tasks)]
     creds = physionet_credentials() if any(i.credentialed for i in items) else None
     if creds is not None:
         say(f"using PhysioNet credentials from {creds.origin}")
@@ -239,8 +239,8 @@ def fetch(tasks: Iterable[str], data_dir: Path, *, say: Callable[[str], None] = 
         except DataError as exc:
             results[item.dest] = "error"
             errors.append(exc)
-    for task, how in BUILT.items():
-        if task in set(tasks) and all(results.get(s.dest) in ("present", "fetched", "recorded") for s in SOURCES if s.task == task):
+    for task, how in _src().BUILT.items():
+        if task in set(tasks) and all(results.get(s.dest) in ("present", "fetched", "recorded") for s in _src().SOURCES if s.task == task):
             say(f"{task}: inputs ready — now run: {how}")
     if len(errors) > 1:
         for exc in errors:

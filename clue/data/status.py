@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from clue.data.fetch import physionet_credentials, recorded, sha256_file
-from clue.data.sources import BUILT, KNOWN_SHA256, SOURCES, DataFile
+from clue.data.declared import sources as _src
 
 
 @dataclass(frozen=True)
@@ -23,9 +24,9 @@ class FileStatus:
     build_input: bool = False
 
 
-def _how(task: str, item: DataFile | None, fallback: str, has_creds: bool) -> str:
-    if task in BUILT and item is None:
-        return f"build it: {BUILT[task]} (inputs: `clue data fetch {task}`)"
+def _how(task: str, item: Any, fallback: str, has_creds: bool) -> str:
+    if task in _src().BUILT and item is None:
+        return f"build it: {_src().BUILT[task]} (inputs: `clue data fetch {task}`)"
     if item is None:
         return f"get it from {fallback}"
     if item.credentialed:
@@ -35,13 +36,13 @@ def _how(task: str, item: DataFile | None, fallback: str, has_creds: bool) -> st
     return f"`clue data fetch {task}` (public, {item.page})"
 
 
-def task_files(data_dir: Path) -> list[tuple[str, str, DataFile | None, str]]:
+def task_files(data_dir: Path) -> list[tuple[str, str, Any, str]]:
     """(task, dest, source entry or None, task.source) for every file of every registered task."""
-    from clue.tasks import TASKS
+    from clue.benchmark import resolve
 
-    by_dest = {s.dest: s for s in SOURCES}
+    by_dest = {s.dest: s for s in _src().SOURCES}
     rows = []
-    for task in TASKS.values():
+    for task in resolve(None).tasks.values():
         for name in task.files:
             dest = f"{task.name}/{name}"
             rows.append((task.name, dest, by_dest.get(dest), task.source))
@@ -50,7 +51,7 @@ def task_files(data_dir: Path) -> list[tuple[str, str, DataFile | None, str]]:
 
 def status(data_dir: Path, *, verify: bool = True) -> list[FileStatus]:
     data_dir = Path(data_dir)
-    known = {**recorded(data_dir), **KNOWN_SHA256}
+    known = {**recorded(data_dir), **_src().KNOWN_SHA256}
     has_creds = physionet_credentials() is not None
     out: list[FileStatus] = []
 
@@ -70,8 +71,8 @@ def status(data_dir: Path, *, verify: bool = True) -> list[FileStatus]:
 
     for task, dest, item, fallback in task_files(data_dir):
         check(task, dest, _how(task, item, fallback, has_creds))
-        if task in BUILT and not (data_dir / dest).is_file():  # show the build inputs while the file is missing
-            for inp in (s for s in SOURCES if s.task == task and s.build_input):
+        if task in _src().BUILT and not (data_dir / dest).is_file():  # show the build inputs while the file is missing
+            for inp in (s for s in _src().SOURCES if s.task == task and s.build_input):
                 check(task, inp.dest, _how(task, inp, fallback, has_creds), build_input=True)
     return out
 
@@ -82,7 +83,7 @@ def missing_tasks(task_names: list[str], data_dir: Path) -> dict[str, str]:
     missing: dict[str, str] = {}
     for task, dest, item, fallback in task_files(data_dir):
         if task in wanted and not (Path(data_dir) / dest).is_file() and task not in missing:
-            missing[task] = f"data/{dest} missing — " + (f"`clue data fetch {task}`" if item or task not in BUILT else BUILT[task])
+            missing[task] = f"data/{dest} missing — " + (f"`clue data fetch {task}`" if item or task not in _src().BUILT else _src().BUILT[task])
     return missing
 
 

@@ -1,10 +1,10 @@
-"""Prompt templates (Jinja files beside this module) and TGI-era conversation assembly.
+"""Prompt templates (Jinja files) and conversation assembly, for any benchmark.
 
-Templates live in `clue/prompts/<task>/<part>.j2` with parts `system`, `user`, `assistant`
-(few-shot answer, gold field filled) and `prefix` (the generation prefix P). Rendering uses
-StrictUndefined and no autoescaping: field values go in unchanged, like Python's `str.format`
-in the original code. Jinja drops one trailing newline of a file, so every file ends with a
-newline that is not part of the prompt.
+A task keeps its templates in one folder (`Task.prompt_dir`) with parts `system`, `user`,
+`assistant` (few-shot answer, gold field filled) and optionally `prefix` (the generation prefix).
+Rendering uses StrictUndefined and no autoescaping: field values go in unchanged, like Python's
+`str.format` in the original code. Jinja drops one trailing newline of a file, so every file ends
+with a newline that is not part of the prompt.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, Mapping, Sequence
 
@@ -20,17 +21,19 @@ import jinja2
 from clue.errors import ConfigError
 from clue.types import Message
 
-PROMPT_DIR = Path(__file__).parent
 Mode = Literal["instruct-system", "instruct", "base"]
 MODES: tuple[Mode, ...] = ("instruct-system", "instruct", "base")
 
-_env = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(PROMPT_DIR),
-    undefined=jinja2.StrictUndefined,
-    autoescape=False,
-    keep_trailing_newline=False,
-    finalize=lambda v: _as_str(v),
-)
+
+@lru_cache(maxsize=None)
+def _env(directory: Path) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(directory),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=False,
+        finalize=lambda v: _as_str(v),
+    )
 
 
 def _as_str(value: Any) -> str:
@@ -40,22 +43,20 @@ def _as_str(value: Any) -> str:
     return str(value)
 
 
-def render(task: str, part: str, fields: Mapping[str, Any] | None = None) -> str:
-    """Render `prompts/<task>/<part>.j2` with the sample's fields; a missing field is an error."""
+def render_file(directory: Path, part: str, fields: Mapping[str, Any] | None = None) -> str:
+    """Render `<directory>/<part>.j2` with the sample's fields; a missing field is an error."""
+    name = f"{Path(directory).name}/{part}.j2"
     try:
-        return _env.get_template(f"{task}/{part}.j2").render(**(fields or {}))
+        return _env(Path(directory)).get_template(f"{part}.j2").render(**(fields or {}))
     except jinja2.TemplateNotFound:
-        raise ConfigError(f"prompt template {task}/{part}.j2 not found", "reinstall clue-kit") from None
+        raise ConfigError(f"prompt template {name} not found", "reinstall clue-kit") from None
     except jinja2.UndefinedError as exc:
-        raise ConfigError(f"prompt template {task}/{part}.j2: {exc.message}", "check the data file's columns") from None
+        raise ConfigError(f"prompt template {name}: {exc.message}", "check the data file's columns") from None
 
 
-def template_hashes(task: str) -> dict[str, str]:
-    """sha256 (first 16 hex) of each template file of a task, for provenance."""
-    return {
-        p.name: hashlib.sha256(p.read_bytes()).hexdigest()[:16]
-        for p in sorted((PROMPT_DIR / task).glob("*.j2"))
-    }
+def template_hashes_in(directory: Path) -> dict[str, str]:
+    """sha256 (first 16 hex) of each template file in a task's folder, for provenance."""
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()[:16] for p in sorted(Path(directory).glob("*.j2"))}
 
 
 @dataclass(frozen=True)
@@ -84,10 +85,9 @@ def assemble_messages(system: str, shots: Sequence[Turn], query: str, mode: Mode
 
 
 def assemble_base(system: str, shots: Sequence[Turn], query: str, prefix: str, *, with_system: bool = True) -> str:
-    """Plain-text prompt for base models (spec §2.2 case 3): b01cbcf starts with the system
-    prompt; 7a16b0f (Q29) dropped it, leaving the text to start with "\n\n" + U(e1)."""
-    if not shots:
-        raise ConfigError("base-model prompts need at least one few-shot example (spec §2.2)", "use k ≥ 1")
+    """Plain-text prompt for base models (CLUE spec §2.2 case 3): system prompt, each shot's user text and
+    answer, the query, the prefix, joined by blank lines; zero shots give system + query (zero-shot base
+    prompts). `with_system=False` leaves the system prompt out (CLUE's 7a16b0f layout, Q29)."""
     text = system if with_system else ""
     for shot in shots:
         text += "\n\n" + shot.user + "\n\n" + (shot.assistant or "")

@@ -63,7 +63,7 @@ def render_html(view: dict[str, Any]) -> str:
 
 
 def write_results_csv(rows: list[dict[str, Any]], path: Path) -> None:
-    fields = ["run", "model", "protocol", "task", "metric", "value", "ci_low", "ci_high", "n", "partial", "published_model",
+    fields = ["run", "benchmark", "model", "protocol", "task", "metric", "value", "ci_low", "ci_high", "n", "partial", "published_model",
               "published", "published_source", "delta", "verdict", "direction", "note"]
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=fields)

@@ -12,12 +12,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from clue import published
+from clue.benchmark import Benchmark
 from clue.errors import ConfigError
-from clue.published.rule import LEVELS, LEVEL_TITLES, TASK_METRICS, TASK_ORDER, task_score
 from clue.report import charts
 from clue.report.cost import cost, load_prices, usage
 from clue.report.load import credentialed_tasks, redact_samples
+from clue.scoring import PLAIN, benchmark_of, scoring_for
 from clue.stats import DEFAULT_REPLICATES, DEFAULT_SEED, Interval, compare_runs, run_intervals
 from clue.verify import DEFAULT_TOLERANCE, VERDICTS, verify_run
 
@@ -56,6 +56,24 @@ def _task_titles(runs: Sequence[dict[str, Any]]) -> list[str]:
     return [t for t in TASK_ORDER if t in titles] + [t for t in titles if t not in TASK_ORDER]
 
 
+class _NoPublished:
+    """A benchmark without published numbers: empty tables."""
+
+    SOURCE_NOTES: dict[str, str] = {}
+
+    @staticmethod
+    def table() -> dict[str, Any]:
+        return {}
+
+    @staticmethod
+    def models() -> dict[str, Any]:
+        return {}
+
+
+def _published(bench: Benchmark | None) -> Any:
+    return bench.published if bench is not None and bench.published is not None else _NoPublished
+
+
 def _run_info(i: int, run: dict[str, Any], opts: ReportOptions, prices: dict[str, dict[str, float]]) -> dict[str, Any]:
     scores, record = run["scores"], run["record"]
     ivs = run_intervals(scores, run["samples"], replicates=opts.replicates, seed=opts.seed)
@@ -65,7 +83,7 @@ def _run_info(i: int, run: dict[str, Any], opts: ReportOptions, prices: dict[str
     model = str(scores.get("model"))
     return {
         "name": run["name"], "dir": run["dir"], "model": model, "protocol": scores.get("protocol"), "color": charts.color(i),
-        "published_model": pm_name, "pm": published.models().get(pm_name) if pm_name else None,
+        "published_model": pm_name, "pm": _published(benchmark_of(scores)).models().get(pm_name) if pm_name else None,
         "intervals": ivs, "checks": checks, "counts": {v: sum(1 for c in checks if c.verdict == v) for v in VERDICTS},
         "scores": scores, "record": record, "usage": totals, "cost": cost(model, totals, prices),
         "cost_sent": cost(model, totals, prices, sent_only=True), "priced": model in prices,
@@ -73,7 +91,7 @@ def _run_info(i: int, run: dict[str, Any], opts: ReportOptions, prices: dict[str
     }
 
 
-def _detail(m: published.PublishedModel | None) -> str:
+def _detail(m: Any) -> str:
     if m is None:
         return ""
     if m.type == "baseline":
@@ -81,7 +99,10 @@ def _detail(m: published.PublishedModel | None) -> str:
     return m.hf_id or "HF id ambiguous"
 
 
-def _leaderboard(infos: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _leaderboard(infos: list[dict[str, Any]], bench: Benchmark | None) -> list[dict[str, Any]]:
+    rule, published = (bench.scoring or PLAIN) if bench else PLAIN, _published(bench)
+    LEVELS, TASK_ORDER, task_score = rule.LEVELS, rule.TASK_ORDER, rule.task_score  # noqa: N806
+    first = next(iter(LEVELS), None)  # rows are sorted by the first group's average
     rows = []
     for info in infos:
         ivs = info["intervals"]
@@ -95,28 +116,36 @@ def _leaderboard(infos: list[dict[str, Any]]) -> list[dict[str, Any]]:
         scores = {t: cell(value=task_score(t, {k: v.value for k, v in tasks.get(t, {}).items()})) for t in TASK_ORDER}
         rows.append({"name": name, "kind": "published", "type": m.type if m else "", "color": None,
                      "detail": _detail(m), "levels": levels, "tasks": scores})
-    rows.sort(key=lambda r: -(r["levels"]["Level1"]["value"] if r["levels"]["Level1"]["value"] is not None else -1.0))
+    if first is not None:
+        rows.sort(key=lambda r: -(r["levels"][first]["value"] if r["levels"][first]["value"] is not None else -1.0))
     return rows
 
 
-def _scatter(infos: list[dict[str, Any]]) -> Any:
+def _scatter(infos: list[dict[str, Any]], bench: Benchmark | None) -> Any:
+    """The first two groups' averages against each other (CLUE: the paper's Level 1 vs Level 2 figure)."""
+    groups = list(((bench.scoring or PLAIN) if bench else PLAIN).LEVELS)
+    if len(groups) < 2:
+        return None
+    gx, gy = groups[:2]
+    published = _published(bench)
     points = []
     for name, tasks in published.table().items():
-        if "Level1" in tasks and "Level2" in tasks:
+        if gx in tasks and gy in tasks:
             m = published.models().get(name)
-            points.append(charts.Point(name, tasks["Level1"]["avg"].value, tasks["Level2"]["avg"].value, m.type if m else "general"))
+            points.append(charts.Point(name, tasks[gx]["avg"].value, tasks[gy]["avg"].value, m.type if m else "general"))
     for info in infos:
         lv = info["intervals"].levels
-        if "Level1" in lv and "Level2" in lv:
-            a, b = lv["Level1"], lv["Level2"]
+        if gx in lv and gy in lv:
+            a, b = lv[gx], lv[gy]
             points.append(charts.Point(info["name"], a.value, b.value, "run",  # type: ignore[arg-type]
                                        (a.low, a.high) if a.low is not None else None,
                                        (b.low, b.high) if b.low is not None else None, a.partial or b.partial))
     return charts.scatter(points, {i["name"]: i["color"] for i in infos})
 
 
-def _tasks(infos: list[dict[str, Any]], titles: list[str]) -> list[dict[str, Any]]:
-    table = published.table()
+def _tasks(infos: list[dict[str, Any]], titles: list[str], bench: Benchmark | None) -> list[dict[str, Any]]:
+    TASK_METRICS = ((bench.scoring or PLAIN) if bench else PLAIN).TASK_METRICS  # noqa: N806
+    table = _published(bench).table()
     out = []
     for title in titles:
         rows, metrics = [], list(TASK_METRICS.get(title, ()))
@@ -191,8 +220,8 @@ def _clip(text: Any) -> tuple[str | None, int]:
     return (text[:TEXT_LIMIT], len(text) - TEXT_LIMIT) if len(text) > TEXT_LIMIT else (text, 0)
 
 
-def _primary_metric(title: str, scores: dict[str, float]) -> str | None:
-    return next((m for m in TASK_METRICS.get(title, ()) if m in scores), next(iter(scores), None))
+def _primary_metric(title: str, scores: dict[str, float], task_metrics: Any = None) -> str | None:
+    return next((m for m in (task_metrics or {}).get(title, ()) if m in scores), next(iter(scores), None))
 
 
 def samples_per_task(infos: list[dict[str, Any]], opts: ReportOptions) -> int:
@@ -214,7 +243,7 @@ def _samples(infos: list[dict[str, Any]], opts: ReportOptions) -> list[dict[str,
             flagged = []
             for pos, s in enumerate(lines):
                 scores = s.get("scores") or {}
-                primary = _primary_metric(title, scores)
+                primary = _primary_metric(title, scores, scoring_for(info["scores"]).TASK_METRICS)
                 wrong = s.get("status") == "ok" and primary is not None and float(scores[primary]) == 0.0
                 flagged.append((pos, s, wrong))
             chosen = [f for f in flagged if f[0] < limit]
@@ -251,11 +280,13 @@ def _seeds(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def _provenance(info: dict[str, Any]) -> dict[str, Any]:
+    """Run record, seeds and protocol switches; switches that differ from the benchmark's reference
+    protocol (the one its published numbers were made with) are highlighted."""
     rec = info["record"]
-    from clue.protocols import PROFILES
-
+    bench = benchmark_of(info["scores"])
     switches = rec.get("protocol_switches") or {}
-    ref = PROFILES["clue-v3"].switches() if "clue-v3" in PROFILES else {}
+    reference = bench.protocols.get(bench.reference_protocol) if bench and bench.reference_protocol else None
+    ref = reference.switches() if reference is not None else {}
     when = {k: time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(rec[k])) for k in ("started", "finished")
             if isinstance(rec.get(k), (int, float))}
     return {"record": rec, "when": when, "seeds": _seeds(rec),
@@ -268,13 +299,16 @@ def build_view(runs: list[dict[str, Any]], opts: ReportOptions) -> dict[str, Any
     prices = load_prices(opts.prices)
     infos = [_run_info(i, r, opts, prices) for i, r in enumerate(runs)]
     titles = _task_titles(runs)
+    bench = benchmark_of(runs[0]["scores"]) if runs else None
+    rule, published = (bench.scoring or PLAIN) if bench else PLAIN, _published(bench)
     for info in infos:
         info["provenance"] = _provenance(info)
     samples = _samples(infos, opts)
     redacted_tasks = sorted(credentialed_tasks({str(s.get("task")) for r in runs for s in r["samples"]})) if opts.redact else []
     return {
-        "runs": infos, "titles": titles, "levels": list(LEVELS), "level_titles": LEVEL_TITLES, "task_order": TASK_ORDER,
-        "leaderboard": _leaderboard(infos), "scatter": _scatter(infos), "tasks": _tasks(infos, titles),
+        "runs": infos, "titles": titles, "levels": list(rule.LEVELS), "level_titles": rule.LEVEL_TITLES,
+        "task_order": rule.TASK_ORDER, "benchmark": bench.name if bench else None,
+        "leaderboard": _leaderboard(infos, bench), "scatter": _scatter(infos, bench), "tasks": _tasks(infos, titles, bench),
         "comparisons": _comparisons(infos, runs, opts), "samples": samples, "opts": opts,
         "samples_per_task": samples_per_task(infos, opts),
         "redacted_tasks": redacted_tasks, "verdicts": VERDICTS, "source_notes": published.SOURCE_NOTES,
@@ -283,14 +317,15 @@ def build_view(runs: list[dict[str, Any]], opts: ReportOptions) -> dict[str, Any
 
 
 def results_rows(view: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per run × task × metric (task scores as metric `score`, Levels as task Level1/Level2, metric `avg`)."""
+    """One row per run × task × metric (task scores as metric `score`, group averages as the group's id, metric `avg`)."""
     rows = []
     for info in view["runs"]:
         ivs = info["intervals"]
         for c in info["checks"]:
             iv = ivs.metrics.get(c.task, {}).get(c.metric) if c.metric not in ("score", "avg") else \
                 (ivs.task_scores.get(c.task) if c.metric == "score" else ivs.levels.get(c.task))
-            rows.append({"run": c.run, "model": c.model, "protocol": c.protocol, "task": c.task, "metric": c.metric,
+            rows.append({"run": c.run, "benchmark": info["scores"].get("benchmark") or view.get("benchmark"),
+                         "model": c.model, "protocol": c.protocol, "task": c.task, "metric": c.metric,
                          "value": c.reproduced, "ci_low": c.low, "ci_high": c.high, "n": iv.n if iv else None,
                          "partial": bool(iv and iv.partial), "published_model": c.published_model, "published": c.published,
                          "published_source": c.source, "delta": c.delta, "verdict": c.verdict, "direction": c.direction,

@@ -69,14 +69,17 @@ def report_command(args: argparse.Namespace) -> int:
 
 
 def verify_command(args: argparse.Namespace) -> int:
-    from clue import published
+    from clue.benchmark import resolve
 
     if args.list_models:
+        published = resolve(getattr(args, "benchmark", None)).published
+        if published is None:
+            raise ConfigError("this benchmark has no published numbers", "pass --benchmark NAME of one that has")
         for m in published.models().values():
             print(f"{m.name:<30} {m.type:<11} {m.hf_id or '(no HF id: ' + m.hf_id_status + ')'}")
         return 0
     if not args.runs:
-        raise ConfigError("clue verify needs at least one run directory", "e.g. clue verify runs/Meta-Llama-3-8B-Instruct__clue-v3")
+        raise ConfigError("clue verify needs at least one run directory", "e.g. clue verify runs/<model>__<protocol>")
     _check_numbers(args)
     from clue.report.load import load_runs
     from clue.verify import any_deviates, format_table, verify_run

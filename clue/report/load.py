@@ -61,10 +61,15 @@ def load_runs(run_dirs: list[str | Path]) -> list[dict[str, Any]]:
 
 
 def credentialed_tasks(names: set[str]) -> set[str]:
-    """Task names whose source text must not leave the machine (unknown tasks count as credentialed)."""
-    from clue.tasks import TASKS
+    """Task names whose source text must not leave the machine (tasks no installed benchmark knows count
+    as credentialed)."""
+    from clue.benchmark import benchmarks
 
-    return {n for n in names if n not in TASKS or TASKS[n].credentialed}
+    known: dict[str, bool] = {}
+    for bench in benchmarks().values():
+        for name, task in bench.tasks.items():
+            known[name] = known.get(name, False) or task.credentialed  # a name two benchmarks share: stricter wins
+    return {n for n in names if known.get(n, True)}
 
 
 def redact_samples(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from clue.protocols import LLAMA3_STOP, ProtocolProfile
+from clue.benchmarks.clue.profile import LLAMA3_STOP, ProtocolProfile
 
 SELF_PROMPT = re.compile(r"(You are an AI.*)|(\[INST\].*)|((<\|user\|>).*)")  # no DOTALL: up to end of line
 # Corrected profile: stop at the usual end-of-turn / next-turn markers for every model (TGI allows 4).

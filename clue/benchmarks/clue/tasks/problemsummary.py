@@ -24,8 +24,9 @@ from typing import Sequence
 from clue.errors import DataError
 from clue.metrics import summary
 from clue.metrics.rouge import rouge
-from clue.protocols import ProtocolProfile
-from clue.tasks.base import Split, Task
+from clue.benchmarks.clue.profile import ProtocolProfile
+from clue.benchmarks.clue.tasks.base import ClueTask
+from clue.tasks.base import Split
 from clue.types import Sample
 
 REQUIRED_COLUMNS = ("Subjectives", "Assessment", "Summary")
@@ -46,7 +47,7 @@ def clean_summary(summary: str, profile: ProtocolProfile) -> str:
     return summary.replace(";", ", ")
 
 
-class ProblemSummary(Task):
+class ProblemSummary(ClueTask):
     name = "problemsummary"
     title = "ProblemSummary"
     files = ("BioNLP2023-1A-Test.csv",)
@@ -91,9 +92,10 @@ class ProblemSummary(Task):
             out.append(replace(s, fields={**s.fields, "Summary": summary}, reference=summary))
         return out
 
-    def split(self, samples: Sequence[Sample], profile: ProtocolProfile) -> Split:
+    def split(self, samples: Sequence[Sample], profile: ProtocolProfile, shots: int | None = None,  # type: ignore[override]
+              pool: Sequence[Sample] | None = None) -> Split:
         """Clean first (the original cleaned while loading, before any shuffle), then split."""
-        return super().split(self.clean(samples, profile), profile)
+        return super().split(self.clean(samples, profile), profile, shots)
 
     def baseline(self, sample: Sample, shots: Sequence[Sample]) -> str:
         """Baseline rule: the first sentence of the Assessment section (up to the first '.', '!' or

@@ -26,14 +26,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
-from clue import prompts
 from clue.errors import DataError
 from clue.metrics import summary
 from clue.metrics.rouge import rouge
-from clue.protocols import ProtocolProfile
-from clue.tasks.base import Split, Task
-from clue.tasks.mednli import read_records
-from clue.tasks.postprocess import phi_split
+from clue.benchmarks.clue.profile import ProtocolProfile
+from clue.benchmarks.clue.tasks.base import ClueTask
+from clue.tasks.base import Split
+from clue.benchmarks.clue.tasks.mednli import read_records
+from clue.benchmarks.clue.tasks.postprocess import phi_split
 from clue.types import Sample
 
 DOCUMENT_FIELDS = ("without_discharge_summary", "discharge_summary")  # TGI-era, vLLM-era spelling
@@ -76,7 +76,7 @@ def best_overlap_sentence(document: str, question: str) -> str:
     return sentences[overlaps.index(max(overlaps))]
 
 
-class MeDiSumQA(Task):
+class MeDiSumQA(ClueTask):
     name = "medisumqa"
     title = "MeDiSumQA"
     files = ("MeDiSumQA.json",)
@@ -99,9 +99,10 @@ class MeDiSumQA(Task):
             samples.append(Sample(id=str(i), fields=fields, reference=str(fields["Answer"])))
         return samples
 
-    def split(self, samples: Sequence[Sample], profile: ProtocolProfile) -> Split:
+    def split(self, samples: Sequence[Sample], profile: ProtocolProfile, shots: int | None = None,  # type: ignore[override]
+              pool: Sequence[Sample] | None = None) -> Split:
         """Both eras shuffle with CPython's random.seed(1) before taking the shot (§3.5)."""
-        return super().split(samples, replace(profile, fewshot_shuffle_seed=SHUFFLE_SEED))
+        return super().split(samples, replace(profile, fewshot_shuffle_seed=SHUFFLE_SEED), shots)
 
     def document_fields(self, profile: ProtocolProfile) -> tuple[str, ...]:
         """The letter the user template shows (corrected Q8 cuts its end when a prompt is too long)."""
@@ -113,7 +114,7 @@ class MeDiSumQA(Task):
 
     def prefix(self, profile: ProtocolProfile) -> str:
         """Generation prefix: "Answer: " in the TGI era while q3_medisumqa_prefix holds (Q3)."""
-        return prompts.render(self.name, "prefix") if profile.generation_prefix and profile.q3_medisumqa_prefix else ""
+        return self.render("prefix") if profile.generation_prefix and profile.q3_medisumqa_prefix else ""
 
     def truncate(self, max_position_embeddings: int) -> int | None:
         return max_position_embeddings - 200

@@ -16,11 +16,11 @@ import json
 from pathlib import Path
 from typing import Any, Sequence
 
-from clue.engines.baseline import majority_label
+from clue.benchmarks.clue.baseline_rules import majority_label
 from clue.errors import DataError
 from clue.metrics.choice import NLI_LABELS, choice_accuracy
-from clue.protocols import ProtocolProfile
-from clue.tasks.base import Task
+from clue.benchmarks.clue.profile import ProtocolProfile
+from clue.benchmarks.clue.tasks.base import ClueTask
 from clue.types import Sample
 
 REQUIRED_FIELDS = ("sentence1", "sentence2", "gold_label")
@@ -65,7 +65,7 @@ def require(records: Sequence[dict[str, Any]], fields: Sequence[str], path: Path
             raise DataError(f"{path} record {i + 1} lacks field(s) {', '.join(missing)}", fix)
 
 
-class MedNLI(Task):
+class MedNLI(ClueTask):
     name = "mednli"
     title = "MedNLI"
     files = ("mli_test_v1.jsonl",)

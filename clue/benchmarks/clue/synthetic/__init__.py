@@ -21,7 +21,7 @@ def records(task: str) -> list[dict]:
 
 def materialize(data_dir: str | Path) -> Path:
     """Write every task's synthetic items into `data_dir` in the original format; returns data_dir."""
-    from clue.tasks import TASKS
+    from clue.benchmarks.clue.tasks import TASKS
 
     data_dir = Path(data_dir)
     for task in TASKS.values():

@@ -13,18 +13,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from clue.engines.baseline import first_question
+from clue.benchmarks.clue.baseline_rules import first_question
 from clue.errors import DataError
 from clue.metrics import summary
 from clue.metrics.rouge import rouge
-from clue.protocols import ProtocolProfile
-from clue.tasks.base import Task
+from clue.benchmarks.clue.profile import ProtocolProfile
+from clue.benchmarks.clue.tasks.base import ClueTask
 from clue.types import Sample
 
 REQUIRED_COLUMNS = ("CHQ", "Summary")
 
 
-class MeQSum(Task):
+class MeQSum(ClueTask):
     name = "meqsum"
     title = "MeQSum"
     files = ("MeQSum_ACL2019_BenAbacha_Demner-Fushman.xlsx",)

@@ -20,9 +20,9 @@ from typing import Any, Sequence
 
 from clue.errors import DataError
 from clue.metrics.icd import icd_scores
-from clue.protocols import ProtocolProfile
-from clue.tasks.base import Task
-from clue.tasks.mednli import read_records, require
+from clue.benchmarks.clue.profile import ProtocolProfile
+from clue.benchmarks.clue.tasks.base import ClueTask
+from clue.benchmarks.clue.tasks.mednli import read_records, require
 from clue.types import Sample
 
 REQUIRED_FIELDS = ("text", "icd_codes")
@@ -43,7 +43,7 @@ def join_codes(icd_codes: Any, where: str, fix: str) -> str:
     return ", ".join(codes)
 
 
-class MeDiSumCode(Task):
+class MeDiSumCode(ClueTask):
     name = "medisumcode"
     title = "MeDiSumCode"
     files = ("MeDiSumCode.json",)

@@ -15,7 +15,7 @@ minus the system prompt; tasks 2/3 the model's context under Q14) by `longhealth
 Randomness (Q10): one `random.Random(seed)` (CPython's Mersenne Twister, as the original's global
 RNG) is consumed in the order above: one `sample` per task-2/3 repetition, then one `shuffle` per
 prompt. The seed is `--seed` when given, else the protocol's seed ('seeded'), else a fresh seed
-from os.urandom ('unseeded', the v3 behaviour); it is recorded in `last_build["rng_seed"]` and
+from os.urandom ('unseeded', the v3 behaviour); it is recorded in the build record's `rng_seed` and
 printed, so `--seed N` rebuilds an unseeded run's prompts exactly.
 
 Scoring: the first "The correct answer is X:" (Q15) against the gold letter (Q12; task 3: "F");
@@ -32,15 +32,15 @@ import sys
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from clue import prompts
 from clue.errors import ConfigError, DataError
 from clue.metrics.aggregate import task_mean
-from clue.protocols import ProtocolProfile
-from clue.tasks.base import BuildContext, Split, Task
+from clue.benchmarks.clue.profile import ProtocolProfile
+from clue.benchmarks.clue.tasks.base import ClueTask
+from clue.tasks.base import BuildContext, Built, Split
 from clue.tasks.fit import FIT_MARGIN
-from clue.tasks.longhealth_prompt import (PromptText, create_prompt, make_counter, option_block, refit,
+from clue.benchmarks.clue.tasks.longhealth_prompt import (PromptText, create_prompt, make_counter, option_block, refit,
                                           sample_distractions)
-from clue.tasks.postprocess import phi_split, stop_strings
+from clue.benchmarks.clue.tasks.postprocess import phi_split, stop_strings
 from clue.types import GenParams, Request, Sample
 
 BUDGET = 8140  # run_LongHealth8k.sh --max_len
@@ -79,7 +79,11 @@ def correct_letter(question: Mapping[str, Any], rule: str) -> str | None:
     return letter
 
 
-class LongHealth(Task):
+# LongHealth ids carry subtask / repetition suffixes; everything up to the question is the cluster.
+_REPETITION_SUFFIX = re.compile(r"(?:[/#:|_.-](?:t|task|r|rep|repetition|subtask)?\d+)+$", re.IGNORECASE)
+
+
+class LongHealth(ClueTask):
     name = "longhealth"
     title = "LongHealth"
     files = ("benchmark_v5.json",)
@@ -91,9 +95,6 @@ class LongHealth(Task):
     double_count_first = {"tgi": False, "vllm": False}  # plain counters in both eras (§2.7.4)
     needs_tokenizer = True
     budget = BUDGET
-
-    def __init__(self) -> None:
-        self.last_build: dict[str, Any] | None = None  # how the last build() drew and counted (for run.json)
 
     # --- data ---------------------------------------------------------------------------
     def load(self, data_dir: Path) -> list[Sample]:
@@ -140,9 +141,10 @@ class LongHealth(Task):
         path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
     # --- evaluation units ---------------------------------------------------------------
-    def split(self, samples: Sequence[Sample], profile: ProtocolProfile) -> Split:
+    def split(self, samples: Sequence[Sample], profile: ProtocolProfile, shots: int | None = None,  # type: ignore[override]
+              pool: Sequence[Sample] | None = None) -> Split:
         """No shots; every question expands into its task-1, then (after all questions) task-2/3 samples."""
-        option_f = prompts.render(self.name, "option_f")
+        option_f = self.render("option_f")
         evaluated = []
         for q in samples:
             question = q.fields["question"]
@@ -242,12 +244,12 @@ class LongHealth(Task):
 
     def _prompt_text(self, hint_with_f: bool) -> PromptText:
         def fill(documents: str, question_text: str, options: str) -> str:
-            user = prompts.render(self.name, "user", {"documents": documents, "question_text": question_text, "options": options})
+            user = self.render("user", {"documents": documents, "question_text": question_text, "options": options})
             return user.replace(HINT, "(e.g., A, B, C, D, E, F)") if hint_with_f else user
 
-        return PromptText(fill, prompts.render(self.name, "separator"), prompts.render(self.name, "count_separator"))
+        return PromptText(fill, self.render("separator"), self.render("count_separator"))
 
-    def build(self, split: Split, ctx: BuildContext) -> list[Request]:
+    def build(self, split: Split, ctx: BuildContext) -> Built:
         profile = ctx.profile
         rule = profile.q11_longhealth_budget
         cleanup, cleanup_source, cleanup_note = self._decode_cleanup(ctx)
@@ -255,7 +257,7 @@ class LongHealth(Task):
         fallback = ctx.tokenizer is None
         seed, seed_source = self._rng_seed(ctx)
         rng = random.Random(seed)
-        system = prompts.render(self.name, "system")
+        system = self.render("system")
         texts = {1: self._prompt_text(False), 2: self._prompt_text(not profile.q16_option_hint_a_to_e)}
         budget1, budget23, budget_note = self._budgets(ctx, fallback)
         fit = self._context_cap(ctx, system, fallback)
@@ -290,7 +292,7 @@ class LongHealth(Task):
                                     protocol=profile.name, endpoint=ctx.endpoint, prompt=prompt, messages=messages))
         cut, trimmed = sum(b.cut for b, _, _ in built), sum(b.trimmed for b, _, _ in built)
         no_gold = sorted({s.id.rsplit("/", 2)[0] for s in split.evaluated if not s.reference})
-        self.last_build = {
+        record: dict[str, Any] = {
             "rng": profile.q10_longhealth_rng, "rng_seed": seed, "rng_seed_source": seed_source,
             "token_counter": counter.kind, "budget_rule": rule, "budget_task1": budget1, "budget_task23": budget23,
             "decode_cleanup": cleanup, "decode_cleanup_source": cleanup_source,
@@ -301,11 +303,11 @@ class LongHealth(Task):
         if fit is not None:
             limit, cap = fit
             lengths = [len(e.ids) for e in ctx.tokenizer.encode_batch([r.prompt for r in requests])]
-            self.last_build.update(q8="cut_document", context_cap=cap, prompt_token_limit=limit,
+            record.update(q8="cut_document", context_cap=cap, prompt_token_limit=limit,
                                    longest_prompt_tokens=max(lengths, default=0),
                                    prompts_over_limit=sum(n > limit for n in lengths))
         self._notes(seed, seed_source, fallback, notes, no_gold)
-        return requests
+        return Built(requests, record)
 
     def _notes(self, seed: int, source: str, fallback: bool, notes: list[str], no_gold: list[str]) -> None:
         lines = [f"LongHealth documents drawn with seed {seed} ({source})"
@@ -318,6 +320,14 @@ class LongHealth(Task):
                          + ", ".join(no_gold[:5]) + (" …" if len(no_gold) > 5 else ""))
         for line in lines:
             print(f"clue: note: {line}", file=sys.stderr)
+
+    def cluster(self, sample_id: str) -> str:
+        """Bootstrap cluster: the question, i.e. the id without its subtask/repetition suffixes."""
+        return _REPETITION_SUFFIX.sub("", sample_id) or sample_id
+
+    def decodes_cut_documents(self, profile: ProtocolProfile) -> bool:  # type: ignore[override]
+        """The original budget rule decodes cut documents (Q11): the model's clean-up flag matters."""
+        return profile.q11_longhealth_budget == "original"
 
     def truncate(self, max_position_embeddings: int) -> int | None:
         return max_position_embeddings - 50  # task 1 only (tasks 2/3: Q13)

@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from clue.errors import ConfigError, DataError
-from clue.published.rule import LEVELS, TASK_METRICS, level_score, partial_task_score, task_score
+from clue.benchmarks.clue.published.rule import LEVELS, TASK_METRICS, level_score, partial_task_score, task_score
 
 HERE = Path(__file__).parent
 CSV_PATH = HERE / "clue_published.csv"

@@ -1,4 +1,5 @@
-"""Protocol profiles: the whole prompt/generation/scoring contract of one era, as data.
+"""CLUE's protocol profiles (`ClueProfile`, extending the kit's `RunProtocol`): the whole
+prompt/generation/scoring contract of one era, as data.
 
 A profile is one frozen, documented object (in the spirit of HELM's AdapterSpec). Code reads
 its switches; it never branches on a profile's *name*. Every quirk of
@@ -17,12 +18,13 @@ from dataclasses import dataclass, fields, replace
 from typing import Literal
 
 from clue.errors import ConfigError
+from clue.protocol import RunProtocol, Truncation
 
 LLAMA3_STOP = ("<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>", "<|im_end|>")
 
 
 @dataclass(frozen=True)
-class ProtocolProfile:
+class ProtocolProfile(RunProtocol):
     """One evaluation protocol. The string under each field documents it (`clue protocols --show`)."""
 
     name: str
@@ -99,6 +101,40 @@ class ProtocolProfile:
     def switches(self) -> dict[str, object]:
         """Every field and its value, for run records and `clue protocols --show`."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    # --- the generic run protocol (clue/protocol.py), read from the quirk switches -----------------
+    @property
+    def temperature(self) -> float | None:
+        return self.q22_temperature
+
+    @property
+    def truncation(self) -> Truncation:
+        return self.q8_truncate
+
+    @property
+    def double_bos(self) -> bool:
+        return self.q9_double_bos
+
+    @property
+    def prefill(self) -> bool:
+        return self.generation_prefix
+
+    @property
+    def shot_seed(self) -> int | None:
+        return self.fewshot_shuffle_seed
+
+    def stop_for(self, model: str) -> tuple[str, ...]:
+        from clue.benchmarks.clue.tasks.postprocess import stop_strings
+
+        return stop_strings(self, model)
+
+    def run_notes(self, temperature: float | None) -> list[str]:
+        if self.q22_temperature is None and self.era == "vllm" and temperature is None:
+            return ["the clue-2025 era sampled at temperature 1.0; this run is greedy (pass --temperature 1 for the era's behaviour)"]
+        return []
+
+
+ClueProfile = ProtocolProfile  # CLUE's name for it; the kit's generic type is clue.protocol.RunProtocol
 
 
 def field_docs() -> dict[str, str]:

@@ -1,0 +1,42 @@
+"""CLUE (Clinical Language Understanding Evaluation) as one benchmark folder.
+
+Everything CLUE-specific lives here: its six tasks and prompt files, `ClueProfile` (era + Q1…Q29),
+post-processing, baseline rules, the published numbers and Level rule, the roster, the data
+sources, the MeDiSumCode builder and the synthetic samples. The kit finds it through the
+`clue_kit.benchmarks` entry point `clue = "clue.benchmarks.clue:BENCHMARK"`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from clue.benchmark import Benchmark
+from clue.benchmarks.clue import published, sources
+from clue.benchmarks.clue.build_medisumcode import build as build_medisumcode
+from clue.benchmarks.clue.profile import PROFILES, field_docs
+from clue.benchmarks.clue.published import rule
+from clue.benchmarks.clue.synthetic import materialize
+from clue.benchmarks.clue.tasks import TASKS
+
+HERE = Path(__file__).resolve().parent
+
+BENCHMARK = Benchmark(
+    name="clue",
+    title="CLUE",
+    tasks=TASKS,
+    protocols=PROFILES,
+    default_protocol="clue-v3",
+    engine_protocols={"tgi": "clue-v3", "vllm": "clue-2025"},
+    reference_protocol="clue-v3",
+    scoring=rule,  # type: ignore[arg-type]
+    published=published,
+    report_text={
+        "groups": "Level 1 = mean of MedNLI, MeQSum and ProblemSummary; Level 2 = mean of MeDiSumQA, MeDiSumCode and LongHealth.",
+        "published": "CLUE v3",
+    },
+    roster=HERE / "roster.yaml",
+    data_sources=sources,
+    data_builders={"medisumcode": build_medisumcode},
+    synthetic=materialize,
+    protocol_docs=field_docs,
+)
