@@ -63,7 +63,8 @@ install: $(VENV)/.installed ## create .venv and install the kit (pinned by const
 demo: install ## offline demo: baseline engine on bundled synthetic samples → reports/demo/index.html
 	$(CLUE) demo --out runs/demo --report reports/demo
 
-test: install ## the whole test suite (loopback only, no downloads)
+test: install ## the layering contracts (import-linter), then the whole test suite (loopback only, no downloads)
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 reproduce: install ## each roster model (or MODELS="a b"): serve up → all tasks → serve down; then report + verify (resumable)

@@ -18,7 +18,6 @@ seed → same numbers, and a task's interval does not depend on which other task
 from __future__ import annotations
 
 import math
-import re
 import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache

@@ -35,7 +35,7 @@ def real_meqsum_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def synthetic_dir(tmp_path: Path) -> Path:
-    from clue.synthetic import materialize
+    from clue.benchmarks.clue.synthetic import materialize
 
     return materialize(tmp_path / "synthetic")
 

@@ -314,7 +314,7 @@ def fingerprint(path: Path) -> dict[str, str]:
 
 @pytest.fixture
 def data(tmp_path: Path) -> Path:
-    from clue.synthetic import materialize
+    from clue.benchmarks.clue.synthetic import materialize
 
     return materialize(tmp_path / "data")
 

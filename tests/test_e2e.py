@@ -26,7 +26,7 @@ MODEL = "meta-llama/Meta-Llama-3-8B-Instruct"
 
 
 def meqsum_oracle(data_dir: Path) -> OracleResponder:
-    from clue.tasks.meqsum import MeQSum
+    from clue.benchmarks.clue.tasks.meqsum import MeQSum
 
     return OracleResponder({str(s.fields["CHQ"]): s.reference for s in MeQSum().load(data_dir)})
 

@@ -19,9 +19,9 @@ import clue.runner
 from clue.engines.base import EngineError
 from clue.errors import EndpointError
 from clue.evaluate import Evaluation, RunConfig, RunResult
-from clue.protocols import get_profile
+from clue.benchmarks.clue.profile import get_profile
 from clue.runner import RetryPolicy
-from clue.tasks import get_tasks
+from clue.benchmarks.clue.tasks import get_tasks
 from tests.conftest import chat_template_file
 from tests.fakeserver import FakeServer
 from tests.test_e2e import MODEL, invented_meqsum, meqsum_oracle

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import pytest
 
+from clue.benchmarks.clue.tasks.base import render as clue_render
 from clue.chat_template import ChatTemplate
-from clue.protocols import CLUE_V3, CORRECTED
-from clue.tasks import TASKS, BuildContext
+from clue.benchmarks.clue.profile import CLUE_V3, CORRECTED
+from clue.benchmarks.clue.tasks import TASKS
+from clue.tasks import BuildContext
 from clue.tasks.fit import FitReport, count, fit_document
 from clue.types import Endpoint
 from tests.conftest import LLAMA3_TEMPLATE, byte_bpe
@@ -42,7 +44,7 @@ def test_corrected_cuts_the_document_end_and_keeps_the_instructions(synthetic_di
     budget = longest - 25
     mpe = next(m for m in range(budget, budget + 1000) if task.truncate(m) == budget)
     _, split, fitted = build(task_name, synthetic_dir, CORRECTED, mpe, tok)
-    report = task.last_build
+    report = fitted.record
     assert report["q8"] == "cut_document" and report["budget_tokens"] == budget and report["document_fields"] == list(fields)
     assert report["documents_cut"] == sum(n > budget for n in lengths) >= 1 and report["n_unfittable"] == 0
     assert report["tokens_removed"] >= 25
@@ -63,7 +65,7 @@ def test_v3_passes_keep_last_truncate_and_sends_the_prompt_whole(synthetic_dir):
     tok = bpe(["a b c"])
     _, _, requests = build("medisumcode", synthetic_dir, CLUE_V3, 1000, tok)
     assert {r.params.truncate for r in requests} == {1000 - 200}
-    assert TASKS["medisumcode"].last_build is None
+    assert requests.record is None
 
 
 def test_a_prompt_that_cannot_fit_is_sent_whole_and_reported():
@@ -82,7 +84,7 @@ def test_a_prompt_that_cannot_fit_is_sent_whole_and_reported():
 
 def test_without_a_tokenizer_the_build_says_it_did_not_check(synthetic_dir):
     _, _, requests = build("medisumcode", synthetic_dir, CORRECTED, 1000, None)
-    assert TASKS["medisumcode"].last_build["checked"] is False and requests[0].params.truncate is None
+    assert requests.record["checked"] is False and requests[0].params.truncate is None
 
 
 def test_fields_are_cut_in_order_the_first_emptied_before_the_second():
@@ -140,12 +142,10 @@ def test_longhealth_corrected_budget_leaves_room_for_the_chat_template(synthetic
     so the whole prompt, chat-template tokens included, stays within T = MPE − 50."""
     from dataclasses import replace
 
-    from clue import prompts
-
     task = TASKS["longhealth"]
     split = task.split(task.load(synthetic_dir), CORRECTED)
     texts = [str(t) for s in split.evaluated for t in s.fields["texts"].values()]
-    tok = bpe(texts + [prompts.render("longhealth", "system")] * 20)
+    tok = bpe(texts + [clue_render("longhealth", "system")] * 20)
 
     def ctx_for(profile, mpe):
         return BuildContext(endpoint=Endpoint("tgi", MODEL), profile=profile, mode="instruct-system", send="prompt",
@@ -154,12 +154,12 @@ def test_longhealth_corrected_budget_leaves_room_for_the_chat_template(synthetic
     roomy = task.build(split, ctx_for(CORRECTED, 10**5))
     limit = max(count(tok, r.prompt) for r in roomy) - 150  # the fullest prompts must lose document text
     requests = task.build(split, ctx_for(CORRECTED, limit + 50))
-    notes = task.last_build
+    notes = requests.record
     assert notes["prompt_token_limit"] == limit and notes["budget_task1"] == notes["context_cap"] < limit
     assert notes["prompts_over_limit"] == 0 and all(count(tok, r.prompt) <= limit for r in requests)
     assert notes["longest_prompt_tokens"] > limit - 60  # the budget was used, not just respected
     assert all(r.params.truncate is None for r in requests)
-    system = prompts.render("longhealth", "system")
+    system = clue_render("longhealth", "system")
     assert all(system.strip() in r.prompt for r in requests)  # the instructions are whole (the template trims)
     v3 = task.build(split, ctx_for(CLUE_V3, limit + 50))
-    assert "context_cap" not in task.last_build and {r.params.truncate for r in v3 if r.params.stop} == {limit}
+    assert "context_cap" not in v3.record and {r.params.truncate for r in v3 if r.params.stop} == {limit}

@@ -17,8 +17,9 @@ import pytest
 from clue import prompts
 from clue.chat_template import ChatTemplate
 from clue.errors import ConfigError
-from clue.protocols import PROFILES
-from clue.tasks import TASKS, BuildContext
+from clue.benchmarks.clue.profile import PROFILES
+from clue.benchmarks.clue.tasks import TASKS
+from clue.tasks import BuildContext
 from clue.types import Endpoint
 from tests.conftest import SHARED, chat_template_file
 from tests.golden import make_goldens
@@ -100,13 +101,13 @@ def test_builder_strings_are_verbatim_in_the_spec():
 def test_a_drifting_template_fails_the_golden(synthetic_dir, monkeypatch, tmp_path):
     """The check can fail: one extra space in one template file changes the first request."""
     expected = (GOLDEN / "problemsummary" / "clue-v3-instruct.json").read_text(encoding="utf-8")
-    render = prompts.render
+    render = prompts.render_file
 
-    def drifted(task, part, fields=None):
-        text = render(task, part, fields)
-        return text + " " if (task, part) == ("problemsummary", "assistant") else text
+    def drifted(directory, part, fields=None):
+        text = render(directory, part, fields)
+        return text + " " if (directory.name, part) == ("problemsummary", "assistant") else text
 
-    monkeypatch.setattr(prompts, "render", drifted)
+    monkeypatch.setattr(prompts, "render_file", drifted)
     sent = first_request("problemsummary", synthetic_dir, "clue-v3", "instruct", "messages", None)
     assert list(sent.messages) != json.loads(expected)["messages"]
 

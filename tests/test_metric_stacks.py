@@ -10,8 +10,8 @@ import pytest
 
 from clue.errors import ConfigError
 from clue.metrics import bertscore, umls
-from clue.protocols import CLUE_2025, CLUE_V3, CORRECTED
-from clue.tasks import TASKS
+from clue.benchmarks.clue.profile import CLUE_2025, CLUE_V3, CORRECTED
+from clue.benchmarks.clue.tasks import TASKS
 from clue.types import Sample
 
 

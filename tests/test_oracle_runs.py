@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from clue.protocols import PROFILES
-from clue.tasks import TASKS
+from clue.benchmarks.clue.profile import PROFILES
+from clue.benchmarks.clue.tasks import TASKS
 from tests.conftest import chat_template_file, run_clue
 from tests.fakeserver import FakeServer, OracleResponder
 

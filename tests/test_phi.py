@@ -9,8 +9,8 @@ import pytest
 from clue.errors import DataError
 from clue.evaluate import Evaluation, RunConfig
 from clue.phi import PHIGuardError, check_endpoint, is_loopback_host
-from clue.protocols import get_profile
-from clue.tasks import TASKS, get_tasks
+from clue.benchmarks.clue.profile import get_profile
+from clue.benchmarks.clue.tasks import TASKS, get_tasks
 from tests.conftest import chat_template_file, run_clue
 from tests.fakeserver import FakeServer
 from tests.test_cli_errors import assert_one_line_error

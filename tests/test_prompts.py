@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from clue import prompts
+from clue.benchmarks.clue.tasks.base import render as clue_render
 from clue.chat_template import ChatTemplate
-from clue.protocols import CLUE_2025, CLUE_V3, CORRECTED
-from clue.tasks import BuildContext, TASKS
+from clue.benchmarks.clue.profile import CLUE_2025, CLUE_V3, CORRECTED
+from clue.benchmarks.clue.tasks import TASKS
+from clue.tasks import BuildContext
 from clue.types import Endpoint
 from tests.conftest import LLAMA3_TEMPLATE
 
@@ -86,19 +87,19 @@ def test_meqsum_v3_prompt_appends_prefix_after_generation_prompt(real_meqsum_dir
 
 def test_template_files_render_the_spec_strings():
     fields = {"CHQ": "an inquiry", "Summary": "a summary"}
-    assert prompts.render("meqsum", "system") == S
-    assert prompts.render("meqsum", "user", fields) == U.format(**fields)
-    assert prompts.render("meqsum", "assistant", fields) == A_TGI.format(**fields)
-    assert prompts.render("meqsum", "assistant_vllm", fields) == A_VLLM.format(**fields)
-    assert prompts.render("meqsum", "prefix") == P
+    assert clue_render("meqsum", "system") == S
+    assert clue_render("meqsum", "user", fields) == U.format(**fields)
+    assert clue_render("meqsum", "assistant", fields) == A_TGI.format(**fields)
+    assert clue_render("meqsum", "assistant_vllm", fields) == A_VLLM.format(**fields)
+    assert clue_render("meqsum", "prefix") == P
 
 
 def test_missing_field_is_a_clear_error():
     from clue.errors import ConfigError
 
     with pytest.raises(ConfigError, match="CHQ"):
-        prompts.render("meqsum", "user", {"Summary": "x"})
+        clue_render("meqsum", "user", {"Summary": "x"})
 
 
 def test_nan_field_renders_like_str_format():
-    assert prompts.render("meqsum", "assistant", {"Summary": float("nan")}) == "Question: nan"
+    assert clue_render("meqsum", "assistant", {"Summary": float("nan")}) == "Question: nan"

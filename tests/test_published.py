@@ -8,8 +8,8 @@ import hashlib
 
 import pytest
 
-from clue import published
-from clue.published.rule import LEVELS, TASK_METRICS, level_score, partial_task_score, task_score
+from clue.benchmarks.clue import published
+from clue.benchmarks.clue.published.rule import LEVELS, TASK_METRICS, level_score, partial_task_score, task_score
 
 
 def test_csv_is_the_pinned_copy_with_every_source_tag():

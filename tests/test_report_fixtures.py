@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from clue.published.rule import TASK_METRICS
+from clue.benchmarks.clue.published.rule import TASK_METRICS
 
 TASK_NAMES = {"MedNLI": "mednli", "MeQSum": "meqsum", "ProblemSummary": "problemsummary", "MeDiSumQA": "medisumqa",
               "MeDiSumCode": "medisumcode", "LongHealth": "longhealth"}
@@ -65,7 +65,7 @@ def write_run(path: Path, model: str, samples: Sequence[Mapping[str, Any]], *, p
 
 def published_like_run(path: Path, model_name: str, *, n: int = 6, shift: float = 0.0) -> Path:
     """Every task of `model_name` with each sample scoring exactly the published value (+ shift)."""
-    from clue import published
+    from clue.benchmarks.clue import published
 
     table = published.table()[model_name]
     samples = []

@@ -43,7 +43,7 @@ def test_bundled_roster_has_the_26_v3_models():
 
 
 def test_roster_agrees_with_the_published_model_table():
-    rows = {r["model"]: r for r in csv.DictReader((ROOT / "clue" / "published" / "models.csv").open())}
+    rows = {r["model"]: r for r in csv.DictReader((ROOT / "clue" / "benchmarks" / "clue" / "published" / "models.csv").open())}
     for m in load_roster().models:
         assert m.published in rows, m.name
         assert (m.hf_id or "") == rows[m.published]["hf_id"], m.name

@@ -13,13 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from clue import prompts
+from clue.benchmarks.clue.tasks.base import render as clue_render
 from clue.chat_template import ChatTemplate
 from clue.errors import ConfigError, DataError
-from clue.protocols import CLUE_2025, CLUE_V3, CORRECTED
-from clue.tasks import TASKS, BuildContext, Split
-from clue.tasks.longhealth import correct_letter, parse_answer
-from clue.tasks.longhealth_prompt import PromptText, WordCounter, create_prompt, make_counter
+from clue.benchmarks.clue.profile import CLUE_2025, CLUE_V3, CORRECTED
+from clue.benchmarks.clue.tasks import TASKS
+from clue.tasks import BuildContext, Split
+from clue.benchmarks.clue.tasks.longhealth import correct_letter, parse_answer
+from clue.benchmarks.clue.tasks.longhealth_prompt import PromptText, WordCounter, create_prompt, make_counter
 from clue.types import Endpoint
 from tests.conftest import LLAMA3_TEMPLATE
 
@@ -115,12 +116,12 @@ def options_block(question: dict, labels: str) -> str:
 
 # --- templates and golden prompts ---------------------------------------------------------
 def test_templates_are_the_spec_literals():
-    assert prompts.render("longhealth", "system") == S_LH
-    assert prompts.render("longhealth", "user", {"documents": "{documents}", "question_text": "{question_text}",
+    assert clue_render("longhealth", "system") == S_LH
+    assert clue_render("longhealth", "user", {"documents": "{documents}", "question_text": "{question_text}",
                                                  "options": "{options}"}) == U_LH
-    assert prompts.render("longhealth", "option_f") == OPTION_F
-    assert prompts.render("longhealth", "separator") == SEP
-    assert prompts.render("longhealth", "count_separator") == LONG_SEP
+    assert clue_render("longhealth", "option_f") == OPTION_F
+    assert clue_render("longhealth", "separator") == SEP
+    assert clue_render("longhealth", "count_separator") == LONG_SEP
 
 
 @pytest.mark.parametrize("profile", [CLUE_V3, CORRECTED, CLUE_2025], ids=lambda p: p.name)
@@ -201,7 +202,7 @@ def test_prompts_respect_the_token_budget(tmp_path, profile):
     n_sys = len(tok.encode(S_LH, add_special_tokens=specials).ids)
     for e in tok.encode_batch([user_text(r) for r in requests], add_special_tokens=specials):
         assert n_sys + len(e.ids) <= 8140
-    record = LH.last_build
+    record = requests.record
     assert record["token_counter"] == "model tokenizer" and record["prompts_with_cut_documents"] == len(requests)
     assert record["system_prompt_tokens"] == n_sys
 
@@ -224,21 +225,21 @@ def test_original_rule_cuts_with_bos_text_and_appends_an_empty_document():
 def test_tasks_2_and_3_use_the_full_context_under_q14(synthetic_dir):
     split = LH.split(LH.load(synthetic_dir), CLUE_2025)
     tok = word_level_tokenizer(all_texts(synthetic_dir))
-    LH.build(split, ctx_for(CLUE_2025, tokenizer=tok, mpe=32768))
-    assert (LH.last_build["budget_task1"], LH.last_build["budget_task23"]) == (8140, 32768)
-    LH.build(split, ctx_for(CLUE_V3, tokenizer=tok, mpe=32768))
-    assert LH.last_build["budget_task23"] == 8140
+    rec = LH.build(split, ctx_for(CLUE_2025, tokenizer=tok, mpe=32768)).record
+    assert (rec["budget_task1"], rec["budget_task23"]) == (8140, 32768)
+    rec = LH.build(split, ctx_for(CLUE_V3, tokenizer=tok, mpe=32768)).record
+    assert rec["budget_task23"] == 8140
     with pytest.raises(ConfigError, match="max-position-embeddings"):
         LH.build(split, ctx_for(CLUE_2025, tokenizer=tok, mpe=None))
-    LH.build(split, ctx_for(CLUE_2025, mpe=None))  # word-count fallback (baseline/demo): 8,140 and a note
-    assert LH.last_build["budget_task23"] == 8140 and LH.last_build["notes"]
+    rec = LH.build(split, ctx_for(CLUE_2025, mpe=None)).record  # word-count fallback (baseline/demo): 8,140 and a note
+    assert rec["budget_task23"] == 8140 and rec["notes"]
 
 
 def test_word_count_fallback_is_used_and_recorded(tmp_path):
     data_dir = write_big_dataset(tmp_path, patients=3, docs=5, words=2000, questions=1)
     split = LH.split(LH.load(data_dir), CORRECTED)
     requests = LH.build(split, ctx_for(CORRECTED))
-    assert LH.last_build["token_counter"] == "word-count fallback"
+    assert requests.record["token_counter"] == "word-count fallback"
     for r in requests:
         assert len(S_LH.split()) + len(user_text(r).split()) <= 8140
     counter = WordCounter(True)
@@ -260,23 +261,25 @@ def test_each_document_is_encoded_once_per_run(tmp_path, profile):
 def test_seeded_prompts_are_deterministic_and_depend_on_the_seed(tmp_path):
     data_dir = write_big_dataset(tmp_path, patients=5, docs=5, words=200, questions=2)
     split = LH.split(LH.load(data_dir), CORRECTED)
-    first = [r.key for r in LH.build(split, ctx_for(CORRECTED))]
-    assert LH.last_build["rng"] == "seeded" and LH.last_build["rng_seed"] == CORRECTED.seed
+    built = LH.build(split, ctx_for(CORRECTED))
+    first = [r.key for r in built]
+    assert built.record["rng"] == "seeded" and built.record["rng_seed"] == CORRECTED.seed
     again = [r.key for r in LH.build(split, ctx_for(CORRECTED))]
     other = LH.build(split, ctx_for(CORRECTED, seed=1))
-    assert first == again and LH.last_build["rng_seed"] == 1
+    assert first == again and other.record["rng_seed"] == 1
     assert sum(a != b.key for a, b in zip(first, other)) > len(first) // 2
 
 
 def test_unseeded_mode_draws_and_records_a_fresh_seed_that_replays(tmp_path, monkeypatch):
-    import clue.tasks.longhealth as module
+    import clue.benchmarks.clue.tasks.longhealth as module
 
     data_dir = write_big_dataset(tmp_path, patients=4, docs=4, words=100, questions=1)
     split = LH.split(LH.load(data_dir), CLUE_V3)
     monkeypatch.setattr(module.os, "urandom", lambda n: (123456789).to_bytes(n, "big"))
-    run1 = [user_text(r) for r in LH.build(split, ctx_for(CLUE_V3))]
-    assert LH.last_build["rng"] == "unseeded" and LH.last_build["rng_seed"] == 123456789
-    assert LH.last_build["rng_seed_source"].startswith("fresh")
+    built = LH.build(split, ctx_for(CLUE_V3))
+    run1 = [user_text(r) for r in built]
+    assert built.record["rng"] == "unseeded" and built.record["rng_seed"] == 123456789
+    assert built.record["rng_seed_source"].startswith("fresh")
     monkeypatch.setattr(module.os, "urandom", lambda n: (42).to_bytes(n, "big"))
     run2 = [user_text(r) for r in LH.build(split, ctx_for(CLUE_V3))]
     replay = [user_text(r) for r in LH.build(split, ctx_for(CLUE_V3, seed=123456789))]

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from clue import synthetic
+from clue.benchmarks.clue.tasks.base import render as clue_render
+from clue.benchmarks.clue import synthetic
 from clue.errors import DataError
 from clue.metrics import bertscore, umls
-from clue.protocols import CLUE_2025, CLUE_V3, CORRECTED, LLAMA3_STOP
-from clue.tasks import TASKS
+from clue.benchmarks.clue.profile import CLUE_2025, CLUE_V3, CORRECTED, LLAMA3_STOP
+from clue.benchmarks.clue.tasks import TASKS
 from tests.test_task_mednli import (MODES, PROFILES, actual, data_dir_for, expected, expected_messages, first_request,
                                     llama3, llama3_prompt)
 
@@ -107,15 +108,14 @@ def test_medisumqa_shuffles_with_seed_1_in_every_profile(qa_dir, profile):
 
 
 def test_medisumqa_templates_render_the_spec_strings():
-    from clue import prompts
 
     f = {"without_discharge_summary": "L1", "discharge_summary": "L2", "Question": "Q?", "Answer": "A."}
-    assert prompts.render("medisumqa", "system") == QA_S
-    assert prompts.render("medisumqa", "user", f) == QA_U_TGI.format(**f)
-    assert prompts.render("medisumqa", "user_vllm", f) == QA_U_VLLM.format(**f)
-    assert prompts.render("medisumqa", "assistant", f) == QA_A_TGI.format(**f)
-    assert prompts.render("medisumqa", "assistant_vllm", f) == QA_A_VLLM.format(**f)
-    assert prompts.render("medisumqa", "prefix") == QA_P
+    assert clue_render("medisumqa", "system") == QA_S
+    assert clue_render("medisumqa", "user", f) == QA_U_TGI.format(**f)
+    assert clue_render("medisumqa", "user_vllm", f) == QA_U_VLLM.format(**f)
+    assert clue_render("medisumqa", "assistant", f) == QA_A_TGI.format(**f)
+    assert clue_render("medisumqa", "assistant_vllm", f) == QA_A_VLLM.format(**f)
+    assert clue_render("medisumqa", "prefix") == QA_P
 
 
 # --- MeDiSumQA loader (Q19) -------------------------------------------------------------------
@@ -228,7 +228,7 @@ def test_medisumqa_baseline_picks_the_best_overlap_sentence(qa_dir):
     samples = QA.load(qa_dir)
     cath = next(s for s in samples if "stent" in s.reference)
     assert QA.baseline(cath, []) == "A cardiac catheterization found a blocked coronary artery, which was opened with a stent."
-    from clue.tasks.medisumqa import best_overlap_sentence
+    from clue.benchmarks.clue.tasks.medisumqa import best_overlap_sentence
 
     assert best_overlap_sentence("", "q") == ""
     assert best_overlap_sentence("First one. Second one.", "unrelated?") == "First one."
@@ -262,13 +262,12 @@ def test_medisumcode_order(code_dir):
 
 
 def test_medisumcode_templates_render_the_spec_strings():
-    from clue import prompts
 
     f = {"text": "a letter", "codes": "E119, I10"}
-    assert prompts.render("medisumcode", "system") == CODE_S
-    assert prompts.render("medisumcode", "user", f) == CODE_U.format(**f)
-    assert prompts.render("medisumcode", "assistant", f) == CODE_A.format(**f) == "ICD-10 Codes: E119, I10"
-    assert prompts.render("medisumcode", "prefix") == CODE_P
+    assert clue_render("medisumcode", "system") == CODE_S
+    assert clue_render("medisumcode", "user", f) == CODE_U.format(**f)
+    assert clue_render("medisumcode", "assistant", f) == CODE_A.format(**f) == "ICD-10 Codes: E119, I10"
+    assert clue_render("medisumcode", "prefix") == CODE_P
 
 
 # --- MeDiSumCode loader -----------------------------------------------------------------------

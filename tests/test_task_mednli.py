@@ -14,12 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from clue import synthetic
+from clue.benchmarks.clue.tasks.base import render as clue_render
+from clue.benchmarks.clue import synthetic
 from clue.chat_template import ChatTemplate
 from clue.errors import DataError
 from clue.metrics.choice import choice_accuracy, count_label, first_label
-from clue.protocols import CLUE_2025, CLUE_V3, CORRECTED, LLAMA3_STOP
-from clue.tasks import TASKS, BuildContext
+from clue.benchmarks.clue.profile import CLUE_2025, CLUE_V3, CORRECTED, LLAMA3_STOP
+from clue.benchmarks.clue.tasks import TASKS
+from clue.tasks import BuildContext
 from clue.types import Endpoint
 from tests.conftest import LLAMA3_TEMPLATE
 
@@ -119,13 +121,12 @@ def test_v3_chat_prompt_truncate_and_llama3_stops(mednli_dir):
 
 
 def test_template_files_render_the_spec_strings():
-    from clue import prompts
 
     fields = {"sentence1": "s one", "sentence2": "s two", "gold_label": "neutral"}
-    assert prompts.render("mednli", "system") == S
-    assert prompts.render("mednli", "user", fields) == U.format(**fields)
-    assert prompts.render("mednli", "assistant", fields) == A.format(**fields) == "neutral"
-    assert prompts.render("mednli", "prefix") == P
+    assert clue_render("mednli", "system") == S
+    assert clue_render("mednli", "user", fields) == U.format(**fields)
+    assert clue_render("mednli", "assistant", fields) == A.format(**fields) == "neutral"
+    assert clue_render("mednli", "prefix") == P
 
 
 def test_v3_file_order_and_2025_seed_1_shuffle(mednli_dir):

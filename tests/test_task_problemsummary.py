@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from clue import prompts
+from clue.benchmarks.clue.tasks.base import render as clue_render
 from clue.chat_template import ChatTemplate
 from clue.errors import DataError
 from clue.metrics import bertscore, umls
-from clue.protocols import CLUE_2025, CLUE_V3, CORRECTED, LLAMA3_STOP
-from clue.tasks import TASKS, BuildContext
+from clue.benchmarks.clue.profile import CLUE_2025, CLUE_V3, CORRECTED, LLAMA3_STOP
+from clue.benchmarks.clue.tasks import TASKS
+from clue.tasks import BuildContext
 from clue.types import Endpoint
 from tests.conftest import LLAMA3_TEMPLATE
 
@@ -99,11 +100,11 @@ def expected_messages(profile, mode: str) -> list[dict]:
 
 def test_template_files_render_the_spec_strings():
     fields = {"Subjectives": " subj\n", "Assessment": "assess", "Summary": "a, b, "}
-    assert prompts.render("problemsummary", "system") == S
-    assert prompts.render("problemsummary", "user", fields) == U.format(**fields)
-    assert prompts.render("problemsummary", "assistant", fields) == A_TGI.format(**fields)
-    assert prompts.render("problemsummary", "assistant_vllm", fields) == A_VLLM.format(**fields)
-    assert prompts.render("problemsummary", "prefix") == P
+    assert clue_render("problemsummary", "system") == S
+    assert clue_render("problemsummary", "user", fields) == U.format(**fields)
+    assert clue_render("problemsummary", "assistant", fields) == A_TGI.format(**fields)
+    assert clue_render("problemsummary", "assistant_vllm", fields) == A_VLLM.format(**fields)
+    assert clue_render("problemsummary", "prefix") == P
 
 
 @pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.name)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from clue import published
+from clue.benchmarks.clue import published
 from clue.report.load import load_run
 from clue.verify import any_deviates, format_table, judge, verify_run
 from tests.conftest import ROOT, chat_template_file, run_clue
@@ -93,7 +93,7 @@ def test_fake_server_oracle_run_deviates_with_correct_deltas(tmp_path: Path):
     """Outputs = references (the fake server's oracle) for MeQSum: ROUGE 100, far above the paper."""
     sys.path.insert(0, str(ROOT / "tests"))
     fakeserver = pytest.importorskip("fakeserver")
-    from clue.synthetic import records
+    from clue.benchmarks.clue.synthetic import records
 
     mapping = {str(r["CHQ"]): str(r["Summary"]) for r in records("meqsum")}
     run_dir = tmp_path / "oracle"

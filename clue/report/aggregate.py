@@ -53,7 +53,8 @@ def _task_titles(runs: Sequence[dict[str, Any]]) -> list[str]:
         for name, t in r["scores"]["tasks"].items():
             if t.get("title", name) not in titles:
                 titles.append(t.get("title", name))
-    return [t for t in TASK_ORDER if t in titles] + [t for t in titles if t not in TASK_ORDER]
+    order = scoring_for(runs[0]["scores"]).TASK_ORDER if runs else ()
+    return [t for t in order if t in titles] + [t for t in titles if t not in order]
 
 
 class _NoPublished:
@@ -144,7 +145,8 @@ def _scatter(infos: list[dict[str, Any]], bench: Benchmark | None) -> Any:
 
 
 def _tasks(infos: list[dict[str, Any]], titles: list[str], bench: Benchmark | None) -> list[dict[str, Any]]:
-    TASK_METRICS = ((bench.scoring or PLAIN) if bench else PLAIN).TASK_METRICS  # noqa: N806
+    rule = (bench.scoring or PLAIN) if bench else PLAIN
+    TASK_METRICS, task_score = rule.TASK_METRICS, rule.task_score  # noqa: N806
     table = _published(bench).table()
     out = []
     for title in titles:
@@ -207,7 +209,7 @@ def _comparisons(infos: list[dict[str, Any]], runs: list[dict[str, Any]], opts: 
     for a, b in _pairs(infos, opts.compare):
         results = compare_runs(a["scores"], raw[a["name"]]["samples"], b["scores"], raw[b["name"]]["samples"],
                                replicates=opts.replicates, seed=opts.seed)
-        order = {t: i for i, t in enumerate(TASK_ORDER)}
+        order = {t: i for i, t in enumerate(scoring_for(a["scores"]).TASK_ORDER)}
         results.sort(key=lambda p: order.get(p.task, len(order)))  # stable: metric order kept within a task
         out.append({"id": f"cmp{len(out)}", "a": a["name"], "b": b["name"], "results": results})
     return out

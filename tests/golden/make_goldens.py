@@ -42,7 +42,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
-SYNTHETIC = ROOT / "clue" / "synthetic"
+SYNTHETIC = ROOT / "clue" / "benchmarks" / "clue" / "synthetic"
 REAL_MEQSUM = ROOT.parent / "shared" / "data" / "meqsum" / "MeQSum_ACL2019_BenAbacha_Demner-Fushman.xlsx"
 
 # JSON string literals, verbatim from shared/spec/clue-protocol.md (authoritative for whitespace).

@@ -50,7 +50,7 @@ def _tasks_and_profiles() -> tuple[dict[str, Any], dict[str, Any]]:
         from clue.benchmarks.clue.profile import PROFILES as profiles  # type: ignore[import-not-found]
         from clue.benchmarks.clue.tasks import TASKS as tasks  # type: ignore[import-not-found]
     except ImportError:  # before: the kit's own registries
-        from clue.protocols import PROFILES as profiles
+        from clue.benchmarks.clue.profile import PROFILES as profiles
         from clue.tasks import TASKS as tasks
     return tasks, profiles
 
@@ -59,7 +59,7 @@ def _materialize(data_dir: Path) -> Path:
     try:
         from clue.benchmarks.clue.synthetic import materialize  # type: ignore[import-not-found]
     except ImportError:
-        from clue.synthetic import materialize
+        from clue.benchmarks.clue.synthetic import materialize
     return materialize(data_dir)
 
 
