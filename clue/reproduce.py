@@ -67,7 +67,7 @@ def _tasks_for(model: RosterModel, args: argparse.Namespace) -> tuple[list[str],
         names = [t.name for t in bench.get_tasks(args.tasks)]
     else:
         names = [t.name for t in bench.get_tasks(",".join(model.tasks) if model.tasks else "all")]
-    skipped = {} if args.synthetic else missing_tasks(names, Path(args.data_dir))
+    skipped = {} if args.synthetic else missing_tasks(names, Path(args.data_dir), bench.name)
     return [n for n in names if n not in skipped], skipped
 
 

@@ -1,4 +1,4 @@
-"""`clue verify`: does a run reproduce the published CLUE v3 numbers? A verdict a reviewer can defend.
+"""`clue verify`: does a run reproduce its benchmark's published numbers (CLUE: v3)? A verdict a reviewer can defend.
 
 For each (model, task, metric) the run reports, plus every task score and Level average:
 reproduced value, its 95 % bootstrap CI, the published value (with its source tag), the delta
@@ -12,7 +12,7 @@ reproduced value, its 95 % bootstrap CI, the published value (with its source ta
   or, for aggregates, lacks one of the listed metrics, so a comparison would be meaningless.
 
 Published task scores are not printed in the paper; they are derived from the published
-per-metric numbers with the same rule (clue/published/rule.py) and tagged `<source>+rule`.
+per-metric numbers with the benchmark's rule (CLUE: clue/benchmarks/clue/published/rule.py) and tagged `<source>+rule`.
 The exit status of the command is 1 when anything deviates (usable in CI), else 0.
 """
 
@@ -35,7 +35,7 @@ class Check:
     model: str
     published_model: str | None
     protocol: str
-    task: str  # paper title, or Level1 / Level2
+    task: str  # task title, or a group id of the benchmark's scoring rule
     metric: str  # metric key; "score" = task score; "avg" = Level average
     reproduced: float | None
     low: float | None

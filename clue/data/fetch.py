@@ -216,9 +216,11 @@ def fetch_one(item: Any, data_dir: Path, *, creds: Credentials | None, say: Call
 
 
 def fetch(tasks: Iterable[str], data_dir: Path, *, say: Callable[[str], None] = print, force: bool = False,
-          accept_new: bool = False) -> dict[str, str]:
+          accept_new: bool = False, benchmark: str | None = None) -> dict[str, str]:
     """Fetch every downloadable file of `tasks`; all errors are collected, then the first is raised."""
-    items = [s for s in _src().SOURCES if s.task in set(tasks)]
+    tasks = list(tasks)
+    src = _src(benchmark, tasks)
+    items = [s for s in src.SOURCES if s.task in set(tasks)]
     creds = physionet_credentials() if any(i.credentialed for i in items) else None
     if creds is not None:
         say(f"using PhysioNet credentials from {creds.origin}")
@@ -239,8 +241,8 @@ def fetch(tasks: Iterable[str], data_dir: Path, *, say: Callable[[str], None] = 
         except DataError as exc:
             results[item.dest] = "error"
             errors.append(exc)
-    for task, how in _src().BUILT.items():
-        if task in set(tasks) and all(results.get(s.dest) in ("present", "fetched", "recorded") for s in _src().SOURCES if s.task == task):
+    for task, how in src.BUILT.items():
+        if task in set(tasks) and all(results.get(s.dest) in ("present", "fetched", "recorded") for s in src.SOURCES if s.task == task):
             say(f"{task}: inputs ready — now run: {how}")
     if len(errors) > 1:
         for exc in errors:

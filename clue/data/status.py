@@ -24,9 +24,9 @@ class FileStatus:
     build_input: bool = False
 
 
-def _how(task: str, item: Any, fallback: str, has_creds: bool) -> str:
-    if task in _src().BUILT and item is None:
-        return f"build it: {_src().BUILT[task]} (inputs: `clue data fetch {task}`)"
+def _how(task: str, item: Any, fallback: str, has_creds: bool, benchmark: str | None = None) -> str:
+    if task in _src(benchmark).BUILT and item is None:
+        return f"build it: {_src(benchmark).BUILT[task]} (inputs: `clue data fetch {task}`)"
     if item is None:
         return f"get it from {fallback}"
     if item.credentialed:
@@ -36,22 +36,23 @@ def _how(task: str, item: Any, fallback: str, has_creds: bool) -> str:
     return f"`clue data fetch {task}` (public, {item.page})"
 
 
-def task_files(data_dir: Path) -> list[tuple[str, str, Any, str]]:
+def task_files(data_dir: Path, benchmark: str | None = None) -> list[tuple[str, str, Any, str]]:
     """(task, dest, source entry or None, task.source) for every file of every registered task."""
     from clue.benchmark import resolve
 
-    by_dest = {s.dest: s for s in _src().SOURCES}
+    by_dest = {s.dest: s for s in _src(benchmark).SOURCES}
     rows = []
-    for task in resolve(None).tasks.values():
+    for task in resolve(benchmark).tasks.values():
         for name in task.files:
             dest = f"{task.name}/{name}"
             rows.append((task.name, dest, by_dest.get(dest), task.source))
     return rows
 
 
-def status(data_dir: Path, *, verify: bool = True) -> list[FileStatus]:
+def status(data_dir: Path, *, verify: bool = True, benchmark: str | None = None) -> list[FileStatus]:
     data_dir = Path(data_dir)
-    known = {**recorded(data_dir), **_src().KNOWN_SHA256}
+    src = _src(benchmark)
+    known = {**recorded(data_dir), **src.KNOWN_SHA256}
     has_creds = physionet_credentials() is not None
     out: list[FileStatus] = []
 
@@ -69,21 +70,21 @@ def status(data_dir: Path, *, verify: bool = True) -> list[FileStatus]:
             out.append(FileStatus(task, dest, "mismatch", "sha256 differs from the manifest",
                                   f"delete {path} and {how}", build_input))
 
-    for task, dest, item, fallback in task_files(data_dir):
-        check(task, dest, _how(task, item, fallback, has_creds))
-        if task in _src().BUILT and not (data_dir / dest).is_file():  # show the build inputs while the file is missing
-            for inp in (s for s in _src().SOURCES if s.task == task and s.build_input):
-                check(task, inp.dest, _how(task, inp, fallback, has_creds), build_input=True)
+    for task, dest, item, fallback in task_files(data_dir, benchmark):
+        check(task, dest, _how(task, item, fallback, has_creds, benchmark))
+        if task in src.BUILT and not (data_dir / dest).is_file():  # show the build inputs while the file is missing
+            for inp in (s for s in src.SOURCES if s.task == task and s.build_input):
+                check(task, inp.dest, _how(task, inp, fallback, has_creds, benchmark), build_input=True)
     return out
 
 
-def missing_tasks(task_names: list[str], data_dir: Path) -> dict[str, str]:
+def missing_tasks(task_names: list[str], data_dir: Path, benchmark: str | None = None) -> dict[str, str]:
     """{task: how to get its data} for the tasks whose files are not all present (no hashing)."""
     wanted = set(task_names)
     missing: dict[str, str] = {}
-    for task, dest, item, fallback in task_files(data_dir):
+    for task, dest, item, fallback in task_files(data_dir, benchmark):
         if task in wanted and not (Path(data_dir) / dest).is_file() and task not in missing:
-            missing[task] = f"data/{dest} missing — " + (f"`clue data fetch {task}`" if item or task not in _src().BUILT else _src().BUILT[task])
+            missing[task] = f"data/{dest} missing — " + (f"`clue data fetch {task}`" if item or task not in _src(benchmark).BUILT else _src(benchmark).BUILT[task])
     return missing
 
 

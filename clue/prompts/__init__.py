@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal, Mapping, Sequence
 
@@ -25,7 +25,7 @@ Mode = Literal["instruct-system", "instruct", "base"]
 MODES: tuple[Mode, ...] = ("instruct-system", "instruct", "base")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _env(directory: Path) -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(directory),

@@ -124,7 +124,8 @@ def _leaderboard(infos: list[dict[str, Any]], bench: Benchmark | None) -> list[d
 
 def _scatter(infos: list[dict[str, Any]], bench: Benchmark | None) -> Any:
     """The first two groups' averages against each other (CLUE: the paper's Level 1 vs Level 2 figure)."""
-    groups = list(((bench.scoring or PLAIN) if bench else PLAIN).LEVELS)
+    rule = (bench.scoring or PLAIN) if bench else PLAIN
+    groups = list(rule.LEVELS)
     if len(groups) < 2:
         return None
     gx, gy = groups[:2]
@@ -141,7 +142,8 @@ def _scatter(infos: list[dict[str, Any]], bench: Benchmark | None) -> Any:
             points.append(charts.Point(info["name"], a.value, b.value, "run",  # type: ignore[arg-type]
                                        (a.low, a.high) if a.low is not None else None,
                                        (b.low, b.high) if b.low is not None else None, a.partial or b.partial))
-    return charts.scatter(points, {i["name"]: i["color"] for i in infos})
+    labels = [f"{rule.LEVEL_TITLES.get(g, g)} ({', '.join(rule.LEVELS[g])})" for g in (gx, gy)]
+    return charts.scatter(points, {i["name"]: i["color"] for i in infos}, *labels)
 
 
 def _tasks(infos: list[dict[str, Any]], titles: list[str], bench: Benchmark | None) -> list[dict[str, Any]]:
@@ -310,6 +312,7 @@ def build_view(runs: list[dict[str, Any]], opts: ReportOptions) -> dict[str, Any
     return {
         "runs": infos, "titles": titles, "levels": list(rule.LEVELS), "level_titles": rule.LEVEL_TITLES,
         "task_order": rule.TASK_ORDER, "benchmark": bench.name if bench else None,
+        "bench_text": dict(bench.report_text) if bench else {},
         "leaderboard": _leaderboard(infos, bench), "scatter": _scatter(infos, bench), "tasks": _tasks(infos, titles, bench),
         "comparisons": _comparisons(infos, runs, opts), "samples": samples, "opts": opts,
         "samples_per_task": samples_per_task(infos, opts),

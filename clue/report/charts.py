@@ -59,8 +59,9 @@ def color(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
 
-def scatter(points: Sequence[Point], run_colors: dict[str, str]) -> Markup:
-    """The paper's figure: Level 1 (x) vs Level 2 (y); published models by type, runs highlighted."""
+def scatter(points: Sequence[Point], run_colors: dict[str, str], x_label: str = "", y_label: str = "") -> Markup:
+    """Two group averages against each other (CLUE: the paper's Level 1 vs Level 2 figure); published
+    models by type, runs highlighted."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(10.0, 6.2))
     seen: set[str] = set()
@@ -84,8 +85,8 @@ def scatter(points: Sequence[Point], run_colors: dict[str, str]) -> Markup:
         ax.scatter([p.x], [p.y], s=140, marker="*", c="white" if p.partial else c, edgecolors=c, linewidths=1.2, zorder=4,
                    label=f"{p.label}{' (partial)' if p.partial else ''}")
         ax.annotate(p.label, (p.x, p.y), xytext=(5, -9), textcoords="offset points", fontsize=7.5, color=c, fontweight="bold")
-    ax.set_xlabel("Level 1 (MedNLI, MeQSum, ProblemSummary)")
-    ax.set_ylabel("Level 2 (MeDiSumQA, MeDiSumCode, LongHealth)")
+    ax.set_xlabel(x_label)
+    ax.set_ylabel(y_label)
     ax.grid(True, color="#e5e7eb", linewidth=0.6, zorder=0)
     handles, labels = ax.get_legend_handles_labels()
     if len(labels) > 12:  # many runs: keep the legend to the published types

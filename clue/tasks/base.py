@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Mapping, Sequence
+from typing import Any, ClassVar, Generic, Mapping, Sequence, TypeVar, cast
 
 from clue import prompts
 from clue.chat_template import ChatTemplate
@@ -52,7 +52,12 @@ class Built(list):  # type: ignore[type-arg]
         self.record = record
 
 
-class Task:
+P = TypeVar("P", bound=RunProtocol)  # the protocol type of a benchmark's tasks (CLUE: ClueProfile)
+
+
+class Task(Generic[P]):
+    """A task of protocol type `P`: the hooks below receive the run's protocol as that type."""
+
     name: ClassVar[str]
     title: ClassVar[str]  # the benchmark's name for it, as in its published numbers
     files: ClassVar[tuple[str, ...]]
@@ -74,15 +79,15 @@ class Task:
         """The train/dev items shots are drawn from; None when the dataset has no such split."""
         return None
 
-    def score(self, output: str, sample: Sample, profile: RunProtocol) -> dict[str, float]:
+    def score(self, output: str, sample: Sample, profile: P) -> dict[str, float]:
         raise NotImplementedError
 
-    def score_all(self, outputs: Sequence[str], samples: Sequence[Sample], profile: RunProtocol) -> list[dict[str, float]]:
+    def score_all(self, outputs: Sequence[str], samples: Sequence[Sample], profile: P) -> list[dict[str, float]]:
         """Per-sample scores for a whole task at once. Override to add batched metrics (BERTScore,
         UMLS); metrics whose optional stack is missing are left out and named by `skipped_metrics`."""
         return [self.score(o, s, profile) for o, s in zip(outputs, samples)]
 
-    def skipped_metrics(self, profile: RunProtocol) -> dict[str, str]:
+    def skipped_metrics(self, profile: P) -> dict[str, str]:
         """{metric: how to enable it} for metrics this run cannot compute (never a silent zero)."""
         return {}
 
@@ -98,7 +103,7 @@ class Task:
         """The bootstrap cluster of a sample (items that are repetitions of one question share one)."""
         return sample_id
 
-    def decodes_cut_documents(self, profile: RunProtocol) -> bool:
+    def decodes_cut_documents(self, profile: P) -> bool:
         """True when building needs the model's decode clean-up flag (`BuildContext.decode_cleanup`)."""
         return False
 
@@ -113,10 +118,10 @@ class Task:
             return None
         return self.truncate(ctx.max_position_embeddings)
 
-    def new_tokens(self, profile: RunProtocol) -> int:
+    def new_tokens(self, profile: P) -> int:
         return self.max_tokens
 
-    def postprocess_sample(self, text: str, sample: Sample, profile: RunProtocol, model: str) -> str:
+    def postprocess_sample(self, text: str, sample: Sample, profile: P, model: str) -> str:
         """The text that is scored (default: the raw output)."""
         return text
 
@@ -131,23 +136,23 @@ class Task:
     def template_hashes(self) -> dict[str, str]:
         return prompts.template_hashes_in(self.prompt_dir)
 
-    def user_part(self, profile: RunProtocol) -> str:
+    def user_part(self, profile: P) -> str:
         """Template file of the user turns."""
         return "user"
 
-    def assistant_part(self, profile: RunProtocol) -> str:
+    def assistant_part(self, profile: P) -> str:
         """Template file of the few-shot answers."""
         return "assistant"
 
-    def prefix(self, profile: RunProtocol) -> str:
+    def prefix(self, profile: P) -> str:
         """Generation prefix, appended right after the rendered generation prompt when the protocol prefills."""
         return self.render("prefix") if profile.prefill and (self.prompt_dir / "prefix.j2").is_file() else ""
 
-    def base_prompt(self, system: str, shots: Sequence[prompts.Turn], query: str, prefix: str, profile: RunProtocol) -> str:
+    def base_prompt(self, system: str, shots: Sequence[prompts.Turn], query: str, prefix: str, profile: P) -> str:
         """Plain-text prompt for base models (zero-shot allowed)."""
         return prompts.assemble_base(system, shots, query, prefix)
 
-    def document_fields(self, profile: RunProtocol) -> tuple[str, ...]:
+    def document_fields(self, profile: P) -> tuple[str, ...]:
         """The evaluated item's fields that `cut_document` cuts, from their end and in this order, when a
         prompt is too long (empty: never cut)."""
         return ()
@@ -159,17 +164,17 @@ class Task:
             raise DataError(f"{self.title} data file {path} is missing", f"get it from {self.source}")
         return path
 
-    def split(self, samples: Sequence[Sample], profile: RunProtocol, shots: int | None = None,
+    def split(self, samples: Sequence[Sample], profile: P, shots: int | None = None,
               pool: Sequence[Sample] | None = None) -> Split:
         """Few-shot selection (clue.tasks.fewshot): `shots` (default k) seeded by the protocol."""
         return fewshot.select(samples, self.k if shots is None else shots, profile.shot_seed, pool, self.title)
 
-    def prepare(self, data_dir: Path, profile: RunProtocol, shots: int | None = None) -> Split:
+    def prepare(self, data_dir: Path, profile: P, shots: int | None = None) -> Split:
         """Load the data and pick the shots for one run."""
         return self.split(self.load(data_dir), profile, shots, self.load_pool(data_dir))
 
     def gen_params(self, ctx: BuildContext, truncate: int | None) -> GenParams:
-        profile = ctx.profile
+        profile = cast(P, ctx.profile)
         return GenParams(
             max_new_tokens=self.new_tokens(profile),
             stop=profile.stop_for(ctx.endpoint.model),
@@ -179,7 +184,7 @@ class Task:
         )
 
     def build(self, split: Split, ctx: BuildContext) -> Built:
-        profile = ctx.profile
+        profile = cast(P, ctx.profile)
         user, assistant = self.user_part(profile), self.assistant_part(profile)
         system = self.render("system")
         shots = [prompts.Turn(self.render(user, s.fields), self.render(assistant, s.fields)) for s in split.shots]
@@ -227,7 +232,7 @@ class Task:
             record = fitting.as_dict()
         return Built(requests, record)
 
-    def aggregate(self, per_sample: Sequence[Mapping[str, float]], profile: RunProtocol) -> dict[str, float | None]:
+    def aggregate(self, per_sample: Sequence[Mapping[str, float]], profile: P) -> dict[str, float | None]:
         """Task score per metric over the scored samples (failed ones are excluded, not zeroed)."""
         out: dict[str, float | None] = {}
         skipped = self.skipped_metrics(profile)

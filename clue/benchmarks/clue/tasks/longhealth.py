@@ -35,7 +35,7 @@ from typing import Any, Mapping, Sequence
 from clue.errors import ConfigError, DataError
 from clue.metrics.aggregate import task_mean
 from clue.benchmarks.clue.profile import ProtocolProfile
-from clue.benchmarks.clue.tasks.base import ClueTask
+from clue.benchmarks.clue.tasks.base import ClueTask, clue_profile
 from clue.tasks.base import BuildContext, Built, Split
 from clue.tasks.fit import FIT_MARGIN
 from clue.benchmarks.clue.tasks.longhealth_prompt import (PromptText, create_prompt, make_counter, option_block, refit,
@@ -141,7 +141,7 @@ class LongHealth(ClueTask):
         path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
     # --- evaluation units ---------------------------------------------------------------
-    def split(self, samples: Sequence[Sample], profile: ProtocolProfile, shots: int | None = None,  # type: ignore[override]
+    def split(self, samples: Sequence[Sample], profile: ProtocolProfile, shots: int | None = None,
               pool: Sequence[Sample] | None = None) -> Split:
         """No shots; every question expands into its task-1, then (after all questions) task-2/3 samples."""
         option_f = self.render("option_f")
@@ -171,15 +171,15 @@ class LongHealth(ClueTask):
     def _rng_seed(self, ctx: BuildContext) -> tuple[int, str]:
         if ctx.seed is not None:
             return ctx.seed, "--seed"
-        if ctx.profile.q10_longhealth_rng == "seeded":
-            return (ctx.profile.seed if ctx.profile.seed is not None else 0), "protocol seed"
+        if clue_profile(ctx).q10_longhealth_rng == "seeded":
+            return (clue_profile(ctx).seed if clue_profile(ctx).seed is not None else 0), "protocol seed"
         if ctx.draw_seed is not None:  # drawn once per run directory, so re-running an interrupted run resumes
             return ctx.draw_seed, "fresh from os.urandom (Q10 unseeded), kept in the run directory's draw_seed.json"
         return int.from_bytes(os.urandom(4), "big"), "fresh from os.urandom (Q10 unseeded)"
 
     def _budgets(self, ctx: BuildContext, fallback: bool) -> tuple[int, int, str | None]:
         """(task-1 budget, task-2/3 budget, note) in tokens, before the system prompt is subtracted."""
-        if not ctx.profile.q14_longhealth_t23_full_context:
+        if not clue_profile(ctx).q14_longhealth_t23_full_context:
             return self.budget, self.budget, None
         if ctx.max_position_embeddings:
             return self.budget, ctx.max_position_embeddings, None
@@ -193,11 +193,11 @@ class LongHealth(ClueTask):
         """(clean-up on?, where that came from, a note when it was assumed): whether cut documents get
         transformers' decode clean-up (original rule, Q11). The model's tokenizer_config decides; unset
         meant True in the TGI era (transformers ≤ 4.44) and False in the vLLM era (≥ 4.45)."""
-        if ctx.profile.q11_longhealth_budget != "original" or ctx.tokenizer is None:
+        if clue_profile(ctx).q11_longhealth_budget != "original" or ctx.tokenizer is None:
             return False, "not applicable", None
         if ctx.decode_cleanup is not None:
             return ctx.decode_cleanup, "tokenizer_config.json", None
-        era_default = ctx.profile.era == "tgi"
+        era_default = clue_profile(ctx).era == "tgi"
         source = f"tokenizer_config.json did not say; transformers' {'2024' if era_default else '2025'} default"
         note = (f"cut documents decoded with clean-up {'on' if era_default else 'off'} ({source}); "
                 "pass the model's tokenizer_config.json with --chat-template to be sure")
@@ -207,7 +207,7 @@ class LongHealth(ClueTask):
         """Corrected Q8 (no server-side truncate): (T = max_position_embeddings − 50, the largest budget
         whose prompts, chat-template tokens included, stay within T). None when not applicable."""
         limit = self.context_limit(ctx)
-        if ctx.profile.q8_truncate != "cut_document" or limit is None or fallback:
+        if clue_profile(ctx).q8_truncate != "cut_document" or limit is None or fallback:
             return None
         shell, _ = self._assemble(system, "", ctx)
         assert shell is not None
@@ -215,7 +215,7 @@ class LongHealth(ClueTask):
         return limit, limit - max(overhead, 0) - FIT_MARGIN
 
     def _params(self, ctx: BuildContext, subtask: int) -> GenParams:
-        profile = ctx.profile
+        profile = clue_profile(ctx)
         plain = subtask != 1 and profile.q13_longhealth_t23_plain
         truncate = self.context_limit(ctx) if not plain and profile.q8_truncate == "keep_last" else None
         return GenParams(
@@ -240,7 +240,7 @@ class LongHealth(ClueTask):
             return None, tuple(msgs)
         if ctx.chat_template is None:
             raise ConfigError("the tgi engine needs the model's chat template", "pass --chat-template FILE or --mode base")
-        return ctx.chat_template.render(msgs, add_generation_prompt=True, strip_bos=not ctx.profile.q9_double_bos), None
+        return ctx.chat_template.render(msgs, add_generation_prompt=True, strip_bos=not clue_profile(ctx).q9_double_bos), None
 
     def _prompt_text(self, hint_with_f: bool) -> PromptText:
         def fill(documents: str, question_text: str, options: str) -> str:
@@ -250,7 +250,7 @@ class LongHealth(ClueTask):
         return PromptText(fill, self.render("separator"), self.render("count_separator"))
 
     def build(self, split: Split, ctx: BuildContext) -> Built:
-        profile = ctx.profile
+        profile = clue_profile(ctx)
         rule = profile.q11_longhealth_budget
         cleanup, cleanup_source, cleanup_note = self._decode_cleanup(ctx)
         counter = make_counter(ctx.tokenizer, rule, cleanup)
@@ -325,7 +325,7 @@ class LongHealth(ClueTask):
         """Bootstrap cluster: the question, i.e. the id without its subtask/repetition suffixes."""
         return _REPETITION_SUFFIX.sub("", sample_id) or sample_id
 
-    def decodes_cut_documents(self, profile: ProtocolProfile) -> bool:  # type: ignore[override]
+    def decodes_cut_documents(self, profile: ProtocolProfile) -> bool:
         """The original budget rule decodes cut documents (Q11): the model's clean-up flag matters."""
         return profile.q11_longhealth_budget == "original"
 

@@ -99,7 +99,7 @@ class MeDiSumQA(ClueTask):
             samples.append(Sample(id=str(i), fields=fields, reference=str(fields["Answer"])))
         return samples
 
-    def split(self, samples: Sequence[Sample], profile: ProtocolProfile, shots: int | None = None,  # type: ignore[override]
+    def split(self, samples: Sequence[Sample], profile: ProtocolProfile, shots: int | None = None,
               pool: Sequence[Sample] | None = None) -> Split:
         """Both eras shuffle with CPython's random.seed(1) before taking the shot (§3.5)."""
         return super().split(samples, replace(profile, fewshot_shuffle_seed=SHUFFLE_SEED), shots)

@@ -92,7 +92,7 @@ class ProblemSummary(ClueTask):
             out.append(replace(s, fields={**s.fields, "Summary": summary}, reference=summary))
         return out
 
-    def split(self, samples: Sequence[Sample], profile: ProtocolProfile, shots: int | None = None,  # type: ignore[override]
+    def split(self, samples: Sequence[Sample], profile: ProtocolProfile, shots: int | None = None,
               pool: Sequence[Sample] | None = None) -> Split:
         """Clean first (the original cleaned while loading, before any shuffle), then split."""
         return super().split(self.clean(samples, profile), profile, shots)
