@@ -68,7 +68,7 @@ class Benchmark:
         names = list(self.tasks) if spec.strip() == "all" else [n.strip().lower() for n in spec.split(",") if n.strip()]
         unknown = [n for n in names if n not in self.tasks]
         if unknown or not names:
-            raise ConfigError(f"unknown {self.name} task(s): {', '.join(unknown) or '(none given)'}",
+            raise ConfigError(f"unknown task(s): {', '.join(unknown) or '(none given)'} ({self.name})",
                               f"choose from: {', '.join(self.tasks)} or all")
         return [self.tasks[n] for n in names]
 
@@ -77,7 +77,7 @@ class Benchmark:
         try:
             return self.protocols[name]
         except KeyError:
-            raise ConfigError(f"unknown {self.name} protocol {name!r}",
+            raise ConfigError(f"unknown protocol {name!r} ({self.name})",
                               f"choose one of: {', '.join(self.protocols)} (see `clue protocols --benchmark {self.name}`)") from None
 
 

@@ -1,6 +1,6 @@
 """The model roster: which models `make reproduce` evaluates and how each is served.
 
-The roster is data (`clue/roster.yaml`, or a file of your own via `--roster` / `$CLUE_ROSTER`),
+The roster is data (`clue/benchmarks/<name>/roster.yaml` of the benchmark, or a file of your own via `--roster` / `$CLUE_ROSTER`),
 validated on load so that a typo fails at once with one line naming the entry and the field,
 instead of hours later inside a container. Each entry carries what the v3 protocol needs to
 serve and prompt the model: HF id, pinned revision, conversation mode flags, context length
@@ -48,7 +48,7 @@ FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
 
 @dataclass(frozen=True)
 class RosterModel:
-    """One roster entry (see the field comments at the top of clue/roster.yaml)."""
+    """One roster entry (see the field comments at the top of clue/benchmarks/clue/roster.yaml)."""
 
     name: str
     published: str | None
@@ -185,7 +185,7 @@ def load_roster(path: str | Path | None = None) -> Roster:
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ConfigError(f"roster file {path} is not valid YAML ({str(exc).splitlines()[0]})", "fix the syntax") from None
     if not isinstance(data, dict) or not isinstance(data.get("models"), list) or not data["models"]:
-        raise ConfigError(f"roster file {path} has no `models:` list", "see clue/roster.yaml for the layout")
+        raise ConfigError(f"roster file {path} has no `models:` list", "see clue/benchmarks/clue/roster.yaml for the layout")
     unknown = sorted(set(data) - {"version", "models"})
     if unknown:
         raise ConfigError(f"roster file {path} has unknown top-level key(s) {', '.join(map(str, unknown))}",

@@ -307,7 +307,7 @@ def add_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--num-shard", type=int, default=None, help="override the roster's shard count")
     p.add_argument("--health-timeout", type=float, default=3600.0, help="seconds to wait for /health (default 3600)")
     p.add_argument("--poll", type=float, default=5.0, help="seconds between health polls (default 5)")
-    p.add_argument("--roster", default=None, help="roster YAML (default $CLUE_ROSTER or the bundled clue/roster.yaml)")
+    p.add_argument("--roster", default=None, help="roster YAML (default $CLUE_ROSTER or the benchmark's bundled roster.yaml)")
 
 
 def options_from(args: argparse.Namespace) -> ServeOptions:

@@ -41,9 +41,12 @@ def test_clusters_widen_the_interval_for_correlated_items():
 
 
 def test_longhealth_clusters_by_question():
-    assert stats.cluster_of("longhealth", "SYNTHETIC-patient_01/q3/t2/r4") == "SYNTHETIC-patient_01/q3"
-    assert stats.cluster_of("longhealth", "p7/q12/t1/r0") == "p7/q12"
-    assert stats.cluster_of("meqsum", "17") == "17"
+    from clue.benchmarks.clue.tasks import TASKS
+
+    assert stats.cluster_of(TASKS["longhealth"], "SYNTHETIC-patient_01/q3/t2/r4") == "SYNTHETIC-patient_01/q3"
+    assert stats.cluster_of(TASKS["longhealth"], "p7/q12/t1/r0") == "p7/q12"
+    assert stats.cluster_of(TASKS["meqsum"], "17") == "17"
+    assert stats.cluster_of(None, "17") == "17"  # a task no installed benchmark knows
 
 
 def test_run_intervals_task_score_and_levels():

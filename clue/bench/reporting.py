@@ -32,7 +32,7 @@ def _text(rng: random.Random, n: int) -> str:
 
 def write_runs(root: Path, n_runs: int, n_samples: int, seed: int = 17) -> list[Path]:
     """`n_runs` run directories × 6 tasks × `n_samples` samples (LongHealth: spread over tasks 1–3)."""
-    from clue import published
+    from clue.benchmarks.clue import published
     from clue.benchmarks.clue.published.rule import TASK_METRICS
 
     rng = random.Random(seed)

@@ -11,8 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from clue.benchmark import Benchmark
-from clue.benchmarks.clue import published, sources
-from clue.benchmarks.clue.build_medisumcode import build as build_medisumcode
+from clue.benchmarks.clue import build_medisumcode, published, sources
 from clue.benchmarks.clue.profile import PROFILES, field_docs
 from clue.benchmarks.clue.published import rule
 from clue.benchmarks.clue.synthetic import materialize
@@ -41,7 +40,7 @@ BENCHMARK = Benchmark(
     },
     roster=HERE / "roster.yaml",
     data_sources=sources,
-    data_builders={"medisumcode": build_medisumcode},
+    data_builders={"medisumcode": build_medisumcode.build},
     synthetic=materialize,
     protocol_docs=field_docs,
 )

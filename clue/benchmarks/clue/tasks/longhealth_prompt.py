@@ -130,7 +130,7 @@ def make_counter(tokenizer: Any, rule: str, cleanup: bool = False) -> TokenCount
 
 @dataclass(frozen=True)
 class PromptText:
-    """The fixed prompt pieces (rendered from `clue/prompts/longhealth/`)."""
+    """The fixed prompt pieces (rendered from `clue/benchmarks/clue/prompts/longhealth/`)."""
 
     fill: Callable[[str, str, str], str]  # (documents, question_text, options) -> user prompt
     separator: str  # joins the selected documents
