@@ -3,7 +3,7 @@
 Task score = unweighted mean of the metrics the authors list for the task; Level 1 = mean of
 MedNLI, MeQSum and ProblemSummary; Level 2 = mean of MeDiSumQA, MeDiSumCode and LongHealth.
 The rule reproduces all 25 published Level-1 and 18 Level-2 averages to ±0.01
-(tests/test_published.py). Tasks are named by their paper titles, as in the published CSV.
+(tests/benchmarks/clue/test_published.py). Tasks are named by their paper titles, as in the published CSV.
 """
 
 from __future__ import annotations

@@ -1,13 +1,13 @@
 """Build the golden first requests of every CLUE task × protocol profile × conversation mode.
 
 The goldens are composed here from the spec's verbatim JSON string literals (SPEC below, copied
-from shared/spec/clue-protocol.md; `tests/test_goldens.py` checks each still occurs in the spec)
+from shared/spec/clue-protocol.md; `tests/benchmarks/clue/test_goldens.py` checks each still occurs in the spec)
 and the assembly rules of spec §2.2 (TGI era), §2.3 (vLLM era), §3.x and §4.1. This script
 deliberately imports nothing from `clue`, so a drifting prompt template, assembly or ordering
 makes the golden test fail instead of regenerating itself.
 
-    python tests/golden/make_goldens.py            # rewrite tests/golden/<task>/*
-    python tests/golden/make_goldens.py --check    # exit 1 if a file would change
+    python tests/benchmarks/clue/golden/make_goldens.py            # rewrite tests/benchmarks/clue/golden/<task>/*
+    python tests/benchmarks/clue/golden/make_goldens.py --check    # exit 1 if a file would change
 
 Files per task (`meqsum` = the real public MeQSum xlsx from ../shared/data/meqsum, CC BY 4.0,
 skipped when absent; `meqsum-synthetic` and the other tasks = the bundled synthetic samples):
@@ -41,7 +41,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent.parent
+ROOT = HERE.parents[3]
 SYNTHETIC = ROOT / "clue" / "benchmarks" / "clue" / "synthetic"
 REAL_MEQSUM = ROOT.parent / "shared" / "data" / "meqsum" / "MeQSum_ACL2019_BenAbacha_Demner-Fushman.xlsx"
 

@@ -21,7 +21,7 @@ import pytest
 from clue.roster import load_roster
 from clue.serve import IMAGES, ServeOptions, run_argv, serving
 from tests.conftest import ROOT
-from tests.test_cli_errors import assert_one_line_error, free_port
+from tests.core.test_cli_errors import assert_one_line_error, free_port
 
 SHIM = ROOT / "tests" / "docker_shim.py"
 SHIM_CMD = shlex.join([sys.executable, str(SHIM)])  # the shim under this interpreter (no reliance on PATH)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tests.conftest import chat_template_file, run_clue
 from tests.fakeserver import FakeServer
-from tests.test_e2e import MODEL
+from tests.core.test_e2e import MODEL
 
 OPENAI_KEY = "sk-LEAKCHECK-openai-7f3a9c2e1d55"
 TGI_KEY = "tgi-LEAKCHECK-9b8c7d6e5f44"

@@ -12,7 +12,7 @@ from clue.benchmarks.clue import published
 from clue.report.load import load_run
 from clue.verify import any_deviates, format_table, judge, verify_run
 from tests.conftest import ROOT, chat_template_file, run_clue
-from tests.test_report_fixtures import published_like_run, sample, write_run
+from tests.core.test_report_fixtures import published_like_run, sample, write_run
 
 LLAMA3 = "meta-llama/Meta-Llama-3-8B-Instruct"
 

@@ -1,6 +1,6 @@
 """Today's CLUE behaviour, pinned: every request key of the synthetic data and the baseline's scores.
 
-`tests/pinned/clue_keys_scores.json` was written by `python -m tests.pinned.make_pinned` from the code
+`tests/benchmarks/clue/pinned/clue_keys_scores.json` was written by `python -m tests.benchmarks.clue.pinned.make_pinned` from the code
 before the benchmark-level refactor (issue 13). A key that changes means existing stores stop resuming
 and a prompt or parameter drifted; a score that changes means scoring drifted. Fields added to
 scores.json since (the `benchmark` name) are the only thing ignored.
@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from tests.pinned import make_pinned
+from tests.benchmarks.clue.pinned import make_pinned
 
 PINNED = json.loads(make_pinned.PINNED.read_text())
 

@@ -2,7 +2,7 @@
 traceback, and nothing corrupted (the store passes its integrity check, an earlier run's files are
 untouched). Driven in-process through `clue.cli.main` (an unexpected exception fails the test the
 way a traceback would); `--debug` and two concurrent runs go through a subprocess. The cases in
-tests/test_cli_errors.py are not repeated here.
+tests/core/test_cli_errors.py are not repeated here.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ import pytest
 from clue.cli import main
 from tests.conftest import ROOT, chat_template_file, run_clue
 from tests.fakeserver import FakeServer
-from tests.test_cli_errors import assert_one_line_error
-from tests.test_e2e import MODEL, invented_meqsum
+from tests.core.test_cli_errors import assert_one_line_error
+from tests.core.test_e2e import MODEL, invented_meqsum
 
 XLSX = "MeQSum_ACL2019_BenAbacha_Demner-Fushman.xlsx"
 
@@ -387,7 +387,7 @@ def test_debug_shows_the_traceback(tmp_path, data):
 def test_two_runs_into_the_same_directory_at_once(tmp_path):
     """Both start against a slow server: one runs, the other stops with the lock error; the finished run is whole."""
     data = invented_meqsum(tmp_path, n=23)
-    from tests.test_crash import env
+    from tests.core.test_crash import env
 
     with FakeServer(model_id=MODEL, latency_s=0.15) as srv:
         args = [*tgi_run(tmp_path, data, "--concurrency", "2")]

@@ -1,5 +1,5 @@
 """Golden first requests: every task × protocol profile × conversation mode equals the files in
-tests/golden/, which `tests/golden/make_goldens.py` composes from the spec's verbatim strings
+tests/benchmarks/clue/golden/, which `tests/benchmarks/clue/golden/make_goldens.py` composes from the spec's verbatim strings
 without importing clue (so a drifting template, assembly rule or ordering fails here).
 
 Each combination is checked on both routes: the TGI prompt (the fixed Llama-3 chat template of
@@ -22,7 +22,7 @@ from clue.benchmarks.clue.tasks import TASKS
 from clue.tasks import BuildContext
 from clue.types import Endpoint
 from tests.conftest import SHARED, chat_template_file
-from tests.golden import make_goldens
+from tests.benchmarks.clue.golden import make_goldens
 
 GOLDEN = Path(__file__).parent / "golden"
 SPEC_FILE = SHARED / "spec" / "clue-protocol.md"
@@ -87,7 +87,7 @@ def test_golden_files_are_what_the_builder_makes():
     made = make_goldens.all_goldens()
     assert len(made) >= 6 * 9 * 2
     for path, data in made.items():
-        assert path.read_bytes() == data, f"{path} is stale: run python tests/golden/make_goldens.py"
+        assert path.read_bytes() == data, f"{path} is stale: run python tests/benchmarks/clue/golden/make_goldens.py"
 
 
 def test_builder_strings_are_verbatim_in_the_spec():

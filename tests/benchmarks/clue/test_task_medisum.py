@@ -18,7 +18,7 @@ from clue.errors import DataError
 from clue.metrics import bertscore, umls
 from clue.benchmarks.clue.profile import CLUE_2025, CLUE_V3, CORRECTED, LLAMA3_STOP
 from clue.benchmarks.clue.tasks import TASKS
-from tests.test_task_mednli import (MODES, PROFILES, actual, data_dir_for, expected, expected_messages, first_request,
+from tests.benchmarks.clue.test_task_mednli import (MODES, PROFILES, actual, data_dir_for, expected, expected_messages, first_request,
                                     llama3, llama3_prompt)
 
 # JSON string literals copied from the spec (authoritative for whitespace).

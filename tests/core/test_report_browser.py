@@ -25,7 +25,7 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.conftest import run_clue
-from tests.test_report import XSS_IMG, XSS_SCRIPT
+from tests.core.test_report import XSS_IMG, XSS_SCRIPT
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",

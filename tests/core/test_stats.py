@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from clue import stats
-from tests.test_report_fixtures import sample
+from tests.core.test_report_fixtures import sample
 
 
 def test_mean_ci_is_seeded_and_contains_the_mean():

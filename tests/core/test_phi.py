@@ -13,7 +13,7 @@ from clue.benchmarks.clue.profile import get_profile
 from clue.benchmarks.clue.tasks import TASKS, get_tasks
 from tests.conftest import chat_template_file, run_clue
 from tests.fakeserver import FakeServer
-from tests.test_cli_errors import assert_one_line_error
+from tests.core.test_cli_errors import assert_one_line_error
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.5.6.7", "::1", "[::1]", "localhost", "LOCALHOST.", "box.localhost"])

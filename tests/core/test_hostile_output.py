@@ -18,7 +18,7 @@ from pathlib import Path
 from clue.store import Store
 from tests.conftest import chat_template_file, run_clue
 from tests.fakeserver import FakeServer
-from tests.test_e2e import MODEL, invented_meqsum
+from tests.core.test_e2e import MODEL, invented_meqsum
 
 HOSTILE = [
     '<script>alert("x")</script><img src=x onerror=alert(1)><a href="javascript:alert(2)">go</a></pre></td></table><!--',

@@ -1,6 +1,6 @@
 """Record today's behaviour: every request key the bundled synthetic data produces, and the baseline's scores.
 
-`python -m tests.pinned.make_pinned` rewrites `clue_keys_scores.json` from the code as it is; the test
+`python -m tests.benchmarks.clue.pinned.make_pinned` rewrites `clue_keys_scores.json` from the code as it is; the test
 `test_pinned_behaviour.py` compares the code against that file. It was written from the code before the
 benchmark-level refactor (issue 13): a refactor that changes one key (a store would stop resuming) or one
 score fails the test. Regenerate only for an intended, announced protocol change.
@@ -46,20 +46,16 @@ def _template(tmp: Path) -> Any:
 
 
 def _tasks_and_profiles() -> tuple[dict[str, Any], dict[str, Any]]:
-    try:  # after issue 13: CLUE is a benchmark folder
-        from clue.benchmarks.clue.profile import PROFILES as profiles  # type: ignore[import-not-found]
-        from clue.benchmarks.clue.tasks import TASKS as tasks  # type: ignore[import-not-found]
-    except ImportError:  # before: the kit's own registries
-        from clue.benchmarks.clue.profile import PROFILES as profiles
-        from clue.tasks import TASKS as tasks
+    # Recorded with main's `clue.tasks.TASKS` / `clue.protocols.PROFILES`; since issue 13 CLUE is a benchmark folder.
+    from clue.benchmarks.clue.profile import PROFILES as profiles
+    from clue.benchmarks.clue.tasks import TASKS as tasks
+
     return tasks, profiles
 
 
 def _materialize(data_dir: Path) -> Path:
-    try:
-        from clue.benchmarks.clue.synthetic import materialize  # type: ignore[import-not-found]
-    except ImportError:
-        from clue.benchmarks.clue.synthetic import materialize
+    from clue.benchmarks.clue.synthetic import materialize
+
     return materialize(data_dir)
 
 

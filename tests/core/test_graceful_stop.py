@@ -19,8 +19,8 @@ from pathlib import Path
 
 from tests.conftest import ROOT, run_clue
 from tests.fakeserver import FakeServer
-from tests.test_crash import env, integrity, stored_prompts, wait_for
-from tests.test_e2e import MODEL, invented_meqsum, meqsum_oracle, tgi_args
+from tests.core.test_crash import env, integrity, stored_prompts, wait_for
+from tests.core.test_e2e import MODEL, invented_meqsum, meqsum_oracle, tgi_args
 
 TOTAL = 40
 

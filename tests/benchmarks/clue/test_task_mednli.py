@@ -2,7 +2,7 @@
 choice rule, Q1 averaging, loader errors and the baseline rule. Data: the bundled SYNTHETIC items.
 
 The golden helpers here (`first_request`, `expected_messages`, `expected_base`, `llama3`) are
-shared with tests/test_task_medisum.py.
+shared with tests/benchmarks/clue/test_task_medisum.py.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import pytest
 
 from clue.report import build_report
 from tests.conftest import run_clue
-from tests.test_report_fixtures import published_like_run, sample, write_run
+from tests.core.test_report_fixtures import published_like_run, sample, write_run
 
 XSS_SCRIPT = "<script>alert(1)</script>"
 XSS_IMG = "<img src=x onerror=alert(2)>"

@@ -50,7 +50,7 @@ from huggingface_hub.errors import (
     ValidationError,
 )
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from fakeserver import FAULT_KINDS, FakeServer, OracleResponder, constant_responder, echo_responder  # noqa: E402
 
 TIMEOUT = 5.0  # generous client timeout for answers that come (loaded CI machines)
@@ -338,7 +338,7 @@ def test_stop_wakes_hanging_handlers_and_binds_loopback_only():
 def test_script_mode_ready_line_and_final_stats(tmp_path: Path):
     mapping = tmp_path / "oracle.json"
     mapping.write_text(json.dumps({"question one": "answer one"}))
-    script = Path(__file__).resolve().parent / "fakeserver.py"
+    script = Path(__file__).resolve().parent.parent / "fakeserver.py"
     proc = subprocess.Popen([sys.executable, str(script), "--port", "0", "--oracle", str(mapping),
                              "--model-id", "org/m", "--api-key", "K"], stdout=subprocess.PIPE, text=True)
     try:

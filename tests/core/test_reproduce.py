@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, chat_template_file
-from tests.test_cli_errors import free_port
-from tests.test_serve import SECRET, SHIM_CMD, Shim
+from tests.core.test_cli_errors import free_port
+from tests.core.test_serve import SECRET, SHIM_CMD, Shim
 
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="GNU make not installed")
 

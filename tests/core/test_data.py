@@ -26,7 +26,7 @@ from clue.data.status import format_status, status
 from clue.errors import DataError
 from clue.benchmarks.clue.tasks import TASKS
 from tests.conftest import MEQSUM_XLSX, run_clue
-from tests.test_cli_errors import assert_one_line_error
+from tests.core.test_cli_errors import assert_one_line_error
 
 USER, PASSWORD = "synthetic-user", "SYNTHETIC-pw-4711"
 MEDNLI = b'{"sentence1": "SYNTHETIC premise.", "sentence2": "SYNTHETIC hypothesis.", "gold_label": "neutral"}\n'
