@@ -15,6 +15,7 @@ from typing import Any, Sequence
 from clue import published
 from clue.errors import ConfigError
 from clue.published.rule import LEVELS, LEVEL_TITLES, TASK_METRICS, TASK_ORDER, task_score
+from clue.ratings.report import ratings_section
 from clue.report import charts
 from clue.report.cost import cost, load_prices, usage
 from clue.report.load import credentialed_tasks, redact_samples
@@ -279,6 +280,7 @@ def build_view(runs: list[dict[str, Any]], opts: ReportOptions) -> dict[str, Any
         "samples_per_task": samples_per_task(infos, opts),
         "redacted_tasks": redacted_tasks, "verdicts": VERDICTS, "source_notes": published.SOURCE_NOTES,
         "published_count": sum(1 for m in published.models().values() if m.type != "baseline"),
+        "ratings": ratings_section(runs, replicates=opts.replicates, seed=opts.seed),
     }
 
 

@@ -51,6 +51,7 @@ class Task:
     files: ClassVar[tuple[str, ...]]
     source: ClassVar[str]  # where to get the files
     credentialed: ClassVar[bool] = False
+    generation: ClassVar[bool] = False  # free-text outputs clinicians can rate (scores.json records it for `clue ratings`)
     metrics: ClassVar[tuple[str, ...]]
     k: ClassVar[int]  # few-shot examples (launch scripts; the same in both eras)
     max_new_tokens: ClassVar[Mapping[str, int]]  # per era: {"tgi": N, "vllm": N}
