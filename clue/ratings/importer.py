@@ -121,8 +121,8 @@ def _table_rows(path: Path, header: list[str], records: Iterable[list[Any]], rub
         rec = list(rec) + [None] * (len(names) - len(rec))
         if all(v is None or str(v).strip() == "" for v in rec):
             continue
-        cell = lambda i: "" if rec[i] is None else str(rec[i]).strip()  # noqa: E731
-        rows.append(Row(path, f"row {number}", cell(idx["sheet"]), cell(idx["item"]), cell(idx["output"]),
+        sheet, item, output = ("" if rec[idx[k]] is None else str(rec[idx[k]]).strip() for k in ("sheet", "item", "output"))
+        rows.append(Row(path, f"row {number}", sheet, item, output,
                         {a: rec[names.index(col)] for a, col in axes.items()},
                         "" if notes_at is None or rec[notes_at] is None else str(rec[notes_at])))
     return rows
@@ -168,7 +168,7 @@ def read_file(path: Path, rubric: Rubric, problems: list[str]) -> list[Row] | No
         problems.append(f"{path.name}: cannot be read ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}) — "
                         "send it again as saved by the sheet or spreadsheet program")
         return []
-    except Exception as exc:  # openpyxl raises zipfile/XML errors of many kinds for a damaged workbook
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises zipfile/XML errors of many kinds for a damaged workbook
         problems.append(f"{path.name}: not a readable workbook ({type(exc).__name__}) — save it again as .xlsx")
         return []
     return None
