@@ -300,3 +300,22 @@ def test_scores_json_records_generation_and_credentialed(tmp_path: Path):
     assert tasks["meqsum"]["generation"] is True and tasks["meqsum"]["credentialed"] is False
     assert tasks["mednli"]["generation"] is False and tasks["mednli"]["credentialed"] is True
     assert os.path.exists(tmp_path / "r" / "samples.jsonl")
+
+
+def test_excel_style_csv_semicolons_and_cp1252(tmp_path: Path):
+    """Excel in many locales saves 'CSV' with ';' and the Windows code page: both are read."""
+    runs = fake_runs(tmp_path / "runs")
+    out = export(tmp_path, runs, n=3)
+    key = json.loads((out / "key" / "key.json").read_text())
+    sid, meta = next(iter(key["sheets"].items()))
+    path = fill_csv(out / meta["rater"] / f"{sid}.csv", key, lambda *a: 4)
+    with path.open(encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    rows[1][-1] = "café au lait"
+    with path.open("w", newline="", encoding="cp1252") as fh:
+        csv.writer(fh, delimiter=";").writerows(rows)
+    proc = run_clue("ratings", "import", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "imported 6 rated output(s)" in proc.stdout and "note: skipped" not in proc.stdout
+    notes = [r["notes"] for run in runs for r in json.loads(next((run / "ratings").glob("*.json")).read_text())["ratings"]]
+    assert "café au lait" in notes

@@ -64,6 +64,9 @@ def _import(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     print(f"imported {result.ratings} rated output(s) from {len(result.files)} file(s), raters {', '.join(result.raters)}"
           + (f"; {result.empty_scores} score(s) left empty" if result.empty_scores else ""))
+    if result.skipped:
+        print(f"note: skipped {len(result.skipped)} file(s) that are not rating sheets: "
+              f"{', '.join(p.name for p in result.skipped[:5])}{' …' if len(result.skipped) > 5 else ''}")
     for path in result.stored:
         print(f"stored {path}")
     return 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import os
 import re
@@ -153,8 +154,14 @@ def read_file(path: Path, rubric: Rubric, problems: list[str]) -> list[Row] | No
                                 {a: scores.get(a) for a in rubric.keys}, str(r.get("notes") or "")))
             return rows
         if suffix == ".csv":
-            with path.open(encoding="utf-8-sig", newline="") as fh:
-                records = list(csv.reader(fh))
+            raw = path.read_bytes()
+            try:
+                text = raw.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                text = raw.decode("cp1252", "replace")  # Excel's plain "CSV" on Windows
+            first = text.split("\n", 1)[0]
+            delimiter = max(",;\t", key=first.count)  # Excel in many locales writes ';'
+            records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
             return _table_rows(path, records[0], records[1:], rubric, problems) if records else None
         if suffix == ".xlsx":
             from openpyxl import load_workbook
