@@ -319,3 +319,13 @@ def test_excel_style_csv_semicolons_and_cp1252(tmp_path: Path):
     assert "imported 6 rated output(s)" in proc.stdout and "note: skipped" not in proc.stdout
     notes = [r["notes"] for run in runs for r in json.loads(next((run / "ratings").glob("*.json")).read_text())["ratings"]]
     assert "café au lait" in notes
+
+
+def test_damaged_workbook_is_one_line(tmp_path: Path):
+    runs = fake_runs(tmp_path / "runs")
+    out = export(tmp_path, runs, n=2)
+    next(out.rglob("*.xlsx")).write_bytes(b"PK\x03\x04 not really a workbook")
+    proc = run_clue("ratings", "import", str(out))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 2 and "not a readable workbook" in lines[0] and "nothing was stored" in lines[1]

@@ -21,6 +21,7 @@ from typing import Any, Sequence
 import numpy as np
 from markupsafe import Markup
 
+from clue.errors import ConfigError
 from clue.ratings.agreement import cohen_kappa, exact_agreement, krippendorff_alpha
 from clue.ratings.importer import STORE_FORMAT
 from clue.ratings.rubric import from_dict
@@ -37,8 +38,13 @@ def stored(run_dir: str | Path) -> list[dict[str, Any]]:
             doc = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             continue
-        if isinstance(doc, dict) and doc.get("format") == STORE_FORMAT and isinstance(doc.get("ratings"), list):
-            out.append(doc)
+        if not (isinstance(doc, dict) and doc.get("format") == STORE_FORMAT and isinstance(doc.get("ratings"), list)):
+            continue
+        try:
+            from_dict(doc.get("rubric"), where=str(path))
+        except ConfigError:
+            continue  # a hand-edited file with a broken rubric: left out rather than failing the whole report
+        out.append(doc)
     return out
 
 
