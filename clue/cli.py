@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--benchmark", default=None, help="benchmark whose roster is listed (default: the installed one)")
     add_serve_parser(sub)
     add_data_parser(sub)
+    from clue.ratings.commands import add_parser as add_ratings_parser
+
+    add_ratings_parser(sub)
     return parser
 
 
@@ -205,8 +208,14 @@ def cmd_data(args: argparse.Namespace) -> int:
     return data(args)
 
 
+def cmd_ratings(args: argparse.Namespace) -> int:
+    from clue.ratings.commands import cmd_ratings as ratings
+
+    return ratings(args)
+
+
 COMMANDS = {"run": cmd_run, "tasks": cmd_tasks, "protocols": cmd_protocols, "report": cmd_report, "verify": cmd_verify, "demo": cmd_demo,
-            "models": cmd_models, "serve": cmd_serve, "data": cmd_data}
+            "models": cmd_models, "serve": cmd_serve, "data": cmd_data, "ratings": cmd_ratings}
 
 
 def _resume_line(argv: list[str] | None, detail: str = "") -> str:

@@ -315,6 +315,7 @@ class Evaluation:
             print(f"clue: note: {task.title} {metric} skipped — {how}", file=sys.stderr)
         failed = sum(1 for ln in lines if ln["status"] == "failed")
         return lines, {"title": task.title, "metrics": task.aggregate(per_sample, profile), "skipped": skipped,
+                       "generation": task.generation, "credentialed": task.credentialed,
                        "n": len(lines), "n_scored": len(per_sample), "n_failed": failed, "n_shots": len(split.shots)}
 
     def _record(self, info: dict[str, Any], template: ChatTemplate | None, ctx: BuildContext, started: float) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any, Sequence
 
 from clue.benchmark import Benchmark
 from clue.errors import ConfigError
+from clue.ratings.report import ratings_section
 from clue.report import charts
 from clue.report.cost import cost, load_prices, usage
 from clue.report.load import credentialed_tasks, redact_samples
@@ -318,6 +319,7 @@ def build_view(runs: list[dict[str, Any]], opts: ReportOptions) -> dict[str, Any
         "samples_per_task": samples_per_task(infos, opts),
         "redacted_tasks": redacted_tasks, "verdicts": VERDICTS, "source_notes": published.SOURCE_NOTES,
         "published_count": sum(1 for m in published.models().values() if m.type != "baseline"),
+        "ratings": ratings_section(runs, replicates=opts.replicates, seed=opts.seed),
     }
 
 

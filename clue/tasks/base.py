@@ -63,6 +63,7 @@ class Task(Generic[P]):
     files: ClassVar[tuple[str, ...]]
     source: ClassVar[str]  # where to get the files
     credentialed: ClassVar[bool] = False
+    generation: ClassVar[bool] = False  # free-text outputs clinicians can rate (scores.json records it for `clue ratings`)
     metrics: ClassVar[tuple[str, ...]]
     kind: ClassVar[str] = "generation"  # multiple_choice | label_set | extraction | generation (clue.tasks.kinds)
     prompt_root: ClassVar[Path]  # folder holding <name>/*.j2

@@ -83,6 +83,7 @@ class MeDiSumQA(ClueTask):
     source = ("https://physionet.org/content/medisumqa/1.0.0/ (credentialed PhysioNet access); save the QA file "
               "as MeDiSumQA.json (JSON array or JSON Lines)")
     credentialed = True
+    generation = True
     metrics = ("rougeL", "rouge1", "rouge2", "bertscore_p", "bertscore_r", "bertscore_f1", "umls_p", "umls_r", "umls_f1")
     k = 1
     max_new_tokens = {"tgi": 200, "vllm": 512}

@@ -29,6 +29,7 @@ class MeQSum(ClueTask):
     title = "MeQSum"
     files = ("MeQSum_ACL2019_BenAbacha_Demner-Fushman.xlsx",)
     source = "https://raw.githubusercontent.com/abachaa/MeQSum/master/MeQSum_ACL2019_BenAbacha_Demner-Fushman.xlsx (public, CC BY 4.0)"
+    generation = True
     metrics = ("rougeL", "rouge1", "rouge2", "bertscore_p", "bertscore_r", "bertscore_f1")
     k = 3
     max_new_tokens = {"tgi": 200, "vllm": 512}

@@ -54,6 +54,7 @@ class ProblemSummary(ClueTask):
     source = ("https://physionet.org/content/bionlp-workshop-2023-task-1a/2.0.0/ "
               "(PhysioNet credentialed access; file BioNLP2023-1A-Test.csv)")
     credentialed = True
+    generation = True
     metrics = ("rougeL", "rouge1", "rouge2", "bertscore_p", "bertscore_r", "bertscore_f1", "umls_p", "umls_r", "umls_f1")
     k = 3
     max_new_tokens = {"tgi": 100, "vllm": 512}
