@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("models", help="list the model roster").add_argument("--roster", default=None, help="roster YAML file")
     add_serve_parser(sub)
     add_data_parser(sub)
+    from clue.scale.cli import add_parsers as add_scale_parsers
+
+    add_scale_parsers(sub)
     return parser
 
 
@@ -195,8 +198,14 @@ def cmd_data(args: argparse.Namespace) -> int:
     return data(args)
 
 
+def cmd_scale(args: argparse.Namespace) -> int:
+    from clue.scale.cli import run_command
+
+    return run_command(args)
+
+
 COMMANDS = {"run": cmd_run, "tasks": cmd_tasks, "protocols": cmd_protocols, "report": cmd_report, "verify": cmd_verify, "demo": cmd_demo,
-            "models": cmd_models, "serve": cmd_serve, "data": cmd_data}
+            "models": cmd_models, "serve": cmd_serve, "data": cmd_data, "slurm": cmd_scale, "k8s": cmd_scale}
 
 
 def _resume_line(argv: list[str] | None, detail: str = "") -> str:
