@@ -172,3 +172,19 @@ os.execv({sys.executable!r}, [{sys.executable!r}, {str(ROOT / 'tests' / 'fakeser
     assert proc.poll() is not None
     stats = json.loads([line for line in (tmp_path / "server.log").read_text().splitlines() if line.startswith("{")][-1])
     assert stats["requests"] == 0
+
+
+def test_make_reproduce_scheduler_slurm_writes_the_arrays(tmp_path):
+    from tests.test_reproduce import fake_venv
+
+    venv = fake_venv(tmp_path / "venv")
+    argv = ["make", "--no-print-directory", "-C", str(ROOT), "reproduce", f"VENV={venv}", "SCHEDULER=slurm",
+            "SLURM_ARGS=--write-only --partition gpu", f"MODELS={BIG} zephyr-7b-beta", f"RUNS={tmp_path / 'runs'}", "SYNTHETIC=1"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "MFLAGS", "HF_", "CLUE_"))}
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, env={**env, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    sub = json.loads((tmp_path / "runs" / ".slurm" / "submissions" / "001" / "submit.json").read_text())
+    assert sub["pending"] == [BIG, "zephyr-7b-beta"] and "--synthetic" in sub["reproduce_args"]
+    assert "#SBATCH --partition=gpu" in (tmp_path / "runs" / ".slurm" / "submissions" / "001" / "array-g4.sbatch").read_text()
+    bad = subprocess.run([*argv[:5], "SCHEDULER=pbs"], capture_output=True, text=True, timeout=60, env=env)
+    assert bad.returncode != 0 and "SCHEDULER=pbs is not supported" in bad.stdout
