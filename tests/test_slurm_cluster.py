@@ -71,7 +71,7 @@ class Cluster:
                          "--synthetic", "--tasks", "meqsum,mednli", "--runs", str(self.runs), "--report", str(self.report),
                          "--poll", "0.05", "--run-args", self.run_args, behaviour=behaviour)
         assert proc.returncode == 0, proc.stdout + proc.stderr
-        sub_dir = sorted((self.runs / ".slurm" / "submissions").iterdir())[-1]
+        sub_dir = max((self.runs / ".slurm" / "submissions").iterdir())
         return proc, json.loads((sub_dir / "submit.json").read_text())
 
     def wait_merge(self, sub: dict, timeout: float = 150.0) -> str:
@@ -146,7 +146,8 @@ def test_submit_fail_merge_resubmit(slurm, tmp_path):
         assert SECRET not in written
     finally:
         jobs = [j for sub_dir in (c.runs / ".slurm" / "submissions").glob("*") for j in _jobs(sub_dir)]
-        subprocess.run(["scancel", *jobs], env=c.env(), capture_output=True) if jobs else None  # no-op once they ended
+        if jobs:
+            subprocess.run(["scancel", *jobs], env=c.env(), capture_output=True)  # no-op once they ended
         c.shim.cleanup()
 
 

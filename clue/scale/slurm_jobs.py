@@ -168,8 +168,8 @@ def status_table(runs: str) -> tuple[str, int]:
             r.update(state=live[task][0].lower(), detail=live[task][1], job=task)
         elif task is None and r["state"] == "never run":
             r.update(detail="not submitted")
-    lines = [f"submission {sub['submission']} ({time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(sub['submitted']))}), "
-             f"arrays: {', '.join(a['job_id'] for a in arrays) or 'none'}", format_rows(rows)]
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(sub["submitted"]))
+    lines = [f"submission {sub['submission']} ({when}), arrays: {', '.join(a['job_id'] for a in arrays) or 'none'}", format_rows(rows)]
     if sub.get("merge"):
         job = sub["merge"]["job_id"]
         state = live[job][0] if job in live else job_state(job)
