@@ -147,17 +147,21 @@ def test_apptainer_command_line_passes_the_token_by_name():
     assert up.returncode == 2 and "for `clue serve command` only" in up.stderr
 
 
-def test_apptainer_server_starts_healthy_and_stops(tmp_path, monkeypatch):
-    """A stand-in `apptainer` that runs the fake server where the real one would run the image."""
-    fake = tmp_path / "apptainer"
-    fake.write_text(f"""#!{sys.executable}
+def fake_apptainer(path: Path) -> Path:
+    """A stand-in `apptainer` that runs the fake server where the real one would run the image (token checked)."""
+    path.write_text(f"""#!{sys.executable}
 import os, sys
 a = sys.argv
-assert a[1:4] == ["run", "--nv", "--cleanenv"] and os.environ.get("APPTAINERENV_HF_TOKEN") == {SECRET!r}
+assert a[1:4] == ["run", "--nv", "--cleanenv"] and os.environ.get("APPTAINERENV_HF_TOKEN") == {SECRET!r}, a
 os.execv({sys.executable!r}, [{sys.executable!r}, {str(ROOT / 'tests' / 'fakeserver.py')!r},
          "--port", a[a.index("--port") + 1], "--model-id", a[a.index("--model-id") + 1]])
 """)
-    fake.chmod(0o755)
+    path.chmod(0o755)
+    return path
+
+
+def test_apptainer_server_starts_healthy_and_stops(tmp_path, monkeypatch):
+    fake = fake_apptainer(tmp_path / "apptainer")
     monkeypatch.setenv("HF_TOKEN", SECRET)
     model = load_roster().get("zephyr-7b-beta")
     opts = ServeOptions(port=free_port(), poll_s=0.05, health_timeout_s=30)

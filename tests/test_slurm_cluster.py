@@ -66,8 +66,9 @@ class Cluster:
         return subprocess.run([sys.executable, "-m", "clue", *args], env=self.env(behaviour), cwd=self.tmp,
                               capture_output=True, text=True, timeout=120)
 
-    def submit(self, behaviour: dict | None = None) -> tuple[subprocess.CompletedProcess, dict]:
-        proc = self.clue("slurm", "submit", "--time", "00:10:00", "--", "--models", " ".join(MODELS), "--docker", SHIM_CMD,
+    def submit(self, behaviour: dict | None = None, models: list[str] = MODELS, slurm_args: tuple[str, ...] = (),
+               reproduce_args: tuple[str, ...] = ("--docker", SHIM_CMD)) -> tuple[subprocess.CompletedProcess, dict]:
+        proc = self.clue("slurm", "submit", "--time", "00:10:00", *slurm_args, "--", "--models", " ".join(models), *reproduce_args,
                          "--synthetic", "--tasks", "meqsum,mednli", "--runs", str(self.runs), "--report", str(self.report),
                          "--poll", "0.05", "--run-args", self.run_args, behaviour=behaviour)
         assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -105,7 +106,7 @@ def test_submit_fail_merge_resubmit(slurm, tmp_path):
         assert [(a["gpus"], a["models"]) for a in sub["arrays"]] == [(1, MODELS[:2]), (2, MODELS[2:])], out.stdout
         scripts = {a["gpus"]: Path(a["script"]).read_text() for a in sub["arrays"]}
         assert "#SBATCH --gres=gpu:2" in scripts[2] and "#SBATCH --array=0-1" in scripts[1] and SECRET not in "".join(scripts.values())
-        assert c.wait_merge(sub) == "FAILED"  # it ran despite the failed task (afterany), and says not all finished
+        assert c.wait_merge(sub) == "COMPLETED"  # it ran despite the failed task (afterany)
         print(f"\nround 1 timeline:\n{c.timeline(sub)}")
         status = (c.report / "status.txt").read_text()
         rows = {line.split()[0]: line for line in status.splitlines()[1:]}
@@ -154,3 +155,42 @@ def test_submit_fail_merge_resubmit(slurm, tmp_path):
 def _jobs(sub_dir: Path) -> list[str]:
     sub = json.loads((sub_dir / "submit.json").read_text())
     return [a["job_id"] for a in sub["arrays"]] + ([sub["merge"]["job_id"]] if sub.get("merge") else [])
+
+
+def test_held_jobs_block_a_second_submit_and_cancelled_ones_are_never_run(slurm, tmp_path):
+    c = Cluster(tmp_path, slurm)
+    try:
+        _, sub = c.submit(models=MODELS[:2], slurm_args=("--sbatch-line=--hold",))
+        again = c.clue("slurm", "submit", "--", "--models", " ".join(MODELS[:2]), "--synthetic", "--runs", str(c.runs))
+        assert again.returncode == 2 and "still has" in again.stderr and "scancel" in again.stderr, again.stderr
+        st = c.clue("slurm", "status", "--runs", str(c.runs))
+        assert st.returncode == 1 and st.stdout.count("pending") >= 2, st.stdout
+        subprocess.run(["scancel", sub["arrays"][0]["job_id"]], env=c.env(), check=True)
+        assert c.wait_merge(sub) == "COMPLETED"  # afterany: cancelled tasks count as ended
+        status = json.loads((c.report / "status.json").read_text())
+        assert status["counts"]["never run"] == 2 and {r["state"] for r in status["models"]} == {"never run"}
+        assert not (c.report / "index.html").exists()
+        assert c.shim.calls() == []
+    finally:
+        jobs = [j for sub_dir in (c.runs / ".slurm" / "submissions").glob("*") for j in _jobs(sub_dir)]
+        if jobs:
+            subprocess.run(["scancel", *jobs], env=c.env(), capture_output=True)
+
+
+def test_apptainer_runtime_inside_the_array_task(slurm, tmp_path):
+    from tests.test_scale_scripts import fake_apptainer
+
+    c = Cluster(tmp_path, slurm)
+    fake = fake_apptainer(tmp_path / "apptainer")
+    try:
+        _, sub = c.submit(models=["zephyr-7b-beta"], slurm_args=("--runtime", "apptainer", "--apptainer", str(fake)),
+                          reproduce_args=())
+        assert c.wait_merge(sub) == "COMPLETED"
+        status = json.loads((c.report / "status.json").read_text())
+        assert status["counts"]["finished"] == 1, status
+        stats = json.loads((c.runs / "zephyr-7b-beta" / "run.json").read_text())["stats"]
+        assert stats["sent"] > 0 and stats["failed"] == 0
+    finally:
+        jobs = [j for sub_dir in (c.runs / ".slurm" / "submissions").glob("*") for j in _jobs(sub_dir)]
+        if jobs:
+            subprocess.run(["scancel", *jobs], env=c.env(), capture_output=True)

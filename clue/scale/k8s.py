@@ -90,7 +90,6 @@ def job(models: list[RosterModel], gpus: int, opts: serve.ServeOptions, ko: K8sO
         server["env"] += [{"name": "VLLM_NO_USAGE_STATS", "value": "1"}, {"name": "DO_NOT_TRACK", "value": "1"}]
     evaluator = {
         "name": "evaluator", "image": ko.kit_image, "command": ["/bin/sh", "-c", _case(eval_cmds)],
-        "env": [{"name": "CLUE_PROGRESS", "value": "0"}],
         "volumeMounts": [{"name": "results", "mountPath": ko.mount}],
         "resources": {"requests": {"cpu": "2", "memory": "4Gi"}},
     }

@@ -85,7 +85,7 @@ def array_script(models: list[RosterModel], gpus: int, sub_dir: Path, so: SlurmO
     """The sbatch script of one job array: task i runs models[i] through the reproduce loop."""
     logs = sub_dir.parent.parent / "logs"
     head = [f"--job-name={so.job_name}-g{gpus}", f"--array=0-{len(models) - 1}" + (f"%{so.max_parallel}" if so.max_parallel else ""),
-            f"--output={logs}/{so.job_name}-%A_%a.out", f"--chdir={workdir}", "--ntasks=1"]
+            f"--output={logs}/{so.job_name}-%A_%a.out", f"--chdir={workdir}", "--ntasks=1", "--export=ALL"]
     if gpus and not so.no_gpus and so.runtime != "none":
         head.append(f"--gres={so.gres}:{gpus}")
     if so.cpus_per_task:
@@ -106,7 +106,7 @@ def array_script(models: list[RosterModel], gpus: int, sub_dir: Path, so: SlurmO
 
 def merge_script(sub_dir: Path, so: SlurmOptions, workdir: Path) -> str:
     logs = sub_dir.parent.parent / "logs"
-    head = [f"--job-name={so.job_name}-merge", f"--output={logs}/{so.job_name}-merge-%j.out", f"--chdir={workdir}", "--ntasks=1"]
+    head = [f"--job-name={so.job_name}-merge", f"--output={logs}/{so.job_name}-merge-%j.out", f"--chdir={workdir}", "--ntasks=1", "--export=ALL"]
     directives = [f"#SBATCH {h}" for h in head] + _directives(so, time_limit=so.merge_time, extra=so.merge_extra)
     return "\n".join([
         "#!/bin/bash", *directives,
@@ -179,8 +179,6 @@ def submit(reproduce_argv: list[str], so: SlurmOptions, *, write_only: bool = Fa
     models = load_roster(args.roster).select(args.models)
     for m in models:
         m.require_hf_id()
-    if so.runtime == "apptainer" and "--docker" in " ".join(reproduce_argv):
-        raise ConfigError("--docker has no effect with --runtime apptainer", "drop one of them")
     previous = latest_submission(args.runs)
     if previous is not None and not write_only:
         active = queued(_job_ids(load_submission(previous)))
