@@ -123,6 +123,7 @@ def test_submit_fail_merge_resubmit(slurm, tmp_path):
         assert stores == sorted(f"{m}/store.sqlite" for m in MODELS)  # one store per model, none shared
         st = c.clue("slurm", "status", "--runs", str(c.runs))
         assert st.returncode == 1 and "Meta-Llama-3-8B-Instruct" in st.stdout and "failed" in st.stdout, st.stdout + st.stderr
+        print(f"status.txt:\n{status}clue slurm status:\n{st.stdout}")
         served_before = len(c.shim.stats())
         assert served_before == 3
 

@@ -115,7 +115,9 @@ def model_states(sub: dict[str, Any]) -> list[dict[str, Any]]:
         elif rec.get("exit_code") == 0:
             row.update(state="skipped", detail="nothing to run (no task data, or not servable) — see the log")
         else:
-            row.update(state="failed", detail=f"exit code {rec.get('exit_code')}")
+            marker = _read_json(Path(row["run_dir"]) / reproduce.MARKER) or {}
+            why = f"; `clue run` exited with {marker['exit_code']}" if marker.get("status") == "failed" and marker.get("exit_code") else ""
+            row.update(state="failed", detail=f"exit code {rec.get('exit_code')}{why}")
         rows.append(row)
     return rows
 
