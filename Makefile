@@ -13,6 +13,7 @@ PYTEST_ARGS ?=
 # ROSTER: your own roster YAML   NUM_SHARD, SERVER_IMAGE, HF_CACHE, HEALTH_TIMEOUT: serving overrides
 # CHAT_TEMPLATES: folder of <org>--<name>.json chat templates to pin (else the Hub at the served revision)
 # FORCE=1: re-run finished models (stored answers are still not re-sent)   IMAGE, EXTRAS: docker-build
+# SCHEDULER=slurm: submit one Slurm job array per GPU count + a merge job instead (SLURM_ARGS="--partition gpu --time 12:00:00")
 DOCKER         ?= docker
 ENGINE         ?= tgi
 MODELS         ?=
@@ -35,6 +36,8 @@ CHAT_TEMPLATES ?=
 FORCE          ?=
 IMAGE          ?= clue-kit:0.1.0
 EXTRAS         ?=
+SCHEDULER      ?=
+SLURM_ARGS     ?=
 
 comma := ,
 SERVE_OPTS = --engine $(ENGINE) --docker '$(DOCKER)' --port $(PORT) --health-timeout $(HEALTH_TIMEOUT) \
@@ -68,7 +71,13 @@ test: install ## the layering contracts (import-linter), then the whole test sui
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 reproduce: install ## each roster model (or MODELS="a b"): serve up → all tasks → serve down; then report + verify (resumable)
+ifeq ($(SCHEDULER),slurm)
+	$(CLUE) slurm submit $(SLURM_ARGS) -- --models='$(MODELS)' $(LOOP_OPTS)
+else ifneq ($(SCHEDULER),)
+	@echo "make reproduce: SCHEDULER=$(SCHEDULER) is not supported (use SCHEDULER=slurm, or none for this machine)"; exit 2
+else
 	$(PY) -m clue.reproduce --models='$(MODELS)' $(LOOP_OPTS)
+endif
 
 serve-up: install ## start MODEL=<name>'s server container (ENGINE=tgi|vllm) on 127.0.0.1:PORT, wait until healthy
 	@test -n '$(MODEL)' || { echo 'make serve-up: set MODEL=<roster name> (list: .venv/bin/clue models)'; exit 2; }

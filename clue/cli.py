@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     from clue.ratings.commands import add_parser as add_ratings_parser
 
     add_ratings_parser(sub)
+    from clue.scale.cli import add_parsers as add_scale_parsers
+
+    add_scale_parsers(sub)
     return parser
 
 
@@ -214,8 +217,15 @@ def cmd_ratings(args: argparse.Namespace) -> int:
     return ratings(args)
 
 
+def cmd_scale(args: argparse.Namespace) -> int:
+    from clue.scale.cli import run_command
+
+    return run_command(args)
+
+
 COMMANDS = {"run": cmd_run, "tasks": cmd_tasks, "protocols": cmd_protocols, "report": cmd_report, "verify": cmd_verify, "demo": cmd_demo,
-            "models": cmd_models, "serve": cmd_serve, "data": cmd_data, "ratings": cmd_ratings}
+            "models": cmd_models, "serve": cmd_serve, "data": cmd_data, "ratings": cmd_ratings,
+            "slurm": cmd_scale, "k8s": cmd_scale}
 
 
 def _resume_line(argv: list[str] | None, detail: str = "") -> str:

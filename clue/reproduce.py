@@ -119,6 +119,14 @@ def _finished(out: Path, fp: dict[str, Any]) -> bool:
     return marker.get("status") == "done" and marker.get("fingerprint") == fp and (out / "scores.json").is_file()
 
 
+def is_finished(model: RosterModel, args: argparse.Namespace, opts: serve.ServeOptions) -> bool:
+    """True when `model` has a finished run under `args.runs` with these settings (the loop would skip it)."""
+    if not model.hf_id:
+        return False
+    tasks, _ = _tasks_for(model, args)
+    return bool(tasks) and _finished(Path(args.runs) / model.slug, fingerprint(model, tasks, args, opts))
+
+
 def _write_marker(out: Path, data: dict[str, Any]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     tmp = out / (MARKER + ".tmp")

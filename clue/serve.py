@@ -324,6 +324,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("action", choices=("up", "down", "status", "command"),
                    help="up: start and wait until healthy; down: stop and remove; status; command: print the docker run line")
     p.add_argument("model", help="roster name or HF id (see `clue models`)")
+    p.add_argument("--runtime", choices=("docker", "apptainer"), default="docker",
+                   help="command: print a docker (podman: --docker podman) or an apptainer line (default docker)")
     add_options(p)
 
 
@@ -331,8 +333,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     model = load_roster(args.roster).get(args.model)
     opts = options_from(args)
     if args.action == "command":
-        print(shlex.join(run_argv(model, opts)))
+        if args.runtime == "apptainer":
+            from clue.scale.apptainer import command_line
+
+            print(command_line(model, opts))
+        else:
+            print(shlex.join(run_argv(model, opts)))
         return 0
+    if args.runtime != "docker":
+        raise ConfigError(f"--runtime {args.runtime} is for `clue serve command` only",
+                          "run the printed line yourself, or use `clue slurm submit --runtime apptainer`")
     if args.action == "down":
         down(model, opts)
         return 0

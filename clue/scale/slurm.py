@@ -1,0 +1,275 @@
+"""`clue slurm submit|status` (and `make reproduce SCHEDULER=slurm`): the reproduce loop as Slurm job arrays.
+
+`submit` writes one sbatch script per GPU count (a job array, one task per roster model still to run;
+`--gres=gpu:N` from the roster's shard count, so a 70B model gets 4 GPUs and a 7B one 1), submits them,
+then a merge job with `--dependency=afterany:<arrays>` that builds the report, the verification and a
+status table (finished / failed / never run, with the log of each failure) from all run directories.
+Each array task runs `clue.reproduce` for its one model, exactly as on one machine: server up (docker /
+podman via `--docker`, apptainer via `--runtime apptainer`, or an existing endpoint with `--runtime
+none`), every task with data, server down. Each model writes its own run directory and its own SQLite
+store (`<runs>/<model>/store.sqlite`): no SQLite file is ever written from two hosts. Re-submitting
+submits only the models without a finished run (same settings), and refuses while an earlier
+submission still has jobs queued. `status` reads `squeue` / `scontrol` (no accounting database).
+
+State lives under `<runs>/.slurm/`: `submissions/NNN/` (submit.json, the sbatch scripts, merge.json),
+`tasks/<model>.json` (one record per model: job, host, log, times, exit code) and `logs/`.
+Arguments after `--` are `python -m clue.reproduce` options, passed to every task unchanged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from clue import reproduce, serve
+from clue.errors import ConfigError, UserError
+from clue.roster import RosterModel, load_roster
+
+STATE_DIR = ".slurm"
+RUNTIMES = ("docker", "apptainer", "none")
+
+
+@dataclass(frozen=True)
+class SlurmOptions:
+    partition: str | None = None
+    account: str | None = None
+    qos: str | None = None
+    time: str | None = None  # per array task, e.g. 12:00:00
+    mem: str | None = None  # per array task, e.g. 200G
+    cpus_per_task: int | None = None
+    gres: str = "gpu"  # GRES name; --gres=<name>:<shards>
+    no_gpus: bool = False
+    max_parallel: int | None = None  # array throttle %N
+    extra: tuple[str, ...] = ()  # extra `#SBATCH` lines for the array tasks
+    merge_time: str = "01:00:00"
+    merge_extra: tuple[str, ...] = ()
+    runtime: str = "docker"
+    apptainer: str = "apptainer"
+    job_name: str = "clue"
+    python: str = field(default_factory=lambda: sys.executable)
+
+    def __post_init__(self) -> None:
+        if self.runtime not in RUNTIMES:
+            raise ConfigError(f"unknown runtime {self.runtime!r}", f"use one of: {', '.join(RUNTIMES)}")
+        for line in (*self.extra, *self.merge_extra):
+            if "\n" in line or not line.strip().startswith("-"):
+                raise ConfigError(f"--sbatch-line {line!r} is not one sbatch option", "e.g. --sbatch-line='--constraint=a100'")
+
+
+def state_dir(runs: str | Path) -> Path:
+    return Path(runs).resolve() / STATE_DIR
+
+
+def gpus_for(model: RosterModel, opts: serve.ServeOptions) -> int:
+    return opts.num_shard or model.num_shard
+
+
+def _directives(so: SlurmOptions, *, time_limit: str | None, extra: tuple[str, ...]) -> list[str]:
+    lines = [f"--partition={so.partition}" if so.partition else "", f"--account={so.account}" if so.account else "",
+             f"--qos={so.qos}" if so.qos else "", f"--time={time_limit}" if time_limit else ""]
+    return [f"#SBATCH {line}" for line in [*lines, *extra] if line]
+
+
+def array_script(models: list[RosterModel], gpus: int, sub_dir: Path, so: SlurmOptions, workdir: Path) -> str:
+    """The sbatch script of one job array: task i runs models[i] through the reproduce loop."""
+    logs = sub_dir.parent.parent / "logs"
+    head = [f"--job-name={so.job_name}-g{gpus}", f"--array=0-{len(models) - 1}" + (f"%{so.max_parallel}" if so.max_parallel else ""),
+            f"--output={logs}/{so.job_name}-%A_%a.out", f"--chdir={workdir}", "--ntasks=1", "--export=ALL"]
+    if gpus and not so.no_gpus and so.runtime != "none":
+        head.append(f"--gres={so.gres}:{gpus}")
+    if so.cpus_per_task:
+        head.append(f"--cpus-per-task={so.cpus_per_task}")
+    if so.mem:
+        head.append(f"--mem={so.mem}")
+    directives = [f"#SBATCH {h}" for h in head] + _directives(so, time_limit=so.time, extra=so.extra)
+    names = " ".join(shlex.quote(m.name) for m in models)
+    return "\n".join([
+        "#!/bin/bash", *directives,
+        f"# written by `clue slurm submit` (submission {sub_dir.name}): one task per model, {gpus} GPU(s) each;",
+        "# each task = the single-machine loop for its model (server up, every task with data, server down), resumable.",
+        "# Secrets (HF_TOKEN) come from the submitting environment (sbatch --export=ALL), never from this file.",
+        f"MODELS=({names})",
+        f'exec {shlex.quote(so.python)} -m clue.scale.slurm_jobs task {shlex.quote(str(sub_dir))} "${{MODELS[$SLURM_ARRAY_TASK_ID]}}"',
+        ""])
+
+
+def merge_script(sub_dir: Path, so: SlurmOptions, workdir: Path) -> str:
+    logs = sub_dir.parent.parent / "logs"
+    head = [f"--job-name={so.job_name}-merge", f"--output={logs}/{so.job_name}-merge-%j.out", f"--chdir={workdir}", "--ntasks=1", "--export=ALL"]
+    directives = [f"#SBATCH {h}" for h in head] + _directives(so, time_limit=so.merge_time, extra=so.merge_extra)
+    return "\n".join([
+        "#!/bin/bash", *directives,
+        "# written by `clue slurm submit`: runs after every array task ended (afterany), whatever their exit codes;",
+        "# report + verification over all run directories, and a status table of finished / failed / never-run models.",
+        f"exec {shlex.quote(so.python)} -m clue.scale.slurm_jobs merge {shlex.quote(str(sub_dir))}", ""])
+
+
+# --- Slurm commands -------------------------------------------------------------------------------
+
+def slurm_cmd(*argv: str, timeout: float = 60.0) -> subprocess.CompletedProcess:
+    if shutil.which(argv[0]) is None:
+        raise ConfigError(f"`{argv[0]}` not found", "run this on a Slurm login node (or load the site's slurm module)")
+    try:
+        return subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise UserError(f"`{argv[0]}` did not answer within {timeout:.0f} s", "is slurmctld reachable? try `scontrol ping`") from None
+
+
+def sbatch(script: Path, *options: str) -> str:
+    proc = slurm_cmd("sbatch", "--parsable", *options, str(script))
+    if proc.returncode != 0:
+        last = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise UserError(f"sbatch {script.name} failed: {last[0]}", f"fix the option it names (the script is {script})")
+    return proc.stdout.strip().split(";")[0]
+
+
+def queued(job_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """{job id or array task id (`12_3`): (state, reason)} for the given jobs still known to squeue."""
+    if not job_ids:
+        return {}
+    proc = slurm_cmd("squeue", "-h", "-r", "-u", getpass.getuser(), "-o", "%F|%i|%T|%r")
+    found: dict[str, tuple[str, str]] = {}
+    for line in proc.stdout.splitlines():
+        parts = line.strip().split("|")
+        if len(parts) == 4 and (parts[0] in job_ids or parts[1] in job_ids):
+            found[parts[1]] = (parts[2], parts[3])
+    return found
+
+
+def job_state(job_id: str) -> str | None:
+    """JobState from `scontrol show job` (None once Slurm has forgotten the job)."""
+    proc = slurm_cmd("scontrol", "-o", "show", "job", job_id)
+    match = re.search(r"\bJobState=(\S+)", proc.stdout) if proc.returncode == 0 else None
+    return match.group(1) if match else None
+
+
+# --- submissions ----------------------------------------------------------------------------------
+
+def load_submission(sub_dir: Path) -> dict[str, Any]:
+    try:
+        return json.loads((sub_dir / "submit.json").read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        raise ConfigError(f"{sub_dir} holds no readable submit.json", "submit first: clue slurm submit -- [reproduce options]") from None
+
+
+def latest_submission(runs: str | Path) -> Path | None:
+    subs = sorted((state_dir(runs) / "submissions").glob("[0-9]*"))
+    return subs[-1] if subs else None
+
+
+def _job_ids(sub: dict[str, Any]) -> list[str]:
+    return [a["job_id"] for a in sub.get("arrays", [])] + ([sub["merge"]["job_id"]] if sub.get("merge") else [])
+
+
+def submit(reproduce_argv: list[str], so: SlurmOptions, *, write_only: bool = False) -> Path | None:
+    """Write and submit the arrays + merge job for the models without a finished run; returns the submission folder."""
+    args = reproduce.parse_args(reproduce_argv)
+    opts = serve.options_from(args)
+    models = load_roster(args.roster).select(args.models)
+    for m in models:
+        m.require_hf_id()
+    previous = latest_submission(args.runs)
+    if previous is not None and not write_only:
+        active = queued(_job_ids(load_submission(previous)))
+        if active:
+            raise UserError(f"submission {previous.name} still has {len(active)} job(s) queued or running "
+                            f"({', '.join(sorted(active)[:4])})", "wait for them (clue slurm status) or scancel them, then submit again")
+    pending = [m for m in models if args.force or not reproduce.is_finished(m, args, opts)]
+    if not pending:
+        print(f"clue: all {len(models)} model(s) have finished runs under {args.runs}; nothing to submit "
+              "(make report / make verify, or --force to re-run)", file=sys.stderr)
+        return None
+    root = state_dir(args.runs)
+    number = int(previous.name) + 1 if previous is not None else 1
+    sub_dir = root / "submissions" / f"{number:03d}"
+    for d in (sub_dir, root / "logs", root / "tasks"):
+        d.mkdir(parents=True, exist_ok=True)
+    workdir = Path.cwd()
+    groups: dict[int, list[RosterModel]] = {}
+    for m in pending:
+        groups.setdefault(gpus_for(m, opts), []).append(m)
+    sub: dict[str, Any] = {"submission": sub_dir.name, "submitted": time.time(), "workdir": str(workdir), "runs": str(Path(args.runs).resolve()),
+                           "reproduce_args": reproduce_argv, "job_name": so.job_name, "runtime": so.runtime, "apptainer": so.apptainer,
+                           "models": [m.name for m in models], "pending": [m.name for m in pending], "arrays": [], "merge": None}
+    scripts = []
+    for gpus, group in sorted(groups.items()):
+        path = sub_dir / f"array-g{gpus}.sbatch"
+        path.write_text(array_script(group, gpus, sub_dir, so, workdir), encoding="utf-8")
+        scripts.append((path, gpus, group))
+    merge_path = sub_dir / "merge.sbatch"
+    merge_path.write_text(merge_script(sub_dir, so, workdir), encoding="utf-8")
+    _save(sub_dir, sub)
+    if write_only:
+        print(f"clue: scripts written to {sub_dir} (not submitted)", file=sys.stderr)
+        return sub_dir
+    for path, gpus, group in scripts:
+        job = sbatch(path)
+        sub["arrays"].append({"job_id": job, "gpus": gpus, "models": [m.name for m in group], "script": str(path)})
+        _save(sub_dir, sub)
+        print(f"clue: submitted array {job} ({len(group)} model(s), {gpus} GPU(s) each): {', '.join(m.name for m in group)}")
+    deps = ":".join(a["job_id"] for a in sub["arrays"])
+    merge_job = sbatch(merge_path, f"--dependency=afterany:{deps}")
+    sub["merge"] = {"job_id": merge_job, "script": str(merge_path)}
+    _save(sub_dir, sub)
+    print(f"clue: submitted merge job {merge_job} (after all arrays end): report → {args.report}, status → {args.report}/status.txt")
+    print(f"clue: follow with `clue slurm status --runs {args.runs}`")
+    return sub_dir
+
+
+def _save(sub_dir: Path, sub: dict[str, Any]) -> None:
+    tmp = sub_dir / "submit.json.tmp"
+    tmp.write_text(json.dumps(sub, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, sub_dir / "submit.json")
+
+
+# --- command line ---------------------------------------------------------------------------------
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("slurm", help="run the reproduce loop as Slurm job arrays (submit, status)",
+                       description="clue slurm submit [options] -- [python -m clue.reproduce options]")
+    actions = p.add_subparsers(dest="slurm_action", required=True)
+    s = actions.add_parser("submit", help="write and submit one job array per GPU count + a merge job")
+    s.add_argument("--partition"), s.add_argument("--account"), s.add_argument("--qos")
+    s.add_argument("--time", help="time limit per model task, e.g. 12:00:00 (default: the partition's)")
+    s.add_argument("--mem", help="memory per model task, e.g. 200G")
+    s.add_argument("--cpus-per-task", type=int, default=None)
+    s.add_argument("--gres", default="gpu", help="GRES name for --gres=<name>:<shards> (default gpu)")
+    s.add_argument("--no-gpus", action="store_true", help="request no GRES (CPU-only trials, existing endpoints)")
+    s.add_argument("--max-parallel", type=int, default=None, help="array throttle: at most N models at once")
+    s.add_argument("--sbatch-line", action="append", default=[], help="extra #SBATCH option for the model tasks (repeatable)")
+    s.add_argument("--merge-sbatch-line", action="append", default=[], help="extra #SBATCH option for the merge job")
+    s.add_argument("--merge-time", default="01:00:00", help="merge job time limit (default 01:00:00)")
+    s.add_argument("--runtime", choices=RUNTIMES, default="docker",
+                   help="docker (or podman via --docker podman after --), apptainer, or none (a server is already up at --port)")
+    s.add_argument("--apptainer", default="apptainer", help="apptainer command (default apptainer)")
+    s.add_argument("--job-name", default="clue", help="job name prefix (default clue)")
+    s.add_argument("--write-only", action="store_true", help="write the scripts, submit nothing")
+    s.add_argument("reproduce_args", nargs="*", help="after --: python -m clue.reproduce options (--models, --tasks, --runs, …)")
+    st = actions.add_parser("status", help="per-model state of the latest submission (squeue / scontrol + task records)")
+    st.add_argument("--runs", default="runs", help="runs folder given to submit (default runs)")
+
+
+def cmd_slurm(args: argparse.Namespace) -> int:
+    if args.slurm_action == "status":
+        from clue.scale.slurm_jobs import status_table
+
+        text, code = status_table(args.runs)
+        print(text)
+        return code
+    so = SlurmOptions(partition=args.partition, account=args.account, qos=args.qos, time=args.time, mem=args.mem,
+                      cpus_per_task=args.cpus_per_task, gres=args.gres, no_gpus=args.no_gpus, max_parallel=args.max_parallel,
+                      extra=tuple(args.sbatch_line), merge_time=args.merge_time, merge_extra=tuple(args.merge_sbatch_line),
+                      runtime=args.runtime, apptainer=args.apptainer, job_name=args.job_name)
+    submit(list(args.reproduce_args), so, write_only=args.write_only)
+    return 0
