@@ -111,6 +111,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         policy=RetryPolicy(max_attempts=args.max_attempts, attempt_timeout_s=args.timeout, backoff_base_s=args.retry_base),
         progress=not args.no_progress and sys.stderr.isatty() or os.environ.get("CLUE_PROGRESS") == "1",
         argv=["clue", *sys.argv[1:]], allow_remote_phi=args.allow_remote_phi, dry_run=getattr(args, "dry_run", False),
+        synthetic=args.synthetic,
     )
     result = evaluate(cfg)
     if result.plan is not None:

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from clue import prompts
+from clue import prompts, rundir
 from clue.chat_template import ChatTemplate
 from clue.engines import Engine, make_engine
 from clue.errors import ConfigError, EndpointError, UserError
@@ -57,6 +57,7 @@ class RunConfig:
     argv: Sequence[str] = ()
     allow_remote_phi: bool = False  # credentialed tasks may go to a non-loopback endpoint (clue/phi.py)
     dry_run: bool = False  # build and write the exact requests, send none
+    synthetic: bool = False  # data_dir holds the bundled synthetic items (marked in scores.json, never `reproduced`)
 
 
 @dataclass
@@ -133,8 +134,10 @@ class Evaluation:
         check_endpoint(cfg.tasks, None if cfg.engine == "baseline" else cfg.endpoint, allow_remote_phi=cfg.allow_remote_phi)
         self.cfg = cfg
         self.splits: dict[str, Split] = {}
+        self.available: dict[str, int] = {}  # evaluated items before --limit
         for task in cfg.tasks:
             split = task.split(task.load(cfg.data_dir), cfg.profile)
+            self.available[task.name] = len(split.evaluated)
             if cfg.limit is not None:
                 split = Split(split.shots, split.evaluated[: cfg.limit])
             self.splits[task.name] = split
@@ -205,6 +208,7 @@ class Evaluation:
         except OSError as exc:
             raise UserError(f"cannot write to the run directory {cfg.out} ({exc.strerror})", "pass --out to a writable directory") from None
         with RunDirLock(cfg.out):  # one run at a time per run directory
+            rundir.check_compatible(cfg.out, model=cfg.model, protocol=cfg.profile.name, synthetic=cfg.synthetic)
             return await self._run_locked()
 
     async def _run_locked(self) -> RunResult:
@@ -237,6 +241,7 @@ class Evaluation:
                     continue
                 done = await runner.run(requests, label=task.title)
                 task_lines, task_scores = self._score(task, split, requests, done)
+                task_scores.update(limit=cfg.limit, n_available=self.available[task.name])
                 lines += task_lines
                 scores[task.name] = task_scores
         finally:
@@ -271,7 +276,9 @@ class Evaluation:
         store.close()
         out = self.cfg.out
         _write_atomic(out / "requests.jsonl", "".join(rows))
-        _write_atomic(out / "plan.json", json.dumps({"plan": plan, "run": redact(record)}, indent=2, default=str) + "\n")
+        written = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        _write_atomic(out / "plan.json", json.dumps({"written": written, "note": "a --dry-run plan; a real run removes it",
+                                                     "plan": plan, "run": redact(record)}, indent=2, default=str) + "\n")
         totals = {k: sum(t[k] for t in plan.values()) for k in ("requests", "cached", "to_send")}
         return RunResult(out, {}, totals, True, plan=plan)
 
@@ -337,17 +344,23 @@ class Evaluation:
             "prompt_templates": {t.name: prompts.template_hashes(t.name) for t in cfg.tasks},
             "data_dir": str(cfg.data_dir),
             "limit": cfg.limit,
+            "synthetic": cfg.synthetic,
             "concurrency": cfg.concurrency,
             "retry_policy": cfg.policy.__dict__,
             "started": started,
         }
 
     def _write(self, lines: list[dict[str, Any]], scores: dict[str, Any], record: dict[str, Any]) -> None:
-        out = self.cfg.out
+        """Merged with the tasks an earlier run left in the directory (clue/rundir.py); dry-run plans removed."""
+        out, cfg = self.cfg.out, self.cfg
+        doc = {"model": cfg.model, "protocol": cfg.profile.name, "synthetic": cfg.synthetic, "limit": cfg.limit, "tasks": scores}
+        lines = rundir.merge_samples(out, lines, scores)
+        doc = rundir.merge_scores(out, doc)
+        record = rundir.merge_record(out, record, scores)
         _write_atomic(out / "samples.jsonl", "".join(_json_line(ln) for ln in lines))
-        _write_atomic(out / "scores.json", json.dumps({"model": self.cfg.model, "protocol": self.cfg.profile.name,
-                                                       "tasks": scores}, indent=2) + "\n")
+        _write_atomic(out / "scores.json", json.dumps(doc, indent=2) + "\n")
         _write_atomic(out / "run.json", json.dumps(redact(record), indent=2, default=str) + "\n")
+        rundir.remove_plan(out)
 
 
 def evaluate(cfg: RunConfig) -> RunResult:

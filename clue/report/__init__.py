@@ -18,6 +18,7 @@ from typing import Any, Sequence
 
 from markupsafe import Markup
 
+from clue.errors import UserError
 from clue.report.load import load_run, load_runs
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -80,14 +81,18 @@ def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, **options:
     """
     from clue.report.aggregate import ReportOptions, build_view, results_rows
 
+    from clue.files import ensure_dir
+
     opts = ReportOptions(**options)
+    out_dir = ensure_dir(Path(out_dir), "--out")  # before any work: a read-only or wrong --out is one line
     runs = load_runs(list(run_dirs))
     view = build_view(runs, opts)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "index.html"
-    path.write_text(render_html(view), encoding="utf-8", errors="backslashreplace")
-    write_results_csv(results_rows(view), out_dir / "results.csv")
+    try:
+        path.write_text(render_html(view), encoding="utf-8", errors="backslashreplace")
+        write_results_csv(results_rows(view), out_dir / "results.csv")
+    except OSError as exc:
+        raise UserError(f"cannot write the report into {out_dir} ({exc.strerror or exc})", "pass --out a writable folder") from None
     return path
 
 

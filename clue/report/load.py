@@ -29,23 +29,41 @@ def load_run(run_dir: str | Path) -> dict[str, Any]:
         except UnicodeDecodeError:
             raise DataError(f"{run_dir / name} is damaged (not UTF-8)", "re-run `clue run` with the same options to rewrite it") from None
 
-    def parse(name: str, text: str) -> Any:
+    def parse(name: str, text: str, line_no: int = 0) -> Any:
         try:
             return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{run_dir / name} is damaged (line {exc.lineno}: {exc.msg})",
+        except json.JSONDecodeError as exc:  # a JSONL line is parsed alone: its own number, not the decoder's
+            raise DataError(f"{run_dir / name} is damaged (line {line_no or exc.lineno}: {exc.msg})",
                             "re-run `clue run` with the same options to rewrite it") from None
 
     scores = parse("scores.json", read("scores.json"))
     record = parse("run.json", read("run.json"))
-    samples = [parse("samples.jsonl", line) for line in read("samples.jsonl").split("\n") if line.strip()]
+    samples = [parse("samples.jsonl", line, i) for i, line in enumerate(read("samples.jsonl").split("\n"), 1) if line.strip()]
     if not isinstance(record, dict) or not all(isinstance(s, dict) for s in samples):
         raise DataError(f"{run_dir} holds run.json/samples.jsonl of an unexpected shape", "re-run `clue run` with the same options to rewrite it")
     if not isinstance(scores, dict) or not isinstance(scores.get("tasks"), dict):
         raise DataError(f"{run_dir / 'scores.json'} has no 'tasks' object", "re-run `clue run` with the same options to rewrite it")
     scores.setdefault("model", record.get("model", run_dir.name))
     scores.setdefault("protocol", record.get("protocol", "?"))
-    return {"dir": str(run_dir), "name": run_dir.resolve().name or str(run_dir), "scores": scores, "record": record, "samples": samples}
+    return {"dir": str(run_dir), "name": run_dir.resolve().name or str(run_dir), "scores": scores, "record": record, "samples": samples,
+            "scope": scope(scores, record)}
+
+
+def scope(scores: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
+    """What a run's data was: {"synthetic": bool, "limit": N | None, "subset": {task title: [n, n_available]}}.
+
+    scores.json says it (`synthetic`, `limit`, per task `n_available`); runs written before it did are
+    read from run.json (the --synthetic data folder, --limit). A task run with --limit counts as a subset
+    unless it is known that the limit covered every item."""
+    synthetic = bool(scores.get("synthetic")) or str(record.get("data_dir", "")).rstrip("/").endswith("synthetic-data")
+    limit = scores.get("limit", record.get("limit"))
+    subset: dict[str, list[int | None]] = {}
+    for name, task in scores.get("tasks", {}).items():
+        n, available = task.get("n"), task.get("n_available")
+        lim = task.get("limit", limit)
+        if lim is not None and (available is None or (n or 0) < available):
+            subset[str(task.get("title", name))] = [n, available]
+    return {"synthetic": synthetic, "limit": limit, "subset": subset}
 
 
 def load_runs(run_dirs: list[str | Path]) -> list[dict[str, Any]]:
