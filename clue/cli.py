@@ -45,7 +45,11 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--temperature", type=float, default=None, help="sampling temperature (default: greedy)")
     p.add_argument("--seed", type=int, default=None, help="sampling seed")
     p.add_argument("--max-failures", default="0", help="failed requests tolerated: a count or a fraction like 0.01 / 1%% (default 0)")
-    p.add_argument("--max-attempts", type=int, default=6, help="attempts per request, first included (default 6)")
+    p.add_argument("--max-attempts", type=int, default=6,
+                   help="attempts per request, first included, for errors other than an outage (default 6)")
+    p.add_argument("--retry-budget", type=float, default=600.0, metavar="SECONDS",
+                   help="how long one request keeps retrying while the server is away (connection refused, HTTP 502/503/504), "
+                        "e.g. restarting or loading a model (default 600)")
     p.add_argument("--timeout", type=float, default=300.0, help="seconds per attempt (default 300)")
     p.add_argument("--retry-base", type=float, default=1.0, help="backoff base seconds for jittered retries (default 1)")
     p.add_argument("--api-key-env", default=None,
@@ -108,7 +112,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         endpoint=args.endpoint, revision=args.revision, mode=args.mode, chat_template=args.chat_template, tokenizer=args.tokenizer,
         max_position_embeddings=args.max_position_embeddings, temperature=args.temperature, seed=args.seed,
         limit=args.limit, concurrency=args.concurrency, max_failures=args.max_failures, api_key_env=args.api_key_env,
-        policy=RetryPolicy(max_attempts=args.max_attempts, attempt_timeout_s=args.timeout, backoff_base_s=args.retry_base),
+        policy=RetryPolicy(max_attempts=args.max_attempts, attempt_timeout_s=args.timeout, backoff_base_s=args.retry_base,
+                           outage_budget_s=args.retry_budget),
         progress=not args.no_progress and sys.stderr.isatty() or os.environ.get("CLUE_PROGRESS") == "1",
         argv=["clue", *sys.argv[1:]], allow_remote_phi=args.allow_remote_phi, dry_run=getattr(args, "dry_run", False),
         synthetic=args.synthetic,
