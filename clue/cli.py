@@ -57,6 +57,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--allow-remote-phi", action="store_true",
                    help="allow credentialed (PhysioNet) tasks to go to a non-loopback endpoint (see clue/phi.py)")
+    p.add_argument("--refresh", action="store_true",
+                   help="ask the server again for every request, even those in the response store, and replace the stored answers")
     p.add_argument("--dry-run", action="store_true",
                    help="build the exact requests and write them to <out>/requests.jsonl with counts; send none")
 
@@ -116,7 +118,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                            outage_budget_s=args.retry_budget),
         progress=not args.no_progress and sys.stderr.isatty() or os.environ.get("CLUE_PROGRESS") == "1",
         argv=["clue", *sys.argv[1:]], allow_remote_phi=args.allow_remote_phi, dry_run=getattr(args, "dry_run", False),
-        synthetic=args.synthetic,
+        synthetic=args.synthetic, refresh=args.refresh,
     )
     result = evaluate(cfg)
     if result.plan is not None:

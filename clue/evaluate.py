@@ -57,6 +57,7 @@ class RunConfig:
     argv: Sequence[str] = ()
     allow_remote_phi: bool = False  # credentialed tasks may go to a non-loopback endpoint (clue/phi.py)
     dry_run: bool = False  # build and write the exact requests, send none
+    refresh: bool = False  # ask the server again even where the store has an answer, and replace it
     synthetic: bool = False  # data_dir holds the bundled synthetic items (marked in scores.json, never `reproduced`)
 
 
@@ -158,14 +159,14 @@ class Evaluation:
 
         return load_tokenizer(cfg.model, revision, cfg.tokenizer, token=os.environ.get("HF_TOKEN") or None)
 
-    def _context(self, info: dict[str, Any], template: ChatTemplate | None) -> BuildContext:
+    def _context(self, info: dict[str, Any], template: ChatTemplate | None, identity: str | None = None) -> BuildContext:
         cfg = self.cfg
         send = "prompt" if cfg.engine == "tgi" else "messages"
         mode = cfg.mode or "instruct-system"
         mpe = cfg.max_position_embeddings or info.get("max_total_tokens")
         revision = cfg.revision or info.get("model_sha")
         tokenizer = self._tokenizer(revision)
-        return BuildContext(endpoint=Endpoint(cfg.engine, cfg.model, revision), profile=cfg.profile, mode=mode, send=send,
+        return BuildContext(endpoint=Endpoint(cfg.engine, cfg.model, revision, identity), profile=cfg.profile, mode=mode, send=send,
                             chat_template=template, max_position_embeddings=mpe, temperature=cfg.temperature, seed=cfg.seed,
                             tokenizer=tokenizer, draw_seed=self._draw_seed(),
                             decode_cleanup=self._decode_cleanup(tokenizer, revision, template))
@@ -223,11 +224,12 @@ class Evaluation:
             info = await engine.describe()
             _check_model(cfg, info)
             template = _resolve_template(cfg, cfg.revision or info.get("model_sha"))
-            ctx = self._context(info, template)
+            identity = engine.identity() if callable(getattr(engine, "identity", None)) else None  # type: ignore[attr-defined]
+            ctx = self._context(info, template, identity)
             self._check_truncate(ctx, info)
             record = self._record(info, template, ctx, started)
             run_id = store.start_run(str(cfg.out), redact(record)) if not cfg.dry_run else 0
-            runner = Runner(engine, store, concurrency=cfg.concurrency, policy=cfg.policy, progress=cfg.progress)
+            runner = Runner(engine, store, concurrency=cfg.concurrency, policy=cfg.policy, progress=cfg.progress, refresh=cfg.refresh)
             lines: list[dict[str, Any]] = []
             scores: dict[str, Any] = {}
             planned: list[tuple[Task, list[Request]]] = []
@@ -265,7 +267,7 @@ class Evaluation:
         plan: dict[str, Any] = {}
         for task, requests in planned:
             unique = {r.key: r for r in requests}
-            cached = len(store.get_many(unique))
+            cached = 0 if self.cfg.refresh else len(store.get_many(unique))
             chars = sum(len(r.prompt) if r.prompt is not None else sum(len(m["content"]) for m in r.messages or ())
                         for r in unique.values())
             plan[task.name] = {"title": task.title, "requests": len(unique), "cached": cached,

@@ -92,7 +92,8 @@ class _Wait:
 
 class Runner:
     def __init__(self, engine: Engine, store: Store, *, concurrency: int = 32, policy: RetryPolicy | None = None,
-                 progress: bool = True):
+                 progress: bool = True, refresh: bool = False):
+        self.refresh = refresh  # ask again even where the store has an answer (put replaces it)
         self.engine = engine
         self.store = store
         self.concurrency = max(1, concurrency)
@@ -185,7 +186,7 @@ class Runner:
         unique = {r.key: r for r in requests}
         self.stats.requests += len(unique)
         results: dict[str, Completion] = {}
-        for key in unique:
+        for key in unique if not self.refresh else ():
             if (hit := self.store.get(key)) is not None:
                 results[key] = hit
         self.stats.cached += len(results)

@@ -97,5 +97,12 @@ class OpenAIEngine:
         return {"engine": "openai", "url": self.url, "model_id": self.model, "served_models": served[:20],
                 "note": "the server applied its own chat template; generation prefixes could not be prefilled"}
 
+    def identity(self) -> str:
+        """What pins the answers besides the model name: this server (base URL) and the model it serves."""
+        from urllib.parse import urlsplit, urlunsplit
+
+        parts = urlsplit(self.url)
+        return f"{urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip('/'), '', ''))}#{self.model}"
+
     async def close(self) -> None:
         await self._client.close()
