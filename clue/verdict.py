@@ -39,12 +39,12 @@ _Z_POWER = NormalDist().inv_cdf(POWER)
 
 def rule_text(margin: float) -> str:
     """One paragraph that states the rule, for terminal output and reports."""
-    return (f"Verdict rule: `reproduced` only when the whole 95 % bootstrap CI of the run lies within the published value "
+    return (f"Verdict rule: reproduced only when the whole 95 % bootstrap CI of the run lies within the published value "
             f"± {margin:g} percent points (an equivalence test: two one-sided tests at 2.5 % each; a real difference smaller "
-            f"than the margin still counts as reproduced); `deviates` when it is not and the published value lies outside the 95 % CI (beyond its two-decimal rounding), with the run's direction; "
-            f"otherwise `inconclusive` — the CI is too wide to tell, and the smallest deviation this run could detect "
+            f"than the margin still counts as reproduced); deviates when it is not and the published value lies outside the 95 % CI (beyond its two-decimal rounding), with the run's direction; "
+            f"otherwise inconclusive — the CI is too wide to tell, and the smallest deviation this run could detect "
             f"(80 % power) and about how many items a decisive run needs are given. A run on a subset (--limit) or on "
-            f"synthetic data is never `reproduced` (synthetic: never `deviates` either), and fewer than {MIN_ITEMS} "
+            f"synthetic data is never reproduced (synthetic: never deviates either), and fewer than {MIN_ITEMS} "
             f"items (or clusters) are always inconclusive. Exit status: {EXIT_REPRODUCED} all reproduced, "
             f"{EXIT_DEVIATES} something deviates, {EXIT_INCONCLUSIVE} nothing deviates but not all is reproduced.")
 

@@ -36,10 +36,29 @@ def _pvalue(p: float) -> str:
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
-def _compact(v: Any) -> str:
-    if isinstance(v, (dict, list, tuple)):
-        return json.dumps(v, ensure_ascii=False, default=str, sort_keys=isinstance(v, dict))
-    return "—" if v is None else str(v)
+def _human(v: Any, top: bool = True) -> str:
+    """A record value as a reader says it: no Python/JSON spellings (None, [], {}, True, escaped newlines)."""
+    if v is None:
+        return "—"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, (list, tuple)):
+        return ", ".join(_human(x, False) for x in v) if v else "none"
+    if isinstance(v, dict):
+        if not v:
+            return "none"
+        parts = [f"{str(k).replace('_', ' ')}: {_human(x, False)}" for k, x in v.items()]
+        return "\n".join(parts) if top else "; ".join(parts)
+    return str(v)
+
+
+def _compact(v: Any) -> Markup:
+    """`_human`, HTML-escaped, line breaks kept as <br>."""
+    from markupsafe import escape
+
+    return Markup("<br>").join(escape(line) for line in _human(v).split("\n"))
 
 
 def _environment() -> "jinja2.Environment":  # noqa: F821 - imported on use (keeps `clue --help` light)

@@ -19,6 +19,7 @@ from clue.report import charts
 from clue.report.cost import cost, load_prices, usage
 from clue.report.load import credentialed_tasks, redact_samples
 from clue.stats import DEFAULT_REPLICATES, DEFAULT_SEED, Interval, compare_runs, run_intervals
+from clue.verdict import rule_text
 from clue.verify import DEFAULT_TOLERANCE, VERDICTS, verify_run
 
 TEXT_LIMIT = 20_000  # characters of one prompt/output shown; the rest is in samples.jsonl
@@ -38,6 +39,7 @@ class ReportOptions:
     prices: str | None = None  # price table file; None = the bundled one
     compare: Sequence[tuple[str, str]] = ()  # explicit run-name pairs
     published_model: str | None = None
+    include_synthetic: bool = False  # rank synthetic-data runs and plot them in the scatter
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -63,7 +65,12 @@ def _run_info(i: int, run: dict[str, Any], opts: ReportOptions, prices: dict[str
     pm_name = checks[0].published_model if checks else None
     totals = usage(run["samples"])
     model = str(scores.get("model"))
+    from clue.report.load import scope as run_scope
+    from clue.verify import scope_label
+
+    sc = run.get("scope") or run_scope(scores, record)
     return {
+        "scope": sc, "synthetic": bool(sc["synthetic"]), "subset": bool(sc["subset"]), "scope_label": scope_label(run),
         "name": run["name"], "dir": run["dir"], "model": model, "protocol": scores.get("protocol"), "color": charts.color(i),
         "published_model": pm_name, "pm": published.models().get(pm_name) if pm_name else None,
         "intervals": ivs, "checks": checks, "counts": {v: sum(1 for c in checks if c.verdict == v) for v in VERDICTS},
@@ -81,38 +88,69 @@ def _detail(m: published.PublishedModel | None) -> str:
     return m.hf_id or "HF id ambiguous"
 
 
-def _leaderboard(infos: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _ranked(info: dict[str, Any], opts: ReportOptions) -> bool:
+    """Synthetic-data runs are not ranked among (nor plotted with) the published models unless asked."""
+    return not info["synthetic"] or opts.include_synthetic
+
+
+def _published_levels(tasks: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Published Level averages; where the source prints none but all of a Level's task scores are published,
+    the Level is their mean by the same rule (marked `derived`)."""
+    out = {}
+    for lv, members in LEVELS.items():
+        if lv in tasks:
+            out[lv] = cell(value=tasks[lv]["avg"].value, approx=tasks[lv]["avg"].approximate)
+            continue
+        scores = [task_score(t, {k: v.value for k, v in tasks.get(t, {}).items()}) for t in members]
+        out[lv] = {**cell(value=sum(scores) / len(scores)), "derived": True} if all(x is not None for x in scores) else cell()
+    return out
+
+
+def _leaderboard(infos: list[dict[str, Any]], opts: ReportOptions) -> list[dict[str, Any]]:
     rows = []
     for info in infos:
         ivs = info["intervals"]
         rows.append({"name": info["name"], "kind": "run", "type": "your run", "color": info["color"],
+                     "ranked": _ranked(info, opts), "scope": info["scope_label"],
                      "detail": f"{info['model']} · {info['protocol']}",
                      "levels": {lv: cell(ivs.levels.get(lv)) if lv in ivs.levels else cell() for lv in LEVELS},
                      "tasks": {t: cell(ivs.task_scores[t]) if t in ivs.task_scores else cell() for t in TASK_ORDER}})
     for name, tasks in published.table().items():
         m = published.models().get(name)
-        levels = {lv: cell(value=tasks[lv]["avg"].value, approx=tasks[lv]["avg"].approximate) if lv in tasks else cell() for lv in LEVELS}
+        levels = _published_levels(tasks)
         scores = {t: cell(value=task_score(t, {k: v.value for k, v in tasks.get(t, {}).items()})) for t in TASK_ORDER}
-        rows.append({"name": name, "kind": "published", "type": m.type if m else "", "color": None,
+        rows.append({"name": name, "kind": "published", "type": m.type if m else "", "color": None, "ranked": True, "scope": "",
                      "detail": _detail(m), "levels": levels, "tasks": scores})
-    rows.sort(key=lambda r: -(r["levels"]["Level1"]["value"] if r["levels"]["Level1"]["value"] is not None else -1.0))
+    rows.sort(key=lambda r: (not r["ranked"], -(r["levels"]["Level1"]["value"] if r["levels"]["Level1"]["value"] is not None else -1.0)))
     return rows
 
 
-def _scatter(infos: list[dict[str, Any]]) -> Any:
+def _scatter(infos: list[dict[str, Any]], opts: ReportOptions) -> tuple[Any, list[str]]:
+    """The figure, and one line per run that is not in it (and why): nothing drops out silently."""
     points = []
+    left_out: list[str] = []
     for name, tasks in published.table().items():
-        if "Level1" in tasks and "Level2" in tasks:
+        levels = _published_levels(tasks)
+        if levels["Level1"]["value"] is not None and levels["Level2"]["value"] is not None:
             m = published.models().get(name)
-            points.append(charts.Point(name, tasks["Level1"]["avg"].value, tasks["Level2"]["avg"].value, m.type if m else "general"))
+            points.append(charts.Point(name, levels["Level1"]["value"], levels["Level2"]["value"], m.type if m else "general"))
     for info in infos:
         lv = info["intervals"].levels
+        if not _ranked(info, opts):
+            left_out.append(f"{info['name']}: synthetic data (pass --include-synthetic to plot it)")
+            continue
+        missing = [level for level in LEVELS if level not in lv]
+        if missing:
+            titles = {n: t.get("title", n) for n, t in info["scores"]["tasks"].items()}
+            lacks = [t for level in missing for t in LEVELS[level] if t not in info["intervals"].task_scores]
+            left_out.append(f"{info['name']}: no {' / '.join(LEVEL_TITLES.get(m, m) for m in missing)} average "
+                            f"(lacks {', '.join(lacks) or 'task scores'}; ran {', '.join(titles.values()) or 'nothing'})")
         if "Level1" in lv and "Level2" in lv:
             a, b = lv["Level1"], lv["Level2"]
             points.append(charts.Point(info["name"], a.value, b.value, "run",  # type: ignore[arg-type]
                                        (a.low, a.high) if a.low is not None else None,
                                        (b.low, b.high) if b.low is not None else None, a.partial or b.partial))
-    return charts.scatter(points, {i["name"]: i["color"] for i in infos})
+    return charts.scatter(points, {i["name"]: i["color"] for i in infos}), left_out
 
 
 def _tasks(infos: list[dict[str, Any]], titles: list[str]) -> list[dict[str, Any]]:
@@ -195,6 +233,14 @@ def _primary_metric(title: str, scores: dict[str, float]) -> str | None:
     return next((m for m in TASK_METRICS.get(title, ()) if m in scores), next(iter(scores), None))
 
 
+def _badness(title: str, s: dict[str, Any]) -> tuple[int, float]:
+    if s.get("status") != "ok":
+        return (0, 0.0)
+    scores = s.get("scores") or {}
+    primary = _primary_metric(title, scores)
+    return (1, float(scores[primary]) if primary is not None and scores[primary] is not None else float("inf"))
+
+
 def samples_per_task(infos: list[dict[str, Any]], opts: ReportOptions) -> int:
     """Items listed per run and task: --max-samples, lowered so the whole browser stays ~SAMPLE_BUDGET rows."""
     combos = sum(len({s.get("task") for s in info["samples"]}) for info in infos) or 1
@@ -219,6 +265,7 @@ def _samples(infos: list[dict[str, Any]], opts: ReportOptions) -> list[dict[str,
                 flagged.append((pos, s, wrong))
             chosen = [f for f in flagged if f[0] < limit]
             chosen += [f for f in flagged if f[0] >= limit and (f[2] or f[1].get("status") != "ok")][:limit]
+            chosen.sort(key=lambda f: _badness(title, f[1]))  # worst first: failed, then lowest primary score
             for pos, s, wrong in chosen:
                 prompt = s.get("prompt")
                 if isinstance(prompt, list):
@@ -260,7 +307,19 @@ def _provenance(info: dict[str, Any]) -> dict[str, Any]:
             if isinstance(rec.get(k), (int, float))}
     return {"record": rec, "when": when, "seeds": _seeds(rec),
             "switches": [(k, v, k not in ("name", "description") and k in ref and ref[k] != v) for k, v in switches.items()],
-            "describe": (rec.get("engine") or {}).get("describe") or {}, "stats": rec.get("stats") or {}}
+            "describe": {k: v for k, v in ((rec.get("engine") or {}).get("describe") or {}).items() if k != "engine"},
+            "stats": rec.get("stats") or {}, "task_runs": _task_runs(rec)}
+
+
+def _task_runs(rec: dict[str, Any]) -> list[tuple[str, list[str], Any]]:
+    """(command, tasks, limit) per distinct invocation that wrote a task of this run directory; empty when one did."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for task, tr in (rec.get("task_runs") or {}).items():
+        tr = tr or {}
+        groups.setdefault((" ".join(tr.get("command") or []), str(tr.get("limit"))), []).append(task)
+    if len(groups) < 2:
+        return []
+    return [(cmd, tasks, None if limit == "None" else limit) for (cmd, limit), tasks in groups.items()]
 
 
 def build_view(runs: list[dict[str, Any]], opts: ReportOptions) -> dict[str, Any]:
@@ -271,10 +330,13 @@ def build_view(runs: list[dict[str, Any]], opts: ReportOptions) -> dict[str, Any
     for info in infos:
         info["provenance"] = _provenance(info)
     samples = _samples(infos, opts)
+    scatter, left_out = _scatter(infos, opts)
     redacted_tasks = sorted(credentialed_tasks({str(s.get("task")) for r in runs for s in r["samples"]})) if opts.redact else []
     return {
         "runs": infos, "titles": titles, "levels": list(LEVELS), "level_titles": LEVEL_TITLES, "task_order": TASK_ORDER,
-        "leaderboard": _leaderboard(infos), "scatter": _scatter(infos), "tasks": _tasks(infos, titles),
+        "leaderboard": _leaderboard(infos, opts), "scatter": scatter, "scatter_left_out": left_out, "tasks": _tasks(infos, titles),
+        "synthetic_runs": [i["name"] for i in infos if i["synthetic"]], "subset_runs": [i["name"] for i in infos if i["subset"]],
+        "rule": rule_text(opts.tolerance),
         "comparisons": _comparisons(infos, runs, opts), "samples": samples, "opts": opts,
         "samples_per_task": samples_per_task(infos, opts),
         "redacted_tasks": redacted_tasks, "verdicts": VERDICTS, "source_notes": published.SOURCE_NOTES,

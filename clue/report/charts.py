@@ -2,6 +2,8 @@
 
 Text stays text (`svg.fonttype = none`, escaped by matplotlib's SVG writer), which keeps files
 small; every chart gets its own hash salt so element ids never collide inside one HTML page.
+Point labels of the scatter are placed by adjustText (no overlaps, leader lines where moved);
+error bars are clipped at zero (a bootstrap bound can miss the point estimate by rounding).
 """
 
 from __future__ import annotations
@@ -55,6 +57,22 @@ def _svg(fig, salt: str) -> Markup:
     return Markup(svg[svg.index("<svg"):])  # our own SVG: drop the XML prolog and DOCTYPE
 
 
+def _err(value: float, bounds: tuple[float, float] | None) -> list[list[float]] | None:
+    if bounds is None:
+        return None
+    return [[max(0.0, value - bounds[0])], [max(0.0, bounds[1] - value)]]
+
+
+def _place_labels(ax, texts: list, xs: list[float], ys: list[float]) -> None:
+    """Move labels off each other and off the points (adjustText), with a thin leader line where moved."""
+    if not texts:
+        return
+    from adjustText import adjust_text
+
+    adjust_text(texts, x=xs, y=ys, ax=ax, expand=(1.15, 1.35), ensure_inside_axes=True, time_lim=2.0,
+                arrowprops={"arrowstyle": "-", "color": "#94a3b8", "lw": 0.5})
+
+
 def color(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
@@ -64,6 +82,7 @@ def scatter(points: Sequence[Point], run_colors: dict[str, str]) -> Markup:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(10.0, 6.2))
     seen: set[str] = set()
+    texts, xs, ys = [], [], []
     for p in points:
         if p.kind == "run":
             continue
@@ -71,19 +90,22 @@ def scatter(points: Sequence[Point], run_colors: dict[str, str]) -> Markup:
         label = f"published: {p.kind}" if p.kind not in seen else None
         seen.add(p.kind)
         ax.scatter([p.x], [p.y], s=26, c=c, marker=marker, alpha=0.75, label=label, zorder=2)
-        ax.annotate(p.label, (p.x, p.y), xytext=(3, 2), textcoords="offset points", fontsize=6, color="#475569")
+        texts.append(ax.text(p.x, p.y, p.label, fontsize=6, color="#475569"))
+        xs.append(p.x)
+        ys.append(p.y)
     n_runs = sum(1 for p in points if p.kind == "run")
     for p in points:
         if p.kind != "run":
             continue
         c = run_colors.get(p.label, "#dc2626")
-        xerr = [[p.x - p.x_err[0]], [p.x_err[1] - p.x]] if p.x_err else None
-        yerr = [[p.y - p.y_err[0]], [p.y_err[1] - p.y]] if p.y_err else None
-        ax.errorbar([p.x], [p.y], xerr=xerr, yerr=yerr, fmt="none", ecolor=c, elinewidth=1 if n_runs <= 6 else 0.6,
-                    capsize=2, alpha=1.0 if n_runs <= 6 else 0.45, zorder=3)
+        ax.errorbar([p.x], [p.y], xerr=_err(p.x, p.x_err), yerr=_err(p.y, p.y_err), fmt="none", ecolor=c,
+                    elinewidth=1 if n_runs <= 6 else 0.6, capsize=2, alpha=1.0 if n_runs <= 6 else 0.45, zorder=3)
         ax.scatter([p.x], [p.y], s=140, marker="*", c="white" if p.partial else c, edgecolors=c, linewidths=1.2, zorder=4,
                    label=f"{p.label}{' (partial)' if p.partial else ''}")
-        ax.annotate(p.label, (p.x, p.y), xytext=(5, -9), textcoords="offset points", fontsize=7.5, color=c, fontweight="bold")
+        texts.append(ax.text(p.x, p.y, p.label, fontsize=7.5, color=c, fontweight="bold"))
+        xs.append(p.x)
+        ys.append(p.y)
+    _place_labels(ax, texts, xs, ys)
     ax.set_xlabel("Level 1 (MedNLI, MeQSum, ProblemSummary)")
     ax.set_ylabel("Level 2 (MeDiSumQA, MeDiSumCode, LongHealth)")
     ax.grid(True, color="#e5e7eb", linewidth=0.6, zorder=0)
@@ -112,8 +134,8 @@ def task_bars(title: str, metrics: Sequence[str], bars: Sequence[Bar], run_color
             if value is not None:
                 xs.append(x)
                 ys.append(value)
-                lo.append(value - low if low is not None else 0.0)
-                hi.append(high - value if high is not None else 0.0)
+                lo.append(max(0.0, value - low) if low is not None else 0.0)
+                hi.append(max(0.0, high - value) if high is not None else 0.0)
             if m in bar.published:
                 pub_x.append(x)
                 pub_y.append(bar.published[m])

@@ -46,6 +46,8 @@ def add_report_arguments(p: argparse.ArgumentParser) -> None:
                    help="omit prompts (source documents), outputs and references of credentialed tasks, to share the report")
     p.add_argument("--max-samples", type=int, default=50, help="samples shown per run and task, plus as many failed/wrong (default 50)")
     p.add_argument("--prices", default=None, metavar="FILE", help="price table, USD per 1M tokens by model id (default: bundled, empty)")
+    p.add_argument("--include-synthetic", action="store_true",
+                   help="rank runs on synthetic data among the published models and plot them (default: listed apart, labelled)")
     p.add_argument("--compare", type=_pair, action="append", default=[], metavar="RUN_A:RUN_B",
                    help="paired comparison of two runs (directory names); repeatable. Default: all pairs up to 6 runs")
     _add_common(p)
@@ -71,7 +73,7 @@ def report_command(args: argparse.Namespace) -> int:
     _check_numbers(args)
     path = build_report(args.runs, args.out, redact=args.redact, max_samples=args.max_samples, replicates=args.bootstrap,
                         seed=args.seed, tolerance=args.tolerance, prices=args.prices, compare=list(args.compare),
-                        published_model=args.published_model)
+                        published_model=args.published_model, include_synthetic=args.include_synthetic)
     print(f"report written to {path} (and {path.parent / 'results.csv'})")
     return 0
 
