@@ -169,21 +169,25 @@ class Evaluation:
         return BuildContext(endpoint=Endpoint(cfg.engine, cfg.model, revision, identity), profile=cfg.profile, mode=mode, send=send,
                             chat_template=template, max_position_embeddings=mpe, temperature=cfg.temperature, seed=cfg.seed,
                             tokenizer=tokenizer, draw_seed=self._draw_seed(),
-                            decode_cleanup=self._decode_cleanup(tokenizer, revision, template))
+                            **self._decode_cleanup(tokenizer, revision, template))
 
-    def _decode_cleanup(self, tokenizer: Any, revision: str | None, template: ChatTemplate | None) -> bool | None:
-        """The model's `clean_up_tokenization_spaces`, needed only where v3 LongHealth decodes cut documents.
-        A loaded chat template already read the model's tokenizer_config.json: it is not read again."""
+    def _decode_cleanup(self, tokenizer: Any, revision: str | None, template: ChatTemplate | None) -> dict[str, Any]:
+        """The model's `clean_up_tokenization_spaces` and `tokenizer_class` (whose default applies when the flag
+        is unset), needed only where v3 LongHealth decodes cut documents. A loaded chat template already read
+        the model's tokenizer_config.json: it is not read again."""
         cfg = self.cfg
         if tokenizer is None or cfg.profile.q11_longhealth_budget != "original" or not any(t.name == "longhealth" for t in cfg.tasks):
-            return None
-        if template is not None and template.clean_up_tokenization_spaces is not None:
-            return template.clean_up_tokenization_spaces
-        from clue.tokenizer import decode_cleanup_flag
+            return {}
+        if template is not None and (template.clean_up_tokenization_spaces is not None or template.tokenizer_class):
+            return {"decode_cleanup": template.clean_up_tokenization_spaces, "tokenizer_class": template.tokenizer_class}
+        from clue.tokenizer import tokenizer_config
 
-        return decode_cleanup_flag(cfg.model, revision, tokenizer_path=cfg.tokenizer,
-                                   config_path=cfg.chat_template if template is None else None,
-                                   token=os.environ.get("HF_TOKEN") or None, hub=template is None)
+        config = tokenizer_config(cfg.model, revision, tokenizer_path=cfg.tokenizer,
+                                  config_path=cfg.chat_template if template is None else None,
+                                  token=os.environ.get("HF_TOKEN") or None, hub=template is None)
+        flag, klass = config.get("clean_up_tokenization_spaces"), config.get("tokenizer_class")
+        return {"decode_cleanup": flag if isinstance(flag, bool) else None,
+                "tokenizer_class": klass if isinstance(klass, str) and klass else None}
 
     def _draw_seed(self) -> int:
         """One random draw per run directory (for unseeded protocol steps), written before any request is sent.
