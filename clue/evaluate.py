@@ -74,13 +74,18 @@ def failure_limit(spec: str, total: int) -> int:
     """`--max-failures`: a count ("5") or a fraction ("0.01", "1%") of the requests."""
     text = spec.strip()
     try:
-        if text.endswith("%"):
-            return int(float(text[:-1]) / 100.0 * total)
-        value = float(text)
+        percent = text.endswith("%")
+        value = float(text[:-1] if percent else text)
     except ValueError:
         raise ConfigError(f"--max-failures {spec!r} is neither a count nor a fraction", "e.g. --max-failures 5 or 0.01 or 1%") from None
-    if value < 0:
-        raise ConfigError(f"--max-failures {spec!r} is negative", "use 0 or more")
+    if not value >= 0 or value == float("inf"):
+        raise ConfigError(f"--max-failures {spec!r} is negative or not finite", "use 0 or more")
+    if percent:
+        if value > 100:
+            raise ConfigError(f"--max-failures {spec!r} is more than 100 %", "use a percentage from 0% to 100%")
+        return int(value / 100.0 * total)
+    if value >= 1 and not value.is_integer():
+        raise ConfigError(f"--max-failures {spec!r} is neither a whole count nor a fraction below 1", "e.g. 5, 0.01 or 1%")
     return int(value * total) if 0 < value < 1 else int(value)
 
 

@@ -15,8 +15,8 @@ from clue.errors import ConfigError
 
 from clue.verdict import DEFAULT_MARGIN, EXIT_DEVIATES, EXIT_INCONCLUSIVE, EXIT_REPRODUCED, MIN_ITEMS
 
-VERIFY_EPILOG = (f"Verdicts: reproduced = the whole 95%% CI lies within published ± --margin (equivalence test); "
-                 f"deviates = the published value lies outside the 95%% CI; otherwise inconclusive (with the smallest "
+VERIFY_EPILOG = (f"Verdicts: reproduced = the whole 95% CI lies within published ± --margin (equivalence test); "
+                 f"deviates = the published value lies outside the 95% CI; otherwise inconclusive (with the smallest "
                  f"detectable deviation and ~items needed). Runs on synthetic data or a --limit subset, and fewer than "
                  f"{MIN_ITEMS} items, are never reproduced. Exit status: {EXIT_REPRODUCED} all reproduced, {EXIT_DEVIATES} "
                  f"something deviates, {EXIT_INCONCLUSIVE} nothing deviates but not all is reproduced, 2 a usage error.")
