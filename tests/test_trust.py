@@ -168,3 +168,66 @@ def test_store_file_is_owner_only(tmp_path):
 def test_a_run_store_is_owner_only(tmp_path, engine):
     assert baseline_run(tmp_path, "run", "--tasks", "mednli").returncode == 0
     assert stat.S_IMODE((tmp_path / "s.sqlite").stat().st_mode) == 0o600
+
+
+def _view(tmp_path: Path, *runs: Path, **opts):
+    from clue.report.aggregate import ReportOptions, build_view
+    from clue.report.load import load_runs
+
+    return build_view(load_runs(list(runs)), ReportOptions(replicates=50, **opts))
+
+
+def test_report_keeps_synthetic_runs_apart_and_labelled(tmp_path):
+    from clue.report import render_html
+
+    assert baseline_run(tmp_path, "demo").returncode == 0
+    real = published_like_run(tmp_path / "llama3", "Meta-Llama-3-8B-Instruct", n=20)
+    view = _view(tmp_path, tmp_path / "demo", real)
+    rows = {r["name"]: r for r in view["leaderboard"]}
+    assert rows["demo"]["ranked"] is False and "SYNTHETIC" in rows["demo"]["scope"] and rows["llama3"]["ranked"]
+    ranked = [r["name"] for r in view["leaderboard"] if r["ranked"]]
+    assert "demo" not in ranked and view["leaderboard"][-1]["name"] == "demo"  # listed after every ranked row
+    assert any(line.startswith("demo: synthetic") for line in view["scatter_left_out"])
+    html = render_html(view)
+    assert "synthetic-banner" in html and "Not ranked" in html and "Verdict rule:" in html
+    assert 'class="badge synthetic"' in html
+    # asked for: ranked and plotted
+    view = _view(tmp_path, tmp_path / "demo", real, include_synthetic=True)
+    assert all(r["ranked"] for r in view["leaderboard"]) and not any(x.startswith("demo") for x in view["scatter_left_out"])
+
+
+def test_report_names_runs_missing_from_the_figure_and_derives_published_levels(tmp_path):
+    assert baseline_run(tmp_path, "meqsum-only", "--tasks", "meqsum").returncode == 0
+    view = _view(tmp_path, tmp_path / "meqsum-only", include_synthetic=True)
+    assert any(x.startswith("meqsum-only: no Level 1 / Level 2") or x.startswith("meqsum-only: no ") for x in view["scatter_left_out"])
+    mixtral = next(r for r in view["leaderboard"] if r["name"] == "Mixtral-8x7B-v0.1")
+    lv1 = mixtral["levels"]["Level1"]
+    tasks = [mixtral["tasks"][t]["value"] for t in ("MedNLI", "MeQSum", "ProblemSummary")]
+    assert lv1.get("derived") and lv1["value"] == pytest.approx(sum(tasks) / 3)
+
+
+def test_report_provenance_in_words_and_samples_worst_first(tmp_path):
+    from clue.report import render_html
+
+    assert baseline_run(tmp_path, "demo", "--tasks", "mednli,meqsum").returncode == 0
+    view = _view(tmp_path, tmp_path / "demo", include_synthetic=True)
+    html = render_html(view)
+    prov = html[html.index('id="provenance"'):]
+    prov = prov[: prov.index("full run record")]
+    for raw in (">None<", ">[]<", ">{}<", "\\n", ">True<", ">False<", '{"'):
+        assert raw not in prov, raw
+    for task in ("mednli", "meqsum"):
+        rows = [s for s in view["samples"] if s["task"] == task]
+        title = rows[0]["title"]
+        from clue.report.aggregate import _badness
+
+        keys = [_badness(title, {"status": s["status"], "scores": s["scores"]}) for s in rows]
+        assert keys == sorted(keys) and len(rows) > 1
+
+
+def test_a_baseline_run_is_matched_to_the_published_baseline(tmp_path):
+    assert baseline_run(tmp_path, "base").returncode == 0
+    checks = verify_run(load_run(tmp_path / "base"), replicates=50)
+    assert checks[0].published_model == "Parameterless baseline"
+    level = next(c for c in checks if c.task == "Level1")
+    assert level.published is not None
