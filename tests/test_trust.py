@@ -231,3 +231,18 @@ def test_a_baseline_run_is_matched_to_the_published_baseline(tmp_path):
     assert checks[0].published_model == "Parameterless baseline"
     level = next(c for c in checks if c.task == "Level1")
     assert level.published is not None
+
+
+def test_charts_number_crowded_runs_and_rotate_long_metric_names():
+    from clue.report import charts
+
+    points = [charts.Point(f"a-rather-long-run-name-{i}", 40 + i * 0.3, 30 + i * 0.2, "run", (39.0, 41.0 + i), None) for i in range(5)]
+    points.append(charts.Point("published one", 40.5, 30.5, "general"))
+    svg = str(charts.scatter(points, {}))
+    assert "1 a-rather-long-run-name-0" in svg and "5 a-rather-long-run-name-4" in svg  # names in the legend, numbers at stars
+    few = str(charts.scatter(points[:2] + points[-1:], {}))
+    assert "1 a-rather-long-run-name-0" not in few and "a-rather-long-run-name-0" in few
+    metrics = ["bertscore_precision", "bertscore_recall", "icd_exact_match_f1", "icd_approx_f1", "valid_codes", "rouge_lsum"]
+    bars = [charts.Bar(f"r{i}", {m: (50.0, 40.0, 60.0) for m in metrics}, {}) for i in range(3)]
+    assert "rotate(-30" in str(charts.task_bars("T", metrics, bars, {}))
+    assert "rotate(-30" not in str(charts.task_bars("T", ["rougeL", "rouge1"], bars, {}))

@@ -15,6 +15,7 @@ from typing import Sequence
 from markupsafe import Markup
 
 PALETTE = ("#2563eb", "#d97706", "#059669", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#65a30d", "#9333ea", "#ea580c")
+SHORT_LABELS_UP_TO = 3  # runs labelled by name at their star; more are numbered (names in the legend)
 TYPE_STYLE = {"general": ("#64748b", "o"), "biomedical": ("#0d9488", "s"), "baseline": ("#111827", "X")}
 
 
@@ -69,8 +70,8 @@ def _place_labels(ax, texts: list, xs: list[float], ys: list[float]) -> None:
         return
     from adjustText import adjust_text
 
-    adjust_text(texts, x=xs, y=ys, ax=ax, expand=(1.15, 1.35), ensure_inside_axes=True, time_lim=2.0,
-                arrowprops={"arrowstyle": "-", "color": "#94a3b8", "lw": 0.5})
+    adjust_text(texts, x=xs, y=ys, ax=ax, expand=(1.2, 1.6), force_text=(0.3, 0.6), force_static=(0.2, 0.4),
+                ensure_inside_axes=True, iter_lim=500, arrowprops={"arrowstyle": "-", "color": "#94a3b8", "lw": 0.5})
 
 
 def color(i: int) -> str:
@@ -94,15 +95,18 @@ def scatter(points: Sequence[Point], run_colors: dict[str, str]) -> Markup:
         xs.append(p.x)
         ys.append(p.y)
     n_runs = sum(1 for p in points if p.kind == "run")
+    numbered = n_runs > SHORT_LABELS_UP_TO  # many runs: a number at the star, the name in the legend
+    k = 0
     for p in points:
         if p.kind != "run":
             continue
+        k += 1
         c = run_colors.get(p.label, "#dc2626")
         ax.errorbar([p.x], [p.y], xerr=_err(p.x, p.x_err), yerr=_err(p.y, p.y_err), fmt="none", ecolor=c,
                     elinewidth=1 if n_runs <= 6 else 0.6, capsize=2, alpha=1.0 if n_runs <= 6 else 0.45, zorder=3)
-        ax.scatter([p.x], [p.y], s=140, marker="*", c="white" if p.partial else c, edgecolors=c, linewidths=1.2, zorder=4,
-                   label=f"{p.label}{' (partial)' if p.partial else ''}")
-        texts.append(ax.text(p.x, p.y, p.label, fontsize=7.5, color=c, fontweight="bold"))
+        ax.scatter([p.x], [p.y], s=140, marker="*", c="white" if p.partial else c, edgecolors=c, linewidths=1.2,
+                   zorder=4, label=f"{f'{k} ' if numbered else ''}{p.label}{' (partial)' if p.partial else ''}")
+        texts.append(ax.text(p.x, p.y, str(k) if numbered else p.label, fontsize=8 if numbered else 7.5, color=c, fontweight="bold"))
         xs.append(p.x)
         ys.append(p.y)
     _place_labels(ax, texts, xs, ys)
@@ -110,10 +114,10 @@ def scatter(points: Sequence[Point], run_colors: dict[str, str]) -> Markup:
     ax.set_ylabel("Level 2 (MeDiSumQA, MeDiSumCode, LongHealth)")
     ax.grid(True, color="#e5e7eb", linewidth=0.6, zorder=0)
     handles, labels = ax.get_legend_handles_labels()
-    if len(labels) > 12:  # many runs: keep the legend to the published types
+    if len(labels) > 30:  # very many runs: keep the legend to the published types
         keep = [i for i, lbl in enumerate(labels) if lbl.startswith("published")]
         handles, labels = [handles[i] for i in keep], [labels[i] for i in keep]
-    ax.legend(handles, labels, fontsize=7, frameon=False, loc="best")
+    ax.legend(handles, labels, fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     return _svg(fig, "scatter")
 
@@ -146,6 +150,11 @@ def task_bars(title: str, metrics: Sequence[str], bars: Sequence[Bar], run_color
             ax.scatter(pub_x, pub_y, marker="D", s=22, c="white", edgecolors="#111827", linewidths=1.0, zorder=4,
                        label="published (matched model)" if i == 0 or "published (matched model)" not in ax.get_legend_handles_labels()[1] else None)
     ax.set_xticks(range(len(metrics)), list(metrics))
+    group_in = fig.get_figwidth() * 0.75 / max(1, len(metrics))  # inches per metric group (legend aside)
+    if max(len(m) for m in metrics) * 0.075 > group_in:  # ~0.075 in per 9 pt character: the names would collide
+        ax.tick_params(axis="x", labelrotation=30)
+        for label in ax.get_xticklabels():
+            label.set_horizontalalignment("right")
     ax.set_ylabel("percent")
     ax.set_ylim(0, 105)
     ax.set_title(title, fontsize=10, loc="left")
