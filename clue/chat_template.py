@@ -56,6 +56,7 @@ class ChatTemplate:
     template: str
     special_tokens: Mapping[str, str] = field(default_factory=dict)
     clean_up_tokenization_spaces: bool | None = None  # the same config's decode setting (None: unset)
+    tokenizer_class: str | None = None  # the same config's `tokenizer_class` (decides the unset flag's default)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], source: str) -> "ChatTemplate":
@@ -70,8 +71,10 @@ class ChatTemplate:
             )
         tokens = {k: t for k in SPECIAL_TOKEN_KEYS if (t := _token_text(config.get(k))) is not None}
         cleanup = config.get("clean_up_tokenization_spaces")
+        klass = config.get("tokenizer_class")
         return cls(source=source, template=template, special_tokens=tokens,
-                   clean_up_tokenization_spaces=cleanup if isinstance(cleanup, bool) else None)
+                   clean_up_tokenization_spaces=cleanup if isinstance(cleanup, bool) else None,
+                   tokenizer_class=klass if isinstance(klass, str) and klass else None)
 
     @classmethod
     def from_file(cls, path: str | Path) -> "ChatTemplate":

@@ -17,6 +17,59 @@ from clue.errors import UserError
 
 EXIT_USER_ERROR = 2
 EXIT_FAILURES = 3
+ENGINES = ("tgi", "openai", "baseline")
+ENGINE_HINTS = {"vllm": "vLLM serves an OpenAI-compatible API: use --engine openai --endpoint http://HOST:PORT/v1",
+                "sglang": "use --engine openai (OpenAI-compatible API)", "ollama": "use --engine openai (OpenAI-compatible API at /v1)",
+                "text-generation-inference": "use --engine tgi"}
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors as one line (what is wrong — where to look), not a usage dump; subcommands inherit it."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USER_ERROR, f"clue: error: {message} — see `{self.prog} --help`\n")
+
+
+def _engine(value: str) -> str:
+    if value in ENGINES:
+        return value
+    hint = ENGINE_HINTS.get(value.lower(), f"choose one of {', '.join(ENGINES)}")
+    raise argparse.ArgumentTypeError(f"unknown engine {value!r}; {hint}")
+
+
+def _positive_int(name: str):
+    def parse(value: str) -> int:
+        try:
+            n = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+        if n < 1:
+            raise argparse.ArgumentTypeError(f"must be at least 1 (got {n})")
+        return n
+    return parse
+
+
+def _non_negative(name: str):
+    def parse(value: str) -> float:
+        try:
+            x = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+        if not x >= 0 or x == float("inf"):
+            raise argparse.ArgumentTypeError(f"must be a finite number ≥ 0 (got {value})")
+        return x
+    return parse
+
+
+def _max_failures(value: str) -> str:
+    from clue.evaluate import failure_limit
+    from clue.errors import ConfigError
+
+    try:
+        failure_limit(value, 1)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(exc.what.removeprefix("--max-failures ")) from None
+    return value
 
 
 def _default_run_name(args: argparse.Namespace) -> str:
@@ -25,7 +78,9 @@ def _default_run_name(args: argparse.Namespace) -> str:
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--engine", choices=("tgi", "openai", "baseline"), required=True, help="inference engine")
+    p.add_argument("--engine", type=_engine, required=True, metavar="{tgi,openai,baseline}",
+                   help="inference engine: tgi (text-generation-inference), openai (any OpenAI-compatible server: vLLM, "
+                        "hosted APIs), baseline (no model)")
     p.add_argument("--endpoint", help="server root URL (tgi) or OpenAI-compatible base URL ending in /v1 (openai)")
     p.add_argument("--model", default=None, help="model id (HF id for tgi; served model name for openai)")
     p.add_argument("--revision", default=None, help="model revision (commit sha); default: what the server reports")
@@ -35,32 +90,39 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--shots", type=int, default=None, help="few-shot examples per task (default: each task's; CLUE fixes them)")
     p.add_argument("--data-dir", default="data", type=Path, help="folder holding <task>/<original file name> (default: data)")
     p.add_argument("--synthetic", action="store_true", help="use the bundled synthetic samples instead of --data-dir")
-    p.add_argument("--limit", type=int, default=None, help="evaluate only the first N items per task")
-    p.add_argument("--concurrency", type=int, default=32, help="requests in flight (default 32)")
+    p.add_argument("--limit", type=_positive_int("--limit"), default=None, help="evaluate only the first N items per task")
+    p.add_argument("--concurrency", type=_positive_int("--concurrency"), default=32, help="requests in flight (default 32)")
     p.add_argument("--out", type=Path, default=None, help="run directory (default runs/<model>__<protocol>)")
     p.add_argument("--store", type=Path, default=None, help="response cache (default $CLUE_STORE or .clue/store.sqlite)")
     p.add_argument("--mode", choices=("instruct-system", "instruct", "base"), default=None,
-                   help="conversation layout (spec §2.2); default instruct-system")
+                   help="conversation layout: instruct-system (system message + user turns; default), instruct (no system "
+                        "role: the system text opens the first user turn) or base (plain few-shot text, no chat template)")
     p.add_argument("--chat-template", default=None, help="tokenizer_config.json with the model's chat_template (tgi); default: the Hub")
     p.add_argument("--tokenizer", default=None, help="tokenizer.json of the model (LongHealth budgets); default: the Hub")
     p.add_argument("--max-position-embeddings", type=int, default=None, help="model context length for v3 truncate formulas")
-    p.add_argument("--temperature", type=float, default=None, help="sampling temperature (default: greedy)")
+    p.add_argument("--temperature", type=_non_negative("--temperature"), default=None, help="sampling temperature ≥ 0 (default: greedy)")
     p.add_argument("--seed", type=int, default=None, help="sampling seed")
-    p.add_argument("--max-failures", default="0", help="failed requests tolerated: a count or a fraction like 0.01 / 1%% (default 0)")
-    p.add_argument("--max-attempts", type=int, default=6, help="attempts per request, first included (default 6)")
-    p.add_argument("--timeout", type=float, default=300.0, help="seconds per attempt (default 300)")
-    p.add_argument("--retry-base", type=float, default=1.0, help="backoff base seconds for jittered retries (default 1)")
+    p.add_argument("--max-failures", type=_max_failures, default="0", help="failed requests tolerated: a count or a fraction like 0.01 / 1%% (default 0)")
+    p.add_argument("--max-attempts", type=_positive_int("--max-attempts"), default=6,
+                   help="attempts per request, first included, for errors other than an outage (default 6)")
+    p.add_argument("--retry-budget", type=_non_negative("--retry-budget"), default=600.0, metavar="SECONDS",
+                   help="how long one request keeps retrying while the server is away (connection refused, HTTP 502/503/504), "
+                        "e.g. restarting or loading a model (default 600)")
+    p.add_argument("--timeout", type=_non_negative("--timeout"), default=300.0, help="seconds per attempt (default 300)")
+    p.add_argument("--retry-base", type=_non_negative("--retry-base"), default=1.0, help="backoff base seconds for jittered retries (default 1)")
     p.add_argument("--api-key-env", default=None,
                    help="environment variable holding the endpoint's API key (default OPENAI_API_KEY for openai, TGI_API_KEY for tgi)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--allow-remote-phi", action="store_true",
                    help="allow credentialed (PhysioNet) tasks to go to a non-loopback endpoint (see clue/phi.py)")
+    p.add_argument("--refresh", action="store_true",
+                   help="ask the server again for every request, even those in the response store, and replace the stored answers")
     p.add_argument("--dry-run", action="store_true",
                    help="build the exact requests and write them to <out>/requests.jsonl with counts; send none")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="clue", description="Reproducibility kit for clinical LLM benchmarks (CLUE).")
+    parser = OneLineParser(prog="clue", description="Reproducibility kit for clinical LLM benchmarks (CLUE).")
     parser.add_argument("--version", action="version", version=f"clue-kit {clue.__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -74,7 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     from clue.report.commands import add_report_arguments, add_verify_arguments
 
     add_report_arguments(sub.add_parser("report", help="build a self-contained HTML report (+ results.csv) from run directories"))
-    add_verify_arguments(sub.add_parser("verify", help="compare runs with the published CLUE v3 numbers (exit 1 if any deviates)"))
+    add_verify_arguments(sub.add_parser("verify", help="compare runs with the published CLUE v3 numbers (exit 0 all reproduced, "
+                                                       "1 something deviates, 4 inconclusive)"))
     demo = sub.add_parser("demo", help="offline demo: baseline engine on the bundled synthetic samples, then a report")
     demo.add_argument("--out", type=Path, default=Path("runs/demo"))
     demo.add_argument("--report", type=Path, default=Path("reports/demo"))
@@ -105,8 +168,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.model = args.model or "parameterless-baseline"
     if not args.model:
         raise ConfigError(f"the {args.engine} engine needs --model", "e.g. --model meta-llama/Meta-Llama-3-8B-Instruct")
-    if args.concurrency < 1 or (args.limit is not None and args.limit < 1) or args.max_attempts < 1:
-        raise ConfigError("--concurrency, --limit and --max-attempts must be at least 1", "fix the option")
     bench = resolve(args.benchmark, args.tasks)
     profile = bench.get_protocol(args.protocol)
     args.protocol = profile.name
@@ -114,6 +175,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = args.out or Path("runs") / _default_run_name(args)
     if args.synthetic and bench.synthetic is None:
         raise ConfigError(f"the {bench.name} benchmark bundles no synthetic samples", "pass --data-dir instead of --synthetic")
+    if args.synthetic:  # the synthetic items are written into the run directory first: it must be writable
+        from clue.files import ensure_dir
+
+        ensure_dir(out, "--out")
     data_dir = bench.synthetic(out / "synthetic-data") if args.synthetic and bench.synthetic else args.data_dir
     store = args.store or Path(os.environ.get("CLUE_STORE", ".clue/store.sqlite"))
     cfg = RunConfig(
@@ -121,10 +186,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         endpoint=args.endpoint, revision=args.revision, mode=args.mode, chat_template=args.chat_template, tokenizer=args.tokenizer,
         max_position_embeddings=args.max_position_embeddings, temperature=args.temperature, seed=args.seed,
         limit=args.limit, concurrency=args.concurrency, max_failures=args.max_failures, api_key_env=args.api_key_env,
-        policy=RetryPolicy(max_attempts=args.max_attempts, attempt_timeout_s=args.timeout, backoff_base_s=args.retry_base),
+        policy=RetryPolicy(max_attempts=args.max_attempts, attempt_timeout_s=args.timeout, backoff_base_s=args.retry_base,
+                           outage_budget_s=args.retry_budget),
         progress=not args.no_progress and sys.stderr.isatty() or os.environ.get("CLUE_PROGRESS") == "1",
         argv=["clue", *sys.argv[1:]], allow_remote_phi=args.allow_remote_phi, dry_run=getattr(args, "dry_run", False),
-        benchmark=bench.name, shots=args.shots,
+        benchmark=bench.name, shots=args.shots, synthetic=args.synthetic, refresh=args.refresh,
     )
     result = evaluate(cfg)
     if result.plan is not None:
@@ -183,6 +249,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from clue.files import ensure_dir
+
+    ensure_dir(args.out, "--out")  # both before anything runs: a read-only --report must not surface after the run
+    ensure_dir(args.report, "--report")
     run_args = build_parser().parse_args(["run", "--engine", "baseline", "--synthetic", "--out", str(args.out),
                                          "--store", str(args.out / "store.sqlite"), "--no-progress"])
     code = cmd_run(run_args)

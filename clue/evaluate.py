@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from clue import prompts
+from clue import prompts, rundir
 from clue.chat_template import ChatTemplate
 from clue.engines import Engine, make_engine
 from clue.errors import ConfigError, EndpointError, UserError
@@ -59,6 +59,8 @@ class RunConfig:
     dry_run: bool = False  # build and write the exact requests, send none
     benchmark: str | None = None  # recorded in scores.json and run.json
     shots: int | None = None  # few-shot examples per task (None: each task's k)
+    refresh: bool = False  # ask the server again even where the store has an answer, and replace it
+    synthetic: bool = False  # data_dir holds the bundled synthetic items (marked in scores.json, never `reproduced`)
 
 
 @dataclass
@@ -74,13 +76,18 @@ def failure_limit(spec: str, total: int) -> int:
     """`--max-failures`: a count ("5") or a fraction ("0.01", "1%") of the requests."""
     text = spec.strip()
     try:
-        if text.endswith("%"):
-            return int(float(text[:-1]) / 100.0 * total)
-        value = float(text)
+        percent = text.endswith("%")
+        value = float(text[:-1] if percent else text)
     except ValueError:
         raise ConfigError(f"--max-failures {spec!r} is neither a count nor a fraction", "e.g. --max-failures 5 or 0.01 or 1%") from None
-    if value < 0:
-        raise ConfigError(f"--max-failures {spec!r} is negative", "use 0 or more")
+    if not value >= 0 or value == float("inf"):
+        raise ConfigError(f"--max-failures {spec!r} is negative or not finite", "use 0 or more")
+    if percent:
+        if value > 100:
+            raise ConfigError(f"--max-failures {spec!r} is more than 100 %", "use a percentage from 0% to 100%")
+        return int(value / 100.0 * total)
+    if value >= 1 and not value.is_integer():
+        raise ConfigError(f"--max-failures {spec!r} is neither a whole count nor a fraction below 1", "e.g. 5, 0.01 or 1%")
     return int(value * total) if 0 < value < 1 else int(value)
 
 
@@ -135,8 +142,10 @@ class Evaluation:
         check_endpoint(cfg.tasks, None if cfg.engine == "baseline" else cfg.endpoint, allow_remote_phi=cfg.allow_remote_phi)
         self.cfg = cfg
         self.splits: dict[str, Split] = {}
+        self.available: dict[str, int] = {}  # evaluated items before --limit
         for task in cfg.tasks:
             split = task.prepare(cfg.data_dir, cfg.profile, cfg.shots)
+            self.available[task.name] = len(split.evaluated)
             if cfg.limit is not None:
                 split = Split(split.shots, split.evaluated[: cfg.limit], split.how)
             self.splits[task.name] = split
@@ -157,31 +166,35 @@ class Evaluation:
 
         return load_tokenizer(cfg.model, revision, cfg.tokenizer, token=os.environ.get("HF_TOKEN") or None)
 
-    def _context(self, info: dict[str, Any], template: ChatTemplate | None) -> BuildContext:
+    def _context(self, info: dict[str, Any], template: ChatTemplate | None, identity: str | None = None) -> BuildContext:
         cfg = self.cfg
         send = "prompt" if cfg.engine == "tgi" else "messages"
         mode = cfg.mode or "instruct-system"
         mpe = cfg.max_position_embeddings or info.get("max_total_tokens")
         revision = cfg.revision or info.get("model_sha")
         tokenizer = self._tokenizer(revision)
-        return BuildContext(endpoint=Endpoint(cfg.engine, cfg.model, revision), profile=cfg.profile, mode=mode, send=send,
+        return BuildContext(endpoint=Endpoint(cfg.engine, cfg.model, revision, identity), profile=cfg.profile, mode=mode, send=send,
                             chat_template=template, max_position_embeddings=mpe, temperature=cfg.temperature, seed=cfg.seed,
                             tokenizer=tokenizer, draw_seed=self._draw_seed(),
-                            decode_cleanup=self._decode_cleanup(tokenizer, revision, template))
+                            **self._decode_cleanup(tokenizer, revision, template))
 
-    def _decode_cleanup(self, tokenizer: Any, revision: str | None, template: ChatTemplate | None) -> bool | None:
-        """The model's `clean_up_tokenization_spaces`, needed only where v3 LongHealth decodes cut documents.
-        A loaded chat template already read the model's tokenizer_config.json: it is not read again."""
+    def _decode_cleanup(self, tokenizer: Any, revision: str | None, template: ChatTemplate | None) -> dict[str, Any]:
+        """The model's `clean_up_tokenization_spaces` and `tokenizer_class` (whose default applies when the flag
+        is unset), needed only where v3 LongHealth decodes cut documents. A loaded chat template already read
+        the model's tokenizer_config.json: it is not read again."""
         cfg = self.cfg
         if tokenizer is None or not any(t.decodes_cut_documents(cfg.profile) for t in cfg.tasks):
-            return None
-        if template is not None and template.clean_up_tokenization_spaces is not None:
-            return template.clean_up_tokenization_spaces
-        from clue.tokenizer import decode_cleanup_flag
+            return {}
+        if template is not None and (template.clean_up_tokenization_spaces is not None or template.tokenizer_class):
+            return {"decode_cleanup": template.clean_up_tokenization_spaces, "tokenizer_class": template.tokenizer_class}
+        from clue.tokenizer import tokenizer_config
 
-        return decode_cleanup_flag(cfg.model, revision, tokenizer_path=cfg.tokenizer,
-                                   config_path=cfg.chat_template if template is None else None,
-                                   token=os.environ.get("HF_TOKEN") or None, hub=template is None)
+        config = tokenizer_config(cfg.model, revision, tokenizer_path=cfg.tokenizer,
+                                  config_path=cfg.chat_template if template is None else None,
+                                  token=os.environ.get("HF_TOKEN") or None, hub=template is None)
+        flag, klass = config.get("clean_up_tokenization_spaces"), config.get("tokenizer_class")
+        return {"decode_cleanup": flag if isinstance(flag, bool) else None,
+                "tokenizer_class": klass if isinstance(klass, str) and klass else None}
 
     def _draw_seed(self) -> int:
         """One random draw per run directory (for unseeded protocol steps), written before any request is sent.
@@ -207,6 +220,7 @@ class Evaluation:
         except OSError as exc:
             raise UserError(f"cannot write to the run directory {cfg.out} ({exc.strerror})", "pass --out to a writable directory") from None
         with RunDirLock(cfg.out):  # one run at a time per run directory
+            rundir.check_compatible(cfg.out, model=cfg.model, protocol=cfg.profile.name, synthetic=cfg.synthetic)
             return await self._run_locked()
 
     async def _run_locked(self) -> RunResult:
@@ -220,11 +234,12 @@ class Evaluation:
             info = await engine.describe()
             _check_model(cfg, info)
             template = _resolve_template(cfg, cfg.revision or info.get("model_sha"))
-            ctx = self._context(info, template)
+            identity = engine.identity() if callable(getattr(engine, "identity", None)) else None  # type: ignore[attr-defined]
+            ctx = self._context(info, template, identity)
             self._check_truncate(ctx, info)
             record = self._record(info, template, ctx, started)
             run_id = store.start_run(str(cfg.out), redact(record)) if not cfg.dry_run else 0
-            runner = Runner(engine, store, concurrency=cfg.concurrency, policy=cfg.policy, progress=cfg.progress)
+            runner = Runner(engine, store, concurrency=cfg.concurrency, policy=cfg.policy, progress=cfg.progress, refresh=cfg.refresh)
             lines: list[dict[str, Any]] = []
             scores: dict[str, Any] = {}
             planned: list[tuple[Task, list[Request]]] = []
@@ -238,6 +253,7 @@ class Evaluation:
                     continue
                 done = await runner.run(requests, label=task.title)
                 task_lines, task_scores = self._score(task, split, requests, done)
+                task_scores.update(limit=cfg.limit, n_available=self.available[task.name])
                 lines += task_lines
                 scores[task.name] = task_scores
         finally:
@@ -261,7 +277,7 @@ class Evaluation:
         plan: dict[str, Any] = {}
         for task, requests in planned:
             unique = {r.key: r for r in requests}
-            cached = len(store.get_many(unique))
+            cached = 0 if self.cfg.refresh else len(store.get_many(unique))
             chars = sum(len(r.prompt) if r.prompt is not None else sum(len(m["content"]) for m in r.messages or ())
                         for r in unique.values())
             plan[task.name] = {"title": task.title, "requests": len(unique), "cached": cached,
@@ -272,7 +288,9 @@ class Evaluation:
         store.close()
         out = self.cfg.out
         _write_atomic(out / "requests.jsonl", "".join(rows))
-        _write_atomic(out / "plan.json", json.dumps({"plan": plan, "run": redact(record)}, indent=2, default=str) + "\n")
+        written = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        _write_atomic(out / "plan.json", json.dumps({"written": written, "note": "a --dry-run plan; a real run removes it",
+                                                     "plan": plan, "run": redact(record)}, indent=2, default=str) + "\n")
         totals = {k: sum(t[k] for t in plan.values()) for k in ("requests", "cached", "to_send")}
         return RunResult(out, {}, totals, True, plan=plan)
 
@@ -340,18 +358,24 @@ class Evaluation:
             "prompt_templates": {t.name: t.template_hashes() for t in cfg.tasks},
             "data_dir": str(cfg.data_dir),
             "limit": cfg.limit,
+            "synthetic": cfg.synthetic,
             "concurrency": cfg.concurrency,
             "retry_policy": cfg.policy.__dict__,
             "started": started,
         }
 
     def _write(self, lines: list[dict[str, Any]], scores: dict[str, Any], record: dict[str, Any]) -> None:
-        out = self.cfg.out
+        """Merged with the tasks an earlier run left in the directory (clue/rundir.py); dry-run plans removed."""
+        out, cfg = self.cfg.out, self.cfg
+        head = {"benchmark": cfg.benchmark} if cfg.benchmark else {}
+        doc = {**head, "model": cfg.model, "protocol": cfg.profile.name, "synthetic": cfg.synthetic, "limit": cfg.limit, "tasks": scores}
+        lines = rundir.merge_samples(out, lines, scores)
+        doc = rundir.merge_scores(out, doc)
+        record = rundir.merge_record(out, record, scores)
         _write_atomic(out / "samples.jsonl", "".join(_json_line(ln) for ln in lines))
-        head = {"benchmark": self.cfg.benchmark} if self.cfg.benchmark else {}
-        _write_atomic(out / "scores.json", json.dumps({**head, "model": self.cfg.model, "protocol": self.cfg.profile.name,
-                                                       "tasks": scores}, indent=2) + "\n")
+        _write_atomic(out / "scores.json", json.dumps(doc, indent=2) + "\n")
         _write_atomic(out / "run.json", json.dumps(redact(record), indent=2, default=str) + "\n")
+        rundir.remove_plan(out)
 
 
 def evaluate(cfg: RunConfig) -> RunResult:

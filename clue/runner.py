@@ -20,7 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, stop_any, wait_random_exponential
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_random_exponential
 from tqdm import tqdm
 
 from clue.engines.base import Engine, EngineError
@@ -32,11 +32,20 @@ from clue.types import Completion, Request
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    max_attempts: int = 6
+    max_attempts: int = 6  # for every retryable error except an outage
     attempt_timeout_s: float = 300.0
     backoff_base_s: float = 1.0
     backoff_max_s: float = 60.0
     retry_after_max_s: float = 300.0
+    outage_budget_s: float = 600.0  # an outage (connection refused/dropped, 502/503/504) retries this long per request
+
+
+OUTAGE_STATUSES = (502, 503, 504)  # a proxy without its backend, a server loading or restarting
+
+
+def is_outage(exc: BaseException | None) -> bool:
+    """The server is away (restarting, loading a model): retried for a time budget, not a number of attempts."""
+    return isinstance(exc, EngineError) and exc.kind == "transient" and (exc.label == "connection" or exc.status in OUTAGE_STATUSES)
 
 
 class Interrupted(Exception):
@@ -83,7 +92,8 @@ class _Wait:
 
 class Runner:
     def __init__(self, engine: Engine, store: Store, *, concurrency: int = 32, policy: RetryPolicy | None = None,
-                 progress: bool = True):
+                 progress: bool = True, refresh: bool = False):
+        self.refresh = refresh  # ask again even where the store has an answer (put replaces it)
         self.engine = engine
         self.store = store
         self.concurrency = max(1, concurrency)
@@ -118,6 +128,22 @@ class Runner:
 
     async def _one(self, request: Request, bar: tqdm) -> Completion:
         attempts = 0
+        counted = 0  # attempts that failed for reasons other than an outage
+        outage_since: float | None = None
+
+        def give_up(state: RetryCallState) -> bool:
+            """Outages retry until `outage_budget_s` has passed since the outage began; the rest after max_attempts."""
+            nonlocal counted, outage_since
+            if self.stopping:
+                return True
+            exc = state.outcome.exception() if state.outcome else None
+            if is_outage(exc):
+                now = time.monotonic()
+                outage_since = outage_since if outage_since is not None else now
+                return now - outage_since >= self.policy.outage_budget_s
+            outage_since = None
+            counted += 1
+            return counted >= self.policy.max_attempts
 
         def before_sleep(state: RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
@@ -126,7 +152,7 @@ class Runner:
             bar.set_postfix(retries=self.stats.retries, failed=self.stats.failed, refresh=False)
 
         retrying = AsyncRetrying(
-            stop=stop_any(stop_after_attempt(self.policy.max_attempts), lambda _: self.stopping),
+            stop=give_up,
             wait=_Wait(self.policy),
             retry=retry_if_exception(_retryable),
             before_sleep=before_sleep,
@@ -147,7 +173,8 @@ class Runner:
                 raise
             self.stats.failed += 1
             self.stats.failure_causes[exc.cause] += 1
-            how = "after %d attempts" % attempts if _retryable(exc) else "not retried"
+            how = ("after %d attempts" % attempts if not is_outage(exc) else
+                   "after %d attempts over the %g s outage budget" % (attempts, self.policy.outage_budget_s)) if _retryable(exc) else "not retried"
             return Completion(text=None, error=redact(f"{exc.message} ({how})"), attempts=attempts,
                               latency_s=time.perf_counter() - start)
         self.stats.completed += 1
@@ -159,7 +186,7 @@ class Runner:
         unique = {r.key: r for r in requests}
         self.stats.requests += len(unique)
         results: dict[str, Completion] = {}
-        for key in unique:
+        for key in unique if not self.refresh else ():
             if (hit := self.store.get(key)) is not None:
                 results[key] = hit
         self.stats.cached += len(results)

@@ -125,9 +125,27 @@ def _docker(opts: ServeOptions, *args: str, timeout: float = 120.0) -> subproces
         raise ServeError(f"`{shlex.join(argv[:3])} …` did not answer within {timeout:.0f} s", "check the Docker engine") from None
 
 
+def _docker_cause(proc: subprocess.CompletedProcess) -> str:
+    """The line of docker's output that says what went wrong (not its trailing "See 'docker run --help'.")."""
+    lines = [ln.strip() for ln in (proc.stderr or proc.stdout or "").splitlines() if ln.strip()]
+    lines = [ln for ln in lines if not ln.startswith("See '")] or lines
+    for ln in lines:
+        if "error" in ln.lower() or "cannot connect" in ln.lower():
+            return redact(ln)
+    return redact(lines[-1]) if lines else "no output"
+
+
+def _daemon_unreachable(proc: subprocess.CompletedProcess) -> bool:
+    text = (proc.stderr + proc.stdout).lower()
+    return proc.returncode != 0 and ("cannot connect to the docker daemon" in text or "is the docker daemon running" in text)
+
+
 def _state(name: str, opts: ServeOptions) -> tuple[bool | None, str]:
     """(running?, exit code): None when the container does not exist."""
     proc = _docker(opts, "inspect", "-f", "{{.State.Running}} {{.State.ExitCode}}", name)
+    if _daemon_unreachable(proc):
+        raise ServeError(f"the Docker engine is not reachable: {_docker_cause(proc)}",
+                         "start the Docker daemon (or point DOCKER= / --docker at a CLI that reaches one)")
     if proc.returncode != 0:
         return None, ""
     parts = proc.stdout.split()
@@ -237,14 +255,13 @@ def up(model: RosterModel, opts: ServeOptions) -> dict[str, Any]:
     try:
         proc = _docker(opts, *argv[len(docker_argv(opts)):], timeout=600.0)  # may pull the image
         if proc.returncode != 0:
-            last = redact((proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"])[0]
-            raise ServeError(f"`docker run` for {model.name} failed (exit {proc.returncode}): {last}",
+            raise ServeError(f"`docker run` for {model.name} failed (exit {proc.returncode}): {_docker_cause(proc)}",
                              "is the Docker engine running with the NVIDIA Container Toolkit? (DOCKER= selects the CLI)")
         wait_healthy(name, opts)
         info = check_served(model, opts)
     except BaseException:
-        down(model, opts, quiet=True)
-        print(f"clue: removed container {name}", file=sys.stderr)
+        if down(model, opts, quiet=True):  # only a container that exists was removed
+            print(f"clue: removed container {name}", file=sys.stderr)
         raise
     print(f"clue: {model.name} is up at {opts.endpoint} (revision {info.get('model_sha') or 'unknown'})", file=sys.stderr)
     return info

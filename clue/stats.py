@@ -196,7 +196,9 @@ def run_intervals(scores: Mapping[str, Any], samples: Sequence[Mapping[str, Any]
         low, high = _percentile(np.mean(np.vstack([score_reps[t] for t in tasks]), axis=0)) \
             if all(t in score_reps for t in tasks) else (None, None)
         missing = tuple(f"{t}:{m}" for t in tasks for m in out.task_scores[t].missing)
-        out.levels[level] = Interval(value, low, high, sum(out.task_scores[t].n for t in tasks), 0, missing)
+        # clusters: the smallest task's, the unit that bounds how well a Level average is known
+        out.levels[level] = Interval(value, low, high, sum(out.task_scores[t].n for t in tasks),
+                                     min(out.task_scores[t].clusters for t in tasks), missing)
     return out
 
 

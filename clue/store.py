@@ -9,6 +9,7 @@ so a crash loses at most the completion in flight. Failed requests are never sto
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -44,12 +45,24 @@ class Store:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))  # owner-only from the first byte
             self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
+            self._owner_only()
         except (sqlite3.DatabaseError, OSError) as exc:
             raise UserError(f"cannot open the response store {self.path} ({exc})", "pass --store PATH to a writable location") from None
+
+    def _owner_only(self) -> None:
+        """The store keeps every full prompt (credentialed text included): 0600, like the run files. A store
+        written by an older version (0644) is tightened; its WAL/SHM files (same content) too."""
+        for p in (self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm")):
+            try:
+                if p.exists() and p.stat().st_mode & 0o077 and p.stat().st_uid == os.getuid():
+                    p.chmod(0o600)
+            except OSError:
+                pass  # not ours to change (a shared read-only store): reading still works
 
     def get(self, key: str) -> Completion | None:
         row = self._db.execute(

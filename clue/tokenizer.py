@@ -34,11 +34,18 @@ def load_tokenizer(model: str, revision: str | None, path: str | Path | None = N
 
 def decode_cleanup_flag(model: str, revision: str | None, *, tokenizer_path: str | Path | None = None,
                         config_path: str | Path | None = None, token: str | None = None, hub: bool = True) -> bool | None:
-    """The model's `clean_up_tokenization_spaces` from its tokenizer_config.json (None: unset or unknown).
+    """The model's `clean_up_tokenization_spaces` from its tokenizer_config.json (None: unset or unknown)."""
+    value = tokenizer_config(model, revision, tokenizer_path=tokenizer_path, config_path=config_path, token=token,
+                             hub=hub).get("clean_up_tokenization_spaces")
+    return value if isinstance(value, bool) else None
+
+
+def tokenizer_config(model: str, revision: str | None, *, tokenizer_path: str | Path | None = None,
+                     config_path: str | Path | None = None, token: str | None = None, hub: bool = True) -> dict:
+    """The model's tokenizer_config.json as a dict ({} when none is found).
 
     Looked for in `config_path` (the --chat-template file), then next to `tokenizer_path`, then on the
-    Hub at `revision` when no local tokenizer file was given and `hub` allows. Never fails: a missing
-    config is None.
+    Hub at `revision` when no local tokenizer file was given and `hub` allows. Never fails.
     """
     import json
 
@@ -47,18 +54,18 @@ def decode_cleanup_flag(model: str, revision: str | None, *, tokenizer_path: str
         candidates.append(Path(tokenizer_path).with_name("tokenizer_config.json"))
     for path in candidates:
         try:
-            value = json.loads(path.read_text(encoding="utf-8")).get("clean_up_tokenization_spaces")
-        except (OSError, ValueError, AttributeError):
+            config = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
             continue
-        if isinstance(value, bool):
-            return value
+        if isinstance(config, dict) and ("clean_up_tokenization_spaces" in config or "tokenizer_class" in config):
+            return config
     if tokenizer_path or not hub:
-        return None
+        return {}
     try:
         from huggingface_hub import hf_hub_download
 
         path = hf_hub_download(model, "tokenizer_config.json", revision=revision, token=token)
-        value = json.loads(Path(path).read_text(encoding="utf-8")).get("clean_up_tokenization_spaces")
+        config = json.loads(Path(path).read_text(encoding="utf-8"))
     except Exception:  # noqa: BLE001 — offline, gated, absent: the era's default applies (recorded in run.json)
-        return None
-    return value if isinstance(value, bool) else None
+        return {}
+    return config if isinstance(config, dict) else {}

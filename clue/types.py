@@ -58,6 +58,9 @@ class Endpoint:
     engine: str
     model: str
     revision: str | None = None
+    # where the model name alone does not pin the weights (OpenAI-compatible servers: one name, many servers),
+    # the server's identity (base URL + served model); None leaves the key as before (TGI: model_id + sha)
+    identity: str | None = None
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,7 @@ class Request:
     messages: tuple[Message, ...] | None = None
 
     def payload(self) -> dict[str, Any]:
-        return {
+        payload = {
             "engine": self.endpoint.engine,
             "model": self.endpoint.model,
             "revision": self.endpoint.revision,
@@ -82,6 +85,9 @@ class Request:
             "params": self.params.as_dict(),
             "protocol": self.protocol,
         }
+        if self.endpoint.identity is not None:  # absent otherwise: keys of existing stores stay valid
+            payload["endpoint_identity"] = self.endpoint.identity
+        return payload
 
     # Computed once per request (the runner and the store each need them): cached in the instance's
     # __dict__, which a frozen dataclass allows; they are not fields, so equality and replace() ignore them.

@@ -2,18 +2,19 @@
 
 For each (model, task, metric) the run reports, plus every task score and Level average:
 reproduced value, its 95 % bootstrap CI, the published value (with its source tag), the delta
-(reproduced − published) and a verdict:
+(reproduced − published) and a verdict by the generic rule in clue/verdict.py:
 
-* `reproduced` — the published value lies inside the CI widened by ±tolerance (percent points;
-  default 1.0, which also absorbs the published numbers' two-decimal rounding);
-* `deviates` — outside it, with the direction of the run (`higher` / `lower`);
+* `reproduced` — the whole CI lies within published ± margin (equivalence test; default margin 3.0);
+* `deviates` — the published value lies outside the CI, with the direction of the run (`higher` / `lower`);
+* `inconclusive` — neither; with the smallest detectable deviation and ~items a decisive run needs.
+  Subset (--limit) and synthetic runs are never `reproduced` (synthetic never `deviates` either);
 * `no reference` — nothing published for this model/task/metric (or the model is unknown);
 * `not computed` — published, but the run lacks the metric (an optional stack was not installed)
   or, for aggregates, lacks one of the listed metrics, so a comparison would be meaningless.
 
 Published task scores are not printed in the paper; they are derived from the published
 per-metric numbers with the benchmark's rule (CLUE: clue/benchmarks/clue/published/rule.py) and tagged `<source>+rule`.
-The exit status of the command is 1 when anything deviates (usable in CI), else 0.
+Exit status (clue/verdict.py): 0 all reproduced, 1 something deviates, 4 otherwise (inconclusive).
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
+from clue import verdict as equivalence
 from clue.benchmark import Benchmark
 from clue.scoring import PLAIN, benchmark_of
 from clue.stats import DEFAULT_REPLICATES, DEFAULT_SEED, Interval, RunIntervals, run_intervals
 
-DEFAULT_TOLERANCE = 1.0
-VERDICTS = ("reproduced", "deviates", "no reference", "not computed")
+DEFAULT_TOLERANCE = equivalence.DEFAULT_MARGIN  # the equivalence margin (name kept for callers)
+VERDICTS = ("reproduced", "deviates", "inconclusive", "no reference", "not computed")
 
 
 @dataclass(frozen=True)
@@ -46,24 +48,26 @@ class Check:
     verdict: str
     direction: str | None  # "higher" / "lower" when deviating
     note: str = ""
+    n: int = 0  # resampling units (items or clusters) behind the CI
+    mdd: float | None = None  # smallest deviation this run could detect (80 % power)
+    items_needed: int | None = None  # ~ items for a decisive verdict
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def judge(value: float | None, low: float | None, high: float | None, ref: float | None,
-          tolerance: float) -> tuple[str, str | None, float | None]:
-    """(verdict, direction, delta) for one reproduced value against one published value."""
-    if ref is None:
-        return "no reference", None, None
-    if value is None:
-        return "not computed", None, None
-    lo = (low if low is not None else value) - tolerance
-    hi = (high if high is not None else value) + tolerance
-    delta = value - ref
-    if lo <= ref <= hi:
-        return "reproduced", None, delta
-    return "deviates", ("higher" if ref < lo else "lower"), delta
+def judge(value: float | None, low: float | None, high: float | None, ref: float | None, tolerance: float, *,
+          n: int = equivalence.MIN_ITEMS, subset: bool = False, synthetic: bool = False) -> tuple[str, str | None, float | None]:
+    """(verdict, direction, delta) for one reproduced value against one published value (see clue.verdict)."""
+    v = judgement(value, low, high, ref, tolerance, n=n, subset=subset, synthetic=synthetic)
+    return (v.outcome, v.direction, v.delta) if v is not None else ("no reference" if ref is None else "not computed", None, None)
+
+
+def judgement(value: float | None, low: float | None, high: float | None, ref: float | None, margin: float, *,
+              n: int, subset: bool, synthetic: bool) -> equivalence.Verdict | None:
+    if ref is None or value is None:
+        return None
+    return equivalence.judge(value, low, high, ref, margin=margin, n=n, subset=subset, synthetic=synthetic)
 
 
 def _published_for(bench: Benchmark | None, run: Mapping[str, Any], override: str | None) -> Any:
@@ -96,6 +100,10 @@ def verify_run(run: Mapping[str, Any], *, tolerance: float = DEFAULT_TOLERANCE, 
     reference = bench.reference_protocol if bench is not None else None
     base_note = "" if protocol == reference or reference is None else f"protocol {protocol}; the published numbers are {reference}"
     by_title = {t.get("title", n): t for n, t in scores["tasks"].items()}
+    from clue.rundir import scope as run_scope
+
+    sc = run.get("scope") or run_scope(scores, run.get("record") or {})
+    synthetic, subset_tasks = bool(sc["synthetic"]), dict(sc["subset"])
     checks: list[Check] = []
 
     def add(task: str, metric: str, iv: Interval | None, ref: Any, note: str = "",
@@ -104,11 +112,27 @@ def verify_run(run: Mapping[str, Any], *, tolerance: float = DEFAULT_TOLERANCE, 
         rv = ref.value if ref is not None else ref_value
         src = ref.source if ref is not None else ref_source
         comparable = iv is not None and not iv.partial  # a partial aggregate is shown, never judged
-        verdict, direction, delta = judge(value if comparable else None, iv.low if iv else None, iv.high if iv else None, rv, tolerance)
-        notes = [n for n in (base_note, note, "published value approximate" if ref is not None and ref.approximate else "") if n]
+        members = rule_levels.get(task, (task,))
+        subset = any(t in subset_tasks for t in members)
+        units = (iv.clusters or iv.n) if iv is not None else 0
+        v = judgement(value if comparable else None, iv.low if iv else None, iv.high if iv else None, rv, tolerance,
+                      n=units, subset=subset, synthetic=synthetic)
+        verdict, direction, delta = (v.outcome, v.direction, v.delta) if v else ("no reference" if rv is None else "not computed", None, None)
+        scope_note = "synthetic data: not the benchmark's items, not comparable" if synthetic else ""
+        if subset:
+            parts = [f"{t} {subset_tasks[t][0]} of {subset_tasks[t][1] or '?'}" for t in members if t in subset_tasks]
+            scope_note = "; ".join(x for x in (scope_note, "subset: " + ", ".join(parts) + " items") if x)
+        why = v.reason if v is not None and v.outcome != "reproduced" and not (synthetic or subset) else ""
+        if v is not None and v.outcome == "inconclusive" and v.mdd is not None and not synthetic:
+            why = "; ".join(x for x in (why, f"could detect ≥ {v.mdd:.1f} pp" +
+                                         (f", ~{v.items_needed} items needed" if v.items_needed else "")) if x)
+        notes = [n for n in (scope_note, base_note, note, why,
+                             "published value approximate" if ref is not None and ref.approximate else "") if n]
         checks.append(Check(run["name"], str(scores.get("model")), pm.name if pm else None, protocol, task, metric, value,
-                            iv.low if iv else None, iv.high if iv else None, rv, src, delta, verdict, direction, "; ".join(notes)))
+                            iv.low if iv else None, iv.high if iv else None, rv, src, delta, verdict, direction, "; ".join(notes),
+                            units, v.mdd if v else None, v.items_needed if v else None))
 
+    rule_levels = dict(LEVELS)
     for title in _task_order(by_title, rule.TASK_ORDER):
         task = by_title[title]
         pub_task = pub.get(title, {})
@@ -155,8 +179,10 @@ def _short(note: str, limit: int = 90) -> str:
     return note if len(note) <= limit else note[: limit - 1] + "…"
 
 
-def format_table(checks: Sequence[Check], *, show_all: bool = False) -> str:
-    """A compact terminal table, one block per run; `no reference` rows only with show_all."""
+def format_table(checks: Sequence[Check], *, show_all: bool = False, margin: float | None = None,
+                 scopes: Mapping[str, str] | None = None) -> str:
+    """A compact terminal table, one block per run; `no reference` rows only with show_all; the rule's paragraph
+    last when `margin` is given; `scopes` (run name → e.g. "SYNTHETIC DATA") marks a run's header."""
     lines: list[str] = []
     runs: dict[str, list[Check]] = {}
     for c in checks:
@@ -164,7 +190,8 @@ def format_table(checks: Sequence[Check], *, show_all: bool = False) -> str:
     for name, cs in runs.items():
         first = cs[0]
         target = first.published_model or "no published model"
-        lines.append(f"{name}: {first.model} ↔ {target} (protocol {first.protocol})")
+        mark = f"  [{scopes[name]}]" if scopes and scopes.get(name) else ""
+        lines.append(f"{name}: {first.model} ↔ {target} (protocol {first.protocol}){mark}")
         lines.append(f"  {'task':<15}{'metric':<13}{'reproduced':>11} {'95% CI':<17}{'published':>9}{'Δ':>8}  verdict")
         hidden = 0
         for c in cs:
@@ -174,14 +201,38 @@ def format_table(checks: Sequence[Check], *, show_all: bool = False) -> str:
             ci = f"[{_fmt(c.low, 0)}, {_fmt(c.high, 0)}]" if c.low is not None else ""
             verdict = c.verdict + (f" ({c.direction})" if c.direction else "")
             delta = f"{c.delta:+8.2f}" if c.delta is not None else f"{'—':>8}"
-            note = f"  [{_short(c.note)}]" if c.note and c.verdict != "reproduced" else ""
+            note = f"  [{_short(c.note, 120)}]" if c.note and c.verdict != "reproduced" else ""
             lines.append(f"  {c.task:<15}{c.metric:<13}{_fmt(c.reproduced, 11)} {ci:<17}{_fmt(c.published, 9)}{delta}  {verdict}{note}")
         if hidden:
             lines.append(f"  (+{hidden} check(s) with no published reference; --all lists them)")
     counts = {v: sum(1 for c in checks if c.verdict == v) for v in VERDICTS}
     lines.append(", ".join(f"{n} {v}" for v, n in counts.items()))
+    if margin is not None:
+        lines.append("")
+        lines.append(equivalence.rule_text(margin))
     return "\n".join(lines)
 
 
 def any_deviates(checks: Sequence[Check]) -> bool:
     return any(c.verdict == "deviates" for c in checks)
+
+
+def exit_status(checks: Sequence[Check]) -> int:
+    """0 when every judged check is reproduced (and there is one), 1 when any deviates, 4 otherwise."""
+    if any_deviates(checks):
+        return equivalence.EXIT_DEVIATES
+    judged = [c for c in checks if c.verdict != "no reference"]
+    if judged and all(c.verdict == "reproduced" for c in judged):
+        return equivalence.EXIT_REPRODUCED
+    return equivalence.EXIT_INCONCLUSIVE
+
+
+def scope_label(run: Mapping[str, Any]) -> str:
+    """"SYNTHETIC DATA" / "SUBSET: MedNLI 40 of 1422" / "" for one loaded run."""
+    from clue.rundir import scope as run_scope
+
+    sc = run.get("scope") or run_scope(run["scores"], run.get("record") or {})
+    parts = ["SYNTHETIC DATA"] if sc["synthetic"] else []
+    if sc["subset"]:
+        parts.append("SUBSET (--limit): " + ", ".join(f"{t} {n} of {a or '?'}" for t, (n, a) in sc["subset"].items()))
+    return "; ".join(parts)

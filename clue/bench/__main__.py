@@ -1,4 +1,5 @@
-"""`python -m clue.bench [--quick] [--out reports/bench.json]` — the performance figures of issue 7.
+"""`python -m clue.bench [--quick] [--out reports/bench.json]` — the kit's performance figures
+(throughput, client overhead, cache and report timings).
 
 Each section runs in its own child process (so its peak RSS is its own and no section warms
 another's caches) against loopback servers started here; the parent prints one table and writes

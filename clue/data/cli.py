@@ -24,7 +24,7 @@ def add_parser(sub: Any) -> None:
     fe.add_argument("--force", action="store_true", help="download again even when present")
     fe.add_argument("--accept-new-checksum", action="store_true",
                     help="accept a file whose sha256 differs from the manifest (an upstream change) and record the new hash")
-    bu = actions.add_parser("build", help="rebuild a generated dataset (medisumcode, spec §7.2)")
+    bu = actions.add_parser("build", help="rebuild a generated dataset (medisumcode, from the MIMIC-IV files it derives from)")
     bu.add_argument("dataset", choices=("medisumcode",))
     bu.add_argument("--mimic-notes", type=Path, required=True, help="MIMIC-IV-Note 2.2 note/discharge.csv(.gz)")
     bu.add_argument("--diagnoses-icd", type=Path, required=True, help="MIMIC-IV 2.2 hosp/diagnoses_icd.csv.gz")

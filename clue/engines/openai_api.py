@@ -43,6 +43,9 @@ class OpenAIEngine:
             message = server_message(exc.body if exc.body is not None else exc.message)
             kind = kind_for_status(status)
             retry_after = parse_retry_after(exc.response.headers.get("retry-after"))
+            if status == 404 and not self._versioned():
+                return EngineError("fatal", f"{self.url} answered HTTP 404 ({message}) — is --endpoint the OpenAI-compatible base URL? "
+                                            f"It usually ends in /v1 (try {self.url}/v1)", status)
             if status == 404:
                 return EngineError("fatal", f"{self.url} does not serve model {self.model!r} ({message}) — check --model", status)
             if status in (401, 403):
@@ -82,6 +85,9 @@ class OpenAIEngine:
             page = await self._client.models.list()
             served = [m.id for m in page.data]
         except openai.NotFoundError:
+            if not self._versioned():  # the usual mistake: the server root instead of its /v1 base URL
+                raise EndpointError(f"{self.url}/models was not found: {self.url} is not an OpenAI-compatible base URL",
+                                    f"it usually ends in /v1 — try --endpoint {self.url}/v1") from None
             served = []  # some hosted APIs have no model listing; generation will tell
         except Exception as exc:  # noqa: BLE001
             if not isinstance(exc, openai.OpenAIError):  # the SDK could not read the answer: HTML or other JSON
@@ -96,6 +102,19 @@ class OpenAIEngine:
             raise EndpointError(f"{self.url} does not serve model {self.model!r} (it serves: {shown})", "fix --model")
         return {"engine": "openai", "url": self.url, "model_id": self.model, "served_models": served[:20],
                 "note": "the server applied its own chat template; generation prefixes could not be prefilled"}
+
+    def _versioned(self) -> bool:
+        """Does the base URL end in a version segment (/v1, /v1beta, /openai/v1 …)?"""
+        import re
+
+        return bool(re.search(r"/v\d+[a-z0-9]*$", self.url))
+
+    def identity(self) -> str:
+        """What pins the answers besides the model name: this server (base URL) and the model it serves."""
+        from urllib.parse import urlsplit, urlunsplit
+
+        parts = urlsplit(self.url)
+        return f"{urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip('/'), '', ''))}#{self.model}"
 
     async def close(self) -> None:
         await self._client.close()

@@ -18,6 +18,7 @@ from typing import Any, Sequence
 
 from markupsafe import Markup
 
+from clue.errors import UserError
 from clue.report.load import load_run, load_runs
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -35,10 +36,29 @@ def _pvalue(p: float) -> str:
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
-def _compact(v: Any) -> str:
-    if isinstance(v, (dict, list, tuple)):
-        return json.dumps(v, ensure_ascii=False, default=str, sort_keys=isinstance(v, dict))
-    return "—" if v is None else str(v)
+def _human(v: Any, top: bool = True) -> str:
+    """A record value as a reader says it: no Python/JSON spellings (None, [], {}, True, escaped newlines)."""
+    if v is None:
+        return "—"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, (list, tuple)):
+        return ", ".join(_human(x, False) for x in v) if v else "none"
+    if isinstance(v, dict):
+        if not v:
+            return "none"
+        parts = [f"{str(k).replace('_', ' ')}: {_human(x, False)}" for k, x in v.items()]
+        return "\n".join(parts) if top else "; ".join(parts)
+    return str(v)
+
+
+def _compact(v: Any) -> Markup:
+    """`_human`, HTML-escaped, line breaks kept as <br>."""
+    from markupsafe import escape
+
+    return Markup("<br>").join(escape(line) for line in _human(v).split("\n"))
 
 
 def _environment() -> "jinja2.Environment":  # noqa: F821 - imported on use (keeps `clue --help` light)
@@ -80,14 +100,18 @@ def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, **options:
     """
     from clue.report.aggregate import ReportOptions, build_view, results_rows
 
+    from clue.files import ensure_dir
+
     opts = ReportOptions(**options)
+    out_dir = ensure_dir(Path(out_dir), "--out")  # before any work: a read-only or wrong --out is one line
     runs = load_runs(list(run_dirs))
     view = build_view(runs, opts)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "index.html"
-    path.write_text(render_html(view), encoding="utf-8", errors="backslashreplace")
-    write_results_csv(results_rows(view), out_dir / "results.csv")
+    try:
+        path.write_text(render_html(view), encoding="utf-8", errors="backslashreplace")
+        write_results_csv(results_rows(view), out_dir / "results.csv")
+    except OSError as exc:
+        raise UserError(f"cannot write the report into {out_dir} ({exc.strerror or exc})", "pass --out a writable folder") from None
     return path
 
 

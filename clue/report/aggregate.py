@@ -20,6 +20,7 @@ from clue.report.cost import cost, load_prices, usage
 from clue.report.load import credentialed_tasks, redact_samples
 from clue.scoring import PLAIN, benchmark_of, scoring_for
 from clue.stats import DEFAULT_REPLICATES, DEFAULT_SEED, Interval, compare_runs, run_intervals
+from clue.verdict import rule_text
 from clue.verify import DEFAULT_TOLERANCE, VERDICTS, verify_run
 
 TEXT_LIMIT = 20_000  # characters of one prompt/output shown; the rest is in samples.jsonl
@@ -39,6 +40,7 @@ class ReportOptions:
     prices: str | None = None  # price table file; None = the bundled one
     compare: Sequence[tuple[str, str]] = ()  # explicit run-name pairs
     published_model: str | None = None
+    include_synthetic: bool = False  # rank synthetic-data runs and plot them in the scatter
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -83,7 +85,12 @@ def _run_info(i: int, run: dict[str, Any], opts: ReportOptions, prices: dict[str
     pm_name = checks[0].published_model if checks else None
     totals = usage(run["samples"])
     model = str(scores.get("model"))
+    from clue.rundir import scope as run_scope
+    from clue.verify import scope_label
+
+    sc = run.get("scope") or run_scope(scores, record)
     return {
+        "scope": sc, "synthetic": bool(sc["synthetic"]), "subset": bool(sc["subset"]), "scope_label": scope_label(run),
         "name": run["name"], "dir": run["dir"], "model": model, "protocol": scores.get("protocol"), "color": charts.color(i),
         "published_model": pm_name, "pm": _published(benchmark_of(scores)).models().get(pm_name) if pm_name else None,
         "intervals": ivs, "checks": checks, "counts": {v: sum(1 for c in checks if c.verdict == v) for v in VERDICTS},
@@ -101,7 +108,25 @@ def _detail(m: Any) -> str:
     return m.hf_id or "HF id ambiguous"
 
 
-def _leaderboard(infos: list[dict[str, Any]], bench: Benchmark | None) -> list[dict[str, Any]]:
+def _ranked(info: dict[str, Any], opts: ReportOptions) -> bool:
+    """Synthetic-data runs are not ranked among (nor plotted with) the published models unless asked."""
+    return not info["synthetic"] or opts.include_synthetic
+
+
+def _published_levels(tasks: dict[str, Any], rule: Any) -> dict[str, dict[str, Any]]:
+    """Published group averages; where the source prints none but all of a group's task scores are published,
+    the group average is their mean by the same rule (marked `derived`)."""
+    out = {}
+    for lv, members in rule.LEVELS.items():
+        if lv in tasks:
+            out[lv] = cell(value=tasks[lv]["avg"].value, approx=tasks[lv]["avg"].approximate)
+            continue
+        scores = [rule.task_score(t, {k: v.value for k, v in tasks.get(t, {}).items()}) for t in members]
+        out[lv] = {**cell(value=sum(scores) / len(scores)), "derived": True} if scores and all(x is not None for x in scores) else cell()
+    return out
+
+
+def _leaderboard(infos: list[dict[str, Any]], bench: Benchmark | None, opts: ReportOptions) -> list[dict[str, Any]]:
     rule, published = (bench.scoring or PLAIN) if bench else PLAIN, _published(bench)
     LEVELS, TASK_ORDER, task_score = rule.LEVELS, rule.TASK_ORDER, rule.task_score  # noqa: N806
     first = next(iter(LEVELS), None)  # rows are sorted by the first group's average
@@ -109,42 +134,54 @@ def _leaderboard(infos: list[dict[str, Any]], bench: Benchmark | None) -> list[d
     for info in infos:
         ivs = info["intervals"]
         rows.append({"name": info["name"], "kind": "run", "type": "your run", "color": info["color"],
+                     "ranked": _ranked(info, opts), "scope": info["scope_label"],
                      "detail": f"{info['model']} · {info['protocol']}",
                      "levels": {lv: cell(ivs.levels.get(lv)) if lv in ivs.levels else cell() for lv in LEVELS},
                      "tasks": {t: cell(ivs.task_scores[t]) if t in ivs.task_scores else cell() for t in TASK_ORDER}})
     for name, tasks in published.table().items():
         m = published.models().get(name)
-        levels = {lv: cell(value=tasks[lv]["avg"].value, approx=tasks[lv]["avg"].approximate) if lv in tasks else cell() for lv in LEVELS}
+        levels = _published_levels(tasks, rule)
         scores = {t: cell(value=task_score(t, {k: v.value for k, v in tasks.get(t, {}).items()})) for t in TASK_ORDER}
-        rows.append({"name": name, "kind": "published", "type": m.type if m else "", "color": None,
+        rows.append({"name": name, "kind": "published", "type": m.type if m else "", "color": None, "ranked": True, "scope": "",
                      "detail": _detail(m), "levels": levels, "tasks": scores})
-    if first is not None:
-        rows.sort(key=lambda r: -(r["levels"][first]["value"] if r["levels"][first]["value"] is not None else -1.0))
+    rows.sort(key=lambda r: (not r["ranked"], -(r["levels"][first]["value"] if first is not None and r["levels"][first]["value"] is not None else -1.0)))
     return rows
 
 
-def _scatter(infos: list[dict[str, Any]], bench: Benchmark | None) -> Any:
-    """The first two groups' averages against each other (CLUE: the paper's Level 1 vs Level 2 figure)."""
+def _scatter(infos: list[dict[str, Any]], bench: Benchmark | None, opts: ReportOptions) -> tuple[Any, list[str]]:
+    """The first two groups' averages against each other (CLUE: the paper's Level 1 vs Level 2 figure), and one
+    line per run that is not in it (and why): nothing drops out silently."""
     rule = (bench.scoring or PLAIN) if bench else PLAIN
     groups = list(rule.LEVELS)
     if len(groups) < 2:
-        return None
+        return None, []
     gx, gy = groups[:2]
     published = _published(bench)
     points = []
+    left_out: list[str] = []
     for name, tasks in published.table().items():
-        if gx in tasks and gy in tasks:
+        levels = _published_levels(tasks, rule)
+        if levels[gx]["value"] is not None and levels[gy]["value"] is not None:
             m = published.models().get(name)
-            points.append(charts.Point(name, tasks[gx]["avg"].value, tasks[gy]["avg"].value, m.type if m else "general"))
+            points.append(charts.Point(name, levels[gx]["value"], levels[gy]["value"], m.type if m else "general"))
     for info in infos:
         lv = info["intervals"].levels
-        if gx in lv and gy in lv:
-            a, b = lv[gx], lv[gy]
-            points.append(charts.Point(info["name"], a.value, b.value, "run",  # type: ignore[arg-type]
-                                       (a.low, a.high) if a.low is not None else None,
-                                       (b.low, b.high) if b.low is not None else None, a.partial or b.partial))
+        if not _ranked(info, opts):
+            left_out.append(f"{info['name']}: synthetic data (pass --include-synthetic to plot it)")
+            continue
+        missing = [g for g in (gx, gy) if g not in lv]
+        if missing:
+            titles = {n: t.get("title", n) for n, t in info["scores"]["tasks"].items()}
+            lacks = [t for g in missing for t in rule.LEVELS[g] if t not in info["intervals"].task_scores]
+            left_out.append(f"{info['name']}: no {' / '.join(rule.LEVEL_TITLES.get(g, g) for g in missing)} average "
+                            f"(lacks {', '.join(lacks) or 'task scores'}; ran {', '.join(titles.values()) or 'nothing'})")
+            continue
+        a, b = lv[gx], lv[gy]
+        points.append(charts.Point(info["name"], a.value, b.value, "run",  # type: ignore[arg-type]
+                                   (a.low, a.high) if a.low is not None else None,
+                                   (b.low, b.high) if b.low is not None else None, a.partial or b.partial))
     labels = [f"{rule.LEVEL_TITLES.get(g, g)} ({', '.join(rule.LEVELS[g])})" for g in (gx, gy)]
-    return charts.scatter(points, {i["name"]: i["color"] for i in infos}, *labels)
+    return charts.scatter(points, {i["name"]: i["color"] for i in infos}, *labels), left_out
 
 
 def _tasks(infos: list[dict[str, Any]], titles: list[str], bench: Benchmark | None) -> list[dict[str, Any]]:
@@ -229,6 +266,14 @@ def _primary_metric(title: str, scores: dict[str, float], task_metrics: Any = No
     return next((m for m in (task_metrics or {}).get(title, ()) if m in scores), next(iter(scores), None))
 
 
+def _badness(title: str, s: dict[str, Any], task_metrics: Any = None) -> tuple[int, float]:
+    if s.get("status") != "ok":
+        return (0, 0.0)
+    scores = s.get("scores") or {}
+    primary = _primary_metric(title, scores, task_metrics)
+    return (1, float(scores[primary]) if primary is not None and scores[primary] is not None else float("inf"))
+
+
 def samples_per_task(infos: list[dict[str, Any]], opts: ReportOptions) -> int:
     """Items listed per run and task: --max-samples, lowered so the whole browser stays ~SAMPLE_BUDGET rows."""
     combos = sum(len({s.get("task") for s in info["samples"]}) for info in infos) or 1
@@ -243,16 +288,18 @@ def _samples(infos: list[dict[str, Any]], opts: ReportOptions) -> list[dict[str,
         by_task: dict[str, list[dict[str, Any]]] = {}
         for s in info["samples"]:
             by_task.setdefault(str(s.get("task")), []).append(s)
+        task_metrics = scoring_for(info["scores"]).TASK_METRICS
         for task, lines in by_task.items():
             title = titles.get(task, task)
             flagged = []
             for pos, s in enumerate(lines):
                 scores = s.get("scores") or {}
-                primary = _primary_metric(title, scores, scoring_for(info["scores"]).TASK_METRICS)
+                primary = _primary_metric(title, scores, task_metrics)
                 wrong = s.get("status") == "ok" and primary is not None and float(scores[primary]) == 0.0
                 flagged.append((pos, s, wrong))
             chosen = [f for f in flagged if f[0] < limit]
             chosen += [f for f in flagged if f[0] >= limit and (f[2] or f[1].get("status") != "ok")][:limit]
+            chosen.sort(key=lambda f: _badness(title, f[1], task_metrics))  # worst first: failed, then lowest primary score
             for pos, s, wrong in chosen:
                 prompt = s.get("prompt")
                 if isinstance(prompt, list):
@@ -296,7 +343,19 @@ def _provenance(info: dict[str, Any]) -> dict[str, Any]:
             if isinstance(rec.get(k), (int, float))}
     return {"record": rec, "when": when, "seeds": _seeds(rec),
             "switches": [(k, v, k not in ("name", "description") and k in ref and ref[k] != v) for k, v in switches.items()],
-            "describe": (rec.get("engine") or {}).get("describe") or {}, "stats": rec.get("stats") or {}}
+            "describe": {k: v for k, v in ((rec.get("engine") or {}).get("describe") or {}).items() if k != "engine"},
+            "stats": rec.get("stats") or {}, "task_runs": _task_runs(rec)}
+
+
+def _task_runs(rec: dict[str, Any]) -> list[tuple[str, list[str], Any]]:
+    """(command, tasks, limit) per distinct invocation that wrote a task of this run directory; empty when one did."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for task, tr in (rec.get("task_runs") or {}).items():
+        tr = tr or {}
+        groups.setdefault((" ".join(tr.get("command") or []), str(tr.get("limit"))), []).append(task)
+    if len(groups) < 2:
+        return []
+    return [(cmd, tasks, None if limit == "None" else limit) for (cmd, limit), tasks in groups.items()]
 
 
 def build_view(runs: list[dict[str, Any]], opts: ReportOptions) -> dict[str, Any]:
@@ -309,12 +368,15 @@ def build_view(runs: list[dict[str, Any]], opts: ReportOptions) -> dict[str, Any
     for info in infos:
         info["provenance"] = _provenance(info)
     samples = _samples(infos, opts)
+    scatter, left_out = _scatter(infos, bench, opts)
     redacted_tasks = sorted(credentialed_tasks({str(s.get("task")) for r in runs for s in r["samples"]})) if opts.redact else []
     return {
         "runs": infos, "titles": titles, "levels": list(rule.LEVELS), "level_titles": rule.LEVEL_TITLES,
         "task_order": rule.TASK_ORDER, "benchmark": bench.name if bench else None,
         "bench_text": dict(bench.report_text) if bench else {},
-        "leaderboard": _leaderboard(infos, bench), "scatter": _scatter(infos, bench), "tasks": _tasks(infos, titles, bench),
+        "leaderboard": _leaderboard(infos, bench, opts), "scatter": scatter, "scatter_left_out": left_out, "tasks": _tasks(infos, titles, bench),
+        "synthetic_runs": [i["name"] for i in infos if i["synthetic"]], "subset_runs": [i["name"] for i in infos if i["subset"]],
+        "rule": rule_text(opts.tolerance),
         "comparisons": _comparisons(infos, runs, opts), "samples": samples, "opts": opts,
         "samples_per_task": samples_per_task(infos, opts),
         "redacted_tasks": redacted_tasks, "verdicts": VERDICTS, "source_notes": published.SOURCE_NOTES,

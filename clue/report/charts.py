@@ -2,6 +2,8 @@
 
 Text stays text (`svg.fonttype = none`, escaped by matplotlib's SVG writer), which keeps files
 small; every chart gets its own hash salt so element ids never collide inside one HTML page.
+Point labels of the scatter are placed by adjustText (no overlaps, leader lines where moved);
+error bars are clipped at zero (a bootstrap bound can miss the point estimate by rounding).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Sequence
 from markupsafe import Markup
 
 PALETTE = ("#2563eb", "#d97706", "#059669", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#65a30d", "#9333ea", "#ea580c")
+SHORT_LABELS_UP_TO = 3  # runs labelled by name at their star; more are numbered (names in the legend)
 TYPE_STYLE = {"general": ("#64748b", "o"), "biomedical": ("#0d9488", "s"), "baseline": ("#111827", "X")}
 
 
@@ -55,6 +58,22 @@ def _svg(fig, salt: str) -> Markup:
     return Markup(svg[svg.index("<svg"):])  # our own SVG: drop the XML prolog and DOCTYPE
 
 
+def _err(value: float, bounds: tuple[float, float] | None) -> list[list[float]] | None:
+    if bounds is None:
+        return None
+    return [[max(0.0, value - bounds[0])], [max(0.0, bounds[1] - value)]]
+
+
+def _place_labels(ax, texts: list, xs: list[float], ys: list[float]) -> None:
+    """Move labels off each other and off the points (adjustText), with a thin leader line where moved."""
+    if not texts:
+        return
+    from adjustText import adjust_text
+
+    adjust_text(texts, x=xs, y=ys, ax=ax, expand=(1.2, 1.6), force_text=(0.3, 0.6), force_static=(0.2, 0.4),
+                ensure_inside_axes=True, iter_lim=500, arrowprops={"arrowstyle": "-", "color": "#94a3b8", "lw": 0.5})
+
+
 def color(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
@@ -65,6 +84,7 @@ def scatter(points: Sequence[Point], run_colors: dict[str, str], x_label: str = 
     plt = _plt()
     fig, ax = plt.subplots(figsize=(10.0, 6.2))
     seen: set[str] = set()
+    texts, xs, ys = [], [], []
     for p in points:
         if p.kind == "run":
             continue
@@ -72,27 +92,33 @@ def scatter(points: Sequence[Point], run_colors: dict[str, str], x_label: str = 
         label = f"published: {p.kind}" if p.kind not in seen else None
         seen.add(p.kind)
         ax.scatter([p.x], [p.y], s=26, c=c, marker=marker, alpha=0.75, label=label, zorder=2)
-        ax.annotate(p.label, (p.x, p.y), xytext=(3, 2), textcoords="offset points", fontsize=6, color="#475569")
+        texts.append(ax.text(p.x, p.y, p.label, fontsize=6, color="#475569"))
+        xs.append(p.x)
+        ys.append(p.y)
     n_runs = sum(1 for p in points if p.kind == "run")
+    numbered = n_runs > SHORT_LABELS_UP_TO  # many runs: a number at the star, the name in the legend
+    k = 0
     for p in points:
         if p.kind != "run":
             continue
+        k += 1
         c = run_colors.get(p.label, "#dc2626")
-        xerr = [[p.x - p.x_err[0]], [p.x_err[1] - p.x]] if p.x_err else None
-        yerr = [[p.y - p.y_err[0]], [p.y_err[1] - p.y]] if p.y_err else None
-        ax.errorbar([p.x], [p.y], xerr=xerr, yerr=yerr, fmt="none", ecolor=c, elinewidth=1 if n_runs <= 6 else 0.6,
-                    capsize=2, alpha=1.0 if n_runs <= 6 else 0.45, zorder=3)
-        ax.scatter([p.x], [p.y], s=140, marker="*", c="white" if p.partial else c, edgecolors=c, linewidths=1.2, zorder=4,
-                   label=f"{p.label}{' (partial)' if p.partial else ''}")
-        ax.annotate(p.label, (p.x, p.y), xytext=(5, -9), textcoords="offset points", fontsize=7.5, color=c, fontweight="bold")
+        ax.errorbar([p.x], [p.y], xerr=_err(p.x, p.x_err), yerr=_err(p.y, p.y_err), fmt="none", ecolor=c,
+                    elinewidth=1 if n_runs <= 6 else 0.6, capsize=2, alpha=1.0 if n_runs <= 6 else 0.45, zorder=3)
+        ax.scatter([p.x], [p.y], s=140, marker="*", c="white" if p.partial else c, edgecolors=c, linewidths=1.2,
+                   zorder=4, label=f"{f'{k} ' if numbered else ''}{p.label}{' (partial)' if p.partial else ''}")
+        texts.append(ax.text(p.x, p.y, str(k) if numbered else p.label, fontsize=8 if numbered else 7.5, color=c, fontweight="bold"))
+        xs.append(p.x)
+        ys.append(p.y)
+    _place_labels(ax, texts, xs, ys)
     ax.set_xlabel(x_label)
     ax.set_ylabel(y_label)
     ax.grid(True, color="#e5e7eb", linewidth=0.6, zorder=0)
     handles, labels = ax.get_legend_handles_labels()
-    if len(labels) > 12:  # many runs: keep the legend to the published types
+    if len(labels) > 30:  # very many runs: keep the legend to the published types
         keep = [i for i, lbl in enumerate(labels) if lbl.startswith("published")]
         handles, labels = [handles[i] for i in keep], [labels[i] for i in keep]
-    ax.legend(handles, labels, fontsize=7, frameon=False, loc="best")
+    ax.legend(handles, labels, fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     return _svg(fig, "scatter")
 
@@ -113,8 +139,8 @@ def task_bars(title: str, metrics: Sequence[str], bars: Sequence[Bar], run_color
             if value is not None:
                 xs.append(x)
                 ys.append(value)
-                lo.append(value - low if low is not None else 0.0)
-                hi.append(high - value if high is not None else 0.0)
+                lo.append(max(0.0, value - low) if low is not None else 0.0)
+                hi.append(max(0.0, high - value) if high is not None else 0.0)
             if m in bar.published:
                 pub_x.append(x)
                 pub_y.append(bar.published[m])
@@ -125,6 +151,11 @@ def task_bars(title: str, metrics: Sequence[str], bars: Sequence[Bar], run_color
             ax.scatter(pub_x, pub_y, marker="D", s=22, c="white", edgecolors="#111827", linewidths=1.0, zorder=4,
                        label="published (matched model)" if i == 0 or "published (matched model)" not in ax.get_legend_handles_labels()[1] else None)
     ax.set_xticks(range(len(metrics)), list(metrics))
+    group_in = fig.get_figwidth() * 0.75 / max(1, len(metrics))  # inches per metric group (legend aside)
+    if max(len(m) for m in metrics) * 0.075 > group_in:  # ~0.075 in per 9 pt character: the names would collide
+        ax.tick_params(axis="x", labelrotation=30)
+        for label in ax.get_xticklabels():
+            label.set_horizontalalignment("right")
     ax.set_ylabel("percent")
     ax.set_ylim(0, 105)
     ax.set_title(title, fontsize=10, loc="left")

@@ -13,7 +13,13 @@ from pathlib import Path
 
 from clue.errors import ConfigError
 
-EXIT_DEVIATES = 1
+from clue.verdict import DEFAULT_MARGIN, EXIT_DEVIATES, EXIT_INCONCLUSIVE, EXIT_REPRODUCED, MIN_ITEMS
+
+VERIFY_EPILOG = (f"Verdicts: reproduced = the whole 95% CI lies within published ± --margin (equivalence test); "
+                 f"deviates = the published value lies outside the 95% CI; otherwise inconclusive (with the smallest "
+                 f"detectable deviation and ~items needed). Runs on synthetic data or a --limit subset, and fewer than "
+                 f"{MIN_ITEMS} items, are never reproduced. Exit status: {EXIT_REPRODUCED} all reproduced, {EXIT_DEVIATES} "
+                 f"something deviates, {EXIT_INCONCLUSIVE} nothing deviates but not all is reproduced, 2 a usage error.")
 
 
 def _pair(text: str) -> tuple[str, str]:
@@ -24,8 +30,9 @@ def _pair(text: str) -> tuple[str, str]:
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--tolerance", type=float, default=1.0,
-                   help="percent points added on both sides of the 95%% CI before calling a value reproduced (default 1.0)")
+    p.add_argument("--margin", "--tolerance", dest="tolerance", type=float, default=DEFAULT_MARGIN,
+                   help=f"equivalence margin in percent points: reproduced only when the whole 95%% CI lies within "
+                        f"published ± margin (default {DEFAULT_MARGIN:g})")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap replicates for the CIs (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     p.add_argument("--published-model", default=None, metavar="NAME",
@@ -39,12 +46,15 @@ def add_report_arguments(p: argparse.ArgumentParser) -> None:
                    help="omit prompts (source documents), outputs and references of credentialed tasks, to share the report")
     p.add_argument("--max-samples", type=int, default=50, help="samples shown per run and task, plus as many failed/wrong (default 50)")
     p.add_argument("--prices", default=None, metavar="FILE", help="price table, USD per 1M tokens by model id (default: bundled, empty)")
+    p.add_argument("--include-synthetic", action="store_true",
+                   help="rank runs on synthetic data among the published models and plot them (default: listed apart, labelled)")
     p.add_argument("--compare", type=_pair, action="append", default=[], metavar="RUN_A:RUN_B",
                    help="paired comparison of two runs (directory names); repeatable. Default: all pairs up to 6 runs")
     _add_common(p)
 
 
 def add_verify_arguments(p: argparse.ArgumentParser) -> None:
+    p.epilog = VERIFY_EPILOG
     p.add_argument("runs", nargs="*", type=Path, help="run directories written by `clue run`")
     p.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write every check as JSON")
     p.add_argument("--all", action="store_true", help="also list checks without a published reference")
@@ -54,7 +64,7 @@ def add_verify_arguments(p: argparse.ArgumentParser) -> None:
 
 def _check_numbers(args: argparse.Namespace) -> None:
     if args.bootstrap < 1 or args.tolerance < 0 or getattr(args, "max_samples", 1) < 1:
-        raise ConfigError("--bootstrap and --max-samples must be at least 1 and --tolerance not negative", "fix the option")
+        raise ConfigError("--bootstrap and --max-samples must be at least 1 and --margin not negative", "fix the option")
 
 
 def report_command(args: argparse.Namespace) -> int:
@@ -63,7 +73,7 @@ def report_command(args: argparse.Namespace) -> int:
     _check_numbers(args)
     path = build_report(args.runs, args.out, redact=args.redact, max_samples=args.max_samples, replicates=args.bootstrap,
                         seed=args.seed, tolerance=args.tolerance, prices=args.prices, compare=list(args.compare),
-                        published_model=args.published_model)
+                        published_model=args.published_model, include_synthetic=args.include_synthetic)
     print(f"report written to {path} (and {path.parent / 'results.csv'})")
     return 0
 
@@ -82,17 +92,22 @@ def verify_command(args: argparse.Namespace) -> int:
         raise ConfigError("clue verify needs at least one run directory", "e.g. clue verify runs/<model>__<protocol>")
     _check_numbers(args)
     from clue.report.load import load_runs
-    from clue.verify import any_deviates, format_table, verify_run
+    from clue.verify import exit_status, format_table, scope_label, verify_run
 
     checks = []
+    scopes = {}
     for run in load_runs(list(args.runs)):
         checks += verify_run(run, tolerance=args.tolerance, published_model=args.published_model,
                              replicates=args.bootstrap, seed=args.seed)
-    print(format_table(checks, show_all=args.all))
+        scopes[run["name"]] = scope_label(run)
+    print(format_table(checks, show_all=args.all, margin=args.tolerance, scopes=scopes))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps([c.as_dict() for c in checks], indent=2) + "\n", encoding="utf-8")
-    if any_deviates(checks):
-        print("clue: verify: some numbers deviate from the published ones (exit 1)", file=sys.stderr)
-        return EXIT_DEVIATES
-    return 0
+        from clue.files import write_text
+
+        write_text(args.json, json.dumps([c.as_dict() for c in checks], indent=2) + "\n", what="--json")
+    code = exit_status(checks)
+    if code == EXIT_DEVIATES:
+        print(f"clue: verify: some numbers deviate from the published ones (exit {code})", file=sys.stderr)
+    elif code == EXIT_INCONCLUSIVE:
+        print(f"clue: verify: nothing deviates, but not everything is shown reproduced (exit {code})", file=sys.stderr)
+    return code

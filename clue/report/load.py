@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from clue.rundir import scope
 from clue.errors import DataError
 
 REDACTED_FIELDS = ("prompt", "raw_output", "output", "reference", "error")  # servers may echo input in errors
@@ -29,23 +30,24 @@ def load_run(run_dir: str | Path) -> dict[str, Any]:
         except UnicodeDecodeError:
             raise DataError(f"{run_dir / name} is damaged (not UTF-8)", "re-run `clue run` with the same options to rewrite it") from None
 
-    def parse(name: str, text: str) -> Any:
+    def parse(name: str, text: str, line_no: int = 0) -> Any:
         try:
             return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{run_dir / name} is damaged (line {exc.lineno}: {exc.msg})",
+        except json.JSONDecodeError as exc:  # a JSONL line is parsed alone: its own number, not the decoder's
+            raise DataError(f"{run_dir / name} is damaged (line {line_no or exc.lineno}: {exc.msg})",
                             "re-run `clue run` with the same options to rewrite it") from None
 
     scores = parse("scores.json", read("scores.json"))
     record = parse("run.json", read("run.json"))
-    samples = [parse("samples.jsonl", line) for line in read("samples.jsonl").split("\n") if line.strip()]
+    samples = [parse("samples.jsonl", line, i) for i, line in enumerate(read("samples.jsonl").split("\n"), 1) if line.strip()]
     if not isinstance(record, dict) or not all(isinstance(s, dict) for s in samples):
         raise DataError(f"{run_dir} holds run.json/samples.jsonl of an unexpected shape", "re-run `clue run` with the same options to rewrite it")
     if not isinstance(scores, dict) or not isinstance(scores.get("tasks"), dict):
         raise DataError(f"{run_dir / 'scores.json'} has no 'tasks' object", "re-run `clue run` with the same options to rewrite it")
     scores.setdefault("model", record.get("model", run_dir.name))
     scores.setdefault("protocol", record.get("protocol", "?"))
-    return {"dir": str(run_dir), "name": run_dir.resolve().name or str(run_dir), "scores": scores, "record": record, "samples": samples}
+    return {"dir": str(run_dir), "name": run_dir.resolve().name or str(run_dir), "scores": scores, "record": record, "samples": samples,
+            "scope": scope(scores, record)}
 
 
 def load_runs(run_dirs: list[str | Path]) -> list[dict[str, Any]]:

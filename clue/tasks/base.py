@@ -41,6 +41,7 @@ class BuildContext:
     tokenizer: Any = None  # tokenizers.Tokenizer of the evaluated model, for tasks with needs_tokenizer
     draw_seed: int | None = None  # unseeded protocols: the run directory's own random draw, kept so a re-run resumes
     decode_cleanup: bool | None = None  # the model's tokenizer_config `clean_up_tokenization_spaces` (None: unset/unknown)
+    tokenizer_class: str | None = None  # the same config's `tokenizer_class` (its default applies when the flag is unset)
 
 
 class Built(list):  # type: ignore[type-arg]

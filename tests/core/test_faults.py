@@ -156,7 +156,7 @@ def test_401_and_404_stop_the_run_at_once_with_the_servers_message(tmp_path, eng
 def test_exhausted_retries_are_failed_not_scored_and_retried_on_rerun(tmp_path, engine):
     data = invented_meqsum(tmp_path, n=8)
     policy = RetryPolicy(max_attempts=4, attempt_timeout_s=0.3, backoff_base_s=0.001, backoff_max_s=0.005)
-    with FakeServer(responder=meqsum_oracle(data), model_id=MODEL, fault_plan=["503"] * 4) as srv:
+    with FakeServer(responder=meqsum_oracle(data), model_id=MODEL, fault_plan=["500"] * 4) as srv:  # 503 is an outage
         result = evaluate(run_config(engine, srv, tmp_path, data, policy=policy, concurrency=1, max_failures="1"))
         assert srv.stats.requests == 5 + 3
         lines = samples(tmp_path / "run")
@@ -165,7 +165,7 @@ def test_exhausted_retries_are_failed_not_scored_and_retried_on_rerun(tmp_path, 
         assert failed[0]["output"] is None and failed[0]["scores"] == {}
         task = json.loads((tmp_path / "run" / "scores.json").read_text())["tasks"]["meqsum"]
         assert (task["n_scored"], task["n_failed"]) == (4, 1)
-        assert result.failed_ok and result.stats["failure_causes"] == {"http_503": 1}
+        assert result.failed_ok and result.stats["failure_causes"] == {"http_500": 1}
 
         srv.fault_plan = None
         srv.reset_stats()
@@ -173,3 +173,45 @@ def test_exhausted_retries_are_failed_not_scored_and_retried_on_rerun(tmp_path, 
         assert srv.stats.requests == 1 and srv.stats.completed == 1  # only the failed one is sent again
     assert again.stats["cached"] == 4 and again.stats["failed"] == 0
     assert all(ln["status"] == "ok" for ln in samples(tmp_path / "run"))
+
+
+@pytest.mark.parametrize("engine", ["tgi", "openai"])
+def test_a_server_away_mid_run_loses_no_request(tmp_path, engine):
+    """The server goes away mid-run — connections refused, then 503 "Loading model" — for longer than the
+    attempts of the ordinary retry policy last (scaled: 15 attempts of ≤ 0.01 s backoff, a 1.5 s outage):
+    every request retries through it on the outage budget, none fails. (The same with a real 20 s outage and
+    the default policy is what `--retry-budget` defaults to 600 s for.)"""
+    import threading
+    import time
+    from dataclasses import replace
+
+    data = invented_meqsum(tmp_path, n=12)
+    policy = replace(POLICY, max_attempts=3, outage_budget_s=60.0)
+    srv = FakeServer(responder=meqsum_oracle(data), model_id=MODEL, latency_s=0.05).start()
+    port = srv._httpd.server_address[1]
+    srv.port = port
+    down = threading.Event()
+
+    def outage() -> None:
+        while srv.stats.completed < 3:
+            time.sleep(0.01)
+        srv.stop()  # connections refused
+        down.set()
+        time.sleep(0.75)
+        srv.faults = {"503": 1.0}  # back, but still loading the model
+        srv.start()
+        time.sleep(0.75)
+        srv.faults = {}
+
+    thread = threading.Thread(target=outage, daemon=True)
+    thread.start()
+    try:
+        result = evaluate(run_config(engine, srv, tmp_path, data, policy=policy, concurrency=2))
+    finally:
+        thread.join(timeout=10)
+        srv.stop()
+    assert down.is_set()
+    causes = result.stats["retry_causes"]
+    assert causes.get("connection", 0) > 0 and causes.get("http_503", 0) > 0
+    assert result.stats["retries"] > policy.max_attempts  # longer than max_attempts would have allowed
+    assert result.stats["failed"] == 0 and all(ln["status"] == "ok" for ln in samples(tmp_path / "run"))

@@ -63,7 +63,7 @@ def write_run(path: Path, model: str, samples: Sequence[Mapping[str, Any]], *, p
     return path
 
 
-def published_like_run(path: Path, model_name: str, *, n: int = 6, shift: float = 0.0) -> Path:
+def published_like_run(path: Path, model_name: str, *, n: int = 24, shift: float = 0.0) -> Path:
     """Every task of `model_name` with each sample scoring exactly the published value (+ shift)."""
     from clue.benchmarks.clue import published
 

@@ -64,7 +64,7 @@ async def test_transient_errors_are_retried_and_complete(tmp_path):
 async def test_permanent_error_fails_fast_and_exhausted_retries_fail(tmp_path):
     reqs = requests(3)
     engine = ScriptedEngine({"prompt 0": [EngineError("permanent", "input too long", status=422)],
-                             "prompt 1": [EngineError("transient", "503", status=503)] * 10})
+                             "prompt 1": [EngineError("transient", "500", status=500)] * 10})
     store = Store(tmp_path / "s.sqlite")
     runner = Runner(engine, store, concurrency=2, policy=FAST, progress=False)
     done = await runner.run(reqs)
@@ -74,6 +74,25 @@ async def test_permanent_error_fails_fast_and_exhausted_retries_fail(tmp_path):
     assert engine.calls.count("prompt 1") == FAST.max_attempts
     assert done[reqs[2].key].text == "answer to prompt 2"
     assert store.count() == 1  # failures are not stored
+
+
+@pytest.mark.anyio
+async def test_an_outage_retries_for_a_time_budget_not_a_number_of_attempts(tmp_path):
+    """Connection refused and 502/503/504 (a restarting server) outlast max_attempts; other errors do not."""
+    from dataclasses import replace
+
+    outage = [EngineError("transient", "refused", label="connection"), EngineError("transient", "Loading model", status=503),
+              EngineError("transient", "bad gateway", status=502)] * 5  # 15 failures > max_attempts
+    engine = ScriptedEngine({"prompt 0": list(outage)})
+    runner = Runner(engine, Store(tmp_path / "a.sqlite"), concurrency=1, policy=replace(FAST, outage_budget_s=30.0), progress=False)
+    done = await runner.run(requests(1))
+    assert runner.stats.failed == 0 and next(iter(done.values())).attempts == 16
+
+    engine = ScriptedEngine({"prompt 0": [EngineError("transient", "Loading model", status=503)] * 10_000})
+    runner = Runner(engine, Store(tmp_path / "b.sqlite"), concurrency=1, policy=replace(FAST, outage_budget_s=0.05), progress=False)
+    done = await runner.run(requests(1))
+    c = next(iter(done.values()))
+    assert c.status == "failed" and "outage budget" in c.error and c.attempts > FAST.max_attempts
 
 
 @pytest.mark.anyio

@@ -18,12 +18,32 @@ LLAMA3 = "meta-llama/Meta-Llama-3-8B-Instruct"
 
 
 def test_judge_rules():
-    assert judge(50.0, 48.0, 52.0, 52.9, 1.0) == ("reproduced", None, pytest.approx(-2.9))
-    assert judge(50.0, 48.0, 52.0, 53.1, 1.0) == ("deviates", "lower", pytest.approx(-3.1))
-    assert judge(50.0, 48.0, 52.0, 46.5, 1.0) == ("deviates", "higher", pytest.approx(3.5))
-    assert judge(50.0, None, None, 50.5, 1.0)[0] == "reproduced"  # no CI: the value ± tolerance
+    # equivalence: the whole CI within published ± margin
+    assert judge(50.0, 48.0, 52.0, 50.5, 3.0, n=100) == ("reproduced", None, pytest.approx(-0.5))
+    # published inside the CI but the CI reaches past published ± margin: inconclusive, not reproduced
+    assert judge(50.0, 48.0, 52.0, 51.9, 1.0, n=100)[0] == "inconclusive"
+    assert judge(50.0, 48.0, 52.0, 53.1, 1.0, n=100) == ("deviates", "lower", pytest.approx(-3.1))
+    assert judge(50.0, 48.0, 52.0, 46.5, 1.0, n=100) == ("deviates", "higher", pytest.approx(3.5))
+    assert judge(50.0, 48.0, 52.0, 52.004, 1.0, n=100)[0] != "deviates"  # within the published rounding
+    assert judge(50.0, None, None, 50.5, 1.0)[0] == "inconclusive"  # no CI: nothing to test
     assert judge(50.0, 48.0, 52.0, None, 1.0) == ("no reference", None, None)
     assert judge(None, None, None, 40.0, 1.0) == ("not computed", None, None)
+    # a subset is never reproduced; synthetic data is neither reproduced nor deviates; too few items: inconclusive
+    assert judge(50.0, 49.5, 50.5, 50.0, 3.0, n=100, subset=True)[0] == "inconclusive"
+    assert judge(50.0, 49.5, 50.5, 80.0, 3.0, n=100, subset=True)[0] == "deviates"
+    assert judge(100.0, 100.0, 100.0, 40.0, 3.0, n=100, synthetic=True)[0] == "inconclusive"
+    assert judge(100.0, 100.0, 100.0, 40.0, 3.0, n=3)[0] == "inconclusive"
+
+
+def test_inconclusive_states_detectable_deviation_and_items_needed():
+    from clue import verdict
+
+    v = verdict.judge(50.0, 46.0, 54.0, 51.0, margin=3.0, n=100)
+    assert v.outcome == "inconclusive"
+    assert v.mdd == pytest.approx((1.959964 + 0.841621) * 4.0 / 1.959964, rel=1e-4)
+    assert v.items_needed == 400  # half-width 4 must shrink to 3 − 1 = 2: four times the items
+    assert verdict.items_for(100, 46.0, 54.0, -5.0, 3.0) == 100 + 1 or verdict.items_for(100, 46.0, 54.0, -5.0, 3.0) > 100
+    assert "TOST" in verdict.rule_text(3.0) or "two one-sided" in verdict.rule_text(3.0)
 
 
 def test_run_equal_to_published_is_reproduced_everywhere(tmp_path: Path):
@@ -44,14 +64,14 @@ def test_shifted_run_deviates_with_direction_and_delta(tmp_path: Path):
     checks = verify_run(run, replicates=200, tolerance=1.0)
     acc = next(c for c in checks if c.task == "MedNLI" and c.metric == "accuracy")
     assert (acc.verdict, acc.direction) == ("deviates", "lower") and acc.delta == pytest.approx(-5.0)
-    assert verify_run(run, replicates=200, tolerance=6.0)[0].verdict == "reproduced"  # the stated tolerance matters
+    assert verify_run(run, replicates=200, tolerance=6.0)[0].verdict == "reproduced"  # the stated margin matters
     assert any_deviates(checks)
     table = format_table(checks)
     assert "deviates (lower)" in table and "-5.00" in table
 
 
 def test_skipped_metric_is_not_computed_and_partial_scores_are_not_judged(tmp_path: Path):
-    lines = [sample("meqsum", f"SYNTHETIC-{i}", {"rougeL": 32.2, "rouge1": 36.49, "rouge2": 16.37}) for i in range(5)]
+    lines = [sample("meqsum", f"SYNTHETIC-{i}", {"rougeL": 32.2, "rouge1": 36.49, "rouge2": 16.37}) for i in range(20)]
     run = load_run(write_run(tmp_path / "r", LLAMA3, lines, skipped={"meqsum": {"bertscore_f1": "pip install 'clue-kit[bertscore]'"}}))
     checks = {c.metric: c for c in verify_run(run, replicates=100)}
     assert checks["bertscore_f1"].verdict == "not computed" and "clue-kit[bertscore]" in checks["bertscore_f1"].note
@@ -61,7 +81,7 @@ def test_skipped_metric_is_not_computed_and_partial_scores_are_not_judged(tmp_pa
 
 
 def test_unknown_model_has_no_reference_and_protocol_is_noted(tmp_path: Path):
-    lines = [sample("mednli", f"SYNTHETIC-{i}", {"accuracy": 100.0}) for i in range(3)]
+    lines = [sample("mednli", f"SYNTHETIC-{i}", {"accuracy": 100.0}) for i in range(20)]
     run = load_run(write_run(tmp_path / "r", "someone/unknown-model", lines, protocol="corrected"))
     checks = verify_run(run, replicates=50)
     assert {c.verdict for c in checks} == {"no reference"} and not any_deviates(checks)
@@ -89,8 +109,9 @@ def test_cli_exit_codes_json_and_list(tmp_path: Path):
     assert missing.returncode == 2 and "does not exist" in missing.stderr
 
 
-def test_fake_server_oracle_run_deviates_with_correct_deltas(tmp_path: Path):
-    """Outputs = references (the fake server's oracle) for MeQSum: ROUGE 100, far above the paper."""
+def test_fake_server_oracle_synthetic_run_is_inconclusive_with_correct_deltas(tmp_path: Path):
+    """Outputs = references (the fake server's oracle) on the bundled synthetic MeQSum items: ROUGE 100, far above
+    the paper — but synthetic items are not the benchmark: inconclusive (exit 4), marked as synthetic, deltas shown."""
     sys.path.insert(0, str(ROOT / "tests"))
     fakeserver = pytest.importorskip("fakeserver")
     from clue.benchmarks.clue.synthetic import records
@@ -104,13 +125,14 @@ def test_fake_server_oracle_run_deviates_with_correct_deltas(tmp_path: Path):
     assert proc.returncode == 0, proc.stderr
     out = tmp_path / "verify.json"
     proc = run_clue("verify", str(run_dir), "--json", str(out))
-    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    assert "SYNTHETIC DATA" in proc.stdout and "Verdict rule:" in proc.stdout
     checks = {(c["task"], c["metric"]): c for c in json.loads(out.read_text())}
     pub = published.table()["Meta-Llama-3-8B-Instruct"]["MeQSum"]
     for metric in ("rougeL", "rouge1", "rouge2"):
         c = checks[("MeQSum", metric)]
         assert c["reproduced"] == pytest.approx(100.0)
-        assert (c["verdict"], c["direction"]) == ("deviates", "higher")
+        assert (c["verdict"], c["direction"]) == ("inconclusive", None) and "synthetic" in c["note"]
         assert c["published"] == pub[metric].value
         assert c["delta"] == pytest.approx(100.0 - pub[metric].value)
-    assert "deviates (higher)" in proc.stdout and f"{100.0 - pub['rougeL'].value:+.2f}" in proc.stdout
+    assert f"{100.0 - pub['rougeL'].value:+.2f}" in proc.stdout

@@ -82,3 +82,51 @@ def test_a_loaded_chat_template_carries_the_flag_of_its_config():
     assert ChatTemplate.from_config({"chat_template": "x", "clean_up_tokenization_spaces": True}, "c").clean_up_tokenization_spaces is True
     assert ChatTemplate.from_config({"chat_template": "x"}, "c").clean_up_tokenization_spaces is None
     assert ChatTemplate.from_config({"chat_template": "x", "clean_up_tokenization_spaces": "yes"}, "c").clean_up_tokenization_spaces is None
+
+
+# transformers 4.39.3 (the v3 pin), read from its source: PreTrainedTokenizerBase defaults the flag to True;
+# LlamaTokenizer(Fast) declare False; AutoTokenizer loads <class>Fast where it exists. The roster's families:
+# Llama-2 / Mistral / Mixtral / Phi-3 configs name LlamaTokenizer, Llama-3 configs PreTrainedTokenizerFast.
+FAMILIES_4_39_3 = [
+    ("Llama-2", "LlamaTokenizer", False),
+    ("Mistral", "LlamaTokenizer", False),
+    ("Phi-3", "LlamaTokenizer", False),
+    ("Llama-3", "PreTrainedTokenizerFast", True),
+    ("a fast Llama config", "LlamaTokenizerFast", False),
+]
+
+
+@pytest.mark.parametrize("family,tokenizer_class,cleanup_in_4_39_3", FAMILIES_4_39_3)
+def test_unset_flag_follows_the_class_default_of_transformers_4_39_3(family, tokenizer_class, cleanup_in_4_39_3):
+    """A tokenizer_config without `clean_up_tokenization_spaces`: v3 LongHealth cuts decode exactly as
+    transformers 4.39.3's decode did for that class ("sir ." stays for Llama-class tokenizers)."""
+    transformers = pytest.importorskip("transformers")
+    from clue.chat_template import ChatTemplate
+
+    template = ChatTemplate.from_config({"chat_template": "{{ messages }}", "tokenizer_class": tokenizer_class}, family)
+    assert template.clean_up_tokenization_spaces is None
+    context = replace(ctx(CLUE_V3, template.clean_up_tokenization_spaces), tokenizer_class=template.tokenizer_class)
+    cleanup, source, note = LongHealth._decode_cleanup(context)
+    assert cleanup is cleanup_in_4_39_3 and "4.39.3" in source and note is None
+    tok = bpe()
+    reference = transformers.PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token="<s>", clean_up_tokenization_spaces=cleanup_in_4_39_3,
+        clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output=cleanup_in_4_39_3)
+    counter = make_counter(tok, "original", cleanup)
+    ids = tok.encode(TEXT).ids
+    for n in range(1, len(ids) + 1):
+        assert counter.cut(TEXT, n) == reference.decode(ids[:n], skip_special_tokens=False), (family, n)
+    assert ("CHF ." in counter.cut(TEXT, len(ids))) is not cleanup_in_4_39_3
+
+
+def test_class_defaults_table():
+    from clue.tokenizer_defaults import cleanup_default_4_39_3, loaded_class
+
+    assert loaded_class("LlamaTokenizer") == "LlamaTokenizerFast" and loaded_class("PreTrainedTokenizerFast") == "PreTrainedTokenizerFast"
+    assert cleanup_default_4_39_3("GemmaTokenizer") is False and cleanup_default_4_39_3("GPT2Tokenizer") is True
+    assert cleanup_default_4_39_3("Qwen2Tokenizer") is True  # AutoTokenizer loads Qwen2TokenizerFast (inherits True)
+    assert cleanup_default_4_39_3(None) is None
+    # no class in the config: the era's assumption, with a note saying so
+    assert LongHealth._decode_cleanup(ctx(CLUE_V3, None))[2] is not None
+    # the vLLM era (transformers >= 4.45) defaulted to False whatever the class
+    assert LongHealth._decode_cleanup(replace(ctx(CLUE_2025, None), tokenizer_class="PreTrainedTokenizerFast"))[0] is False

@@ -78,8 +78,10 @@ def test_match_model(model_id, name):
     assert published.match_model(model_id).name == name
 
 
-def test_unknown_and_baseline_do_not_match_automatically():
-    assert published.match_model("parameterless-baseline") is None
+def test_unknown_does_not_match_and_the_baseline_engine_matches_the_published_baseline():
+    # the kit's baseline engine reports model "parameterless-baseline": compared with the paper's baseline
+    assert published.match_model("parameterless-baseline").name == "Parameterless baseline"
+    assert published.match_model("meta-llama/parameterless_baseline").type == "baseline"
     assert published.match_model("someone/else") is None
     assert published.match_model("") is None
     assert published.find_model("Parameterless baseline").type == "baseline"

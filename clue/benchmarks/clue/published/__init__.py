@@ -7,6 +7,8 @@ but marked approximate; the v2-era snapshot is kept for diffing and never used b
 
 from __future__ import annotations
 
+import re
+
 import csv
 from dataclasses import dataclass
 from functools import lru_cache
@@ -110,6 +112,10 @@ def match_model(model_id: str) -> PublishedModel | None:
     tail = key.rsplit("/", 1)[-1]
     for m in ms:
         if m.type != "baseline" and tail in {_norm(m.name).rsplit("/", 1)[-1], _norm(m.hf_id).rsplit("/", 1)[-1]} - {""}:
+            return m
+    loose = re.sub(r"[\s_-]+", " ", tail)  # the kit's baseline engine reports "parameterless-baseline"
+    for m in ms:
+        if m.type == "baseline" and loose == re.sub(r"[\s_-]+", " ", _norm(m.name)):
             return m
     return None
 

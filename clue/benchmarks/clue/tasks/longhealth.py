@@ -193,12 +193,18 @@ class LongHealth(ClueTask):
     @staticmethod
     def _decode_cleanup(ctx: BuildContext) -> tuple[bool, str, str | None]:
         """(clean-up on?, where that came from, a note when it was assumed): whether cut documents get
-        transformers' decode clean-up (original rule, Q11). The model's tokenizer_config decides; unset
-        meant True in the TGI era (transformers ≤ 4.44) and False in the vLLM era (≥ 4.45)."""
+        transformers' decode clean-up (original rule, Q11). The model's tokenizer_config decides; unset,
+        the TGI era (transformers 4.39.3) used the default of the loaded tokenizer class (LlamaTokenizerFast:
+        False; most others True — clue/tokenizer_defaults.py), the vLLM era (≥ 4.45) False."""
         if clue_profile(ctx).q11_longhealth_budget != "original" or ctx.tokenizer is None:
             return False, "not applicable", None
         if ctx.decode_cleanup is not None:
             return ctx.decode_cleanup, "tokenizer_config.json", None
+        if clue_profile(ctx).era == "tgi" and ctx.tokenizer_class:  # transformers 4.39.3: the default of the loaded class
+            from clue.tokenizer_defaults import cleanup_default_4_39_3, loaded_class
+
+            default = cleanup_default_4_39_3(ctx.tokenizer_class)
+            return bool(default), f"unset; the default of {loaded_class(ctx.tokenizer_class)} in transformers 4.39.3", None
         era_default = clue_profile(ctx).era == "tgi"
         source = f"tokenizer_config.json did not say; transformers' {'2024' if era_default else '2025'} default"
         note = (f"cut documents decoded with clean-up {'on' if era_default else 'off'} ({source}); "
