@@ -15,7 +15,8 @@ Rules (kit choices — ClinicBench does not publish its extraction rules):
 - entity list ("i | entities"): every "<n> | …" line (any n: models renumber), split on commas,
   angle brackets and quotes removed; when the pipe holds the placeholder, bullet lines instead.
 - IOB: "word<TAB or spaces>tag" lines whose tag reads as B/I/O (any type suffix, any case).
-- drug list: the text after the last "Final Answer:", split on new lines, commas, semicolons, "and".
+- drug list: the text after the last "Final Answer:"; one drug per line when it spans several lines
+  (commas then belong to names such as "Insulin, Aspart, Human"), else split on commas, semicolons, "and".
 """
 
 from __future__ import annotations
@@ -97,21 +98,28 @@ def yes_no_maybe(output: str, labels: Sequence[str] = ("yes", "no", "maybe")) ->
     return label(output, labels)
 
 
-def label_set(output: str, labels: Mapping[str, str], none_words: Sequence[str] = ("none", "no category")) -> Extraction:
-    """A set of labels; `labels` maps each canonical label to its code (e.g. HoC "…signaling" → "PS")."""
+def label_set(output: str, names: Mapping[str, Sequence[str]], codes: Mapping[str, str] | None = None,
+              none_words: Sequence[str] = ("none", "no category")) -> Extraction:
+    """A set of canonical labels. `names` maps each canonical label to the spellings that name it
+    (the canonical label itself always counts); `codes` maps it to a short code (HoC "PS") that is
+    recognised in parentheses — "(PS)" — or when the whole answer is a list of codes."""
     text = str(output or "").strip()
     if not text:
         return Extraction.fail("empty output")
+    codes = dict(codes or {})
     low = text.lower()
     found: set[str] = set()
-    for name, code in labels.items():
-        if re.search(rf"(?<!\w){re.escape(name.lower())}(?!\w)", low) or (code and re.search(rf"\(\s*{re.escape(code)}\s*\)", text)):
-            found.add(name)
-    if not found:
+    for canon, spellings in names.items():
+        forms = {canon, *spellings}
+        code = codes.get(canon)
+        if any(re.search(rf"(?<!\w){re.escape(f.lower())}(?!\w)", low) for f in forms if f) or (
+                code and re.search(rf"\(\s*{re.escape(code)}\s*\)", text)):
+            found.add(canon)
+    if not found and codes:
         tokens = [t for t in re.split(r"[\s,;/]+", text.strip(" .\n")) if t]
-        codes = {code: name for name, code in labels.items() if code}
-        if tokens and all(t in codes for t in tokens):
-            found = {codes[t] for t in tokens}
+        by_code = {code: canon for canon, code in codes.items() if code}
+        if tokens and all(t in by_code for t in tokens):
+            found = {by_code[t] for t in tokens}
     if found:
         return Extraction(frozenset(found))
     if any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", low) for w in none_words):
@@ -224,7 +232,11 @@ def drug_list(output: str, marker: str = "Final Answer:") -> Extraction:
     if idx < 0:
         return Extraction.fail(f"no {marker!r} in the output")
     body = text[idx + len(marker):]
-    parts = re.split(r"\n|,|;|\band\b", body)
+    lines = [ln for ln in body.splitlines() if ln.strip()]
+    if len(lines) >= 2:  # one drug per line: commas belong to names ("Insulin, Aspart, Human (Novolog)")
+        parts = [p for ln in lines for p in ln.split(";")]
+    else:
+        parts = re.split(r",|;|\band\b", body)
     drugs = []
     for part in parts:
         item = re.sub(r"^\s*(?:[*•\-]|\d+[.)])\s*", "", part).strip().strip("*\"'`").strip().rstrip(".").strip()
