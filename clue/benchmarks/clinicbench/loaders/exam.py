@@ -114,9 +114,9 @@ def _pqa_item(pmid: str, rec: dict, label: str, split: str, path: Path) -> Item:
 
 
 def load_pubmedqa(ori_pqal: str | Path, test_ground_truth: str | Path) -> Loaded:
-    """PQA-L: the test PMIDs of test_ground_truth.json, taken in ori_pqal.json order (the ground-truth
-    file is sorted by label, so its order would make `--limit` and any head-of-file choice all "yes");
-    exemplar pool = the PQA-L items outside the test split."""
+    """PQA-L: the test PMIDs of test_ground_truth.json in ascending PMID order — never in a file's
+    order: the ground-truth file is sorted by label (276 yes, 169 no, 55 maybe), so its order would make
+    `--limit` and any head-of-file choice all "yes". Exemplar pool = the PQA-L items outside the test split."""
     ori, truth = read_json(ori_pqal), read_json(test_ground_truth)
     if not isinstance(ori, dict) or not isinstance(truth, dict):
         raise bad(ori_pqal, "expected a PMID → record mapping (and PMID → label for the ground truth)")
@@ -124,7 +124,7 @@ def load_pubmedqa(ori_pqal: str | Path, test_ground_truth: str | Path) -> Loaded
     if missing:
         raise bad(ori_pqal, f"{len(missing)} test PMIDs (e.g. {missing[0]}) are not in it")
     items, pool = [], []
-    for pmid, rec in ori.items():
+    for pmid, rec in sorted(ori.items(), key=lambda kv: (len(kv[0]), kv[0])):  # numeric PMID order
         if pmid in truth:
             if truth[pmid] not in ("yes", "no", "maybe"):
                 raise bad(test_ground_truth, f"PMID {pmid} has label {truth[pmid]!r}")
