@@ -7,7 +7,7 @@ is visible instead of silently mis-scored.
 
 Rules (kit choices — ClinicBench does not publish its extraction rules):
 - option letter: the last "answer is / answer: X" statement; else a letter at the very start
-  ("C. Collagen", "(B)"); else the single option whose full text the output quotes; else failure.
+  ("C. Collagen", "(B)", not "A 45-year-old …"); else the single option whose full text the output quotes; else failure.
 - label from a set (yes/no/maybe, DDI types, …): the last "answer is / answer: <label>"; else a
   label as the first word; else the only label mentioned as a whole word; several → failure.
 - label set (HoC): every label named in full or by its code in parentheses / as a bare code list;
@@ -52,7 +52,8 @@ def option_letter(output: str, letters: str = "ABCD", options: Mapping[str, str]
     stated = [s for s in stated if s in letters]  # "answer is a ..." (lower-case) is prose, not a letter
     if stated:
         return Extraction(stated[-1])
-    lead = re.match(rf"^[\(\[\*<\"'\s]*({cls})(?:[\)\]\*>\"'.:,]|\s|$)", text)
+    # a leading letter counts only when marked as one ("C.", "(B)", "D:", "**A**", or alone): "A 45-year-old" is prose
+    lead = re.match(rf"^[\(\[\*<\"'\s]*({cls})(?:[\)\]\*>\"'.:,]|$)", text)
     if lead:
         return Extraction(lead.group(1))
     if options:

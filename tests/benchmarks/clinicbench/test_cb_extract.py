@@ -20,13 +20,14 @@ OPTS = {"A": "Histiocytes", "B": "Monocytes", "C": "Lymphocytes", "D": "N K Cell
     ("Sure! Let's think step by step. Option A is wrong because ... so the final answer is (C).", "C"),
     ("I think the best choice is Lymphocytes, because ...", "C"),
     ("**B**", "B"),
+    ("A 45-year-old man has ... I would pick Lymphocytes here.", "C"),  # "A 45-…" is prose, not option A
 ])
 def test_option_letter(output: str, letter: str) -> None:
     got = extract.option_letter(output, "ABCD", OPTS)
     assert not got.failed and got.value == letter
 
 
-@pytest.mark.parametrize("output", ["", "I am not sure.", "Both Histiocytes and Monocytes are plausible.",
+@pytest.mark.parametrize("output", ["", "I am not sure.", "A patient like this needs more tests.", "Both Histiocytes and Monocytes are plausible.",
                                     "The answer is E."])
 def test_option_letter_failures_are_marked(output: str) -> None:
     got = extract.option_letter(output, "ABCD", OPTS)

@@ -201,3 +201,15 @@ def test_missing_file_is_one_line_error(tmp_path: Path) -> None:
         loaders.load("gad", tmp_path)
     with pytest.raises(ConfigError, match="nothing to load"):
         loaders.load("referral-qa", tmp_path)
+
+
+def test_parquet_without_pyarrow_is_one_line_error(tmp_path: Path) -> None:
+    pytest.importorskip("pandas")
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        (tmp_path / "test.parquet").write_bytes(b"PAR1")
+        with pytest.raises(ConfigError, match="needs pyarrow"):
+            exam.load_medqa(tmp_path / "test.parquet")
+    else:
+        pytest.skip("pyarrow installed: the Parquet path reads the file")

@@ -12,11 +12,27 @@ from pathlib import Path
 
 from clue.benchmarks.clinicbench.datasets import get
 from clue.benchmarks.clinicbench.items import Item, Loaded
-from clue.benchmarks.clinicbench.loaders.bio import load_ddi, load_gad, load_hoc, load_iob
-from clue.benchmarks.clinicbench.loaders.exam import load_medmcqa, load_medqa, load_mmlu, load_pharmacology, load_pubmedqa
+from clue.benchmarks.clinicbench.loaders.bio import (
+    load_ddi,
+    load_gad,
+    load_hoc,
+    load_iob,
+)
+from clue.benchmarks.clinicbench.loaders.exam import (
+    load_medmcqa,
+    load_medqa,
+    load_mmlu,
+    load_pharmacology,
+    load_pubmedqa,
+)
 from clue.benchmarks.clinicbench.loaders.radiology import load_iu_xray, load_mimic_cxr
 from clue.benchmarks.clinicbench.loaders.released import (
-    PATIENT_EDUCATION_SEED, load_drug_interaction, load_hospitalization, load_patient_education, load_treatment)
+    PATIENT_EDUCATION_SEED,
+    load_drug_interaction,
+    load_hospitalization,
+    load_patient_education,
+    load_treatment,
+)
 from clue.errors import ConfigError
 
 LOADERS = {f.__name__: f for f in (load_medqa, load_medmcqa, load_mmlu, load_pubmedqa, load_pharmacology, load_treatment,
