@@ -62,6 +62,9 @@ _CB = f"{_RAW}/AI-in-Health/ClinicBench/f55f454dc150d1e0312d17a178e8bd8459a4fcf7
 _PQA = f"{_RAW}/pubmedqa/pubmedqa/1cbae8e92f72f20c8d3747cbb3bf5bc53554d997/data"
 _MC_CHOICE = ("choice: a letter outside the options, or no letter, is an extraction failure (counted, scored wrong)",)
 _V1 = f"{REPO}/blob/{V1_COMMIT}"
+_HELD = ("choice: no train/dev split: 5 items (pools.HELD_OUT_N, seed 0) are drawn as the exemplar pool and removed "
+         "from the scored items in every setting (zero- and few-shot score the same N − 5 items)",)
+_LABEL = ("choice: an output naming several labels without an 'answer is …' statement is an extraction failure",)
 
 DATASETS: tuple[Dataset, ...] = (
     Dataset("medqa", "MedQA (USMLE, US)", "reasoning", "exam-style QA", "multiple_choice", 1273, "accuracy", "public",
@@ -96,14 +99,15 @@ DATASETS: tuple[Dataset, ...] = (
             "load_pubmedqa", "train", "earlier-release", f"{_V1}/results/PubMedQA.csv", labels=("yes", "no", "maybe"),
             choices=("choice: the 500 official test PMIDs (not HF's 1,000-row train); exemplars from the other 500 PQA-L items",
                      "choice: CONTEXTS = the abstract's context paragraphs joined by one space (as in the v1-era inputs)",
-                     "test_ground_truth.json is sorted by label: item order never decides exemplars (seeded draw)")),
+                     "test_ground_truth.json is sorted by label: items are taken in PMID order and exemplars by a seeded "
+                     "draw, never in file order") + _LABEL),
     Dataset("treatment-recommendation", "Treatment Recommendation", "reasoning", "treatment recommendation", "drug_list",
             796, "F1 over drug lists", "released-by-authors", "Apache-2.0 (ChatDoctor format_dataset.csv; repo later Apache-2.0)",
             (REPO, "https://github.com/Kent0n-Li/ChatDoctor"),
             (DataFile("Treatment-Recommendation.csv", "b2f0412b982830a07d6dbc18493f475b09a10d664e17357ed7ce30b0792fa27e",
                       f"{_CB}/Treatment-Recommendation.csv"),),
             "load_treatment", "held-out draw", "paper", "Table 8 task / answer format / not-to-dos (verbatim via nyuolab/CABA)",
-            choices=("choice: the unpublished 'content' slot = the `reason` column, 'question' = a kit sentence built from "
+            choices=_HELD + ("choice: the unpublished 'content' slot = the `reason` column, 'question' = a kit sentence built from "
                      "the disease and its symptoms (as CABA did)",
                      "choice: drug names compared after normalisation (clue.metrics.druglist); per-item F1, mean over items",
                      "choice: no 'Final Answer:' in the output = extraction failure (counted, F1 0)")),
@@ -121,7 +125,7 @@ DATASETS: tuple[Dataset, ...] = (
             3269, "ROUGE-L", "credentialed", "PhysioNet Credentialed Health Data License 1.5.0",
             ("https://physionet.org/content/mimic-cxr/2.0.0/",), (DataFile("reports/", None, None),),
             "load_mimic_cxr", "held-out draw", "paper", "Table 8 radiology prompt (verbatim via nyuolab/CABA)",
-            choices=("choice: the 3,269-report test list is not published: the kit scores every report (s*.txt) found "
+            choices=_HELD + ("choice: the 3,269-report test list is not published: the kit scores every report (s*.txt) found "
                      "under the directory the user gives (e.g. the official test split's studies)",
                      "choice: reports lacking a FINDINGS or IMPRESSION section are skipped (counted in the load note)")),
     Dataset("hospitalization-summarization", "Hospitalization Summarization", "generation", "hospitalization summarization",
@@ -130,7 +134,7 @@ DATASETS: tuple[Dataset, ...] = (
                       f"{_CB}/Hospitalization-Summarization.json"),),
             "load_hospitalization", "held-out draw", "kit",
             "kit wording after the paper's task description (Table 8 text unavailable; paraphrase: ≤200 words)",
-            choices=("choice: the downloadable file holds MIMIC-IV notes: handled as credentialed (0600, never committed, "
+            choices=_HELD + ("choice: the downloadable file holds MIMIC-IV notes: handled as credentialed (0600, never committed, "
                      "no non-local endpoint without opt-in)", "choice: input = the `instruct` field as released")),
     Dataset("patient-education", "Patient Education", "generation", "patient education", "generation", 181, "ROUGE-L",
             "credentialed", "MIMIC-III DUA applies (text posted by the authors)", (REPO,),
@@ -165,12 +169,12 @@ DATASETS: tuple[Dataset, ...] = (
             labels=("mechanism", "effect", "advise", "int", "none"),
             choices=("choice: one item per candidate pair of the 'Test for DDI Extraction task' XML; both drugs masked as "
                      "@DRUG$ (first span of a discontinuous offset)",
-                     "choice: micro-F1 over the four positive types (DDI-2013 / BLURB); 'advice' accepted for 'advise'")),
+                     "choice: micro-F1 over the four positive types (DDI-2013 / BLURB); 'advice' accepted for 'advise'") + _LABEL),
     Dataset("gad", "GAD", "understanding", "relation extraction", "label", 534, "F1 (positive class)", "public",
             "CC BY 4.0 (BigBIO card)", ("https://huggingface.co/datasets/bigbio/gad",),
             (DataFile("test.tsv", None),), "load_gad", "train", "kit",
             "kit wording after the paper's paraphrase (@GENE$/@DISEASE$, yes/no)", labels=("yes", "no"),
-            choices=("choice: label 1 → yes, 0 → no; F1 of the 'yes' class",)),
+            choices=("choice: label 1 → yes, 0 → no; F1 of the 'yes' class",) + _LABEL),
     Dataset("hoc", "Hallmarks of Cancer", "understanding", "document classification", "label_set", 315,
             "example-based F1 (BLUE)", "public", "GPL-3.0 (HoC corpus); BLUE code public domain",
             ("https://github.com/ncbi-nlp/BLUE_Benchmark/releases/tag/0.1", "https://github.com/sb895/Hallmarks-of-Cancer"),
@@ -187,7 +191,7 @@ DATASETS: tuple[Dataset, ...] = (
             (DataFile("Pharmacology-QA.xlsx", "ad9346a63ed54cbe81a8057bf043e3eb147ea89c87de03808ccb4164dda326bb",
                       f"{_CB}/Pharmacology-QA.xlsx"),),
             "load_pharmacology", "held-out draw", "kit", "kit wording (Table 8 wording unavailable)", labels=tuple("ABCD"),
-            choices=("choice: the `description` column is not shown to the model (the paper tests knowledge of new drugs)",
+            choices=_HELD + ("choice: the `description` column is not shown to the model (the paper tests knowledge of new drugs)",
                      "the constant answer B scores 135/213 = 63.4 % (baselines.py)") + _MC_CHOICE),
     Dataset("drug-interaction", "Drug Interaction for Emerging Drugs", "understanding", "drug interaction", "label", 200,
             "accuracy", "released-by-authors", "repo Apache-2.0 (later commit)", (REPO,),
@@ -196,8 +200,8 @@ DATASETS: tuple[Dataset, ...] = (
                       f"{_CB}/Drug-Interaction-for-Emerging-Drugs.csv"),),
             "load_drug_interaction", "held-out draw", "kit",
             "kit wording (Table 8 has an unfilled placeholder about the vaccine)", labels=("yes", "no"),
-            choices=("the file is sorted (100 yes, then 100 no): the held-out exemplar draw is a seeded shuffle, never the head",
-                     "choice: the placeholder description of the vaccine is left out")),
+            choices=_HELD + ("the file is sorted (100 yes, then 100 no): the held-out exemplar draw is a seeded shuffle, never the head",
+                     "choice: the placeholder description of the vaccine is left out") + _LABEL),
 )
 
 BY_NAME = {d.name: d for d in DATASETS}
