@@ -214,3 +214,11 @@ def get(name: str) -> Dataset:
         return BY_NAME[name]
     except KeyError:
         raise ConfigError(f"unknown ClinicBench dataset {name!r}", f"one of: {', '.join(BY_NAME)}") from None
+
+
+def format_table() -> str:
+    """The listing `clue tasks --benchmark clinicbench` is meant to print: one row per dataset with its access level."""
+    rows = [("dataset", "scenario", "items", "metric", "access", "prompt", "exemplars")]
+    rows += [(d.name, d.scenario, f"{d.size:,}", d.metric, d.access, d.prompt, d.exemplars) for d in DATASETS]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)

@@ -139,3 +139,12 @@ def test_synthetic_stand_ins_are_labelled(data_dir: Path) -> None:
             items = loaders.load(name, data_dir).items
             blob = " ".join(str(it.id) + str(dict(it.fields)) + str(it.reference) for it in items)
             assert "SYNTHETIC" in blob.upper() or name in ("ddi", "iu-xray", "mimic-cxr")
+
+
+def test_listing_shows_every_dataset_with_access() -> None:
+    from clue.benchmarks.clinicbench.datasets import format_table
+
+    lines = format_table().splitlines()
+    assert len(lines) == 18
+    assert any(line.startswith("referral-qa") and "unavailable" in line for line in lines)
+    assert sum("credentialed" in line for line in lines) == 3
