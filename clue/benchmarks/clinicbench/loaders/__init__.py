@@ -1,0 +1,52 @@
+"""One loader per original ClinicBench file format.
+
+`load(name, data_dir)` reads `<data_dir>/<name>/` (the dataset's files as named in datasets.py)
+and returns `Loaded(items, pool)`. Loaders take the file paths themselves as well, so a user can
+point one at a file anywhere. A missing or malformed file is a ConfigError (one line: what is
+wrong and how to fix it).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from clue.benchmarks.clinicbench.datasets import get
+from clue.benchmarks.clinicbench.items import Item, Loaded
+from clue.benchmarks.clinicbench.loaders.bio import (
+    load_ddi,
+    load_gad,
+    load_hoc,
+    load_iob,
+)
+from clue.benchmarks.clinicbench.loaders.exam import (
+    load_medmcqa,
+    load_medqa,
+    load_mmlu,
+    load_pharmacology,
+    load_pubmedqa,
+)
+from clue.benchmarks.clinicbench.loaders.radiology import load_iu_xray, load_mimic_cxr
+from clue.benchmarks.clinicbench.loaders.released import (
+    PATIENT_EDUCATION_SEED,
+    load_drug_interaction,
+    load_hospitalization,
+    load_patient_education,
+    load_treatment,
+)
+from clue.errors import ConfigError
+
+LOADERS = {f.__name__: f for f in (load_medqa, load_medmcqa, load_mmlu, load_pubmedqa, load_pharmacology, load_treatment,
+                                   load_drug_interaction, load_hospitalization, load_patient_education, load_iu_xray,
+                                   load_mimic_cxr, load_iob, load_ddi, load_gad, load_hoc)}
+
+__all__ = ["LOADERS", "PATIENT_EDUCATION_SEED", "Item", "Loaded", "load"]
+
+
+def load(name: str, data_dir: str | Path) -> Loaded:
+    """Load dataset `name` from `<data_dir>/<name>/`."""
+    ds = get(name)
+    if ds.loader is None:
+        raise ConfigError(f"ClinicBench dataset {name!r} is {ds.access}: there is nothing to load", "pick another dataset")
+    folder = Path(data_dir) / name
+    files = [folder / f.name for f in ds.files]
+    return LOADERS[ds.loader](*files)
