@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from clue import prompts
+from clue import parsed_cache, prompts
 from clue.chat_template import ChatTemplate
 from clue.engines import Engine, make_engine
 from clue.errors import ConfigError, EndpointError, UserError
@@ -133,6 +133,7 @@ class Evaluation:
         check_endpoint(cfg.tasks, None if cfg.engine == "baseline" else cfg.endpoint, allow_remote_phi=cfg.allow_remote_phi)
         self.cfg = cfg
         self.splits: dict[str, Split] = {}
+        parsed_cache.configure(cfg.store_path.parent / "parsed")  # beside the store
         for task in cfg.tasks:
             split = task.split(task.load(cfg.data_dir), cfg.profile)
             if cfg.limit is not None:
