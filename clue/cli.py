@@ -34,7 +34,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", default="data", type=Path, help="folder holding <task>/<original file name> (default: data)")
     p.add_argument("--synthetic", action="store_true", help="use the bundled synthetic samples instead of --data-dir")
     p.add_argument("--limit", type=int, default=None, help="evaluate only the first N items per task")
-    p.add_argument("--concurrency", type=int, default=32, help="requests in flight (default 32)")
+    p.add_argument("--concurrency", type=int, default=None,
+                   help="requests in flight (default: follow the server — TGI's advertised max_concurrent_requests, "
+                        "else grow while throughput grows; halve on 429/503)")
     p.add_argument("--out", type=Path, default=None, help="run directory (default runs/<model>__<protocol>)")
     p.add_argument("--store", type=Path, default=None, help="response cache (default $CLUE_STORE or .clue/store.sqlite)")
     p.add_argument("--mode", choices=("instruct-system", "instruct", "base"), default=None,
@@ -96,7 +98,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.model = args.model or "parameterless-baseline"
     if not args.model:
         raise ConfigError(f"the {args.engine} engine needs --model", "e.g. --model meta-llama/Meta-Llama-3-8B-Instruct")
-    if args.concurrency < 1 or (args.limit is not None and args.limit < 1) or args.max_attempts < 1:
+    if (args.concurrency is not None and args.concurrency < 1) or (args.limit is not None and args.limit < 1) or args.max_attempts < 1:
         raise ConfigError("--concurrency, --limit and --max-attempts must be at least 1", "fix the option")
     profile = get_profile(args.protocol)
     tasks = get_tasks(args.tasks)

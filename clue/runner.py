@@ -23,6 +23,7 @@ from typing import Sequence
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, stop_any, wait_random_exponential
 from tqdm import tqdm
 
+from clue.concurrency import Gate
 from clue.engines.base import Engine, EngineError
 from clue.errors import EndpointError
 from clue.secrets import redact
@@ -82,11 +83,13 @@ class _Wait:
 
 
 class Runner:
-    def __init__(self, engine: Engine, store: Store, *, concurrency: int = 32, policy: RetryPolicy | None = None,
+    def __init__(self, engine: Engine, store: Store, *, concurrency: int | Gate = 32, policy: RetryPolicy | None = None,
                  progress: bool = True):
         self.engine = engine
         self.store = store
-        self.concurrency = max(1, concurrency)
+        # requests in flight: a fixed number, or a Gate that follows the server (clue/concurrency.py)
+        self.gate = concurrency if isinstance(concurrency, Gate) else Gate.fixed(max(1, concurrency))
+        self.concurrency = self.gate.ceiling
         self.policy = policy or RetryPolicy()
         self.progress = progress
         self.stats = RunStats()
@@ -109,12 +112,21 @@ class Runner:
         raise _Stopped
 
     async def _attempt(self, request: Request) -> Completion:
+        sent_at = await self.gate.acquire()  # a slot per attempt: a request waiting to retry holds none
         self.stats.sent += 1
+        ok = overloaded = False
         try:
             async with asyncio.timeout(self.policy.attempt_timeout_s):
-                return await self.engine.generate(request)
+                completion = await self.engine.generate(request)
+            ok = True
+            return completion
         except TimeoutError:
             raise EngineError("transient", f"no answer within {self.policy.attempt_timeout_s:g} s (attempt timeout)", label="timeout") from None
+        except EngineError as exc:
+            overloaded = exc.status in (429, 503)
+            raise
+        finally:
+            self.gate.release(sent_at, ok=ok, overloaded=overloaded)
 
     async def _one(self, request: Request, bar: tqdm) -> Completion:
         attempts = 0
@@ -186,7 +198,7 @@ class Runner:
                 if completion.error is not None:
                     bar.set_postfix(retries=self.stats.retries, failed=self.stats.failed, refresh=False)
 
-        workers = [asyncio.create_task(worker()) for _ in range(min(self.concurrency, len(todo)))]
+        workers = [asyncio.create_task(worker()) for _ in range(min(self.gate.ceiling, len(todo)))]
         previous = self._catch_sigint()
         gc.freeze()  # the requests and samples live all run long: keep full GC passes from rescanning them (stalls)
         try:
