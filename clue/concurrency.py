@@ -27,7 +27,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-START = 16
+START = 32  # the fixed default before servers were followed: never slower than that at the start
 MAX_UNKNOWN = 512
 GAIN = 0.05
 MIN_WINDOW_S = 0.05
@@ -100,7 +100,10 @@ class Gate:
         else:
             self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        return self.clock()
+        now = self.clock()
+        if self._start is None:  # the first window opens with the first request, not when the gate was made
+            self._start = now
+        return now
 
     def _wake(self) -> None:
         while self._waiters and self.in_flight < self.limit:
@@ -126,15 +129,15 @@ class Gate:
             self.limit = limit
             self.history.append(Decision(round(self.clock() - self._t0, 3), limit, why))
 
-    def _new_window(self, skip: int) -> None:
+    def _new_window(self, skip: int, start: float | None = None) -> None:
         self._skip = skip  # completions to let drain before measuring at the new level
         self._count = 0
-        self._start = self.clock()
+        self._start = start
 
     def _cut(self) -> None:
         self._last_cut = self.clock()
         self._refused_at = self.limit
-        self._set(self.limit // 2, "server overloaded (429/503): halved")
+        self._set(self.limit // 2, f"server overloaded (429/503) at {self.in_flight + 1} in flight: halved")
         self.adaptive = self._growing = True  # after a refusal even an advertised limit is probed back up to, never past
         self._factor, self._best, self._best_limit = 1.25, 0.0, self.limit
         self._new_window(skip=self.limit)
@@ -145,9 +148,11 @@ class Gate:
         if self._skip > 0:
             self._skip -= 1
             if self._skip == 0:
-                self._new_window(skip=0)
+                self._new_window(skip=0, start=self.clock())
             return
         self._count += 1
+        if self._start is None:
+            self._start = self.clock()
         elapsed = self.clock() - self._start
         if self._count < self.limit or elapsed < MIN_WINDOW_S:
             return
