@@ -113,6 +113,9 @@ class Runner:
 
     async def _attempt(self, request: Request) -> Completion:
         sent_at = await self.gate.acquire()  # a slot per attempt: a request waiting to retry holds none
+        if self.stopping:  # Ctrl-C while this request waited for a slot: it is not sent
+            self.gate.release(sent_at, ok=False)
+            raise _Stopped("not sent: the run was stopped")
         self.stats.sent += 1
         ok = overloaded = False
         try:
@@ -151,8 +154,8 @@ class Runner:
                 with attempt:
                     attempts = attempt.retry_state.attempt_number
                     completion = await self._attempt(request)
-        except _Stopped:  # stopped while waiting to retry: not sent again, not counted as failed (a re-run retries it)
-            return Completion(text=None, error="not retried: the run was stopped", attempts=attempts,
+        except _Stopped as exc:  # stopped while waiting to retry (or for a slot): not sent, not counted as failed (a re-run sends it)
+            return Completion(text=None, error=str(exc) or "not retried: the run was stopped", attempts=attempts,
                               latency_s=time.perf_counter() - start)
         except EngineError as exc:
             if exc.kind == "fatal":

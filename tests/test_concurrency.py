@@ -58,14 +58,14 @@ def test_grows_until_the_batch_is_full_and_then_settles(cap):
     best = rate(10 ** 6)
     assert rate(gate.limit) >= 0.95 * best  # reached the full batch…
     assert gate.limit <= max(2 * cap, START * 2)  # …and stopped there instead of running to the cap
-    assert gate.history[-1].why.endswith("settle")
+    assert "settle" in gate.history[-1].why
 
 
 def test_a_flat_server_gets_one_probe_and_no_more():
     clock = Clock()
     gate = adaptive(clock)
     drive(gate, clock, lambda n: 100.0, 5000)
-    assert gate.limit == START and [d.limit for d in gate.history] == [2 * START, START, START]
+    assert gate.limit == START and [d.limit for d in gate.history] == [2 * START, START]
 
 
 def test_overload_halves_once_per_round_trip_and_growth_stays_below_the_refused_number():
@@ -186,6 +186,28 @@ async def test_a_waiting_request_cancelled_after_its_slot_was_granted_passes_the
     assert gate.in_flight == 1
     gate.release(sent, ok=True)
     assert gate.in_flight == 0
+
+
+@pytest.mark.anyio
+async def test_requests_waiting_for_a_slot_are_not_sent_after_a_stop(tmp_path):
+    class Slow:
+        kind = "fake"
+        calls = 0
+
+        async def generate(self, request: Request) -> Completion:
+            Slow.calls += 1
+            await asyncio.sleep(0.05)
+            return Completion(text="ok")
+
+    runner = Runner(Slow(), Store(tmp_path / "s.sqlite"), concurrency=Gate(limit=2, ceiling=8, adaptive=False),
+                    policy=FAST, progress=False)
+    task = asyncio.create_task(runner.run(requests(20)))
+    await asyncio.sleep(0.01)
+    runner.stop()
+    with pytest.raises(Exception) as err:
+        await task
+    assert type(err.value).__name__ == "Interrupted"
+    assert Slow.calls == 2 and runner.stats.sent == 2  # the 6 workers waiting for a slot sent nothing
 
 
 @pytest.mark.parametrize("engine", ["tgi", "openai"])
