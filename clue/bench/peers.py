@@ -149,7 +149,7 @@ def compare(n: int, concurrency: int, latency_s: float, repeats: int, quick: boo
         env = {**os.environ, "BENCH_BASE_URL": base, "BENCH_API_KEY": "bench", "OPENAI_API_KEY": "bench", "HF_HUB_OFFLINE": "1",
                "HF_DATASETS_OFFLINE": "1", "INSPECT_LOG_DIR": str(root / "inspect-logs"), "NO_COLOR": "1"}
         commands = {
-            "inspect": [str(pythons["inspect"].parent / "inspect"), "eval", str(root / "inspect_task.py"),
+            "inspect": [str(pythons["inspect"].parent / "inspect"), "eval", "inspect_task.py",  # relative to cwd: Inspect refuses absolute globs
                         "--model", f"openai-api/bench/{MODEL_ID}", "--max-connections", str(concurrency), "--max-tokens", "200",
                         "--temperature", "0", "--display", "none", "--log-dir", str(root / "inspect-logs")],
             "lm_eval": [str(pythons["lm_eval"].parent / "lm_eval"), "--model", "local-chat-completions", "--model_args",
