@@ -10,12 +10,12 @@ parameters. `describe()` reads `/info` (model_id, model_sha, version, docker_lab
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Any
 
 import httpx2
 from huggingface_hub import constants
-from huggingface_hub.errors import InferenceTimeoutError, OfflineModeIsEnabled
 
 from clue.engines.base import EngineError, kind_for_status, parse_retry_after, redirect_error, server_message
 from clue.engines.transport import make_transport
@@ -38,7 +38,8 @@ def translate(exc: BaseException, url: str, key_env: str = "TGI_API_KEY") -> Eng
     """Map a hub/httpx exception onto the runner's retry classes."""
     if isinstance(exc, EngineError):
         return exc
-    if isinstance(exc, (InferenceTimeoutError, httpx2.TimeoutException)):
+    hub_errors = sys.modules.get("huggingface_hub.errors")  # not imported (~25 ms): then no hub error can exist
+    if isinstance(exc, httpx2.TimeoutException) or (hub_errors is not None and isinstance(exc, hub_errors.InferenceTimeoutError)):
         return EngineError("transient", f"{url} timed out", label="timeout")
     response = _response_of(exc)
     if response is not None:
@@ -72,6 +73,8 @@ def _endpoint_client_factory(host: str):
 
     async def on_request(request: httpx2.Request) -> None:
         if constants.is_offline_mode() and request.url.host != host:
+            from huggingface_hub.errors import OfflineModeIsEnabled
+
             raise OfflineModeIsEnabled(f"Cannot reach {request.url}: offline mode is enabled (HF_HUB_OFFLINE)")
 
     async def on_response(response: httpx2.Response) -> None:
