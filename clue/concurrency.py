@@ -14,7 +14,7 @@ queue (vLLM) or are refused with 429 (TGI). So, unless `--concurrency` fixes a n
   the last cut don't cut again) and growth then resumes gently (×1.25), never above the number that
   was refused.
 
-Throughput is measured over windows of completed requests, each at least as many as are in flight
+Throughput is measured over windows of completed requests, each at least twice as many as are in flight
 and at least `MIN_WINDOW_S` long, after letting one window's worth of requests drain at the new level.
 `Gate` is what the runner awaits around each attempt.
 """
@@ -155,7 +155,7 @@ class Gate:
         if self._start is None:
             self._start = self.clock()
         elapsed = self.clock() - self._start
-        if self._count < self.limit or elapsed < MIN_WINDOW_S:
+        if self._count < 2 * self.limit or elapsed < MIN_WINDOW_S:
             return
         rate = self._count / elapsed
         if rate >= self._best * (1 + GAIN):

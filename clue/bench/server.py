@@ -9,7 +9,8 @@ Latency per request is `latency_s + per_token_s × k`, where `k` (the number of 
 `output_tokens(prompt_text, max_new_tokens)` when `per_token_s` is set, else `fixed_tokens` — the
 bench computes the ideal wall time from the same function.
 
-With `batch_cap` set it simulates a continuously batching LLM server instead: every step decodes one
+With `batch_cap` set it simulates a continuously batching LLM server instead (answers of 1 … 2 ×
+`fixed_tokens` − 1 tokens, spread by the same hash): every step decodes one
 token for each running sequence (at most `batch_cap`; the rest queue, as in vLLM/TGI) and takes
 `step_s × (1 + step_growth × running)` — a fuller batch is slightly slower per step but much faster
 per token, so throughput rises with requests in flight up to the cap and is flat beyond it. `/info`
@@ -177,7 +178,10 @@ class _Handler(asyncio.Protocol):
         else:
             return 404, {"error": "not found"}
         cfg = self.cfg
-        k = output_tokens(text_in, max_new) if cfg.per_token_s else min(cfg.fixed_tokens, max_new)
+        if cfg.batch_cap:  # answer lengths vary (1 … 2 × fixed_tokens − 1, mean fixed_tokens), as real ones do
+            k = output_tokens(text_in, min(2 * cfg.fixed_tokens - 1, max_new))
+        else:
+            k = output_tokens(text_in, max_new) if cfg.per_token_s else min(cfg.fixed_tokens, max_new)
         if cfg.refuse_above and s.in_flight >= cfg.advertise:
             s.refused += 1
             return 429, {"error": "Model is overloaded", "error_type": "overloaded"}
