@@ -216,7 +216,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_tasks(args: argparse.Namespace) -> int:
     from clue.benchmark import resolve
 
-    for t in resolve(args.benchmark).tasks.values():
+    bench = resolve(args.benchmark)
+    if bench.task_table is not None:
+        print(bench.task_table())
+        return 0
+    for t in bench.tasks.values():
         access = "credentialed (PhysioNet)" if t.credentialed else "public"
         print(f"{t.name:<14} {t.title:<16} {access:<26} metrics: {', '.join(t.metrics)}")
     return 0
