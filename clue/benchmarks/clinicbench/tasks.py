@@ -91,7 +91,10 @@ class ClinicBenchTask(Task):
         held = self.dataset.exemplars == "held-out draw" or not loaded.pool
         origin = (f"held-out draw: {len(pool)} items (seed {pools.HELD_OUT_SEED}) removed from the scored items in every setting"
                   if held else f"{self.dataset.exemplars} split")
-        return self._samples(scored), self._samples(pool), origin
+        scored_s = self._samples(scored)
+        taken = {s.id for s in scored_s}  # a pool id equal to a scored id (another split's numbering) is made distinct
+        pool_s = [s if s.id not in taken else Sample(f"pool:{s.id}", s.fields, s.reference) for s in self._samples(pool)]
+        return scored_s, pool_s, origin
 
     def load(self, data_dir: Path) -> list[Sample]:
         return self._load(data_dir)[0]
