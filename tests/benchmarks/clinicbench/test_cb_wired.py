@@ -260,3 +260,17 @@ def test_summed_sentence_counts_equal_seqeval_and_token_micro_figures() -> None:
     for counts, reference in ((entity_counts, entity_prf), (token_counts, token_prf)):
         tp, fp, fn = (sum(c) for c in zip(*(counts(g, p) for g, p in zip(gold, pred))))
         assert _prf(tp, fp, fn) == pytest.approx(reference(gold, pred))
+
+
+def test_demo_runs_clinicbench_beside_clue_into_one_report(tmp_path: Path) -> None:
+    proc = run_clue("demo", "--out", str(tmp_path / "runs" / "demo"), "--report", str(tmp_path / "report"))
+    assert proc.returncode == 0, proc.stderr
+    clue_scores = json.loads((tmp_path / "runs" / "demo" / "scores.json").read_text())
+    cb = tmp_path / "runs" / "demo-clinicbench"
+    cb_scores = json.loads((cb / "scores.json").read_text())
+    assert clue_scores["benchmark"] == "clue" and cb_scores["benchmark"] == "clinicbench" and cb_scores["synthetic"] is True
+    assert set(cb_scores["tasks"]) == set(RUNNABLE)
+    build = json.loads((cb / "run.json").read_text())["task_build"]
+    assert {name: build[name]["data"] for name in RUNNABLE} == {name: kind for name, (kind, _) in bundled.SOURCE.items()}
+    rows = (tmp_path / "report" / "results.csv").read_text().splitlines()
+    assert any(",clinicbench," in r for r in rows) and any(",clue," in r for r in rows)
