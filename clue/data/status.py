@@ -29,6 +29,8 @@ def _how(task: str, item: Any, fallback: str, has_creds: bool, benchmark: str | 
         return f"build it: {_src(benchmark).BUILT[task]} (inputs: `clue data fetch {task}`)"
     if item is None:
         return f"get it from {fallback}"
+    if item.url() is None and not item.pick:  # no stable URL: placed by hand
+        return item.manual()
     if item.credentialed:
         creds = "credentials found" if has_creds else "set PHYSIONET_USERNAME/PHYSIONET_PASSWORD or ~/.netrc first: none found"
         return (f"`clue data fetch {task}` — PhysioNet credentialed access, signed DUA ({item.page}); {creds}; "

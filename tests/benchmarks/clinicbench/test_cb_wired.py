@@ -274,3 +274,38 @@ def test_demo_runs_clinicbench_beside_clue_into_one_report(tmp_path: Path) -> No
     assert {name: build[name]["data"] for name in RUNNABLE} == {name: kind for name, (kind, _) in bundled.SOURCE.items()}
     rows = (tmp_path / "report" / "results.csv").read_text().splitlines()
     assert any(",clinicbench," in r for r in rows) and any(",clue," in r for r in rows)
+
+
+RELEASED = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "clinicbench" / "released"
+
+
+def test_data_fetch_downloads_a_released_file_and_checks_its_sha256(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`clue data fetch --benchmark clinicbench drug-interaction` from a loopback stand-in of raw.githubusercontent.com."""
+    import threading
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    src = RELEASED / "Drug-Interaction-for-Emerging-Drugs.csv"
+    if not src.is_file():
+        pytest.skip("released ClinicBench fixtures not present")
+    url = next(s for s in BENCH.data_sources.SOURCES if s.task == "drug-interaction").full_url
+    served = tmp_path / "www" / url.split("raw.githubusercontent.com/", 1)[1]
+    served.parent.mkdir(parents=True)
+    served.write_bytes(src.read_bytes())
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:  # noqa: ANN002
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(tmp_path / "www")))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("CLUE_GITHUB_RAW_URL", f"http://127.0.0.1:{httpd.server_address[1]}")
+        data = tmp_path / "data"
+        assert cli.main(["data", "fetch", "--benchmark", "clinicbench", "drug-interaction", "--data-dir", str(data)]) == 0
+        assert (data / "drug-interaction" / "Drug-Interaction-for-Emerging-Drugs.csv").read_bytes() == src.read_bytes()
+        served.write_bytes(src.read_bytes() + b"tampered\n")
+        assert cli.main(["data", "fetch", "--benchmark", "clinicbench", "drug-interaction", "--data-dir", str(data), "--force"]) != 0
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
