@@ -22,6 +22,8 @@ import json
 from pathlib import Path
 from typing import Any, ClassVar, Mapping, Sequence
 
+import numpy as np
+
 from clue import prompts as core_prompts
 from clue.benchmarks.clinicbench import baselines, loaders, pools, scoring
 from clue.benchmarks.clinicbench.datasets import DATASETS, Dataset, get
@@ -180,28 +182,37 @@ class ClinicBenchTask(Task):
         raise ValueError(f"{ds.name}: no per-sample rule for {ds.kind}")
 
     def aggregate(self, per_sample: Sequence[Mapping[str, float]], profile: RunProtocol) -> dict[str, float | None]:
-        ds = self.dataset
-        if ds.metric == "accuracy" or ds.kind in ("drug_list", "generation"):
+        if not self.corpus_keys:
             return super().aggregate(per_sample, profile)
         if not per_sample:
             return {m: None for m in self.metrics}
-        if ds.kind == "label_set":
-            mp = sum(s["doc_precision"] for s in per_sample) / len(per_sample)
-            mr = sum(s["doc_recall"] for s in per_sample) / len(per_sample)
-            return {"f1": 100.0 * (2 * mp * mr / (mp + mr) if mp + mr else 0.0), "precision": 100.0 * mp, "recall": 100.0 * mr}
-        out = _prf(*(sum(s[k] for s in per_sample) for k in ("tp", "fp", "fn")))
-        if ds.kind in ("entities", "iob"):
-            out["token_f1"] = _prf(*(sum(s[k] for s in per_sample) for k in ("token_tp", "token_fp", "token_fn")))["f1"]
+        means = {k: sum(s[k] for s in per_sample) / len(per_sample) for k in self.corpus_keys}
+        return {m: float(v) for m, v in self.from_means(means).items()}
+
+    def from_means(self, means: Mapping[str, Any]) -> dict[str, Any]:
+        """Micro P/R/F1 from mean counts (ratios of sums = ratios of means); BLUE's HoC F1 from the mean
+        per-document precision and recall. Floats or numpy replicate arrays (the report's bootstrap)."""
+        if self.dataset.kind == "label_set":
+            mp, mr = np.asarray(means["doc_precision"], float), np.asarray(means["doc_recall"], float)
+            return {"f1": 100.0 * _div(2 * mp * mr, mp + mr), "precision": 100.0 * mp, "recall": 100.0 * mr}
+        out = _prf(means["tp"], means["fp"], means["fn"])
+        if "token_tp" in means:
+            out["token_f1"] = _prf(means["token_tp"], means["token_fp"], means["token_fn"])["f1"]
         return out
 
     def cluster(self, sample_id: str) -> str:
         return sample_id
 
 
-def _prf(tp: float, fp: float, fn: float) -> dict[str, float | None]:
-    p = tp / (tp + fp) if tp + fp else 0.0
-    r = tp / (tp + fn) if tp + fn else 0.0
-    return {"f1": 100.0 * (2 * p * r / (p + r) if p + r else 0.0), "precision": 100.0 * p, "recall": 100.0 * r}
+def _div(a: Any, b: Any) -> Any:
+    """a / b, 0 where b is 0 (floats or numpy arrays)."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    return np.divide(a, b, out=np.zeros(np.broadcast(a, b).shape), where=b != 0)
+
+
+def _prf(tp: Any, fp: Any, fn: Any) -> dict[str, Any]:
+    p, r = _div(tp, np.add(tp, fp)), _div(tp, np.add(tp, fn))
+    return {"f1": 100.0 * _div(2 * p * r, p + r), "precision": 100.0 * p, "recall": 100.0 * r}
 
 
 def _bundled_kind(data_dir: Path, dataset: str) -> str | None:
@@ -233,13 +244,23 @@ def _metrics(ds: Dataset) -> tuple[str, ...]:
     return ("f1", "precision", "recall")
 
 
+def _corpus_keys(ds: Dataset) -> tuple[str, ...]:
+    if ds.metric == "accuracy" or ds.kind in ("drug_list", "generation"):
+        return ()  # means of per-sample scores
+    if ds.kind == "label_set":
+        return ("doc_precision", "doc_recall")
+    if ds.kind in ("entities", "iob"):
+        return ("tp", "fp", "fn", "token_tp", "token_fp", "token_fn")
+    return ("tp", "fp", "fn")
+
+
 def _task_class(ds: Dataset) -> type[ClinicBenchTask]:
     base = GenerationCB if ds.kind == "generation" else ClinicBenchTask
     bases = (base,) if ds.kind == "generation" else (base, _KIND_BASE[ds.kind])
     attrs: dict[str, Any] = {
         "dataset": ds, "name": ds.name, "title": ds.title, "files": tuple(f.name for f in ds.files),
         "source": f"{', '.join(ds.sources)} (`clue data fetch --benchmark clinicbench {ds.name}`; {ds.licence})",
-        "credentialed": ds.credentialed, "metrics": _metrics(ds),
+        "credentialed": ds.credentialed, "metrics": _metrics(ds), "corpus_keys": _corpus_keys(ds),
         "max_tokens": 512 if ds.kind in ("generation", "iob", "entities", "drug_list") else 256,
         "__doc__": f"{ds.title} ({ds.scenario}; {ds.metric}; {ds.access}).",
     }

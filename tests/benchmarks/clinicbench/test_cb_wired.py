@@ -128,6 +128,15 @@ def test_realistic_answers_score_as_the_phase_a_scorer_extracts_them(tmp_path: P
     failed = [ln for ln in lines if ln["extraction_failure"]]
     assert len(failed) == len(RUNNABLE) and {ln["task"] for ln in failed} == set(RUNNABLE)
     assert any("no option letter" in ln["extraction_failure"] for ln in failed)
+    from clue.report.load import load_run
+    from clue.stats import run_intervals
+
+    ivs = run_intervals(scores, load_run(tmp_path / "run")["samples"], replicates=200)
+    for name in ("ddi", "gad", "hoc", "bc5-disease", "ncbi-disease"):  # corpus figures: bootstrap recomputes them
+        t = scores["tasks"][name]
+        for metric in TASKS[name].metrics:
+            iv = ivs.metrics[t["title"]][metric]
+            assert iv.n == t["n"] and iv.low is not None and iv.low - 1e-9 <= iv.value <= iv.high + 1e-9, (name, metric, iv)
 
 
 def test_few_shot_run_records_its_exemplars_and_still_scores_100(tmp_path: Path, run_dir_data: Path) -> None:
