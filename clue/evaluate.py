@@ -338,7 +338,8 @@ class Evaluation:
         extraction: dict[str, Any] = {}
         if task.reports_extraction:  # outputs with no extractable answer: flagged per sample, counted per task
             for line, sample in answered:
-                line["extraction_failure"] = task.extraction_failure(line["output"], sample, profile)
+                reason = task.extraction_failure(line["output"], sample, profile)
+                line["extraction_failed"], line["extraction_failure"] = reason is not None, reason
             extraction["extraction_failures"] = sum(1 for line, _ in answered if line["extraction_failure"])
         skipped = task.skipped_metrics(profile)
         for metric, how in skipped.items():

@@ -99,7 +99,7 @@ class Task(Generic[P]):
 
     def extraction_failure(self, output: str, sample: Sample, profile: P) -> str | None:
         """Why no answer could be extracted from `output`, or None. With `reports_extraction` the run records
-        it per sample (samples.jsonl `extraction_failure`) and counts it per task (scores.json
+        it per sample (samples.jsonl `extraction_failed` and the reason, `extraction_failure`) and counts it per task (scores.json
         `extraction_failures`); how a failure is scored is the task's `score` rule."""
         return None
 

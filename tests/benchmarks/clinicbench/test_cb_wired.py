@@ -102,7 +102,7 @@ def test_oracle_answers_score_100_on_every_metric_of_all_16_tasks(tmp_path: Path
         assert all(v == pytest.approx(100.0) for v in t["metrics"].values()), (name, t["metrics"])
         assert t["credentialed"] == (name in CREDENTIALED)  # the three MIMIC-derived ones ran on synthetic stand-ins
     lines = [json.loads(ln) for ln in (tmp_path / "run" / "samples.jsonl").read_text().splitlines()]
-    assert all(ln["extraction_failure"] is None for ln in lines)
+    assert all(ln["extraction_failure"] is None and ln["extraction_failed"] is False for ln in lines)
 
 
 def test_realistic_answers_score_as_the_phase_a_scorer_extracts_them(tmp_path: Path, run_dir_data: Path) -> None:
@@ -125,7 +125,8 @@ def test_realistic_answers_score_as_the_phase_a_scorer_extracts_them(tmp_path: P
         if exp.metric == "accuracy":  # every chatty answer but the first is extracted right
             assert t["metrics"]["accuracy"] == pytest.approx(100.0 * (t["n"] - 1) / t["n"]), name
     lines = [json.loads(ln) for ln in (tmp_path / "run" / "samples.jsonl").read_text().splitlines()]
-    failed = [ln for ln in lines if ln["extraction_failure"]]
+    failed = [ln for ln in lines if ln["extraction_failed"]]
+    assert all(ln["extraction_failure"] for ln in failed)  # with its reason
     assert len(failed) == len(RUNNABLE) and {ln["task"] for ln in failed} == set(RUNNABLE)
     assert any("no option letter" in ln["extraction_failure"] for ln in failed)
     from clue.report.load import load_run
