@@ -38,6 +38,11 @@ def _how(task: str, item: Any, fallback: str, has_creds: bool, benchmark: str | 
     return f"`clue data fetch {task}` (public, {item.page})"
 
 
+def _present(path: Path, dest: str) -> bool:
+    """A task file is present; a name ending in "/" is a directory the task reads."""
+    return path.is_dir() if dest.endswith("/") else path.is_file()
+
+
 def task_files(data_dir: Path, benchmark: str | None = None) -> list[tuple[str, str, Any, str]]:
     """(task, dest, source entry or None, task.source) for every file of every registered task."""
     from clue.benchmark import resolve
@@ -60,8 +65,11 @@ def status(data_dir: Path, *, verify: bool = True, benchmark: str | None = None)
 
     def check(task: str, dest: str, how: str, build_input: bool = False) -> None:
         path = data_dir / dest
-        if not path.is_file():
+        if not _present(path, dest):
             out.append(FileStatus(task, dest, "missing", "", how, build_input))
+            return
+        if dest.endswith("/"):  # a directory of files (e.g. report trees): present, nothing to hash
+            out.append(FileStatus(task, dest, "present", "directory", "", build_input))
             return
         expected = known.get(dest)
         if expected is None or not verify:
@@ -85,7 +93,7 @@ def missing_tasks(task_names: list[str], data_dir: Path, benchmark: str | None =
     wanted = set(task_names)
     missing: dict[str, str] = {}
     for task, dest, item, fallback in task_files(data_dir, benchmark):
-        if task in wanted and not (Path(data_dir) / dest).is_file() and task not in missing:
+        if task in wanted and not _present(Path(data_dir) / dest, dest) and task not in missing:
             missing[task] = f"data/{dest} missing — " + (f"`clue data fetch {task}`" if item or task not in _src(benchmark).BUILT else _src(benchmark).BUILT[task])
     return missing
 

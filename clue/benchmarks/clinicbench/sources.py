@@ -68,7 +68,7 @@ def _sources() -> tuple[DataFile, ...]:
         for f in d.files:
             url = None if d.credentialed else f.url
             note = f"{d.licence}; {d.sources[0]}"
-            out.append(DataFile(d.name, f"{d.name}/{f.name.rstrip('/')}", d.access, url, d.sources[0], note))
+            out.append(DataFile(d.name, f"{d.name}/{f.name}", d.access, url, d.sources[0], note))
     return tuple(out)
 
 

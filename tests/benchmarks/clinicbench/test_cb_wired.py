@@ -319,3 +319,13 @@ def test_data_fetch_downloads_a_released_file_and_checks_its_sha256(tmp_path: Pa
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_data_status_sees_a_report_directory_and_names_manual_sources(tmp_path: Path) -> None:
+    from clue.data.status import status
+
+    bundled.materialize(tmp_path, ["mimic-cxr"])
+    rows = {r.dest: r for r in status(tmp_path, benchmark="clinicbench")}
+    assert rows["mimic-cxr/reports/"].state == "present"
+    assert rows["medqa/phrases_no_exclude_test.jsonl"].state == "missing"
+    assert "save it as <data-dir>/medqa/phrases_no_exclude_test.jsonl" in rows["medqa/phrases_no_exclude_test.jsonl"].how
