@@ -37,4 +37,4 @@ def level_score(level: str, task_scores: Mapping[str, float | None]) -> float | 
     titles = LEVELS[level]
     if not titles or any(task_scores.get(t) is None for t in titles):
         return None
-    return sum(float(task_scores[t]) for t in titles) / len(titles)  # type: ignore[arg-type]
+    return sum(float(task_scores[t] or 0.0) for t in titles) / len(titles)  # every title has a score (checked above)

@@ -329,3 +329,13 @@ def test_data_status_sees_a_report_directory_and_names_manual_sources(tmp_path: 
     assert rows["mimic-cxr/reports/"].state == "present"
     assert rows["medqa/phrases_no_exclude_test.jsonl"].state == "missing"
     assert "save it as <data-dir>/medqa/phrases_no_exclude_test.jsonl" in rows["medqa/phrases_no_exclude_test.jsonl"].how
+
+
+def test_groups_are_the_three_scenarios_of_the_runnable_datasets() -> None:
+    rule = BENCH.scoring
+    assert {k: len(v) for k, v in rule.LEVELS.items()} == {"reasoning": 5, "generation": 4, "understanding": 7}
+    assert set(rule.TASK_ORDER) == {t.title for t in TASKS.values()}
+    scores = {t: 50.0 for t in rule.LEVELS["generation"]}
+    assert rule.level_score("generation", scores) == 50.0 and rule.level_score("reasoning", scores) is None
+    assert rule.task_score("GAD", {"f1": 70.0, "precision": 1.0}) == 70.0 and rule.task_score("GAD", {}) is None
+    assert "no published ClinicBench numbers are bundled" in BENCH.report_text["header"]
