@@ -46,7 +46,7 @@ SERVE_OPTS = --engine $(ENGINE) --docker '$(DOCKER)' --port $(PORT) --health-tim
 LOOP_OPTS = $(SERVE_OPTS) --tasks $(TASKS) --data-dir $(DATA_DIR) --runs $(RUNS) --report $(REPORT) \
 	$(if $(PROTOCOL),--protocol $(PROTOCOL)) $(if $(SYNTHETIC),--synthetic) \
 	$(if $(CHAT_TEMPLATES),--chat-templates $(CHAT_TEMPLATES)) $(if $(FORCE),--force) --run-args='$(RUN_ARGS)'
-RUN_DIRS = $(filter-out $(RUNS)/demo,$(patsubst %/scores.json,%,$(wildcard $(RUNS)/*/scores.json)))
+RUN_DIRS = $(filter-out $(RUNS)/demo $(RUNS)/demo-clinicbench,$(patsubst %/scores.json,%,$(wildcard $(RUNS)/*/scores.json)))
 DATA_TASKS = $(if $(filter all,$(TASKS)),,$(subst $(comma), ,$(TASKS)))
 
 .DEFAULT_GOAL := help
@@ -63,7 +63,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 install: $(VENV)/.installed ## create .venv and install the kit (pinned by constraints.txt)
 
-demo: install ## offline demo: baseline engine on bundled synthetic samples → reports/demo/index.html
+demo: install ## offline demo: baseline engine on bundled samples (CLUE → runs/demo, ClinicBench → runs/demo-clinicbench) → reports/demo/index.html
 	$(CLUE) demo --out runs/demo --report reports/demo
 
 test: install ## the layering contracts (import-linter), then the whole test suite (loopback only, no downloads)

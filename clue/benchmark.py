@@ -62,6 +62,8 @@ class Benchmark:
     data_builders: Mapping[str, Callable[..., Any]] = field(default_factory=dict)  # `clue data build NAME`
     synthetic: Callable[[Path], Path] | None = None  # writes bundled synthetic samples into a data dir
     protocol_docs: Callable[[], Mapping[str, str]] | None = None  # switch -> documentation (`clue protocols --show`)
+    task_table: Callable[[], str] | None = None  # its own `clue tasks` listing (e.g. with datasets it cannot run)
+    default: bool = False  # the benchmark commands use without --benchmark when several are installed (at most one)
 
     def get_tasks(self, spec: str) -> list[Task]:
         """Parse a comma-separated task list; `all` = every task of this benchmark."""
@@ -120,12 +122,15 @@ def get_benchmark(name: str) -> Benchmark:
 
 
 def default_benchmark() -> Benchmark:
-    """The only installed benchmark (CLUE, while it is the only one)."""
+    """The only installed benchmark, else the one installed benchmark that declares itself the default."""
     found = installed()
     if len(found) == 1:
         return next(iter(found.values()))
     if not found:
         raise ConfigError("no benchmark is installed", "reinstall clue-kit: pip install -e . (its entry points name them)")
+    marked = [b for b in found.values() if b.default]
+    if len(marked) == 1:
+        return marked[0]
     raise ConfigError(f"several benchmarks are installed ({', '.join(found)})", "pass --benchmark NAME")
 
 

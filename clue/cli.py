@@ -218,7 +218,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_tasks(args: argparse.Namespace) -> int:
     from clue.benchmark import resolve
 
-    for t in resolve(args.benchmark).tasks.values():
+    bench = resolve(args.benchmark)
+    if bench.task_table is not None:
+        print(bench.task_table())
+        return 0
+    for t in bench.tasks.values():
         access = "credentialed (PhysioNet)" if t.credentialed else "public"
         print(f"{t.name:<14} {t.title:<16} {access:<26} metrics: {', '.join(t.metrics)}")
     return 0
@@ -251,16 +255,25 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    """The default benchmark's baseline into --out; every other installed benchmark that bundles samples into
+    its own run directory beside it (`<out>-<benchmark>`); one report over all of them."""
+    from clue.benchmark import default_benchmark, installed
     from clue.files import ensure_dir
 
-    ensure_dir(args.out, "--out")  # both before anything runs: a read-only --report must not surface after the run
+    default = default_benchmark().name
+    others = [b.name for b in installed().values() if b.name != default and b.synthetic is not None]
+    outs = {default: args.out, **{name: args.out.with_name(f"{args.out.name}-{name}") for name in others}}
+    for out in outs.values():  # all before anything runs: a read-only --report must not surface after the run
+        ensure_dir(out, "--out")
     ensure_dir(args.report, "--report")
-    run_args = build_parser().parse_args(["run", "--engine", "baseline", "--synthetic", "--out", str(args.out),
-                                         "--store", str(args.out / "store.sqlite"), "--no-progress"])
-    code = cmd_run(run_args)
-    if code == 0:
-        cmd_report(build_parser().parse_args(["report", str(args.out), "--out", str(args.report)]))
-    return code
+    for name, out in outs.items():
+        run_args = build_parser().parse_args(["run", "--benchmark", name, "--engine", "baseline", "--synthetic", "--out", str(out),
+                                             "--store", str(out / "store.sqlite"), "--no-progress"])
+        code = cmd_run(run_args)
+        if code != 0:
+            return code
+    cmd_report(build_parser().parse_args(["report", *map(str, outs.values()), "--out", str(args.report)]))
+    return 0
 
 
 def cmd_models(args: argparse.Namespace) -> int:

@@ -152,6 +152,13 @@ class Evaluation:
                 split = Split(split.shots, split.evaluated[: cfg.limit], split.how)
             self.splits[task.name] = split
 
+    def shots(self) -> int | str:
+        """The run's few-shot count: --shots, else the tasks' common default k, else "per task" (each task's n_shots)."""
+        if self.cfg.shots is not None:
+            return self.cfg.shots
+        ks = {t.k for t in self.cfg.tasks}
+        return ks.pop() if len(ks) == 1 else "per task"
+
     def _engine(self) -> Engine:
         samples = {(t, s.id): s for t, sp in self.splits.items() for s in sp.evaluated}
         shots = {t: sp.shots for t, sp in self.splits.items()}
@@ -222,7 +229,7 @@ class Evaluation:
         except OSError as exc:
             raise UserError(f"cannot write to the run directory {cfg.out} ({exc.strerror})", "pass --out to a writable directory") from None
         with RunDirLock(cfg.out):  # one run at a time per run directory
-            rundir.check_compatible(cfg.out, model=cfg.model, protocol=cfg.profile.name, synthetic=cfg.synthetic)
+            rundir.check_compatible(cfg.out, model=cfg.model, protocol=cfg.profile.name, synthetic=cfg.synthetic, shots=self.shots())
             return await self._run_locked()
 
     async def _run_locked(self) -> RunResult:
@@ -339,13 +346,19 @@ class Evaluation:
         per_sample = task.score_all([ln["output"] for ln, _ in answered], [s for _, s in answered], profile)
         for (line, _), scores in zip(answered, per_sample):
             line["scores"] = scores
+        extraction: dict[str, Any] = {}
+        if task.reports_extraction:  # outputs with no extractable answer: flagged per sample, counted per task
+            for line, sample in answered:
+                reason = task.extraction_failure(line["output"], sample, profile)
+                line["extraction_failed"], line["extraction_failure"] = reason is not None, reason
+            extraction["extraction_failures"] = sum(1 for line, _ in answered if line["extraction_failure"])
         skipped = task.skipped_metrics(profile)
         for metric, how in skipped.items():
             print(f"clue: note: {task.title} {metric} skipped — {how}", file=sys.stderr)
         failed = sum(1 for ln in lines if ln["status"] == "failed")
         return lines, {"title": task.title, "metrics": task.aggregate(per_sample, profile), "skipped": skipped,
                        "generation": task.generation, "credentialed": task.credentialed,
-                       "n": len(lines), "n_scored": len(per_sample), "n_failed": failed, "n_shots": len(split.shots)}
+                       "n": len(lines), "n_scored": len(per_sample), "n_failed": failed, "n_shots": len(split.shots), **extraction}
 
     def _record(self, info: dict[str, Any], template: ChatTemplate | None, ctx: BuildContext, started: float) -> dict[str, Any]:
         cfg = self.cfg
@@ -379,7 +392,8 @@ class Evaluation:
         """Merged with the tasks an earlier run left in the directory (clue/rundir.py); dry-run plans removed."""
         out, cfg = self.cfg.out, self.cfg
         head = {"benchmark": cfg.benchmark} if cfg.benchmark else {}
-        doc = {**head, "model": cfg.model, "protocol": cfg.profile.name, "synthetic": cfg.synthetic, "limit": cfg.limit, "tasks": scores}
+        doc = {**head, "model": cfg.model, "protocol": cfg.profile.name, "synthetic": cfg.synthetic, "limit": cfg.limit,
+               "shots": self.shots(), "tasks": scores}
         lines = rundir.merge_samples(out, lines, scores)
         doc = rundir.merge_scores(out, doc)
         record = rundir.merge_record(out, record, scores)

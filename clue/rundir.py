@@ -29,14 +29,17 @@ def _existing_scores(out: Path) -> dict[str, Any] | None:
     return doc if isinstance(doc, dict) and isinstance(doc.get("tasks"), dict) else None
 
 
-def check_compatible(out: Path, *, model: str, protocol: str, synthetic: bool) -> None:
+def check_compatible(out: Path, *, model: str, protocol: str, synthetic: bool, shots: int | str | None = None) -> None:
     """Refuse (one line) a run whose results could not sit beside those already in `out`."""
     doc = _existing_scores(out)
     if doc is None or not doc["tasks"]:
         return
-    before = {"model": doc.get("model"), "protocol": doc.get("protocol"), "synthetic": bool(doc.get("synthetic", False))}
-    now = {"model": model, "protocol": protocol, "synthetic": synthetic}
-    for key in ("model", "protocol", "synthetic"):
+    before = {"model": doc.get("model"), "protocol": doc.get("protocol"), "synthetic": bool(doc.get("synthetic", False)),
+              "shots": doc.get("shots")}
+    now = {"model": model, "protocol": protocol, "synthetic": synthetic, "shots": shots}
+    for key in ("model", "protocol", "synthetic", "shots"):
+        if key == "shots" and now[key] is None:
+            continue
         if before[key] is not None and before[key] != now[key]:
             shown = {"synthetic": lambda v: "synthetic data" if v else "the real data"}.get(key, repr)
             raise ConfigError(f"{out} holds results for {key} {shown(before[key])}, not {shown(now[key])}; "

@@ -175,11 +175,18 @@ def run_intervals(scores: Mapping[str, Any], samples: Sequence[Mapping[str, Any]
         task_obj = task_of(scores, name)
         ids = [cluster_of(task_obj, str(s.get("sample_id"))) for s in lines]
         reps = metric_replicates(per_sample, ids, list(reported), replicates=replicates, seed=seed, key=name)
+        corpus: set[str] = set()
+        if per_sample and getattr(task_obj, "corpus_keys", ()):  # corpus-level figures: recomputed per replicate
+            keys = list(task_obj.corpus_keys)
+            means = metric_replicates(per_sample, ids, keys, replicates=replicates, seed=seed, key=name)
+            for m, arr in task_obj.from_means(means).items():
+                if m in reported:
+                    reps[m], corpus = np.asarray(arr, dtype=float), corpus | {m}
         n_clusters = len(set(ids))
         out.metrics[title] = {}
         for m, value in reported.items():
             low, high = _percentile(reps[m])
-            n = sum(1 for s in per_sample if s.get(m) is not None)
+            n = len(per_sample) if m in corpus else sum(1 for s in per_sample if s.get(m) is not None)
             out.metrics[title][m] = Interval(float(value), low, high, n, n_clusters)
         value, missing = rule.partial_task_score(title, reported)
         if value is None:

@@ -188,6 +188,8 @@ def fetch_one(item: Any, data_dir: Path, *, creds: Credentials | None, say: Call
     if item.credentialed and creds is None:
         raise DataError(f"{item.dest} needs PhysioNet credentials and none were found", NO_CREDENTIALS_FIX)
     url = item.url()
+    if url is None and not item.pick:  # no stable download URL: the user places the file (its note says how)
+        raise DataError(f"{item.dest} cannot be downloaded by the kit", item.manual())
     upstream = _upstream_sums(item, creds, sums_cache)
     if item.pick:
         candidates = sorted(name for name in (upstream or {}) if name.lower().endswith(item.pick))

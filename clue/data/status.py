@@ -29,11 +29,18 @@ def _how(task: str, item: Any, fallback: str, has_creds: bool, benchmark: str | 
         return f"build it: {_src(benchmark).BUILT[task]} (inputs: `clue data fetch {task}`)"
     if item is None:
         return f"get it from {fallback}"
+    if item.url() is None and not item.pick:  # no stable URL: placed by hand
+        return item.manual()
     if item.credentialed:
         creds = "credentials found" if has_creds else "set PHYSIONET_USERNAME/PHYSIONET_PASSWORD or ~/.netrc first: none found"
         return (f"`clue data fetch {task}` — PhysioNet credentialed access, signed DUA ({item.page}); {creds}; "
                 f"or download it there and save it as <data-dir>/{item.dest}")
     return f"`clue data fetch {task}` (public, {item.page})"
+
+
+def _present(path: Path, dest: str) -> bool:
+    """A task file is present; a name ending in "/" is a directory the task reads."""
+    return path.is_dir() if dest.endswith("/") else path.is_file()
 
 
 def task_files(data_dir: Path, benchmark: str | None = None) -> list[tuple[str, str, Any, str]]:
@@ -58,8 +65,11 @@ def status(data_dir: Path, *, verify: bool = True, benchmark: str | None = None)
 
     def check(task: str, dest: str, how: str, build_input: bool = False) -> None:
         path = data_dir / dest
-        if not path.is_file():
+        if not _present(path, dest):
             out.append(FileStatus(task, dest, "missing", "", how, build_input))
+            return
+        if dest.endswith("/"):  # a directory of files (e.g. report trees): present, nothing to hash
+            out.append(FileStatus(task, dest, "present", "directory", "", build_input))
             return
         expected = known.get(dest)
         if expected is None or not verify:
@@ -83,7 +93,7 @@ def missing_tasks(task_names: list[str], data_dir: Path, benchmark: str | None =
     wanted = set(task_names)
     missing: dict[str, str] = {}
     for task, dest, item, fallback in task_files(data_dir, benchmark):
-        if task in wanted and not (Path(data_dir) / dest).is_file() and task not in missing:
+        if task in wanted and not _present(Path(data_dir) / dest, dest) and task not in missing:
             missing[task] = f"data/{dest} missing — " + (f"`clue data fetch {task}`" if item or task not in _src(benchmark).BUILT else _src(benchmark).BUILT[task])
     return missing
 

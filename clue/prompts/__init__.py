@@ -70,15 +70,15 @@ class Turn:
 def assemble_messages(system: str, shots: Sequence[Turn], query: str, mode: Mode) -> list[Message]:
     """Chat messages per spec §2.2 cases 1 and 2 (TGI era), or always-with-system (vLLM era §2.3)."""
     messages: list[Message] = []
-    if mode == "instruct-system":
+    if mode == "instruct-system" and system:  # an empty system prompt (a benchmark without one) sends no system turn
         messages.append({"role": "system", "content": system})
     for i, shot in enumerate(shots):
         user = shot.user
-        if mode == "instruct" and i == 0:
+        if mode == "instruct" and i == 0 and system:
             user = system + "\n\n" + user  # no system role: merged into the first user turn
         messages.append({"role": "user", "content": user})
         messages.append({"role": "assistant", "content": shot.assistant or ""})
-    if mode == "instruct" and not shots:
+    if mode == "instruct" and not shots and system:
         messages.append({"role": "user", "content": system})  # two user turns in a row, as the spec says
     messages.append({"role": "user", "content": query})
     return messages

@@ -71,6 +71,8 @@ class Task(Generic[P]):
     k: ClassVar[int] = 0  # default few-shot examples (`--shots` overrides where the protocol allows)
     max_tokens: ClassVar[int] = 512  # max new tokens (`new_tokens` may vary it by protocol)
     needs_tokenizer: ClassVar[bool] = False  # builds prompts to a token budget
+    reports_extraction: ClassVar[bool] = False  # counts outputs with no extractable answer (`extraction_failure`)
+    corpus_keys: ClassVar[tuple[str, ...]] = ()  # per-sample counts whose means give corpus-level metrics (`from_means`)
 
     # --- per-task behaviour -------------------------------------------------------------
     def load(self, data_dir: Path) -> list[Sample]:
@@ -88,6 +90,18 @@ class Task(Generic[P]):
         """Per-sample scores for a whole task at once. Override to add batched metrics (BERTScore,
         UMLS); metrics whose optional stack is missing are left out and named by `skipped_metrics`."""
         return [self.score(o, s, profile) for o, s in zip(outputs, samples)]
+
+    def from_means(self, means: Mapping[str, Any]) -> dict[str, Any]:
+        """Corpus-level metrics (micro-F1, …) from the means of the per-sample `corpus_keys`. Written so it works
+        on floats and on numpy arrays alike: the report's bootstrap passes each key's replicate means, so a corpus
+        figure's CI resamples items and recomputes the figure (clue/stats.py)."""
+        raise NotImplementedError
+
+    def extraction_failure(self, output: str, sample: Sample, profile: P) -> str | None:
+        """Why no answer could be extracted from `output`, or None. With `reports_extraction` the run records
+        it per sample (samples.jsonl `extraction_failed` and the reason, `extraction_failure`) and counts it per task (scores.json
+        `extraction_failures`); how a failure is scored is the task's `score` rule."""
+        return None
 
     def skipped_metrics(self, profile: P) -> dict[str, str]:
         """{metric: how to enable it} for metrics this run cannot compute (never a silent zero)."""

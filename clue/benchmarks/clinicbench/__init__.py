@@ -1,6 +1,50 @@
-"""ClinicBench (Liu et al., EMNLP 2024; arXiv 2405.00716) — datasets, loaders, prompts and baselines.
+"""ClinicBench (Liu et al., EMNLP 2024; arXiv 2405.00716) as one benchmark folder.
 
-Standalone pieces (phase A of issue 14): `datasets.DATASETS` (the 17 datasets), `loaders.load`
-(one loader per original file format), `prompts.render` (the .j2 prompts), `baselines`. Wiring
-into the benchmark level (tasks, `--benchmark clinicbench`) is a separate step.
+`datasets.DATASETS` (the 17 datasets: 16 runnable, Referral QA unavailable), `loaders` (one per
+original file format), `prompts/` (.j2, provenance per dataset), `tasks` (the 16 tasks on the generic
+kinds), `rule` (groups = the three scenarios), `baselines` (parameterless floors), `sources` (data
+fetch/status), `bundled` (public samples + synthetic stand-ins), `roster.yaml` (22 models) and
+`published/` (header-only: no published ClinicBench number is bundled). The kit finds it through the
+`clue_kit.benchmarks` entry point `clinicbench = "clue.benchmarks.clinicbench:BENCHMARK"`.
 """
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from clue.benchmark import Benchmark
+from clue.benchmarks.clinicbench import published_table, rule, sources
+from clue.benchmarks.clinicbench.bundled import materialize
+from clue.benchmarks.clinicbench.datasets import format_table
+from clue.benchmarks.clinicbench.protocol import PROTOCOLS, protocol_docs
+from clue.benchmarks.clinicbench.tasks import TASKS
+
+HERE = Path(__file__).resolve().parent
+
+BENCHMARK = Benchmark(
+    name="clinicbench",
+    title="ClinicBench",
+    tasks=TASKS,
+    protocols=PROTOCOLS,
+    default_protocol="clinicbench",
+    engine_protocols={"tgi": "clinicbench", "vllm": "clinicbench"},
+    reference_protocol="clinicbench",
+    scoring=rule,  # type: ignore[arg-type]
+    published=published_table,
+    report_text={
+        "header": "ClinicBench: no published ClinicBench numbers are bundled (the paper's tables could not be obtained); "
+                  "runs are shown on their own, never against invented references",
+        "groups": "Scenario averages (kit choice) = mean of each scenario's runnable datasets: reasoning (5; Referral QA "
+                  "unavailable), generation (4), understanding (7).",
+        "scatter_title": "Reasoning vs understanding",
+        "scatter_lead": "Your runs (★, with 95 % CIs; hollow = partial). No published ClinicBench numbers are bundled.",
+        "groups_title": "Scenario averages",
+        "unlisted": "Not part of a ClinicBench scenario.",
+        "published": "none bundled",
+    },
+    roster=HERE / "roster.yaml",
+    data_sources=sources,
+    synthetic=materialize,
+    protocol_docs=protocol_docs,
+    task_table=format_table,
+)

@@ -94,4 +94,6 @@ def materialize(data_dir: str | Path, datasets: list[str] | None = None) -> Path
             if dest.exists():
                 shutil.rmtree(dest)
             shutil.copytree(SYNTHETIC / "mimic-cxr/reports", dest)
+    marks = {name: SOURCE[name][0] for name in datasets or list(SOURCE)}
+    _atomic(data_dir / "BUNDLED.json", lambda tmp: tmp.write_text(json.dumps(marks, indent=2) + "\n", encoding="utf-8"))
     return data_dir

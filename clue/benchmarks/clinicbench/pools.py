@@ -2,8 +2,8 @@
 
 Order never matters: the held-out draw is a seeded sample of the whole file (Drug Interaction's file
 is 100 "yes" then 100 "no", so any head-of-file rule would give one-label exemplars), and the
-generic few-shot selection (clue/tasks/fewshot.py, the benchmark level) samples from a pool with a
-seed. The held-out items are removed from the scored items in every setting, so zero-shot and
+generic few-shot selection (clue/tasks/fewshot.py, through `tasks.ClinicBenchTask.prepare`) draws k
+exemplars from the pool with the protocol's seed. The held-out items are removed from the scored items in every setting, so zero-shot and
 few-shot figures cover the same items and no scored item can ever be an exemplar.
 """
 
@@ -33,10 +33,3 @@ def scored_and_pool(dataset: str, loaded: Loaded) -> tuple[tuple[Item, ...], tup
     if get(dataset).exemplars == "held-out draw" or not loaded.pool:
         return held_out(loaded.items)
     return loaded.items, loaded.pool
-
-
-def draw(pool: tuple[Item, ...], k: int, seed: int) -> tuple[Item, ...]:
-    """k exemplars from `pool`, seeded (stand-in until the benchmark level's fewshot.py is wired)."""
-    if k > len(pool):
-        raise ValueError(f"k={k} exemplars requested from a pool of {len(pool)}")
-    return tuple(random.Random(seed).sample(list(pool), k))

@@ -43,4 +43,5 @@ BENCHMARK = Benchmark(
     data_builders={"medisumcode": build_medisumcode.build},
     synthetic=materialize,
     protocol_docs=field_docs,
+    default=True,  # commands without --benchmark mean CLUE
 )

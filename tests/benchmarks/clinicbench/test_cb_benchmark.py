@@ -75,15 +75,10 @@ def test_oracle_scores_100_and_baseline_runs(name: str, data_dir: Path) -> None:
 
 
 @pytest.mark.parametrize("name", RUNNABLE)
-@pytest.mark.parametrize("k", [1, 3, 5])
-def test_no_scored_item_is_ever_an_exemplar(name: str, k: int, data_dir: Path) -> None:
+def test_scored_items_and_pool_are_disjoint(name: str, data_dir: Path) -> None:
+    """The pool side of it; the draw through the real task path is tests/benchmarks/clinicbench/test_cb_wired.py."""
     scored, pool = pools.scored_and_pool(name, loaders.load(name, data_dir))
-    scored_ids = {it.id for it in scored}
-    assert scored and len(pool) >= k and not scored_ids & {it.id for it in pool}
-    for seed in range(5):
-        shots = pools.draw(pool, k, seed)
-        assert len(shots) == k and not scored_ids & {it.id for it in shots}
-    assert pools.draw(pool, k, 7) == pools.draw(pool, k, 7)  # seeded
+    assert scored and len(pool) >= 5 and not {it.id for it in scored} & {it.id for it in pool}
 
 
 def test_held_out_draw_is_order_independent() -> None:

@@ -3,7 +3,7 @@
 `tests/benchmarks/clue/pinned/clue_keys_scores.json` was written by `python -m tests.benchmarks.clue.pinned.make_pinned` from the code
 before the benchmark-level refactor (issue 13). A key that changes means existing stores stop resuming
 and a prompt or parameter drifted; a score that changes means scoring drifted. Fields added to
-scores.json since are the only thing ignored: what the run was (`benchmark`, `synthetic`, `limit`; per task
+scores.json since are the only thing ignored: what the run was (`benchmark`, `synthetic`, `limit`, `shots`; per task
 `limit`, `n_available`, `generation`, `credentialed`) — records about the run, not scores.
 """
 
@@ -16,7 +16,7 @@ import pytest
 from tests.benchmarks.clue.pinned import make_pinned
 
 PINNED = json.loads(make_pinned.PINNED.read_text())
-ADDED_RUN_FIELDS = ("benchmark", "synthetic", "limit")
+ADDED_RUN_FIELDS = ("benchmark", "synthetic", "limit", "shots")
 ADDED_TASK_FIELDS = ("limit", "n_available", "generation", "credentialed")
 
 
