@@ -15,7 +15,7 @@ from typing import Any, Sequence
 from clue.benchmark import Benchmark
 from clue.errors import ConfigError
 from clue.ratings.report import ratings_section
-from clue.report import charts
+from clue.report import charts, settings
 from clue.report.cost import cost, load_prices, usage
 from clue.report.load import credentialed_tasks, redact_samples
 from clue.scoring import PLAIN, benchmark_of, scoring_for
@@ -184,7 +184,8 @@ def _scatter(infos: list[dict[str, Any]], bench: Benchmark | None, opts: ReportO
     return charts.scatter(points, {i["name"]: i["color"] for i in infos}, *labels), left_out
 
 
-def _tasks(infos: list[dict[str, Any]], titles: list[str], bench: Benchmark | None) -> list[dict[str, Any]]:
+def _tasks(infos: list[dict[str, Any]], titles: list[str], bench: Benchmark | None,
+           grouped: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     rule = (bench.scoring or PLAIN) if bench else PLAIN
     TASK_METRICS, task_score = rule.TASK_METRICS, rule.task_score  # noqa: N806
     table = _published(bench).table()
@@ -206,6 +207,7 @@ def _tasks(infos: list[dict[str, Any]], titles: list[str], bench: Benchmark | No
             for m, how in (task.get("skipped") or {}).items():
                 skipped.setdefault(str(how), []).append(m)
             rows.append({"run": info["name"], "color": info["color"], "task_name": name, "task": task,
+                         "setting": settings.setting_label(settings.shots_of(info)),
                          "skipped": list(skipped.items()), "task_model": info["model"],
                          "cells": info["intervals"].metrics.get(title, {}), "score": info["intervals"].task_scores.get(title),
                          "published_model": info["published_model"], "published": pub_values,
@@ -218,10 +220,14 @@ def _tasks(infos: list[dict[str, Any]], titles: list[str], bench: Benchmark | No
             if r["score"] is not None:
                 values["score"] = (r["score"].value, r["score"].low, r["score"].high)
             bars.append(charts.Bar(r["run"], values, r["published"]))
-        chart = charts.task_bars(title, chart_metrics + (["score"] if len(TASK_METRICS.get(title, ())) > 1 else []), bars,
-                                 {i["name"]: i["color"] for i in infos})
+        if grouped is not None:  # runs by model × setting: one chart per dataset, not one bar per run
+            chart = settings.chart(grouped, title, TASK_METRICS)
+        else:
+            chart = charts.task_bars(title, chart_metrics + (["score"] if len(TASK_METRICS.get(title, ())) > 1 else []), bars,
+                                     {i["name"]: i["color"] for i in infos})
         out.append({"title": title, "anchor": "task-" + "".join(ch for ch in title.lower() if ch.isalnum()),
-                    "metrics": shown, "rows": rows, "chart": chart, "listed": TASK_METRICS.get(title, ())})
+                    "metrics": shown, "rows": rows, "chart": chart, "listed": TASK_METRICS.get(title, ()),
+                    "extraction": any("extraction_failures" in r["task"] for r in rows)})
     return out
 
 
@@ -298,7 +304,9 @@ def _samples(infos: list[dict[str, Any]], opts: ReportOptions) -> list[dict[str,
                 wrong = s.get("status") == "ok" and primary is not None and float(scores[primary]) == 0.0
                 flagged.append((pos, s, wrong))
             chosen = [f for f in flagged if f[0] < limit]
-            chosen += [f for f in flagged if f[0] >= limit and (f[2] or f[1].get("status") != "ok")][:limit]
+            # plus the `limit` worst of the rest (failed first, then lowest primary score): however few items a
+            # big report lists, each run × task keeps its failed and worst ones
+            chosen += sorted(flagged[limit:], key=lambda f: _badness(title, f[1], task_metrics))[:limit]
             chosen.sort(key=lambda f: _badness(title, f[1], task_metrics))  # worst first: failed, then lowest primary score
             for pos, s, wrong in chosen:
                 prompt = s.get("prompt")
@@ -368,13 +376,20 @@ def build_view(runs: list[dict[str, Any]], opts: ReportOptions) -> dict[str, Any
     for info in infos:
         info["provenance"] = _provenance(info)
     samples = _samples(infos, opts)
+    bench_text = dict(bench.report_text) if bench else {}
+    grouped = settings.build(infos, rule, titles, bench_text)
+    for info in infos:
+        info["setting"] = settings.setting_label(settings.shots_of(info)) if grouped else None
     scatter, left_out = _scatter(infos, bench, opts)
     redacted_tasks = sorted(credentialed_tasks({str(s.get("task")) for r in runs for s in r["samples"]})) if opts.redact else []
     return {
         "runs": infos, "titles": titles, "levels": list(rule.LEVELS), "level_titles": rule.LEVEL_TITLES,
         "task_order": rule.TASK_ORDER, "benchmark": bench.name if bench else None,
-        "bench_text": dict(bench.report_text) if bench else {},
-        "leaderboard": _leaderboard(infos, bench, opts), "scatter": scatter, "scatter_left_out": left_out, "tasks": _tasks(infos, titles, bench),
+        "bench_text": bench_text, "grouped": grouped,
+        "no_published": (bench_text.get("no_published") or f"No published {bench.title} numbers are bundled with this kit: "
+                         "nothing here is compared with or verified against the paper.") if bench and not published.table() else None,
+        "leaderboard": _leaderboard(infos, bench, opts), "scatter": scatter, "scatter_left_out": left_out,
+        "tasks": _tasks(infos, titles, bench, grouped),
         "synthetic_runs": [i["name"] for i in infos if i["synthetic"]], "subset_runs": [i["name"] for i in infos if i["subset"]],
         "rule": rule_text(opts.tolerance),
         "comparisons": _comparisons(infos, runs, opts), "samples": samples, "opts": opts,
