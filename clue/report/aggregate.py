@@ -7,6 +7,8 @@ comparisons, the sample browser rows and the `results.csv` rows.
 
 from __future__ import annotations
 
+import functools
+import heapq
 import itertools
 import time
 from dataclasses import dataclass, field
@@ -27,7 +29,9 @@ TEXT_LIMIT = 20_000  # characters of one prompt/output shown; the rest is in sam
 ALL_PAIRS_UP_TO = 6  # runs; beyond that, compare related runs (same model, base model) or --compare
 MAX_PAIRS = 30
 SAMPLE_BUDGET = 1500  # rows in the sample browser across all runs and tasks (keeps big reports light)
-MIN_SAMPLES = 5
+MIN_SAMPLES = 2  # per run and task (plus as many worst): hundreds of run × task pairs still list their worst items
+TEXT_BUDGET = 8_000_000  # characters of prompts/outputs/references in the whole browser; each text clipped to its share
+TEXT_FLOOR = 2_000  # … but never below this
 
 
 @dataclass
@@ -261,11 +265,11 @@ def _comparisons(infos: list[dict[str, Any]], runs: list[dict[str, Any]], opts: 
     return out
 
 
-def _clip(text: Any) -> tuple[str | None, int]:
+def _clip_text(text: Any, limit: int = TEXT_LIMIT) -> tuple[str | None, int]:
     if text is None:
         return None, 0
     text = str(text)
-    return (text[:TEXT_LIMIT], len(text) - TEXT_LIMIT) if len(text) > TEXT_LIMIT else (text, 0)
+    return (text[:limit], len(text) - limit) if len(text) > limit else (text, 0)
 
 
 def _primary_metric(title: str, scores: dict[str, float], task_metrics: Any = None) -> str | None:
@@ -288,6 +292,7 @@ def samples_per_task(infos: list[dict[str, Any]], opts: ReportOptions) -> int:
 
 def _samples(infos: list[dict[str, Any]], opts: ReportOptions) -> list[dict[str, Any]]:
     rows = []
+    picked: list[tuple[dict[str, Any], str, str, list[Any]]] = []
     limit = samples_per_task(infos, opts)
     for info in infos:
         titles = {n: t.get("title", n) for n, t in info["scores"]["tasks"].items()}
@@ -298,30 +303,42 @@ def _samples(infos: list[dict[str, Any]], opts: ReportOptions) -> list[dict[str,
         for task, lines in by_task.items():
             title = titles.get(task, task)
             flagged = []
+            primaries: dict[tuple[str, ...], str | None] = {}  # by the item's metric names (one lookup per shape)
             for pos, s in enumerate(lines):
                 scores = s.get("scores") or {}
-                primary = _primary_metric(title, scores, task_metrics)
-                wrong = s.get("status") == "ok" and primary is not None and float(scores[primary]) == 0.0
-                flagged.append((pos, s, wrong))
-            chosen = [f for f in flagged if f[0] < limit]
+                shape = tuple(scores)
+                if shape not in primaries:
+                    primaries[shape] = _primary_metric(title, scores, task_metrics)
+                primary = primaries[shape]
+                ok = s.get("status") == "ok"
+                value = scores[primary] if primary is not None else None
+                wrong = ok and value is not None and float(value) == 0.0
+                badness = (1, float(value) if value is not None else float("inf")) if ok else (0, 0.0)
+                flagged.append((badness, pos, s, wrong))
+            chosen = flagged[:limit]
             # plus the `limit` worst of the rest (failed first, then lowest primary score): however few items a
             # big report lists, each run × task keeps its failed and worst ones
-            chosen += sorted(flagged[limit:], key=lambda f: _badness(title, f[1], task_metrics))[:limit]
-            chosen.sort(key=lambda f: _badness(title, f[1], task_metrics))  # worst first: failed, then lowest primary score
-            for pos, s, wrong in chosen:
-                prompt = s.get("prompt")
-                if isinstance(prompt, list):
-                    messages = [{"role": str(m.get("role")), "content": _clip(m.get("content"))} for m in prompt if isinstance(m, dict)]
-                    prompt_view = {"messages": messages, "text": (None, 0)}
-                else:
-                    prompt_view = {"messages": None, "text": _clip(prompt)}
-                rows.append({"run": info["name"], "task": task, "title": title, "id": s.get("sample_id"), "pos": pos,
-                             "status": s.get("status"), "wrong": wrong, "prompt": prompt_view,
-                             "output": _clip(s.get("output")), "raw_output": _clip(s.get("raw_output")),
-                             "reference": _clip(s.get("reference")), "scores": s.get("scores") or {},
-                             "error": s.get("error"), "attempts": s.get("attempts"), "cached": s.get("cached"),
-                             "latency": s.get("latency_s"), "finish": s.get("finish_reason"), "redacted": bool(s.get("redacted"))})
+            chosen += heapq.nsmallest(limit, flagged[limit:], key=lambda f: (f[0], f[1]))
+            chosen.sort(key=lambda f: f[0])  # worst first: failed, then lowest primary score
+            picked.append((info, task, title, chosen))
             info.setdefault("shown", {})[title] = (len(chosen), len(lines))
+    n_rows = sum(len(c) for *_, c in picked)
+    clip = max(TEXT_FLOOR, min(TEXT_LIMIT, TEXT_BUDGET // max(1, 3 * n_rows)))  # prompt, output, reference
+    _clip = functools.partial(_clip_text, limit=clip)
+    for info, task, title, chosen in picked:
+        for _bad, pos, s, wrong in chosen:
+            prompt = s.get("prompt")
+            if isinstance(prompt, list):
+                messages = [{"role": str(m.get("role")), "content": _clip(m.get("content"))} for m in prompt if isinstance(m, dict)]
+                prompt_view = {"messages": messages, "text": (None, 0)}
+            else:
+                prompt_view = {"messages": None, "text": _clip(prompt)}
+            rows.append({"run": info["name"], "task": task, "title": title, "id": s.get("sample_id"), "pos": pos,
+                         "status": s.get("status"), "wrong": wrong, "prompt": prompt_view,
+                         "output": _clip(s.get("output")), "raw_output": _clip(s.get("raw_output")),
+                         "reference": _clip(s.get("reference")), "scores": s.get("scores") or {},
+                         "error": s.get("error"), "attempts": s.get("attempts"), "cached": s.get("cached"),
+                         "latency": s.get("latency_s"), "finish": s.get("finish_reason"), "redacted": bool(s.get("redacted"))})
     return rows
 
 

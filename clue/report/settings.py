@@ -94,7 +94,8 @@ def build(infos: Sequence[dict[str, Any]], rule: Any, titles: Sequence[str], ben
         failures = {t: sum((c or {}).get("extraction_failures") or 0 for r in table for c in r["cells"][t].values()) for t in members}
         out_groups.append({"id": gid, "title": gtitle, "anchor": "group-" + "".join(ch for ch in gid.lower() if ch.isalnum()),
                            "datasets": members, "rows": table,
-                           "anchors": {t: "task-" + "".join(ch for ch in t.lower() if ch.isalnum()) for t in members}, "has_avg": gid in rule.LEVELS, "failures": failures})
+                           "anchors": {t: "task-" + "".join(ch for ch in t.lower() if ch.isalnum()) for t in members},
+ "has_avg": gid in rule.LEVELS, "failures": failures})
     return {"settings": [(s, setting_label(s)) for s in settings], "groups": out_groups, "rows": rows,
             "paired": sum(1 for r in rows if len(r["runs"]) > 1),
             "title": bench_text.get("groups_title") or "Groups",
