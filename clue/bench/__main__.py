@@ -22,11 +22,14 @@ from typing import Any
 
 FULL = {"sat_n": 5000, "concurrency": 64, "latency_s": 0.05, "slow_n": 2000, "slow_latency_s": 0.2, "ttft_s": 0.01, "per_token_s": 0.0004, "repeats": 3,
         "overhead_n": 5000, "seq_n": 500, "resume_n": 10000, "rouge_n": 10000, "icd_n": 10000, "longhealth_n": 2000,
-        "vocab": 32000, "report_runs": 26, "report_samples": 500}
+        "vocab": 32000, "report_runs": 26, "report_samples": 500,
+        "scale_models": 22, "scale_shots": [0, 3], "scale_size": 1.0}  # ClinicBench: 22 models × 16 datasets × 2 settings
 QUICK = {"sat_n": 120, "concurrency": 16, "latency_s": 0.01, "slow_n": 40, "slow_latency_s": 0.02, "ttft_s": 0.002, "per_token_s": 0.0001, "repeats": 1,
          "overhead_n": 120, "seq_n": 20, "resume_n": 150, "rouge_n": 300, "icd_n": 300, "longhealth_n": 45,
-         "vocab": 1500, "report_runs": 2, "report_samples": 20}
-SECTIONS = ("saturation", "saturation_per_token", "saturation_slow", "overhead", "sequential", "resume", "rouge", "icd", "longhealth", "report")
+         "vocab": 1500, "report_runs": 2, "report_samples": 20,
+         "scale_models": 2, "scale_shots": [0, 3], "scale_size": 0.0}
+SECTIONS = ("saturation", "saturation_per_token", "saturation_slow", "overhead", "sequential", "resume", "rouge", "icd", "longhealth", "report",
+            "report_scale")
 
 
 def run_section(name: str, c: dict[str, Any]) -> dict[str, Any]:
@@ -61,6 +64,11 @@ def run_section(name: str, c: dict[str, Any]) -> dict[str, Any]:
             out["peak_rss_mb"] = _peak_rss_mb()  # the build's peak (fixtures are smaller); chromium is its own process
             out.update(reporting.first_paint(Path(out.pop("html")), Path(tmp)))
             return out
+    if name == "report_scale":
+        from clue.bench import report_scale
+
+        with tempfile.TemporaryDirectory() as tmp:
+            return report_scale.measure(Path(tmp), c["scale_models"], c["scale_shots"], c["scale_size"])
     raise SystemExit(f"unknown section {name!r}")
 
 

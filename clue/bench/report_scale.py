@@ -173,3 +173,27 @@ def model_names(n: int) -> list[str]:
         pass
     names = names[:n]
     return names + [f"SYNTHETIC/model-{i}" for i in range(n - len(names))]
+
+
+def measure(tmp: Path, n_models: int, shots: Sequence[int], scale: float) -> dict[str, Any]:
+    """Write the runs, build the report (wall and CPU seconds, peak RSS), open it in headless Chromium."""
+    import resource
+    import time
+
+    from clue.bench.reporting import first_paint
+    from clue.report import build_report
+
+    datasets = clinicbench_datasets(scale)
+    t0 = time.perf_counter()
+    dirs = write_runs(tmp / "runs", model_names(n_models), datasets, shots)
+    made = time.perf_counter() - t0
+    stand_in(datasets)
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    html = build_report(dirs, tmp / "report")
+    out: dict[str, Any] = {"build_s": time.perf_counter() - t0, "build_cpu_s": time.process_time() - cpu0,
+                           "html_bytes": html.stat().st_size, "runs": len(dirs), "datasets": len(datasets),
+                           "samples": sum(d.size for d in datasets) * len(dirs), "fixtures_s": made,
+                           "samples_bytes": sum((d / "samples.jsonl").stat().st_size for d in dirs),
+                           "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    out.update(first_paint(html, tmp))
+    return out

@@ -9,7 +9,7 @@ import sys
 
 from tests.conftest import ROOT
 
-SECTIONS = ("saturation", "saturation_per_token", "saturation_slow", "overhead", "sequential", "resume", "rouge", "icd", "longhealth", "report")
+SECTIONS = ("saturation", "saturation_per_token", "saturation_slow", "overhead", "sequential", "resume", "rouge", "icd", "longhealth", "report", "report_scale")
 
 
 def test_quick_bench_runs_every_section(tmp_path):
@@ -28,7 +28,7 @@ def test_quick_bench_runs_every_section(tmp_path):
     assert sections["longhealth"]["max_encodes_per_document"] == 1  # each document tokenized once
     assert 0 < sections["longhealth"]["documents_encoded"] <= sections["longhealth"]["distinct_documents"]
     for row in ("1 saturation", "2 ours, tgi engine", "2 ours, openai engine", "3 sequential", "4 resume", "5 ROUGE",
-                "5 ICD-10", "5 LongHealth", "6 report build", "6 report", "7 peak RSS"):
+                "5 ICD-10", "5 LongHealth", "6 report build", "6 report", "6 report build, ClinicBench-shaped", "7 peak RSS"):
         assert row in proc.stdout, row
     assert set(report["targets"]) >= {"saturation", "overhead_tgi_cpu", "resume_sent", "rouge", "longhealth_cache"}
 
