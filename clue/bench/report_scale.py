@@ -88,7 +88,8 @@ def stand_in(datasets: Sequence[FakeDataset], name: str = BENCHMARK) -> Any:
     return register_benchmark(Benchmark(
         name=name, title="ClinicBench (stand-in)", tasks=tasks, protocols={}, default_protocol="", scoring=rule_for(datasets),
         report_text={"groups": "Scenario = mean of its datasets' scores.",
-                     "groups_title": "Scenarios"}))
+                     "groups_title": "Scenarios", "scatter_title": "Reasoning vs Generation",
+                     "scatter_lead": "Scenario averages of each run (★, with 95 % CIs); no published models to plot."}))
 
 
 def _texts(rng: random.Random, words: int, k: int = 64) -> list[str]:

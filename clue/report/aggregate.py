@@ -32,6 +32,7 @@ SAMPLE_BUDGET = 1500  # rows in the sample browser across all runs and tasks (ke
 MIN_SAMPLES = 2  # per run and task (plus as many worst): hundreds of run × task pairs still list their worst items
 TEXT_BUDGET = 8_000_000  # characters of prompts/outputs/references in the whole browser; each text clipped to its share
 TEXT_FLOOR = 2_000  # … but never below this
+FAILED_CAP = 25  # failed requests listed per run and task (beyond the first items)
 
 
 @dataclass
@@ -316,9 +317,10 @@ def _samples(infos: list[dict[str, Any]], opts: ReportOptions) -> list[dict[str,
                 badness = (1, float(value) if value is not None else float("inf")) if ok else (0, 0.0)
                 flagged.append((badness, pos, s, wrong))
             chosen = flagged[:limit]
-            # plus the `limit` worst of the rest (failed first, then lowest primary score): however few items a
-            # big report lists, each run × task keeps its failed and worst ones
-            chosen += heapq.nsmallest(limit, flagged[limit:], key=lambda f: (f[0], f[1]))
+            # plus its failed requests (up to FAILED_CAP) and the `limit` lowest-scored of the rest: however few
+            # items a big report lists, each run × task keeps its failed and worst ones
+            chosen += [f for f in flagged[limit:] if f[0][0] == 0][:FAILED_CAP]
+            chosen += heapq.nsmallest(limit, (f for f in flagged[limit:] if f[0][0] == 1), key=lambda f: (f[0], f[1]))
             chosen.sort(key=lambda f: f[0])  # worst first: failed, then lowest primary score
             picked.append((info, task, title, chosen))
             info.setdefault("shown", {})[title] = (len(chosen), len(lines))
