@@ -253,6 +253,7 @@ def compare_runs(scores_a: Mapping[str, Any], samples_a: Sequence[Mapping[str, A
         a_by_id = {str(s["sample_id"]): s.get("scores") or {} for s in ok_a.get(name, [])}
         b_by_id = {str(s["sample_id"]): s.get("scores") or {} for s in ok_b.get(name, [])}
         common = [i for i in a_by_id if i in b_by_id]
+        task_obj = task_of(scores_a, name)  # once per task, not per item (it looks the benchmark up)
         metrics = [m for m in task.get("metrics", {}) if m in tasks_b[name].get("metrics", {})]
         for m in metrics:
             items = [i for i in common if a_by_id[i].get(m) is not None and b_by_id[i].get(m) is not None]
@@ -260,7 +261,7 @@ def compare_runs(scores_a: Mapping[str, Any], samples_a: Sequence[Mapping[str, A
                 continue
             xa = [float(a_by_id[i][m]) for i in items]
             xb = [float(b_by_id[i][m]) for i in items]
-            clusters = [cluster_of(task_of(scores_a, name), i) for i in items]
+            clusters = [cluster_of(task_obj, i) for i in items]
             diff, low, high, p = paired_bootstrap(xa, xb, clusters, replicates=replicates, seed=seed, key=f"{name}:{m}")
             a_only = b_only = None
             test = "paired bootstrap"

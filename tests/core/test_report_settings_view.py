@@ -145,3 +145,8 @@ def test_view_in_headless_chromium(runs: list[Path], tmp_path: Path):
         assert not errors, errors
         requests = [e["params"]["request"]["url"] for e in cdp.events if e.get("method") == "Network.requestWillBeSent"]
         assert requests and all(u == url for u in requests), requests
+
+
+def test_no_verification_noise_without_published_numbers(runs: list[Path], tmp_path: Path):
+    html = build_report(runs, tmp_path / "out", replicates=20).read_text(encoding="utf-8")
+    assert "Published vs reproduced" not in html and "nothing to verify" not in html  # said once, in the banner
