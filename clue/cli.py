@@ -91,7 +91,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", default="data", type=Path, help="folder holding <task>/<original file name> (default: data)")
     p.add_argument("--synthetic", action="store_true", help="use the bundled synthetic samples instead of --data-dir")
     p.add_argument("--limit", type=_positive_int("--limit"), default=None, help="evaluate only the first N items per task")
-    p.add_argument("--concurrency", type=_positive_int("--concurrency"), default=32, help="requests in flight (default 32)")
+    p.add_argument("--concurrency", type=_positive_int("--concurrency"), default=None,
+                   help="requests in flight (default: follow the server — TGI's advertised max_concurrent_requests, "
+                        "else grow while throughput grows; halve on 429/503)")
     p.add_argument("--out", type=Path, default=None, help="run directory (default runs/<model>__<protocol>)")
     p.add_argument("--store", type=Path, default=None, help="response cache (default $CLUE_STORE or .clue/store.sqlite)")
     p.add_argument("--mode", choices=("instruct-system", "instruct", "base"), default=None,

@@ -17,8 +17,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from clue import prompts, rundir
+from clue import parsed_cache, prompts, rundir
 from clue.chat_template import ChatTemplate
+from clue.concurrency import Gate
 from clue.engines import Engine, make_engine
 from clue.errors import ConfigError, EndpointError, UserError
 from clue.protocol import RunProtocol
@@ -49,7 +50,7 @@ class RunConfig:
     temperature: float | None = None
     seed: int | None = None
     limit: int | None = None
-    concurrency: int = 32
+    concurrency: int | None = None  # None: follow the server (clue/concurrency.py)
     max_failures: str = "0"
     api_key_env: str | None = None  # default per engine: OPENAI_API_KEY / TGI_API_KEY
     policy: RetryPolicy = field(default_factory=RetryPolicy)
@@ -143,6 +144,7 @@ class Evaluation:
         self.cfg = cfg
         self.splits: dict[str, Split] = {}
         self.available: dict[str, int] = {}  # evaluated items before --limit
+        parsed_cache.configure(cfg.store_path.parent / "parsed")  # beside the store
         for task in cfg.tasks:
             split = task.prepare(cfg.data_dir, cfg.profile, cfg.shots)
             self.available[task.name] = len(split.evaluated)
@@ -239,7 +241,7 @@ class Evaluation:
             self._check_truncate(ctx, info)
             record = self._record(info, template, ctx, started)
             run_id = store.start_run(str(cfg.out), redact(record)) if not cfg.dry_run else 0
-            runner = Runner(engine, store, concurrency=cfg.concurrency, policy=cfg.policy, progress=cfg.progress, refresh=cfg.refresh)
+            runner = Runner(engine, store, concurrency=self._gate(info), policy=cfg.policy, progress=cfg.progress, refresh=cfg.refresh)
             lines: list[dict[str, Any]] = []
             scores: dict[str, Any] = {}
             planned: list[tuple[Task, list[Request]]] = []
@@ -262,6 +264,7 @@ class Evaluation:
             return self._plan(planned, store, record)
         stats = runner.stats.as_dict()
         limit = failure_limit(cfg.max_failures, stats["requests"])
+        record["concurrency"] = runner.gate.describe()
         record.update(finished=time.time(), stats=stats, max_failures=cfg.max_failures,
                       failures_within_limit=stats["failed"] <= limit)
         self._write(lines, scores, record)
@@ -293,6 +296,14 @@ class Evaluation:
                                                      "plan": plan, "run": redact(record)}, indent=2, default=str) + "\n")
         totals = {k: sum(t[k] for t in plan.values()) for k in ("requests", "cached", "to_send")}
         return RunResult(out, {}, totals, True, plan=plan)
+
+    def _gate(self, info: dict[str, Any]) -> Gate:
+        """--concurrency fixes the number in flight; otherwise follow the server (its /info limit, else adaptive)."""
+        if self.cfg.concurrency is not None:
+            return Gate.fixed(self.cfg.concurrency)
+        if self.cfg.engine == "baseline":
+            return Gate.fixed(32)
+        return Gate.for_server(info)
 
     def _check_truncate(self, ctx: BuildContext, info: dict[str, Any]) -> None:
         limit = info.get("max_input_tokens")
@@ -359,7 +370,7 @@ class Evaluation:
             "data_dir": str(cfg.data_dir),
             "limit": cfg.limit,
             "synthetic": cfg.synthetic,
-            "concurrency": cfg.concurrency,
+            "concurrency": cfg.concurrency if cfg.concurrency is not None else "follow the server",
             "retry_policy": cfg.policy.__dict__,
             "started": started,
         }

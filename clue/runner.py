@@ -23,6 +23,7 @@ from typing import Sequence
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_random_exponential
 from tqdm import tqdm
 
+from clue.concurrency import Gate
 from clue.engines.base import Engine, EngineError
 from clue.errors import EndpointError
 from clue.secrets import redact
@@ -91,12 +92,14 @@ class _Wait:
 
 
 class Runner:
-    def __init__(self, engine: Engine, store: Store, *, concurrency: int = 32, policy: RetryPolicy | None = None,
+    def __init__(self, engine: Engine, store: Store, *, concurrency: int | Gate = 32, policy: RetryPolicy | None = None,
                  progress: bool = True, refresh: bool = False):
         self.refresh = refresh  # ask again even where the store has an answer (put replaces it)
         self.engine = engine
         self.store = store
-        self.concurrency = max(1, concurrency)
+        # requests in flight: a fixed number, or a Gate that follows the server (clue/concurrency.py)
+        self.gate = concurrency if isinstance(concurrency, Gate) else Gate.fixed(max(1, concurrency))
+        self.concurrency = self.gate.ceiling
         self.policy = policy or RetryPolicy()
         self.progress = progress
         self.stats = RunStats()
@@ -119,12 +122,24 @@ class Runner:
         raise _Stopped
 
     async def _attempt(self, request: Request) -> Completion:
+        sent_at = await self.gate.acquire()  # a slot per attempt: a request waiting to retry holds none
+        if self.stopping:  # Ctrl-C while this request waited for a slot: it is not sent
+            self.gate.release(sent_at, ok=False)
+            raise _Stopped("not sent: the run was stopped")
         self.stats.sent += 1
+        ok = overloaded = False
         try:
             async with asyncio.timeout(self.policy.attempt_timeout_s):
-                return await self.engine.generate(request)
+                completion = await self.engine.generate(request)
+            ok = True
+            return completion
         except TimeoutError:
             raise EngineError("transient", f"no answer within {self.policy.attempt_timeout_s:g} s (attempt timeout)", label="timeout") from None
+        except EngineError as exc:
+            overloaded = exc.status in (429, 503)
+            raise
+        finally:
+            self.gate.release(sent_at, ok=ok, overloaded=overloaded)
 
     async def _one(self, request: Request, bar: tqdm) -> Completion:
         attempts = 0
@@ -165,8 +180,8 @@ class Runner:
                 with attempt:
                     attempts = attempt.retry_state.attempt_number
                     completion = await self._attempt(request)
-        except _Stopped:  # stopped while waiting to retry: not sent again, not counted as failed (a re-run retries it)
-            return Completion(text=None, error="not retried: the run was stopped", attempts=attempts,
+        except _Stopped as exc:  # stopped while waiting to retry (or for a slot): not sent, not counted as failed (a re-run sends it)
+            return Completion(text=None, error=str(exc) or "not retried: the run was stopped", attempts=attempts,
                               latency_s=time.perf_counter() - start)
         except EngineError as exc:
             if exc.kind == "fatal":
@@ -213,7 +228,7 @@ class Runner:
                 if completion.error is not None:
                     bar.set_postfix(retries=self.stats.retries, failed=self.stats.failed, refresh=False)
 
-        workers = [asyncio.create_task(worker()) for _ in range(min(self.concurrency, len(todo)))]
+        workers = [asyncio.create_task(worker()) for _ in range(min(self.gate.ceiling, len(todo)))]
         previous = self._catch_sigint()
         gc.freeze()  # the requests and samples live all run long: keep full GC passes from rescanning them (stalls)
         try:

@@ -7,19 +7,28 @@ OpenAI API (`GET /v1/models`, `POST /v1/chat/completions`) for the kit's real en
 
 Latency per request is `latency_s + per_token_s × k`, where `k` (the number of output tokens) is
 `output_tokens(prompt_text, max_new_tokens)` when `per_token_s` is set, else `fixed_tokens` — the
-bench computes the ideal wall time from the same function. Only ever binds 127.0.0.1.
+bench computes the ideal wall time from the same function.
+
+With `batch_cap` set it simulates a continuously batching LLM server instead (answers of 1 … 2 ×
+`fixed_tokens` − 1 tokens, spread by the same hash): every step decodes one
+token for each running sequence (at most `batch_cap`; the rest queue, as in vLLM/TGI) and takes
+`step_s × (1 + step_growth × running)` — a fuller batch is slightly slower per step but much faster
+per token, so throughput rises with requests in flight up to the cap and is flat beyond it. `/info`
+advertises `max_concurrent_requests` = `advertise`; with `refuse_above` requests beyond it get 429
+("Model is overloaded"), like TGI's router. Only ever binds 127.0.0.1.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import signal
 import subprocess
 import sys
 import time
 import zlib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 HOST = "127.0.0.1"
@@ -31,6 +40,11 @@ class ServerConfig:
     latency_s: float = 0.0
     per_token_s: float = 0.0
     fixed_tokens: int = 20
+    batch_cap: int = 0  # > 0: continuous-batching simulation (see the module docstring)
+    step_s: float = 0.0
+    step_growth: float = 0.0
+    advertise: int = 1024  # /info max_concurrent_requests
+    refuse_above: bool = False  # 429 beyond `advertise` requests in flight
 
 
 def output_tokens(text: str, max_new_tokens: int) -> int:
@@ -38,9 +52,9 @@ def output_tokens(text: str, max_new_tokens: int) -> int:
     return 1 + zlib.crc32(text.encode("utf-8")) % max(1, max_new_tokens)
 
 
-def _info() -> dict[str, Any]:
+def _info(advertise: int = 1024) -> dict[str, Any]:
     return {"model_id": MODEL_ID, "model_sha": "b" * 40, "model_pipeline_tag": "text-generation",
-            "max_concurrent_requests": 1024, "max_best_of": 2, "max_stop_sequences": 4, "max_input_tokens": 8191,
+            "max_concurrent_requests": advertise, "max_best_of": 2, "max_stop_sequences": 4, "max_input_tokens": 8191,
             "max_total_tokens": 8192, "validation_workers": 2, "max_client_batch_size": 4,
             "router": "text-generation-router", "version": "3.3.7", "sha": "b" * 40, "docker_label": "sha-bench"}
 
@@ -51,12 +65,49 @@ class _Stats:
         self.in_flight = 0
         self.max_in_flight = 0
         self.service_s = 0.0  # Σ (answer written − request fully read): the latency the server really gave
+        self.refused = 0
+
+
+class _Batcher:
+    """The continuous-batching scheduler: one decode step at a time over the running sequences."""
+
+    def __init__(self, cfg: ServerConfig):
+        self.cfg = cfg
+        self.queue: collections.deque[list[Any]] = collections.deque()
+        self.running: list[list[Any]] = []
+        self.wake = asyncio.Event()
+        self.task = asyncio.get_running_loop().create_task(self._loop())
+
+    async def generate(self, tokens: int) -> None:
+        done = asyncio.get_running_loop().create_future()
+        self.queue.append([tokens, done])
+        self.wake.set()
+        await done
+
+    async def _loop(self) -> None:
+        cfg = self.cfg
+        while True:
+            if not self.running and not self.queue:
+                self.wake.clear()
+                await self.wake.wait()
+            while self.queue and len(self.running) < cfg.batch_cap:
+                self.running.append(self.queue.popleft())
+            await asyncio.sleep(cfg.step_s * (1 + cfg.step_growth * len(self.running)))
+            still = []
+            for seq in self.running:
+                seq[0] -= 1
+                if seq[0] > 0:
+                    still.append(seq)
+                elif not seq[1].done():
+                    seq[1].set_result(None)
+            self.running = still
 
 
 class _Handler(asyncio.Protocol):
-    def __init__(self, cfg: ServerConfig, stats: _Stats):
+    def __init__(self, cfg: ServerConfig, stats: _Stats, batcher: _Batcher | None = None):
         self.cfg = cfg
         self.stats = stats
+        self.batcher = batcher
         self.buf = b""
         self.transport: asyncio.Transport | None = None
         self.busy = False  # one request at a time per connection (HTTP/1.1 without pipelining)
@@ -106,17 +157,17 @@ class _Handler(asyncio.Protocol):
         s = self.stats
         if method == "GET":
             if path == "/info":
-                return 200, _info()
+                return 200, _info(self.cfg.advertise)
             if path == "/health":
                 return 200, {}
             if path == "/v1/models":
                 return 200, {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "owned_by": "bench"}]}
             if path == "/stats":
                 return 200, {"served": s.served, "max_in_flight": s.max_in_flight, "cpu_s": time.process_time(),
-                             "service_s": s.service_s}
+                             "service_s": s.service_s, "refused": s.refused}
             return 404, {"error": "not found"}
         if path == "/reset":
-            s.served = s.max_in_flight = 0
+            s.served = s.max_in_flight = s.refused = 0
             s.service_s = 0.0
             return 200, {}
         req = json.loads(body)
@@ -127,12 +178,21 @@ class _Handler(asyncio.Protocol):
         else:
             return 404, {"error": "not found"}
         cfg = self.cfg
-        k = output_tokens(text_in, max_new) if cfg.per_token_s else min(cfg.fixed_tokens, max_new)
+        if cfg.batch_cap:  # answer lengths vary (1 … 2 × fixed_tokens − 1, mean fixed_tokens), as real ones do
+            k = output_tokens(text_in, min(2 * cfg.fixed_tokens - 1, max_new))
+        else:
+            k = output_tokens(text_in, max_new) if cfg.per_token_s else min(cfg.fixed_tokens, max_new)
+        if cfg.refuse_above and s.in_flight >= cfg.advertise:
+            s.refused += 1
+            return 429, {"error": "Model is overloaded", "error_type": "overloaded"}
         s.in_flight += 1
         s.max_in_flight = max(s.max_in_flight, s.in_flight)
-        delay = cfg.latency_s + cfg.per_token_s * k
-        if delay > 0:
-            await asyncio.sleep(delay)
+        if self.batcher is not None:
+            await self.batcher.generate(k)
+        else:
+            delay = cfg.latency_s + cfg.per_token_s * k
+            if delay > 0:
+                await asyncio.sleep(delay)
         s.in_flight -= 1
         s.served += 1
         text = " ".join(["token"] * k)
@@ -150,7 +210,8 @@ class _Handler(asyncio.Protocol):
 async def _serve(cfg: ServerConfig) -> None:
     stats = _Stats()
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: _Handler(cfg, stats), HOST, 0, backlog=1024)
+    batcher = _Batcher(cfg) if cfg.batch_cap > 0 else None
+    server = await loop.create_server(lambda: _Handler(cfg, stats, batcher), HOST, 0, backlog=1024)
     print(f"READY {server.sockets[0].getsockname()[1]}", flush=True)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -169,8 +230,8 @@ class BenchServer:
 
     def __enter__(self) -> "BenchServer":
         c = self.cfg
-        self._proc = subprocess.Popen([sys.executable, "-m", "clue.bench.server", str(c.latency_s), str(c.per_token_s),
-                                       str(c.fixed_tokens)], stdout=subprocess.PIPE, text=True)
+        self._proc = subprocess.Popen([sys.executable, "-m", "clue.bench.server", json.dumps(asdict(c))],
+                                      stdout=subprocess.PIPE, text=True)
         line = self._proc.stdout.readline() if self._proc.stdout else ""
         if not line.startswith("READY "):
             self.__exit__()
@@ -203,4 +264,4 @@ class BenchServer:
 
 
 if __name__ == "__main__":
-    asyncio.run(_serve(ServerConfig(float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]))))
+    asyncio.run(_serve(ServerConfig(**json.loads(sys.argv[1]))))

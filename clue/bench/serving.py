@@ -68,17 +68,20 @@ def _engine(kind: str, url: str) -> Any:
     return make_engine(kind, endpoint=url + ("/v1" if kind == "openai" else ""), model=MODEL_ID)
 
 
-async def _run_ours(kind: str, url: str, n: int, concurrency: int, store_path: Path, seed: int = 7) -> dict[str, Any]:
+async def _run_ours(kind: str, url: str, n: int, concurrency: int | None, store_path: Path, seed: int = 7) -> dict[str, Any]:
+    """`concurrency` None: the default of `clue run` (follow the server, clue/concurrency.py)."""
+    from clue.concurrency import Gate
     from clue.runner import Runner
     from clue.store import Store
 
     samples = meqsum_samples(n, seed)  # the dataset is given; rendering it is ours and timed
     engine = _engine(kind, url)  # imports and client set-up happen once per run, not per request
+    gate = Gate.for_server(await engine.describe()) if concurrency is None else Gate.fixed(concurrency)
     cpu0, t0 = time.process_time(), time.perf_counter()
     requests = build_requests(kind, n, seed, samples)
     t_built = time.perf_counter()
     store = Store(store_path)
-    runner = Runner(engine, store, concurrency=concurrency, progress=True)
+    runner = Runner(engine, store, concurrency=gate, progress=True)
     t_run = time.perf_counter()
     with contextlib.redirect_stderr(io.StringIO()):  # the progress bar's bookkeeping is paid, its drawing hidden
         done = await runner.run(requests, label="bench")
@@ -88,7 +91,8 @@ async def _run_ours(kind: str, url: str, n: int, concurrency: int, store_path: P
     cpu = time.process_time() - cpu0
     assert len(done) == n and runner.stats.failed == 0, runner.stats.as_dict()
     return {"wall_s": t_end - t0, "run_wall_s": t_end - t_run, "build_s": t_built - t0, "cpu_s": cpu,
-            "sent": runner.stats.sent, "cached": runner.stats.cached, "requests": runner.stats.requests}
+            "sent": runner.stats.sent, "cached": runner.stats.cached, "requests": runner.stats.requests,
+            "gate": gate.describe()}
 
 
 async def _run_bare(url: str, prompts: list[str], concurrency: int, max_new_tokens: int, lean: bool = False) -> dict[str, Any]:
@@ -188,6 +192,7 @@ def overhead(n: int, concurrency: int, engines: tuple[str, ...] = ("tgi", "opena
                     "build_ms_per_request": 1000 * _median(runs, "build_s") / n}
             ours["share_of_bare"] = ours["req_per_s"] / out["bare"]["req_per_s"]
             ours["share_of_bare_lean"] = ours["req_per_s"] / out["bare_lean"]["req_per_s"]
+            ours["cpu_vs_bare_lean"] = ours["cpu_ms_per_request"] / out["bare_lean"]["cpu_ms_per_request"]
             out[kind] = ours
     return out
 
@@ -211,3 +216,28 @@ def resume(n: int, concurrency: int) -> dict[str, Any]:
         sent = srv.stats()["served"] - before
     return {"n": n, "first_run_s": first["wall_s"], "rerun_s": again["wall_s"], "rerun_build_s": again["build_s"],
             "requests_sent": sent, "runner_sent": again["sent"], "cached": again["cached"]}
+
+
+def batching(n: int, batch_cap: int, step_s: float, step_growth: float, tokens: int, advertise: int,
+             fixed: tuple[int, ...], engines: tuple[str, ...] = ("tgi", "openai")) -> dict[str, Any]:
+    """A continuously batching server (clue/bench/server.py): `clue run`'s default concurrency vs fixed ones.
+
+    TGI advertises `advertise` in /info and refuses beyond it (429); the OpenAI route advertises nothing,
+    so the default there is the adaptive gate. Throughput = n ÷ the runner's wall time."""
+    cfg = ServerConfig(fixed_tokens=tokens, batch_cap=batch_cap, step_s=step_s, step_growth=step_growth,
+                       advertise=advertise, refuse_above=True)
+    out: dict[str, Any] = {"n": n, "batch_cap": batch_cap, "step_s": step_s, "step_growth": step_growth, "tokens": tokens,
+                           "advertised": advertise, "fixed": list(fixed)}
+    with BenchServer(cfg) as srv, tempfile.TemporaryDirectory() as tmp:
+        for kind in engines:
+            rows: dict[str, Any] = {}
+            for label in ["default", *map(str, fixed)]:
+                srv.reset()
+                r = asyncio.run(_run_ours(kind, srv.url, n, None if label == "default" else int(label), Path(tmp) / f"{kind}{label}.sqlite"))
+                server = srv.stats()
+                rows[label] = {"req_per_s": n / r["run_wall_s"], "max_in_flight": server["max_in_flight"],
+                               "refused": server["refused"], "gate": r["gate"]}
+            best = max((k for k in rows if k != "default"), key=lambda k: rows[k]["req_per_s"])
+            out[kind] = {"runs": rows, "best_fixed": int(best), "default_share_of_best": rows["default"]["req_per_s"] / rows[best]["req_per_s"],
+                         "default_max_in_flight": rows["default"]["max_in_flight"], "default_refused": rows["default"]["refused"]}
+    return out

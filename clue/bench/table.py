@@ -28,11 +28,35 @@ def _rows(s: dict[str, Any], verdicts: dict[str, bool]) -> list[Row]:
             return
         rows.extend(make(r))
 
+    def startup(r: dict[str, Any]) -> list[Row]:
+        out: list[Row] = []
+        for engine in ("tgi", "openai"):
+            e = r[engine]
+            out.append((f"0 start-up: imports of `clue run --engine {engine}` (-X importtime, median of {r['repeats']})",
+                        f"{e['imports_s']:.3f} s", f"min {e['imports_min_s']:.3f} s; first run {e['first_imports_s']:.3f} s (parses xlsx)",
+                        "", "≤ 0.3 s", target(f"startup_{engine}", e["imports_s"] <= 0.3)))
+        return out
+
+    section("startup", startup)
+
+    def whole(r: dict[str, Any]) -> list[Row]:
+        out: list[Row] = []
+        for engine in ("tgi", "openai"):
+            e = r[engine]
+            out.append((f"1 whole process, {engine}: MeQSum {e['sent']} req, {r['concurrency']} in flight, {1000 * r['latency_s']:.0f} ms",
+                        f"{e['wall_s']:.2f} s", f"ideal {r['ideal_s']:.2f} s", f"{e['wall_s'] / r['ideal_s']:.2f}", "< 2.5 s",
+                        target(f"process_{engine}", e["wall_s"] < 2.5)))
+            out.append((f"  {engine}: CPU of the process (+ children)", f"{e['cpu_s']:.2f} s", "", "", "", ""))
+            out.append((f"4 resume, whole process, {engine}: re-run of the finished run", f"{e['resume_wall_s']:.2f} s",
+                        f"sent {e['resume_sent']}", "", "0 sent", target(f"resume_process_{engine}", e["resume_sent"] == 0)))
+        return out
+
+    section("process", whole)
+
     def sat(r: dict[str, Any], label: str, key: str | None) -> list[Row]:
-        """key None: shown for information, no target."""
-        holds = ("≤ 1.05", target(key, r["ratio"] <= 1.05)) if key else ("", "")
+        """Shown for information: wall ÷ ideal is bounded by the machine (see the bare loop), not a target."""
         return [(f"{label} ({r['n']} req, {r['concurrency']} in flight)", f"{r['wall_s']:.2f} s", f"ideal {r['ideal_s']:.2f} s",
-                 f"{r['ratio']:.3f}", *holds),
+                 f"{r['ratio']:.3f}", "", ""),
                 ("  same server, bare loop on the kit's transport", f"{r['bare_loop_s']:.2f} s", f"ideal {r['ideal_s']:.2f} s",
                  f"{r['bare_loop_ratio']:.3f}", "", ""),
                 ("  ours ÷ bare loop", "", "", f"{r['ratio_to_bare_loop']:.3f}", "", ""),
@@ -56,14 +80,16 @@ def _rows(s: dict[str, Any], verdicts: dict[str, bool]) -> list[Row]:
             sdk = r["bare_openai_sdk"]
             out.append(("2 bare OpenAI SDK loop on the kit's transport", f"{sdk['req_per_s']:.0f} req/s",
                         f"{sdk['cpu_ms_per_request']:.2f} ms CPU/req", "", "", ""))
+        lean = r.get("bare_lean") or bare
         for kind in ("tgi", "openai"):
             if kind in r:
                 o = r[kind]
-                out.append((f"2 ours, {kind} engine: throughput", f"{o['req_per_s']:.0f} req/s", f"bare {bare['req_per_s']:.0f} req/s",
-                            f"{o['share_of_bare']:.2f}", "≥ 0.80", target(f"overhead_{kind}_throughput", o["share_of_bare"] >= 0.8)))
+                budget = 0.35 if kind == "tgi" else 0.5
+                out.append((f"2 ours, {kind} engine: throughput", f"{o['req_per_s']:.0f} req/s", f"bare loop, kit's transport {lean['req_per_s']:.0f} req/s",
+                            f"{o['share_of_bare_lean']:.2f}", "≥ 0.80", target(f"overhead_{kind}_throughput", o["share_of_bare_lean"] >= 0.8)))
                 out.append((f"2 ours, {kind} engine: client CPU", f"{o['cpu_ms_per_request']:.2f} ms/req",
-                            f"bare {bare['cpu_ms_per_request']:.2f} ms/req", f"{o['cpu_ms_per_request'] / bare['cpu_ms_per_request']:.2f}",
-                            "≤ 0.5 ms", target(f"overhead_{kind}_cpu", o["cpu_ms_per_request"] <= 0.5)))
+                            f"bare loop, kit's transport {lean['cpu_ms_per_request']:.2f} ms/req", f"{o['cpu_vs_bare_lean']:.2f}",
+                            f"≤ {budget} ms", target(f"overhead_{kind}_cpu", o["cpu_ms_per_request"] <= budget)))
                 if kind == "openai" and "bare_openai_sdk" in r:
                     sdk = r["bare_openai_sdk"]
                     out.append(("  ours, openai engine ÷ the bare OpenAI SDK loop", f"{o['req_per_s']:.0f} req/s",
@@ -72,6 +98,24 @@ def _rows(s: dict[str, Any], verdicts: dict[str, bool]) -> list[Row]:
 
     section("saturation_slow", lambda r: sat(r, f"1 saturation, {1000 * r['latency_s']:.0f} ms/request", None))
     section("overhead", overhead)
+    def batching(r: dict[str, Any]) -> list[Row]:
+        out: list[Row] = []
+        for kind, how in (("tgi", f"/info advertises {r['advertised']}"), ("openai", "no advertised limit: adaptive")):
+            if kind not in r:
+                continue
+            e = r[kind]
+            runs, best = e["runs"], str(e["best_fixed"])
+            fixed = ", ".join(f"{k}: {v['req_per_s']:.0f}" for k, v in runs.items() if k != "default")
+            out.append((f"8 batching server (cap {r['batch_cap']}), {kind} default ({how})", f"{runs['default']['req_per_s']:.0f} req/s",
+                        f"best fixed ({best}) {runs[best]['req_per_s']:.0f} req/s", f"{e['default_share_of_best']:.2f}", "≥ 0.95",
+                        target(f"batching_{kind}", e["default_share_of_best"] >= 0.95)))
+            out.append((f"  {kind}: most in flight (default) / 429s", f"{e['default_max_in_flight']}", f"refused {e['default_refused']}",
+                        "", f"≤ {r['advertised']}" if kind == "tgi" else "",
+                        target("batching_limit", e["default_max_in_flight"] <= r["advertised"]) if kind == "tgi" else ""))
+            out.append((f"  {kind}: fixed concurrency → req/s", fixed, "", "", "", ""))
+        return out
+
+    section("batching", batching)
     section("sequential", lambda r: [(f"3 sequential vs {r['concurrency']} in flight ({r['n']} req, {1000 * r['latency_s']:.0f} ms)",
                                       f"{r['concurrent_s']:.2f} s", f"1 at a time {r['sequential_s']:.2f} s",
                                       f"{r['speedup']:.1f}× faster", "", "")])
@@ -80,9 +124,11 @@ def _rows(s: dict[str, Any], verdicts: dict[str, bool]) -> list[Row]:
          target("resume_sent", r["requests_sent"] == 0 and r["runner_sent"] == 0)),
         ("4 resume: re-run wall time (render + lookups)", f"{r['rerun_s']:.2f} s", f"first run {r['first_run_s']:.2f} s",
          f"{r['rerun_s'] / r['first_run_s']:.2f}", "< 5 s", target("resume_wall", r["rerun_s"] < 5))])
-    section("rouge", lambda r: [(f"5 ROUGE-1/2/L, {r['n']} MeQSum-sized pairs", f"{r['ours_s']:.2f} s",
+    section("rouge", lambda r: [(f"5 ROUGE-1/2/L, {r['n']} MeQSum-sized pairs: wall", f"{r['ours_s']:.2f} s",
                                  f"rouge-score {r['direct_s']:.2f} s", f"{r['ratio']:.2f}", "≤ 1.0 (same scores)",
-                                 target("rouge", r["ratio"] <= 1.0 and r["identical_scores"]))])
+                                 target("rouge", r["ratio"] <= 1.0 and r["identical_scores"])),
+                                ("5 ROUGE: CPU (process + scoring workers)", f"{r.get('ours_cpu_s', float('nan')):.2f} s",
+                                 f"rouge-score {r.get('direct_cpu_s', float('nan')):.2f} s", "", "", "")])
     section("icd", lambda r: [(f"5 ICD-10 scoring, {r['n']} outputs", f"{r['seconds']:.2f} s", f"{r['ms_per_output']:.3f} ms/output",
                                "", "", "")])
     section("longhealth", lambda r: [
@@ -107,8 +153,8 @@ def _rows(s: dict[str, Any], verdicts: dict[str, bool]) -> list[Row]:
     def report_scale(r: dict[str, Any]) -> list[Row]:
         out: list[Row] = [
             (f"6 report build, ClinicBench-shaped: {r['runs']} runs × {r['datasets']} datasets ({r['samples']:,} samples, "
-             f"{r['samples_bytes'] / 1e9:.2f} GB)", f"{r['build_s']:.1f} s", f"CPU {r['build_cpu_s']:.1f} s", "", "< 60 s",
-             target("report_scale_build", r["build_s"] < 60)),
+             f"{r['samples_bytes'] / 1e9:.2f} GB)", f"CPU {r['build_cpu_s']:.1f} s", f"wall {r['build_s']:.1f} s (shared machine)", "",
+             "CPU < 60 s", target("report_scale_build", r["build_cpu_s"] < 60)),
             ("6 report (ClinicBench-shaped): HTML", f"{r['html_bytes'] / 1e6:.1f} MB", "", "", "", "")]
         if "skipped" in r:
             out.append(("6 report (ClinicBench-shaped): first paint", "skipped", r["skipped"], "", "", "—"))
@@ -120,6 +166,23 @@ def _rows(s: dict[str, Any], verdicts: dict[str, bool]) -> list[Row]:
         return out
 
     section("report_scale", report_scale)
+
+    def peers(r: dict[str, Any]) -> list[Row]:
+        if "skipped" in r:
+            return [("9 peers (Inspect, lm-evaluation-harness)", "skipped", r["skipped"], "", "", "—")]
+        out: list[Row] = [(f"9 peers: MeQSum {r.get('requests', r['n'])} req, {r['concurrency']} in flight, {1000 * r['latency_s']:.0f} ms, OpenAI chat "
+                           f"route (medians of {r['repeats']}, alternating)", f"ours {r['ours_s']:.2f} s", "", "", "", "")]
+        for name, need in (("inspect", 8.0), ("lm_eval", 3.0)):
+            p = r.get(name) or {}
+            if "error" in p:
+                out.append((f"  {p.get('label', name)}", "failed", p["error"][:70], "", f"≥ {need:g}× ours", "NO"))
+                verdicts[f"peer_{name}"] = False
+                continue
+            out.append((f"  {p['label']}", f"{p['wall_s']:.2f} s", f"ours {r['ours_s']:.2f} s", f"{p['wall_s'] / r['ours_s']:.1f}×",
+                        f"≥ {need:g}×", target(f"peer_{name}", p["wall_s"] / r["ours_s"] >= need)))
+        return out
+
+    section("peers", peers)
     mem = []
     for name, label in (("saturation", "saturation run"), ("report", "report build"), ("report_scale", "ClinicBench-shaped report")):
         r = s.get(name) or {}

@@ -1,21 +1,46 @@
-"""Any OpenAI-compatible chat-completions endpoint (vLLM, TGI's Messages API, hosted APIs).
+"""Any OpenAI-compatible endpoint (vLLM, llama.cpp, TGI's Messages API, hosted APIs).
 
-The server applies its own chat template, so generation prefixes cannot be prefilled; the run
-record says so. Temperature 0 is sent explicitly unless another is asked for; the SDK's own
-retries are off (the runner retries); token usage is recorded.
+Chat messages go to `{base}/chat/completions` (the server applies its own chat template, so
+generation prefixes cannot be prefilled; the run record says so); a request that carries a
+rendered prompt instead goes to `{base}/completions`. Temperature 0 is sent explicitly unless
+another is asked for; retries are the runner's; token usage is recorded.
+
+Why the kit builds the body and posts it itself (`clue/engines/openai_body.py`, over the same httpx2
+client + lean loopback transport the tgi engine uses) instead of calling the OpenAI SDK — measured
+on this machine (`make bench`, issue 16): `import openai` costs ~0.5 s (its package init imports
+every typed model in `openai.types`), which alone exceeds the 0.3 s start-up budget of `clue run`;
+`chat.completions.create` costs ~2.3 ms CPU per request (argument transform over every message,
+pydantic response models), the SDK's low-level `post` ~0.6 ms, a plain post of the same JSON
+~0.3 ms. What the SDK would add here is small and is kept: the same JSON body (tested against
+the SDK's wire bytes), `Authorization: Bearer <key>`, the `OpenAI-Organization` / `OpenAI-Project`
+headers from OPENAI_ORG_ID / OPENAI_PROJECT_ID, the error body's `error.message`, Retry-After.
+Redirects are never followed (prompts reach only the endpoint the PHI guard checked).
 """
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from typing import Any
 
-import openai
+import httpx2
 
+from clue import __version__
+from clue.engines import openai_body
 from clue.engines.base import EngineError, kind_for_status, parse_retry_after, redirect_error, server_message
 from clue.engines.transport import make_transport
 from clue.errors import EndpointError
 from clue.types import Completion, Request
+
+
+def _headers(api_key: str) -> dict[str, str]:
+    headers = {"authorization": f"Bearer {api_key}", "content-type": "application/json", "accept": "application/json",
+               "user-agent": f"clue-kit/{__version__}"}
+    for env, name in (("OPENAI_ORG_ID", "openai-organization"), ("OPENAI_PROJECT_ID", "openai-project")):
+        if os.environ.get(env):  # what the SDK sends when these are set
+            headers[name] = os.environ[env]
+    return headers
 
 
 class OpenAIEngine:
@@ -25,78 +50,70 @@ class OpenAIEngine:
         self.url = url.rstrip("/")
         self.key_env = key_env
         self.model = model
-        transport = make_transport()  # plain-http local servers: O(1) connection reuse (clue/engines/transport.py)
-        # never follow redirects (the SDK's client does by default): prompts go only to the checked endpoint
-        http_client = openai.DefaultAsyncHttpxClient(follow_redirects=False, transport=transport)  # None: httpx2's own
-        self._client = openai.AsyncOpenAI(base_url=self.url, api_key=api_key, max_retries=0, timeout=timeout_s,
-                                          http_client=http_client)
+        self._timeout = timeout_s
+        self._headers = _headers(api_key)
+        # plain-http loopback servers: the kit's O(1) keep-alive transport; everything else: httpx2's own
+        self._http = httpx2.AsyncClient(follow_redirects=False, timeout=timeout_s,
+                                        transport=make_transport())
 
-    def _translate(self, exc: BaseException) -> EngineError:
-        if isinstance(exc, openai.APITimeoutError):
+    def _status_error(self, response: httpx2.Response) -> EngineError:
+        status = response.status_code
+        if 300 <= status < 400:
+            return redirect_error(self.url, status, response.headers.get("location"))
+        message = server_message(response.content or f"HTTP {status}")
+        if status == 404 and not self._versioned():  # the usual mistake: the server root instead of its /v1 base URL
+            return EngineError("fatal", f"{self.url} answered HTTP 404 ({message}) — is --endpoint the OpenAI-compatible base URL? "
+                                        f"It usually ends in /v1 (try {self.url}/v1)", status)
+        if status == 404:
+            return EngineError("fatal", f"{self.url} does not serve model {self.model!r} ({message}) — check --model", status)
+        if status in (401, 403):
+            return EngineError("fatal", f"{self.url} rejected the API key (HTTP {status}: {message}) — set {self.key_env} to a valid key "
+                                        "(or name another variable with --api-key-env)", status)
+        return EngineError(kind_for_status(status), message, status=status,
+                           retry_after=parse_retry_after(response.headers.get("retry-after")))
+
+    def _transport_error(self, exc: BaseException) -> EngineError:
+        if isinstance(exc, httpx2.TimeoutException):
             return EngineError("transient", f"{self.url} timed out", label="timeout")
-        if isinstance(exc, openai.APIConnectionError):
-            return EngineError("transient", f"connection to {self.url} failed", label="connection")
-        if isinstance(exc, openai.APIStatusError):
-            status = exc.status_code
-            if 300 <= status < 400:
-                return redirect_error(self.url, status, exc.response.headers.get("location"))
-            message = server_message(exc.body if exc.body is not None else exc.message)
-            kind = kind_for_status(status)
-            retry_after = parse_retry_after(exc.response.headers.get("retry-after"))
-            if status == 404 and not self._versioned():
-                return EngineError("fatal", f"{self.url} answered HTTP 404 ({message}) — is --endpoint the OpenAI-compatible base URL? "
-                                            f"It usually ends in /v1 (try {self.url}/v1)", status)
-            if status == 404:
-                return EngineError("fatal", f"{self.url} does not serve model {self.model!r} ({message}) — check --model", status)
-            if status in (401, 403):
-                return EngineError("fatal", f"{self.url} rejected the API key (HTTP {status}: {message}) — set {self.key_env} to a valid key (or name another variable with --api-key-env)", status)
-            return EngineError(kind, message, status=status, retry_after=retry_after)
-        if isinstance(exc, (openai.APIResponseValidationError, ValueError)):
-            return EngineError("transient", f"{self.url} sent a malformed response", label="malformed")
+        if isinstance(exc, httpx2.TransportError):
+            return EngineError("transient", f"connection to {self.url} failed ({type(exc).__name__})", label="connection")
         return EngineError("permanent", f"{type(exc).__name__}: {exc}")
 
     async def generate(self, request: Request) -> Completion:
-        assert request.messages is not None, "the openai engine sends chat messages"
-        p = request.params
-        kwargs: dict[str, Any] = {"temperature": p.temperature if p.temperature is not None else 0.0}
-        if p.stop:
-            kwargs["stop"] = list(p.stop)
-        if p.seed is not None:
-            kwargs["seed"] = p.seed
+        path, body = openai_body.route(self.model, request)
         start = time.perf_counter()
         try:
-            resp = await self._client.chat.completions.create(
-                model=self.model, messages=[dict(m) for m in request.messages], max_tokens=p.max_new_tokens, **kwargs  # type: ignore[arg-type]
-            )
-        except Exception as exc:  # noqa: BLE001
-            raise self._translate(exc) from None
-        if not getattr(resp, "choices", None):  # no choices, or not chat-completion JSON at all (an HTML page)
-            raise EngineError("transient", f"{self.url} returned no choices", label="malformed")
-        choice = resp.choices[0]
-        usage = {}
-        if resp.usage is not None:
-            usage = {"prompt_tokens": resp.usage.prompt_tokens, "completion_tokens": resp.usage.completion_tokens}
-        return Completion(text=choice.message.content or "", finish_reason=choice.finish_reason, usage=usage,
-                          latency_s=time.perf_counter() - start)
+            response = await self._http.post(self.url + path, content=json.dumps(body).encode(), headers=self._headers)
+        except Exception as exc:  # noqa: BLE001 — every failure is classified, none escapes raw
+            raise self._transport_error(exc) from None
+        if response.status_code >= 300:
+            raise self._status_error(response)
+        try:
+            text, reason, usage = openai_body.parse_choice(json.loads(response.content), path == openai_body.CHAT_PATH)
+        except ValueError:  # not JSON (an HTML page), or JSON without choices
+            raise EngineError("transient", f"{self.url} sent a malformed response (no choices)", label="malformed") from None
+        return Completion(text=text, finish_reason=reason, usage=usage, latency_s=time.perf_counter() - start)
 
     async def describe(self) -> dict[str, Any]:
         """List the served models; an unreachable endpoint, bad key or unknown model is a user error."""
         try:
-            page = await self._client.models.list()
-            served = [m.id for m in page.data]
-        except openai.NotFoundError:
-            if not self._versioned():  # the usual mistake: the server root instead of its /v1 base URL
-                raise EndpointError(f"{self.url}/models was not found: {self.url} is not an OpenAI-compatible base URL",
-                                    f"it usually ends in /v1 — try --endpoint {self.url}/v1") from None
-            served = []  # some hosted APIs have no model listing; generation will tell
+            response = await self._http.get(self.url + "/models", headers=self._headers)
         except Exception as exc:  # noqa: BLE001
-            if not isinstance(exc, openai.OpenAIError):  # the SDK could not read the answer: HTML or other JSON
-                raise EndpointError(f"{self.url}/models did not return OpenAI-compatible JSON ({type(exc).__name__})",
+            raise EndpointError(f"cannot reach {self.url} ({self._transport_error(exc).message})", "start the server or fix --endpoint") from None
+        served: list[str] = []
+        if response.status_code == 404 and not self._versioned():  # the server root instead of its /v1 base URL
+            raise EndpointError(f"{self.url}/models was not found: {self.url} is not an OpenAI-compatible base URL",
+                                f"it usually ends in /v1 — try --endpoint {self.url}/v1")
+        if response.status_code != 404:  # some hosted APIs have no model listing; generation will tell
+            if response.status_code >= 300:
+                err = self._status_error(response)
+                what, _, fix = err.message.partition(" — ")
+                raise EndpointError(what, fix)
+            try:
+                served = [str(m["id"]) for m in json.loads(response.content)["data"]]
+            except (ValueError, KeyError, TypeError):  # an HTML page or other JSON
+                raise EndpointError(f"{self.url}/models did not return OpenAI-compatible JSON",
                                     "is --endpoint the OpenAI-compatible base URL (usually ending in /v1)?") from None
-            err = self._translate(exc)
-            if err.status is None:
-                raise EndpointError(f"cannot reach {self.url} ({err.message})", "start the server or fix --endpoint") from None
-            raise EndpointError(err.message.split(" — ")[0], err.message.split(" — ")[1] if " — " in err.message else "") from None
         if served and self.model not in served:
             shown = ", ".join(served[:5]) + (" …" if len(served) > 5 else "")
             raise EndpointError(f"{self.url} does not serve model {self.model!r} (it serves: {shown})", "fix --model")
@@ -117,4 +134,4 @@ class OpenAIEngine:
         return f"{urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip('/'), '', ''))}#{self.model}"
 
     async def close(self) -> None:
-        await self._client.close()
+        await self._http.aclose()

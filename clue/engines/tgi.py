@@ -1,5 +1,7 @@
-"""text-generation-inference's native generate route (POST /generate over httpx2, the client
-huggingface_hub is configured with); `/info` through huggingface_hub.AsyncInferenceClient.
+"""text-generation-inference's native generate route (POST /generate) and `GET /info`, over one
+httpx2 client set up the way huggingface_hub configures its own (offline-mode hook, no redirects).
+`/info` no longer goes through `huggingface_hub.AsyncInferenceClient`: importing it costs ~0.3 s,
+the whole start-up budget of `clue run` (issue 16, `python -X importtime`), for one GET.
 
 The prompt is the fully rendered string (chat template + generation prefix), as CLUE v3 sent
 it; decoding is greedy unless a temperature is given; `stop` and `truncate` go as TGI
@@ -8,12 +10,12 @@ parameters. `describe()` reads `/info` (model_id, model_sha, version, docker_lab
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Any
 
 import httpx2
-from huggingface_hub import AsyncInferenceClient, constants, set_async_client_factory
-from huggingface_hub.errors import InferenceTimeoutError, OfflineModeIsEnabled
+from huggingface_hub import constants
 
 from clue.engines.base import EngineError, kind_for_status, parse_retry_after, redirect_error, server_message
 from clue.engines.transport import make_transport
@@ -36,7 +38,8 @@ def translate(exc: BaseException, url: str, key_env: str = "TGI_API_KEY") -> Eng
     """Map a hub/httpx exception onto the runner's retry classes."""
     if isinstance(exc, EngineError):
         return exc
-    if isinstance(exc, (InferenceTimeoutError, httpx2.TimeoutException)):
+    hub_errors = sys.modules.get("huggingface_hub.errors")  # not imported (~25 ms): then no hub error can exist
+    if isinstance(exc, httpx2.TimeoutException) or (hub_errors is not None and isinstance(exc, hub_errors.InferenceTimeoutError)):
         return EngineError("transient", f"{url} timed out", label="timeout")
     response = _response_of(exc)
     if response is not None:
@@ -70,6 +73,8 @@ def _endpoint_client_factory(host: str):
 
     async def on_request(request: httpx2.Request) -> None:
         if constants.is_offline_mode() and request.url.host != host:
+            from huggingface_hub.errors import OfflineModeIsEnabled
+
             raise OfflineModeIsEnabled(f"Cannot reach {request.url}: offline mode is enabled (HF_HUB_OFFLINE)")
 
     async def on_response(response: httpx2.Response) -> None:
@@ -93,8 +98,6 @@ class TGIEngine:
         # bearer keeps it home (TGI without --api-key ignores the header).
         token = token or NO_TOKEN
         factory = _endpoint_client_factory(httpx2.URL(self.url).host)
-        set_async_client_factory(factory)
-        self._info_client = AsyncInferenceClient(model=self.url, provider="hf-inference", token=token, timeout=30.0)
         # Generation posts TGI's native JSON itself: AsyncInferenceClient.text_generation costs ~0.15 ms of
         # client CPU per request (dataclass parsing, a thread hop) — a third of the budget that keeps a
         # local server saturated (`make bench`). Same route semantics, same httpx2 client and error mapping.
@@ -139,7 +142,9 @@ class TGIEngine:
     async def describe(self) -> dict[str, Any]:
         """GET /info; an unreachable or non-TGI endpoint is a user error."""
         try:
-            info = await self._info_client.get_endpoint_info()
+            response = await self._http.get(self.url + "/info", headers=self._headers, timeout=30.0)
+            response.raise_for_status()
+            info = response.json()
         except Exception as exc:  # noqa: BLE001
             err = translate(exc, self.url, self.key_env)
             if err.status in (401, 403):
@@ -160,4 +165,3 @@ class TGIEngine:
 
     async def close(self) -> None:
         await self._http.aclose()
-        await self._info_client.close()

@@ -18,9 +18,10 @@ import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-from rouge_score import rouge_scorer
+if TYPE_CHECKING:
+    from rouge_score import rouge_scorer
 
 ROUGE_KEYS = {"rouge1": "rouge1", "rouge2": "rouge2", "rougeL": "rougeL"}
 PARALLEL_MIN = 2000  # below this, starting workers costs more than it saves (measured by `make bench`)
@@ -28,7 +29,9 @@ CHUNKS_PER_WORKER = 4  # small enough to balance long and short pairs, large eno
 
 
 @lru_cache(maxsize=4)
-def _scorer(use_stemmer: bool) -> rouge_scorer.RougeScorer:
+def _scorer(use_stemmer: bool) -> "rouge_scorer.RougeScorer":
+    from rouge_score import rouge_scorer  # imports nltk (~0.3 s): only when something is scored, not at `clue run` start-up
+
     return rouge_scorer.RougeScorer(list(ROUGE_KEYS.values()), use_stemmer=use_stemmer)
 
 

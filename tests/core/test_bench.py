@@ -9,13 +9,14 @@ import sys
 
 from tests.conftest import ROOT
 
-SECTIONS = ("saturation", "saturation_per_token", "saturation_slow", "overhead", "sequential", "resume", "rouge", "icd", "longhealth", "report", "report_scale")
+SECTIONS = ("startup", "process", "saturation", "saturation_per_token", "saturation_slow", "overhead", "batching", "sequential", "resume",
+            "rouge", "icd", "longhealth", "report", "report_scale", "peers")
 
 
 def test_quick_bench_runs_every_section(tmp_path):
     out = tmp_path / "bench.json"
     proc = subprocess.run([sys.executable, "-m", "clue.bench", "--quick", "--out", str(out)], capture_output=True, text=True,
-                          timeout=240, cwd=ROOT)
+                          timeout=420, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     report = json.loads(out.read_text())
     sections = report["sections"]
@@ -24,13 +25,26 @@ def test_quick_bench_runs_every_section(tmp_path):
     assert all(r["peak_rss_mb"] > 0 for r in sections.values())
     assert sections["resume"]["requests_sent"] == 0 and sections["resume"]["runner_sent"] == 0  # nothing paid twice
     assert sections["saturation"]["max_in_flight"] == report["config"]["concurrency"]  # the runner filled the pool
-    assert sections["rouge"]["identical_scores"] is True
+    assert sections["rouge"]["identical_scores"] is True and sections["rouge"]["ours_cpu_s"] > 0
+    for engine in ("tgi", "openai"):
+        assert sections["process"][engine]["resume_sent"] == 0 and sections["process"][engine]["sent"] == report["config"]["proc_n"]
+        assert sections["startup"][engine]["imports_s"] > 0
+    batching = sections["batching"]
+    assert batching["tgi"]["default_max_in_flight"] <= batching["advertised"]  # the advertised limit is never exceeded
+    assert batching["tgi"]["runs"]["default"]["gate"]["source"].startswith("server /info")
+    assert batching["openai"]["runs"]["default"]["gate"]["source"].startswith("adaptive")
+    assert "skipped" in sections["peers"]  # --quick installs no peers
     assert sections["longhealth"]["max_encodes_per_document"] == 1  # each document tokenized once
     assert 0 < sections["longhealth"]["documents_encoded"] <= sections["longhealth"]["distinct_documents"]
-    for row in ("1 saturation", "2 ours, tgi engine", "2 ours, openai engine", "3 sequential", "4 resume", "5 ROUGE",
-                "5 ICD-10", "5 LongHealth", "6 report build", "6 report", "6 report build, ClinicBench-shaped", "7 peak RSS"):
+    for row in ("0 start-up", "1 whole process, tgi", "1 whole process, openai", "1 saturation", "2 ours, tgi engine",
+                "2 ours, openai engine", "8 batching server", "3 sequential", "4 resume", "4 resume, whole process", "5 ROUGE",
+                "5 ROUGE: CPU", "5 ICD-10", "5 LongHealth", "6 report build", "6 report", "6 report build, ClinicBench-shaped",
+                "7 peak RSS", "9 peers"):
         assert row in proc.stdout, row
-    assert set(report["targets"]) >= {"saturation", "overhead_tgi_cpu", "resume_sent", "rouge", "longhealth_cache"}
+    assert set(report["targets"]) >= {"startup_tgi", "startup_openai", "process_tgi", "process_openai", "overhead_tgi_cpu",
+                                      "overhead_openai_cpu", "batching_tgi", "batching_openai", "batching_limit", "resume_sent", "rouge",
+                                      "longhealth_cache"}
+    assert "saturation" not in report["targets"]  # wall ÷ ideal on a shared 2-core machine is shown, not targeted
 
 
 def test_unknown_section_is_refused():

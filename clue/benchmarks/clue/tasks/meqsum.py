@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
+from clue import parsed_cache
 from clue.benchmarks.clue.baseline_rules import first_question
 from clue.errors import DataError
 from clue.metrics import summary
@@ -36,9 +37,12 @@ class MeQSum(ClueTask):
     q23_applies = True
 
     def load(self, data_dir: Path) -> list[Sample]:
+        rows = parsed_cache.records(self.path(data_dir), self._read_xlsx, version="meqsum-1")  # re-runs skip pandas
+        return [Sample(id=str(i), fields=row, reference=str(row["Summary"])) for i, row in enumerate(rows)]
+
+    def _read_xlsx(self, path: Path) -> list[dict]:
         import pandas as pd
 
-        path = self.path(data_dir)
         try:
             frame = pd.read_excel(path, engine="openpyxl")  # first sheet, like the original code
         except Exception as exc:  # openpyxl raises a zoo of types for a damaged workbook
@@ -46,8 +50,7 @@ class MeQSum(ClueTask):
         missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
         if missing:
             raise DataError(f"{path} lacks column(s) {', '.join(missing)}", f"expected the MeQSum release from {self.source}")
-        rows = frame.to_dict(orient="records")
-        return [Sample(id=str(i), fields=row, reference=str(row["Summary"])) for i, row in enumerate(rows)]
+        return frame.to_dict(orient="records")
 
     def baseline(self, sample: Sample, shots: Sequence[Sample]) -> str:
         """Baseline rule: the first question of the inquiry (see `first_question`)."""

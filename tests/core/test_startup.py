@@ -1,0 +1,98 @@
+"""Start-up stays light: heavy libraries load only on the paths that need them, and a large source
+file (the MeQSum xlsx) is parsed once — re-runs read its checksummed JSON copy."""
+
+from __future__ import annotations
+
+import json
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from clue import parsed_cache
+from clue.benchmarks.clue.tasks import TASKS
+
+HEAVY = ("openai", "pandas", "openpyxl", "rouge_score", "nltk", "matplotlib", "transformers", "numpy", "torch",
+         "tokenizers", "huggingface_hub.inference")
+
+
+def test_the_run_path_imports_no_heavy_library():
+    """Everything `clue run` imports before its first request (CLI, evaluation, tasks, both HTTP engines)."""
+    code = ("import sys, clue.cli, clue.evaluate, clue.tasks, clue.engines.tgi, clue.engines.openai_api; "
+            f"print([m for m in {HEAVY!r} if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_scoring_still_loads_rouge_score_when_used():
+    from clue.metrics.rouge import rouge
+
+    assert rouge("what is a dose", "what is the dose")["rouge1"] > 0 and "rouge_score" in sys.modules
+
+
+@pytest.fixture
+def cache(tmp_path: Path):
+    parsed_cache.configure(tmp_path / "parsed")
+    yield tmp_path / "parsed"
+    parsed_cache.configure(None)
+
+
+def _counting(monkeypatch) -> list[Path]:
+    task = TASKS["meqsum"]
+    calls: list[Path] = []
+    real = type(task)._read_xlsx
+
+    def counted(self, path: Path) -> list[dict]:
+        calls.append(path)
+        return real(self, path)
+
+    monkeypatch.setattr(type(task), "_read_xlsx", counted)
+    return calls
+
+
+def test_meqsum_is_parsed_once_and_then_read_from_its_copy(synthetic_dir, cache, monkeypatch):
+    calls = _counting(monkeypatch)
+    task = TASKS["meqsum"]
+    first = task.load(synthetic_dir)
+    second = task.load(synthetic_dir)
+    assert len(calls) == 1 and first == second and len(first) > 3
+    (copy,) = cache.iterdir()
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o600 and stat.S_IMODE(cache.stat().st_mode) == 0o700
+    assert json.loads(copy.read_text())["sha256"] == parsed_cache.file_sha256(task.path(synthetic_dir))
+
+
+def test_a_changed_source_file_is_parsed_again(synthetic_dir, cache, monkeypatch):
+    calls = _counting(monkeypatch)
+    task = TASKS["meqsum"]
+    before = task.load(synthetic_dir)
+    records = [dict(s.fields) for s in before]
+    records[0]["Summary"] = "What is new?"
+    task.write_synthetic(records, task.path(synthetic_dir))
+    after = task.load(synthetic_dir)
+    assert len(calls) == 2 and after[0].reference == "What is new?" and before[0].reference != "What is new?"
+
+
+def test_without_a_cache_folder_nothing_is_written(synthetic_dir, tmp_path, monkeypatch):
+    calls = _counting(monkeypatch)
+    parsed_cache.configure(None)
+    TASKS["meqsum"].load(synthetic_dir)
+    TASKS["meqsum"].load(synthetic_dir)
+    assert len(calls) == 2
+
+
+def test_the_real_meqsum_copy_equals_a_fresh_parse(real_meqsum_dir, cache):
+    task = TASKS["meqsum"]
+    fresh = task.load(real_meqsum_dir)  # parses, writes the copy
+    again = task.load(real_meqsum_dir)  # reads the copy
+    assert len(fresh) == len(again) == 1000 and [s.fields for s in fresh] == [s.fields for s in again]
+    assert [s.reference for s in fresh] == [s.reference for s in again]
+
+
+def test_a_damaged_copy_is_ignored(synthetic_dir, cache):
+    task = TASKS["meqsum"]
+    good = task.load(synthetic_dir)
+    (copy,) = cache.iterdir()
+    copy.write_text("{not json")
+    assert task.load(synthetic_dir) == good
