@@ -130,12 +130,12 @@ def metric_replicates(per_sample: Sequence[Mapping[str, float]], clusters: Seque
     idx, n_clusters = _clusters(clusters)
     sums = np.zeros((n_clusters, len(metrics)))
     counts = np.zeros((n_clusters, len(metrics)))
-    for row, scores in zip(idx, per_sample):
-        for j, m in enumerate(metrics):
-            v = scores.get(m)
-            if v is not None:
-                sums[row, j] += float(v)
-                counts[row, j] += 1.0
+    for j, m in enumerate(metrics):  # per-cluster sums in item order (bincount adds in order: the same floats as a loop)
+        values = [scores.get(m) for scores in per_sample]
+        has = np.fromiter((v is not None for v in values), dtype=bool, count=len(values))
+        vals = np.fromiter((float(v) for v in values if v is not None), dtype=np.float64)
+        sums[:, j] = np.bincount(idx[has], weights=vals, minlength=n_clusters)
+        counts[:, j] = np.bincount(idx[has], minlength=n_clusters)
     w = _weights(n_clusters, replicates, seed, key)
     with np.errstate(invalid="ignore", divide="ignore"):
         means = (w @ sums) / (w @ counts)
@@ -153,6 +153,15 @@ def mean_ci(values: Sequence[float], clusters: Sequence[str] | None = None, *, r
     return Interval(float(np.mean(values)), low, high, len(values), len(set(ids)))
 
 
+def _ok_by_task(samples: Sequence[Mapping[str, Any]]) -> dict[Any, list[Mapping[str, Any]]]:
+    """The status-ok samples grouped by task, in file order (one pass instead of one per task)."""
+    out: dict[Any, list[Mapping[str, Any]]] = {}
+    for s in samples:
+        if s.get("status") == "ok":
+            out.setdefault(s.get("task"), []).append(s)
+    return out
+
+
 def _score_reps(title: str, reps: Mapping[str, np.ndarray], task_metrics: Mapping[str, tuple[str, ...]]) -> np.ndarray | None:
     listed = [reps[m] for m in task_metrics.get(title, ()) if m in reps]
     return np.mean(np.vstack(listed), axis=0) if listed else None
@@ -167,10 +176,11 @@ def run_intervals(scores: Mapping[str, Any], samples: Sequence[Mapping[str, Any]
     rule = scoring_for(scores)
     out = RunIntervals()
     score_reps: dict[str, np.ndarray] = {}
+    ok_by_task = _ok_by_task(samples)
     for name, task in scores.get("tasks", {}).items():
         title = task.get("title", name)
         reported = {m: v for m, v in task.get("metrics", {}).items() if v is not None}
-        lines = [s for s in samples if s.get("task") == name and s.get("status") == "ok"]
+        lines = ok_by_task.get(name, [])
         per_sample = [s.get("scores") or {} for s in lines]
         task_obj = task_of(scores, name)
         ids = [cluster_of(task_obj, str(s.get("sample_id"))) for s in lines]
@@ -242,13 +252,15 @@ def compare_runs(scores_a: Mapping[str, Any], samples_a: Sequence[Mapping[str, A
     out: list[Paired] = []
     rule = scoring_for(scores_a)
     tasks_b = scores_b.get("tasks", {})
+    ok_a, ok_b = _ok_by_task(samples_a), _ok_by_task(samples_b)
     for name, task in scores_a.get("tasks", {}).items():
         if name not in tasks_b:
             continue
         title = task.get("title", name)
-        a_by_id = {str(s["sample_id"]): s.get("scores") or {} for s in samples_a if s.get("task") == name and s.get("status") == "ok"}
-        b_by_id = {str(s["sample_id"]): s.get("scores") or {} for s in samples_b if s.get("task") == name and s.get("status") == "ok"}
+        a_by_id = {str(s["sample_id"]): s.get("scores") or {} for s in ok_a.get(name, [])}
+        b_by_id = {str(s["sample_id"]): s.get("scores") or {} for s in ok_b.get(name, [])}
         common = [i for i in a_by_id if i in b_by_id]
+        task_obj = task_of(scores_a, name)  # once per task, not per item (it looks the benchmark up)
         metrics = [m for m in task.get("metrics", {}) if m in tasks_b[name].get("metrics", {})]
         for m in metrics:
             items = [i for i in common if a_by_id[i].get(m) is not None and b_by_id[i].get(m) is not None]
@@ -256,7 +268,7 @@ def compare_runs(scores_a: Mapping[str, Any], samples_a: Sequence[Mapping[str, A
                 continue
             xa = [float(a_by_id[i][m]) for i in items]
             xb = [float(b_by_id[i][m]) for i in items]
-            clusters = [cluster_of(task_of(scores_a, name), i) for i in items]
+            clusters = [cluster_of(task_obj, i) for i in items]
             diff, low, high, p = paired_bootstrap(xa, xb, clusters, replicates=replicates, seed=seed, key=f"{name}:{m}")
             a_only = b_only = None
             test = "paired bootstrap"

@@ -150,6 +150,23 @@ def _rows(s: dict[str, Any], verdicts: dict[str, bool]) -> list[Row]:
 
     section("report", report)
 
+    def report_scale(r: dict[str, Any]) -> list[Row]:
+        out: list[Row] = [
+            (f"6 report build, ClinicBench-shaped: {r['runs']} runs × {r['datasets']} datasets ({r['samples']:,} samples, "
+             f"{r['samples_bytes'] / 1e9:.2f} GB)", f"CPU {r['build_cpu_s']:.1f} s", f"wall {r['build_s']:.1f} s (shared machine)", "",
+             "CPU < 60 s", target("report_scale_build", r["build_cpu_s"] < 60)),
+            ("6 report (ClinicBench-shaped): HTML", f"{r['html_bytes'] / 1e6:.1f} MB", "", "", "", "")]
+        if "skipped" in r:
+            out.append(("6 report (ClinicBench-shaped): first paint", "skipped", r["skipped"], "", "", "—"))
+        else:
+            fcp = r["first_contentful_paint_ms"]
+            out.append(("6 report (ClinicBench-shaped): first contentful paint", f"{fcp:.0f} ms" if fcp is not None else "none",
+                        f"navigate→FCP wall {r['wall_to_fcp_s']:.2f} s", "", "< 3 s",
+                        target("report_scale_open", fcp is not None and r["wall_to_fcp_s"] < 3)))
+        return out
+
+    section("report_scale", report_scale)
+
     def peers(r: dict[str, Any]) -> list[Row]:
         if "skipped" in r:
             return [("9 peers (Inspect, lm-evaluation-harness)", "skipped", r["skipped"], "", "", "—")]
@@ -167,7 +184,7 @@ def _rows(s: dict[str, Any], verdicts: dict[str, bool]) -> list[Row]:
 
     section("peers", peers)
     mem = []
-    for name, label in (("saturation", "saturation run"), ("report", "report build")):
+    for name, label in (("saturation", "saturation run"), ("report", "report build"), ("report_scale", "ClinicBench-shaped report")):
         r = s.get(name) or {}
         if "peak_rss_mb" in r:
             mem.append((f"7 peak RSS, {label}", f"{r['peak_rss_mb']:.0f} MB", "", "", "", ""))

@@ -7,6 +7,8 @@ comparisons, the sample browser rows and the `results.csv` rows.
 
 from __future__ import annotations
 
+import functools
+import heapq
 import itertools
 import time
 from dataclasses import dataclass, field
@@ -15,7 +17,7 @@ from typing import Any, Sequence
 from clue.benchmark import Benchmark
 from clue.errors import ConfigError
 from clue.ratings.report import ratings_section
-from clue.report import charts
+from clue.report import charts, settings
 from clue.report.cost import cost, load_prices, usage
 from clue.report.load import credentialed_tasks, redact_samples
 from clue.scoring import PLAIN, benchmark_of, scoring_for
@@ -27,7 +29,10 @@ TEXT_LIMIT = 20_000  # characters of one prompt/output shown; the rest is in sam
 ALL_PAIRS_UP_TO = 6  # runs; beyond that, compare related runs (same model, base model) or --compare
 MAX_PAIRS = 30
 SAMPLE_BUDGET = 1500  # rows in the sample browser across all runs and tasks (keeps big reports light)
-MIN_SAMPLES = 5
+MIN_SAMPLES = 2  # per run and task (plus as many worst): hundreds of run × task pairs still list their worst items
+TEXT_BUDGET = 8_000_000  # characters of prompts/outputs/references in the whole browser; each text clipped to its share
+TEXT_FLOOR = 2_000  # … but never below this
+FAILED_CAP = 25  # failed requests listed per run and task (beyond the first items)
 
 
 @dataclass
@@ -184,7 +189,8 @@ def _scatter(infos: list[dict[str, Any]], bench: Benchmark | None, opts: ReportO
     return charts.scatter(points, {i["name"]: i["color"] for i in infos}, *labels), left_out
 
 
-def _tasks(infos: list[dict[str, Any]], titles: list[str], bench: Benchmark | None) -> list[dict[str, Any]]:
+def _tasks(infos: list[dict[str, Any]], titles: list[str], bench: Benchmark | None,
+           grouped: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     rule = (bench.scoring or PLAIN) if bench else PLAIN
     TASK_METRICS, task_score = rule.TASK_METRICS, rule.task_score  # noqa: N806
     table = _published(bench).table()
@@ -206,6 +212,7 @@ def _tasks(infos: list[dict[str, Any]], titles: list[str], bench: Benchmark | No
             for m, how in (task.get("skipped") or {}).items():
                 skipped.setdefault(str(how), []).append(m)
             rows.append({"run": info["name"], "color": info["color"], "task_name": name, "task": task,
+                         "setting": settings.setting_label(settings.shots_of(info)),
                          "skipped": list(skipped.items()), "task_model": info["model"],
                          "cells": info["intervals"].metrics.get(title, {}), "score": info["intervals"].task_scores.get(title),
                          "published_model": info["published_model"], "published": pub_values,
@@ -218,10 +225,14 @@ def _tasks(infos: list[dict[str, Any]], titles: list[str], bench: Benchmark | No
             if r["score"] is not None:
                 values["score"] = (r["score"].value, r["score"].low, r["score"].high)
             bars.append(charts.Bar(r["run"], values, r["published"]))
-        chart = charts.task_bars(title, chart_metrics + (["score"] if len(TASK_METRICS.get(title, ())) > 1 else []), bars,
-                                 {i["name"]: i["color"] for i in infos})
+        if grouped is not None:  # runs by model × setting: one chart per dataset, not one bar per run
+            chart = settings.chart(grouped, title, TASK_METRICS)
+        else:
+            chart = charts.task_bars(title, chart_metrics + (["score"] if len(TASK_METRICS.get(title, ())) > 1 else []), bars,
+                                     {i["name"]: i["color"] for i in infos})
         out.append({"title": title, "anchor": "task-" + "".join(ch for ch in title.lower() if ch.isalnum()),
-                    "metrics": shown, "rows": rows, "chart": chart, "listed": TASK_METRICS.get(title, ())})
+                    "metrics": shown, "rows": rows, "chart": chart, "listed": TASK_METRICS.get(title, ()),
+                    "extraction": any("extraction_failures" in r["task"] for r in rows)})
     return out
 
 
@@ -255,11 +266,11 @@ def _comparisons(infos: list[dict[str, Any]], runs: list[dict[str, Any]], opts: 
     return out
 
 
-def _clip(text: Any) -> tuple[str | None, int]:
+def _clip_text(text: Any, limit: int = TEXT_LIMIT) -> tuple[str | None, int]:
     if text is None:
         return None, 0
     text = str(text)
-    return (text[:TEXT_LIMIT], len(text) - TEXT_LIMIT) if len(text) > TEXT_LIMIT else (text, 0)
+    return (text[:limit], len(text) - limit) if len(text) > limit else (text, 0)
 
 
 def _primary_metric(title: str, scores: dict[str, float], task_metrics: Any = None) -> str | None:
@@ -282,6 +293,7 @@ def samples_per_task(infos: list[dict[str, Any]], opts: ReportOptions) -> int:
 
 def _samples(infos: list[dict[str, Any]], opts: ReportOptions) -> list[dict[str, Any]]:
     rows = []
+    picked: list[tuple[dict[str, Any], str, str, list[Any]]] = []
     limit = samples_per_task(infos, opts)
     for info in infos:
         titles = {n: t.get("title", n) for n, t in info["scores"]["tasks"].items()}
@@ -292,28 +304,43 @@ def _samples(infos: list[dict[str, Any]], opts: ReportOptions) -> list[dict[str,
         for task, lines in by_task.items():
             title = titles.get(task, task)
             flagged = []
+            primaries: dict[tuple[str, ...], str | None] = {}  # by the item's metric names (one lookup per shape)
             for pos, s in enumerate(lines):
                 scores = s.get("scores") or {}
-                primary = _primary_metric(title, scores, task_metrics)
-                wrong = s.get("status") == "ok" and primary is not None and float(scores[primary]) == 0.0
-                flagged.append((pos, s, wrong))
-            chosen = [f for f in flagged if f[0] < limit]
-            chosen += [f for f in flagged if f[0] >= limit and (f[2] or f[1].get("status") != "ok")][:limit]
-            chosen.sort(key=lambda f: _badness(title, f[1], task_metrics))  # worst first: failed, then lowest primary score
-            for pos, s, wrong in chosen:
-                prompt = s.get("prompt")
-                if isinstance(prompt, list):
-                    messages = [{"role": str(m.get("role")), "content": _clip(m.get("content"))} for m in prompt if isinstance(m, dict)]
-                    prompt_view = {"messages": messages, "text": (None, 0)}
-                else:
-                    prompt_view = {"messages": None, "text": _clip(prompt)}
-                rows.append({"run": info["name"], "task": task, "title": title, "id": s.get("sample_id"), "pos": pos,
-                             "status": s.get("status"), "wrong": wrong, "prompt": prompt_view,
-                             "output": _clip(s.get("output")), "raw_output": _clip(s.get("raw_output")),
-                             "reference": _clip(s.get("reference")), "scores": s.get("scores") or {},
-                             "error": s.get("error"), "attempts": s.get("attempts"), "cached": s.get("cached"),
-                             "latency": s.get("latency_s"), "finish": s.get("finish_reason"), "redacted": bool(s.get("redacted"))})
+                shape = tuple(scores)
+                if shape not in primaries:
+                    primaries[shape] = _primary_metric(title, scores, task_metrics)
+                primary = primaries[shape]
+                ok = s.get("status") == "ok"
+                value = scores[primary] if primary is not None else None
+                wrong = ok and value is not None and float(value) == 0.0
+                badness = (1, float(value) if value is not None else float("inf")) if ok else (0, 0.0)
+                flagged.append((badness, pos, s, wrong))
+            chosen = flagged[:limit]
+            # plus its failed requests (up to FAILED_CAP) and the `limit` lowest-scored of the rest: however few
+            # items a big report lists, each run × task keeps its failed and worst ones
+            chosen += [f for f in flagged[limit:] if f[0][0] == 0][:FAILED_CAP]
+            chosen += heapq.nsmallest(limit, (f for f in flagged[limit:] if f[0][0] == 1), key=lambda f: (f[0], f[1]))
+            chosen.sort(key=lambda f: f[0])  # worst first: failed, then lowest primary score
+            picked.append((info, task, title, chosen))
             info.setdefault("shown", {})[title] = (len(chosen), len(lines))
+    n_rows = sum(len(c) for *_, c in picked)
+    clip = max(TEXT_FLOOR, min(TEXT_LIMIT, TEXT_BUDGET // max(1, 3 * n_rows)))  # prompt, output, reference
+    _clip = functools.partial(_clip_text, limit=clip)
+    for info, task, title, chosen in picked:
+        for _bad, pos, s, wrong in chosen:
+            prompt = s.get("prompt")
+            if isinstance(prompt, list):
+                messages = [{"role": str(m.get("role")), "content": _clip(m.get("content"))} for m in prompt if isinstance(m, dict)]
+                prompt_view = {"messages": messages, "text": (None, 0)}
+            else:
+                prompt_view = {"messages": None, "text": _clip(prompt)}
+            rows.append({"run": info["name"], "task": task, "title": title, "id": s.get("sample_id"), "pos": pos,
+                         "status": s.get("status"), "wrong": wrong, "prompt": prompt_view,
+                         "output": _clip(s.get("output")), "raw_output": _clip(s.get("raw_output")),
+                         "reference": _clip(s.get("reference")), "scores": s.get("scores") or {},
+                         "error": s.get("error"), "attempts": s.get("attempts"), "cached": s.get("cached"),
+                         "latency": s.get("latency_s"), "finish": s.get("finish_reason"), "redacted": bool(s.get("redacted"))})
     return rows
 
 
@@ -368,13 +395,20 @@ def build_view(runs: list[dict[str, Any]], opts: ReportOptions) -> dict[str, Any
     for info in infos:
         info["provenance"] = _provenance(info)
     samples = _samples(infos, opts)
+    bench_text = dict(bench.report_text) if bench else {}
+    grouped = settings.build(infos, rule, titles, bench_text)
+    for info in infos:
+        info["setting"] = settings.setting_label(settings.shots_of(info)) if grouped else None
     scatter, left_out = _scatter(infos, bench, opts)
     redacted_tasks = sorted(credentialed_tasks({str(s.get("task")) for r in runs for s in r["samples"]})) if opts.redact else []
     return {
         "runs": infos, "titles": titles, "levels": list(rule.LEVELS), "level_titles": rule.LEVEL_TITLES,
         "task_order": rule.TASK_ORDER, "benchmark": bench.name if bench else None,
-        "bench_text": dict(bench.report_text) if bench else {},
-        "leaderboard": _leaderboard(infos, bench, opts), "scatter": scatter, "scatter_left_out": left_out, "tasks": _tasks(infos, titles, bench),
+        "bench_text": bench_text, "grouped": grouped,
+        "no_published": (bench_text.get("no_published") or f"No published {bench.title} numbers are bundled with this kit: "
+                         "nothing here is compared with or verified against the paper.") if bench and not published.table() else None,
+        "leaderboard": _leaderboard(infos, bench, opts), "scatter": scatter, "scatter_left_out": left_out,
+        "tasks": _tasks(infos, titles, bench, grouped),
         "synthetic_runs": [i["name"] for i in infos if i["synthetic"]], "subset_runs": [i["name"] for i in infos if i["subset"]],
         "rule": rule_text(opts.tolerance),
         "comparisons": _comparisons(infos, runs, opts), "samples": samples, "opts": opts,

@@ -164,3 +164,39 @@ def task_bars(title: str, metrics: Sequence[str], bars: Sequence[Bar], run_color
         ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     return _svg(fig, f"bars-{title}")
+
+
+SETTING_COLORS = ("#94a3b8", "#2563eb", "#d97706", "#059669")  # zero-shot grey, then the few-shot settings
+
+
+def setting_bars(title: str, models: Sequence[str], series: dict[str, list[tuple[float | None, float | None, float | None]]]) -> Markup:
+    """One dataset: a group of bars per model, one bar per setting (zero-shot, k-shot …) with its 95 % CI.
+    Many runs make one chart per dataset (not one per run), its width growing with the models."""
+    plt = _plt()
+    n = max(1, len(series))
+    width = 0.8 / n
+    fig, ax = plt.subplots(figsize=(min(16.0, max(5.0, 1.2 + len(models) * (0.25 + 0.16 * n))), 3.6))
+    for i, (label, values) in enumerate(series.items()):
+        xs, ys, lo, hi = [], [], [], []
+        for j, (value, low, high) in enumerate(values):
+            if value is None:
+                continue
+            xs.append(j - 0.4 + width * (i + 0.5))
+            ys.append(value)
+            lo.append(max(0.0, value - low) if low is not None else 0.0)
+            hi.append(max(0.0, high - value) if high is not None else 0.0)
+        c = SETTING_COLORS[i % len(SETTING_COLORS)]
+        ax.bar(xs, ys, width * 0.92, color=c, label=label, zorder=2)
+        ax.errorbar(xs, ys, yerr=[lo, hi], fmt="none", ecolor="#111827", elinewidth=0.6, capsize=1.5, zorder=3)
+    ax.set_xticks(range(len(models)), list(models))
+    if len(models) > 4 or max((len(m) for m in models), default=0) > 14:
+        ax.tick_params(axis="x", labelrotation=40, labelsize=7)
+        for lbl in ax.get_xticklabels():
+            lbl.set_horizontalalignment("right")
+    ax.set_ylabel("percent")
+    ax.set_ylim(0, 105)
+    ax.set_title(title, fontsize=10, loc="left")
+    ax.grid(True, axis="y", color="#e5e7eb", linewidth=0.6, zorder=0)
+    ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout()
+    return _svg(fig, f"settings-{title}")

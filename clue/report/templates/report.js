@@ -9,7 +9,8 @@
   document.querySelectorAll("table.sortable").forEach(function (table) {
     table.querySelectorAll("th.sortable").forEach(function (th) {
       th.addEventListener("click", function () {
-        var col = Array.prototype.indexOf.call(th.parentNode.children, th);
+        var col = th.hasAttribute("data-col") ? parseInt(th.getAttribute("data-col"), 10)  // under a colspan header
+                                                : Array.prototype.indexOf.call(th.parentNode.children, th);
         var first = th.classList.contains("num") ? "desc" : "asc";  // numbers: highest first
         var dir = th.getAttribute("data-dir");
         var asc = dir ? dir !== "asc" : first === "asc";
