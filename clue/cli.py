@@ -25,7 +25,19 @@ def _default_run_name(args: argparse.Namespace) -> str:
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--engine", choices=("tgi", "openai", "baseline"), required=True, help="inference engine")
+    p.add_argument("--engine", choices=("tgi", "openai", "azure", "baseline"), required=True,
+                   help="inference engine (openai pointed at https://*.openai.azure.com/ without /openai/v1 is azure)")
+    p.add_argument("--route", choices=("chat", "completions"), default="chat",
+                   help="openai/azure: chat (server's chat template) or completions (the kit renders the exact protocol prompt; "
+                        "needs --chat-template unless --mode base)")
+    p.add_argument("--prefill", action="store_true",
+                   help="chat route: send the generation prefix as a final assistant message for the server to continue "
+                        "(vLLM continue_final_message, llama.cpp)")
+    p.add_argument("--model-family", default=None,
+                   help="parameter rules for the model (openai-reasoning, anthropic, mistral, gemini, openai-compatible); "
+                        "default: from the model name")
+    p.add_argument("--reasoning-effort", default=None, help="reasoning models: none/minimal/low/medium/high")
+    p.add_argument("--api-version", default=None, help="azure: the api-version query parameter (default 2024-10-21)")
     p.add_argument("--endpoint", help="server root URL (tgi) or OpenAI-compatible base URL ending in /v1 (openai)")
     p.add_argument("--model", default=None, help="model id (HF id for tgi; served model name for openai)")
     p.add_argument("--revision", default=None, help="model revision (commit sha); default: what the server reports")
@@ -92,6 +104,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from clue.synthetic import materialize
     from clue.tasks import get_tasks
 
+    from clue.engines import resolve_engine
+
+    args.engine = resolve_engine(args.engine, args.endpoint)
     if args.engine == "baseline":
         args.model = args.model or "parameterless-baseline"
     if not args.model:
@@ -111,6 +126,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         policy=RetryPolicy(max_attempts=args.max_attempts, attempt_timeout_s=args.timeout, backoff_base_s=args.retry_base),
         progress=not args.no_progress and sys.stderr.isatty() or os.environ.get("CLUE_PROGRESS") == "1",
         argv=["clue", *sys.argv[1:]], allow_remote_phi=args.allow_remote_phi, dry_run=getattr(args, "dry_run", False),
+        route=args.route, prefill=args.prefill, model_family=args.model_family, reasoning_effort=args.reasoning_effort,
+        api_version=args.api_version,
     )
     result = evaluate(cfg)
     if result.plan is not None:
@@ -121,7 +138,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 0
     for name, t in result.scores.items():
         shown = ", ".join(f"{m} {v:.2f}" if v is not None else f"{m} —" for m, v in t["metrics"].items())
-        print(f"{t['title']}: {shown}  ({t['n_scored']} scored, {t['n_failed']} failed)")
+        flags = "".join(f", {t[k]} {what}" for k, what in (("n_empty", "empty answers"), ("n_length", "cut at the token limit"))
+                        if t.get(k))
+        print(f"{t['title']}: {shown}  ({t['n_scored']} scored, {t['n_failed']} failed{flags})")
     s = result.stats
     print(f"requests: {s['requests']} ({s['cached']} cached, {s['sent']} sent, {s['retries']} retries, {s['failed']} failed)")
     print(f"run written to {result.out}")

@@ -57,6 +57,11 @@ class RunConfig:
     argv: Sequence[str] = ()
     allow_remote_phi: bool = False  # credentialed tasks may go to a non-loopback endpoint (clue/phi.py)
     dry_run: bool = False  # build and write the exact requests, send none
+    route: str = "chat"  # openai/azure: "chat" (server-side template) or "completions" (the rendered prompt)
+    prefill: bool = False  # chat route: send the generation prefix as a final assistant message to continue
+    model_family: str | None = None  # clue/engines/families.py; None: from the model name
+    reasoning_effort: str | None = None
+    api_version: str | None = None  # azure
 
 
 @dataclass
@@ -106,8 +111,13 @@ def _json_line(obj: Any) -> str:
     return line + "\n"
 
 
+def _renders(cfg: RunConfig) -> bool:
+    """The kit renders the prompt itself: TGI's native route, or the OpenAI completions route."""
+    return cfg.engine == "tgi" or (cfg.engine in ("openai", "azure") and cfg.route == "completions")
+
+
 def _resolve_template(cfg: RunConfig, revision: str | None) -> ChatTemplate | None:
-    if cfg.engine != "tgi" or cfg.mode == "base":
+    if not _renders(cfg) or cfg.mode == "base":
         return None
     if cfg.chat_template:
         return ChatTemplate.from_file(cfg.chat_template)
@@ -144,11 +154,13 @@ class Evaluation:
         shots = {t: sp.shots for t, sp in self.splits.items()}
         return make_engine(self.cfg.engine, endpoint=self.cfg.endpoint, model=self.cfg.model,
                            api_key_env=self.cfg.api_key_env, timeout_s=self.cfg.policy.attempt_timeout_s,
-                           tasks={t.name: t for t in self.cfg.tasks}, samples=samples, shots=shots)
+                           tasks={t.name: t for t in self.cfg.tasks}, samples=samples, shots=shots, route=self.cfg.route,
+                           prefill=self.cfg.prefill, model_family=self.cfg.model_family,
+                           reasoning_effort=self.cfg.reasoning_effort, api_version=self.cfg.api_version)
 
     def _tokenizer(self, revision: str | None) -> Any:
         cfg = self.cfg
-        cuts = cfg.profile.q8_truncate == "cut_document" and cfg.engine == "tgi"  # counts prompt tokens (corrected Q8)
+        cuts = cfg.profile.q8_truncate == "cut_document" and _renders(cfg)  # counts prompt tokens (corrected Q8)
         if not (cuts or any(t.needs_tokenizer for t in cfg.tasks)) or (cfg.engine == "baseline" and not cfg.tokenizer):
             return None  # the baseline needs no model tokenizer; tasks fall back to counting words
         from clue.tokenizer import load_tokenizer
@@ -157,12 +169,14 @@ class Evaluation:
 
     def _context(self, info: dict[str, Any], template: ChatTemplate | None) -> BuildContext:
         cfg = self.cfg
-        send = "prompt" if cfg.engine == "tgi" else "messages"
+        send = "prompt" if _renders(cfg) else "messages"
         mode = cfg.mode or "instruct-system"
         mpe = cfg.max_position_embeddings or info.get("max_total_tokens")
         revision = cfg.revision or info.get("model_sha")
         tokenizer = self._tokenizer(revision)
-        return BuildContext(endpoint=Endpoint(cfg.engine, cfg.model, revision), profile=cfg.profile, mode=mode, send=send,
+        options = (("reasoning_effort", cfg.reasoning_effort),) if cfg.reasoning_effort else ()
+        return BuildContext(endpoint=Endpoint(cfg.engine, cfg.model, revision, options), profile=cfg.profile, mode=mode, send=send,
+                            prefill=cfg.prefill and send == "messages",
                             chat_template=template, max_position_embeddings=mpe, temperature=cfg.temperature, seed=cfg.seed,
                             tokenizer=tokenizer, draw_seed=self._draw_seed(),
                             decode_cleanup=self._decode_cleanup(tokenizer, revision, template))
@@ -313,8 +327,13 @@ class Evaluation:
         for metric, how in skipped.items():
             print(f"clue: note: {task.title} {metric} skipped — {how}", file=sys.stderr)
         failed = sum(1 for ln in lines if ln["status"] == "failed")
+        # still scored as the model's answer, never hidden: a reasoning model whose budget went to reasoning
+        # answers "" with finish_reason "length"
+        empty = sum(1 for ln in lines if ln["raw_output"] is not None and not ln["raw_output"].strip())
+        length = sum(1 for ln in lines if ln["raw_output"] is not None and ln["finish_reason"] == "length")
         return lines, {"title": task.title, "metrics": task.aggregate(per_sample, profile), "skipped": skipped,
-                       "n": len(lines), "n_scored": len(per_sample), "n_failed": failed, "n_shots": len(split.shots)}
+                       "n": len(lines), "n_scored": len(per_sample), "n_failed": failed, "n_shots": len(split.shots),
+                       "n_empty": empty, "n_length": length}
 
     def _record(self, info: dict[str, Any], template: ChatTemplate | None, ctx: BuildContext, started: float) -> dict[str, Any]:
         cfg = self.cfg
@@ -331,8 +350,12 @@ class Evaluation:
             "max_position_embeddings": ctx.max_position_embeddings,
             "temperature": ctx.temperature if ctx.temperature is not None else cfg.profile.q22_temperature,
             "seed": ctx.seed,
+            "route": "native" if cfg.engine == "tgi" else cfg.route if cfg.engine != "baseline" else None,
+            "prompts_byte_identical": ctx.send == "prompt",
             "prefill": "generation prefixes appended to the rendered prompt" if ctx.send == "prompt"
-                       else "server-side chat template; generation prefixes could not be prefilled",
+                       else "server-side chat template; generation prefixes sent as a final assistant message to continue"
+                       if ctx.prefill else "server-side chat template; generation prefixes could not be prefilled",
+            "request_parameters": self._parameter_record(ctx),
             "tasks": [t.name for t in cfg.tasks],
             "prompt_templates": {t.name: prompts.template_hashes(t.name) for t in cfg.tasks},
             "data_dir": str(cfg.data_dir),
@@ -341,6 +364,23 @@ class Evaluation:
             "retry_policy": cfg.policy.__dict__,
             "started": started,
         }
+
+    def _parameter_record(self, ctx: BuildContext) -> dict[str, Any] | None:
+        """Per task: the generation fields an OpenAI-compatible engine sends for this model, and why."""
+        cfg = self.cfg
+        if cfg.engine not in ("openai", "azure"):
+            return None
+        from clue.engines.families import body_fields
+        from clue.tasks.postprocess import stop_strings
+        from clue.types import GenParams
+
+        out = {}
+        for task in cfg.tasks:
+            params = GenParams(max_new_tokens=task.max_new_tokens[cfg.profile.era], stop=stop_strings(cfg.profile, cfg.model),
+                               temperature=ctx.temperature if ctx.temperature is not None else cfg.profile.q22_temperature,
+                               seed=ctx.seed if ctx.seed is not None else cfg.profile.seed)
+            out[task.name] = body_fields(cfg.model, params, family=cfg.model_family, reasoning_effort=cfg.reasoning_effort).record
+        return out
 
     def _write(self, lines: list[dict[str, Any]], scores: dict[str, Any], record: dict[str, Any]) -> None:
         out = self.cfg.out

@@ -3,7 +3,10 @@
 SDK-level retries are off (engines set them to 0); this is the only retry loop. A request
 whose retries are exhausted, or that the server rejects permanently, becomes a *failed*
 `Completion` (text None) — it is counted and reported, never scored as an empty answer.
-A `fatal` error (bad credentials, unknown model) stops the whole run at once.
+A `fatal` error (bad credentials, unknown model) stops the whole run at once, and so does a
+systematic rejection: until the first request succeeds, requests go one at a time, and when the
+first `FAIL_FAST` of them are all rejected with the same 4xx message the run stops with that
+message instead of sending the rest (a reasoning model refusing `max_tokens`, a bad field).
 Ctrl-C: the first sends nothing more and lets the requests in flight land in the store, then
 `Interrupted` is raised; a second one stops at once (KeyboardInterrupt).
 """
@@ -37,6 +40,9 @@ class RetryPolicy:
     backoff_base_s: float = 1.0
     backoff_max_s: float = 60.0
     retry_after_max_s: float = 300.0
+
+
+FAIL_FAST = 3  # identical permanent rejections, before any success, that stop a run
 
 
 class Interrupted(Exception):
@@ -92,6 +98,9 @@ class Runner:
         self.stats = RunStats()
         self.stopping = False  # set by the first Ctrl-C (or `stop()`)
         self._stop_event: asyncio.Event | None = None  # wakes requests sleeping between attempts
+        self._proven = False  # a request succeeded, or the rejections so far were not all the same
+        self._rejections: list[str] = []  # the permanent 4xx messages seen before that
+        self._probe: asyncio.Lock | None = None  # one request at a time until proven
 
     def stop(self) -> None:
         """Send nothing more: requests in flight finish and are stored, requests waiting to retry give up."""
@@ -145,14 +154,41 @@ class Runner:
         except EngineError as exc:
             if exc.kind == "fatal":
                 raise
+            self._note_rejection(exc)
             self.stats.failed += 1
             self.stats.failure_causes[exc.cause] += 1
             how = "after %d attempts" % attempts if _retryable(exc) else "not retried"
             return Completion(text=None, error=redact(f"{exc.message} ({how})"), attempts=attempts,
                               latency_s=time.perf_counter() - start)
         self.stats.completed += 1
+        self._proven = True
         return Completion(text=completion.text, finish_reason=completion.finish_reason, usage=completion.usage,
                           latency_s=completion.latency_s or time.perf_counter() - start, attempts=attempts)
+
+    def _note_rejection(self, exc: EngineError) -> None:
+        """Before any success: FAIL_FAST identical 4xx rejections stop the run with the server's message."""
+        if self._proven:
+            return
+        if exc.kind != "permanent" or exc.status is None or not 400 <= exc.status < 500:
+            self._proven = True  # not a systematic rejection: send at full concurrency
+            return
+        self._rejections.append(f"HTTP {exc.status}: {exc.message}")
+        if len(set(self._rejections)) > 1:
+            self._proven = True
+        elif len(self._rejections) >= FAIL_FAST:
+            raise EngineError("fatal", f"the server rejected the first {len(self._rejections)} requests alike "
+                                       f"({self._rejections[0]}); nothing more was sent — fix the request options "
+                                       f"(model family, --reasoning-effort, --temperature) or the endpoint", exc.status)
+
+    async def _send(self, request: Request, bar: tqdm) -> Completion:
+        """One request; while no request has succeeded yet, only one is in flight (fail fast, see above)."""
+        if self._proven:
+            return await self._one(request, bar)
+        assert self._probe is not None
+        async with self._probe:
+            if not self._proven:
+                return await self._one(request, bar)
+        return await self._one(request, bar)
 
     async def run(self, requests: Sequence[Request], label: str = "") -> dict[str, Completion]:
         """Answer every request (deduplicated by key); returns key → Completion."""
@@ -167,6 +203,7 @@ class Runner:
         bar = tqdm(total=len(unique), initial=len(results), desc=label or "requests", unit="req",
                    disable=not self.progress, dynamic_ncols=True, leave=True)
         self._stop_event = asyncio.Event()
+        self._probe = asyncio.Lock()
         if self.stopping:
             self._stop_event.set()
         queue: asyncio.Queue[Request] = asyncio.Queue()
@@ -179,7 +216,7 @@ class Runner:
                     request = queue.get_nowait()
                 except asyncio.QueueEmpty:
                     return
-                completion = await self._one(request, bar)
+                completion = await self._send(request, bar)
                 self.store.put(request, completion)  # written the moment it lands
                 results[request.key] = completion
                 bar.update(1)

@@ -58,6 +58,7 @@ class Endpoint:
     engine: str
     model: str
     revision: str | None = None
+    options: tuple[tuple[str, str], ...] = ()  # answer-changing engine options (reasoning effort); keyed only when set
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,8 @@ class Request:
     messages: tuple[Message, ...] | None = None
 
     def payload(self) -> dict[str, Any]:
-        return {
+        extra = {"endpoint_options": dict(self.endpoint.options)} if self.endpoint.options else {}
+        return {**extra,
             "engine": self.endpoint.engine,
             "model": self.endpoint.model,
             "revision": self.endpoint.revision,

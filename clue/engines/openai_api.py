@@ -13,6 +13,8 @@ from typing import Any
 import openai
 
 from clue.engines.base import EngineError, kind_for_status, parse_retry_after, redirect_error, server_message
+from clue.engines.families import body_fields
+from clue.engines.server_info import server_provenance
 from clue.engines.transport import make_transport
 from clue.errors import EndpointError
 from clue.types import Completion, Request
@@ -20,16 +22,26 @@ from clue.types import Completion, Request
 
 class OpenAIEngine:
     kind = "openai"
+    route = "chat"
 
-    def __init__(self, url: str, model: str, *, api_key: str, timeout_s: float = 300.0, key_env: str = "OPENAI_API_KEY"):
+    def __init__(self, url: str, model: str, *, api_key: str, timeout_s: float = 300.0, key_env: str = "OPENAI_API_KEY",
+                 family: str | None = None, reasoning_effort: str | None = None, prefill: bool = False):
         self.url = url.rstrip("/")
         self.key_env = key_env
         self.model = model
+        self.family, self.reasoning_effort = family, reasoning_effort  # clue/engines/families.py
+        self.prefill = prefill  # a final assistant message is continued (the generation prefix)
+        self.fingerprints: set[str] = set()  # system_fingerprint values the server answered with
         transport = make_transport()  # plain-http local servers: O(1) connection reuse (clue/engines/transport.py)
         # never follow redirects (the SDK's client does by default): prompts go only to the checked endpoint
         http_client = openai.DefaultAsyncHttpxClient(follow_redirects=False, transport=transport)  # None: httpx2's own
-        self._client = openai.AsyncOpenAI(base_url=self.url, api_key=api_key, max_retries=0, timeout=timeout_s,
-                                          http_client=http_client)
+        self._client = self._make_client(api_key, timeout_s, http_client)
+
+    def _make_client(self, api_key: str, timeout_s: float, http_client: Any) -> openai.AsyncOpenAI:
+        return openai.AsyncOpenAI(base_url=self.url, api_key=api_key, max_retries=0, timeout=timeout_s, http_client=http_client)
+
+    def _not_found(self, message: str) -> str:
+        return f"{self.url} does not serve model {self.model!r} ({message}) — check --model"
 
     def _translate(self, exc: BaseException) -> EngineError:
         if isinstance(exc, openai.APITimeoutError):
@@ -44,7 +56,7 @@ class OpenAIEngine:
             kind = kind_for_status(status)
             retry_after = parse_retry_after(exc.response.headers.get("retry-after"))
             if status == 404:
-                return EngineError("fatal", f"{self.url} does not serve model {self.model!r} ({message}) — check --model", status)
+                return EngineError("fatal", self._not_found(message), status)
             if status in (401, 403):
                 return EngineError("fatal", f"{self.url} rejected the API key (HTTP {status}: {message}) — set {self.key_env} to a valid key (or name another variable with --api-key-env)", status)
             return EngineError(kind, message, status=status, retry_after=retry_after)
@@ -54,27 +66,38 @@ class OpenAIEngine:
 
     async def generate(self, request: Request) -> Completion:
         assert request.messages is not None, "the openai engine sends chat messages"
-        p = request.params
-        kwargs: dict[str, Any] = {"temperature": p.temperature if p.temperature is not None else 0.0}
-        if p.stop:
-            kwargs["stop"] = list(p.stop)
-        if p.seed is not None:
-            kwargs["seed"] = p.seed
+        fields = self.body(request)
         start = time.perf_counter()
         try:
             resp = await self._client.chat.completions.create(
-                model=self.model, messages=[dict(m) for m in request.messages], max_tokens=p.max_new_tokens, **kwargs  # type: ignore[arg-type]
+                model=self.model, messages=[dict(m) for m in request.messages], extra_body=fields  # type: ignore[arg-type]
             )
         except Exception as exc:  # noqa: BLE001
             raise self._translate(exc) from None
         if not getattr(resp, "choices", None):  # no choices, or not chat-completion JSON at all (an HTML page)
             raise EngineError("transient", f"{self.url} returned no choices", label="malformed")
         choice = resp.choices[0]
-        usage = {}
-        if resp.usage is not None:
-            usage = {"prompt_tokens": resp.usage.prompt_tokens, "completion_tokens": resp.usage.completion_tokens}
-        return Completion(text=choice.message.content or "", finish_reason=choice.finish_reason, usage=usage,
+        return Completion(text=choice.message.content or "", finish_reason=choice.finish_reason, usage=self._usage(resp),
                           latency_s=time.perf_counter() - start)
+
+    def _usage(self, resp: Any) -> dict[str, int]:
+        """Token usage (reasoning tokens too, when reported); notes the server's system_fingerprint."""
+        if getattr(resp, "system_fingerprint", None) and len(self.fingerprints) < 20:
+            self.fingerprints.add(str(resp.system_fingerprint))
+        if resp.usage is None:
+            return {}
+        usage = {"prompt_tokens": resp.usage.prompt_tokens, "completion_tokens": resp.usage.completion_tokens}
+        details = getattr(resp.usage, "completion_tokens_details", None)
+        if details is not None and getattr(details, "reasoning_tokens", None):
+            usage["reasoning_tokens"] = details.reasoning_tokens
+        return usage
+
+    def body(self, request: Request) -> dict[str, Any]:
+        """The generation fields of the JSON body (the model family's rules), besides model and messages/prompt."""
+        fields = body_fields(self.model, request.params, family=self.family, reasoning_effort=self.reasoning_effort).fields
+        if self.prefill and request.messages and request.messages[-1].get("role") == "assistant":
+            fields.update(continue_final_message=True, add_generation_prompt=False)  # vLLM; llama.cpp continues anyway
+        return fields
 
     async def describe(self) -> dict[str, Any]:
         """List the served models; an unreachable endpoint, bad key or unknown model is a user error."""
@@ -95,7 +118,10 @@ class OpenAIEngine:
             shown = ", ".join(served[:5]) + (" …" if len(served) > 5 else "")
             raise EndpointError(f"{self.url} does not serve model {self.model!r} (it serves: {shown})", "fix --model")
         return {"engine": "openai", "url": self.url, "model_id": self.model, "served_models": served[:20],
-                "note": "the server applied its own chat template; generation prefixes could not be prefilled"}
+                "route": self.route, "server": await server_provenance(self._client, self.url),
+                "note": "the server applied its own chat template; " + (
+                    "generation prefixes were sent as a final assistant message to continue" if self.prefill
+                    else "generation prefixes could not be prefilled")}
 
     async def close(self) -> None:
         await self._client.close()
