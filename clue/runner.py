@@ -101,6 +101,7 @@ class Runner:
         self._proven = False  # a request succeeded, or the rejections so far were not all the same
         self._rejections: list[str] = []  # the permanent 4xx messages seen before that
         self._probe: asyncio.Lock | None = None  # one request at a time until proven
+        self._halted: EngineError | None = None  # the fail-fast stop, for requests still waiting to probe
 
     def stop(self) -> None:
         """Send nothing more: requests in flight finish and are stored, requests waiting to retry give up."""
@@ -153,6 +154,7 @@ class Runner:
                               latency_s=time.perf_counter() - start)
         except EngineError as exc:
             if exc.kind == "fatal":
+                self._halted = exc  # requests waiting to probe are not sent
                 raise
             self._note_rejection(exc)
             self.stats.failed += 1
@@ -176,9 +178,10 @@ class Runner:
         if len(set(self._rejections)) > 1:
             self._proven = True
         elif len(self._rejections) >= FAIL_FAST:
-            raise EngineError("fatal", f"the server rejected the first {len(self._rejections)} requests alike "
+            self._halted = EngineError("fatal", f"the server rejected the first {len(self._rejections)} requests alike "
                                        f"({self._rejections[0]}); nothing more was sent — fix the request options "
                                        f"(model family, --reasoning-effort, --temperature) or the endpoint", exc.status)
+            raise self._halted
 
     async def _send(self, request: Request, bar: tqdm) -> Completion:
         """One request; while no request has succeeded yet, only one is in flight (fail fast, see above)."""
@@ -186,6 +189,8 @@ class Runner:
             return await self._one(request, bar)
         assert self._probe is not None
         async with self._probe:
+            if self._halted is not None:
+                raise self._halted
             if not self._proven:
                 return await self._one(request, bar)
         return await self._one(request, bar)

@@ -1,0 +1,159 @@
+"""Hosted and commercial APIs against the loopback fake: model-family rules (reasoning models),
+fail-fast on systematic rejections, empty / length-cut answers counted, Azure classic deployments,
+the /v1/completions route with the client-rendered prompt, and chat prefill."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from clue.engines.families import body_fields, family_for
+from clue.errors import ConfigError
+from clue.types import GenParams
+from tests.conftest import chat_template_file, run_clue
+from tests.fakeserver import FakeServer
+from tests.test_e2e import invented_meqsum, meqsum_oracle
+
+P = GenParams(max_new_tokens=200, stop=("\n\n",), seed=42)
+
+
+@pytest.mark.parametrize("model,family", [
+    ("o1-mini", "openai-reasoning"), ("o3", "openai-reasoning"), ("o4-mini-2025-04-16", "openai-reasoning"),
+    ("gpt-5.1", "openai-reasoning"), ("openai/gpt-5-mini", "openai-reasoning"), ("gpt-4o", "openai-compatible"),
+    ("claude-sonnet-4-5", "anthropic"), ("mistral-large-latest", "mistral"), ("gemini-2.5-flash", "gemini"),
+    ("meta-llama/Meta-Llama-3-8B-Instruct", "openai-compatible"), ("o1x-custom", "openai-compatible"),
+])
+def test_family_from_model_name(model, family):
+    assert family_for(model).name == family
+
+
+def test_reasoning_rules_and_record():
+    plan = body_fields("o3-mini", P, reasoning_effort="low")
+    assert plan.fields == {"max_completion_tokens": 200, "seed": 42, "reasoning_effort": "low"}
+    assert set(plan.record["dropped"]) == {"temperature", "stop"} and plan.record["renamed"] == {"max_new_tokens": "max_completion_tokens"}
+    assert body_fields("gpt-5.1", P, reasoning_effort="none").fields["temperature"] == 0.0  # accepted with effort none
+    plain = body_fields("gpt-4o", P).fields
+    assert plain == {"max_tokens": 200, "temperature": 0.0, "stop": ["\n\n"], "seed": 42}
+    assert body_fields("mistral-small", P).fields["random_seed"] == 42
+    assert "seed" not in body_fields("gemini-2.0-flash", P).fields
+    assert body_fields("claude-x", GenParams(max_new_tokens=5, temperature=1.5)).fields["temperature"] == 1.0
+    assert body_fields("gpt-4o", P, family="openai-reasoning").record["family"] == "openai-reasoning"
+    with pytest.raises(ConfigError, match="applies to reasoning models"):
+        body_fields("gpt-4o", P, reasoning_effort="low")
+    with pytest.raises(ConfigError, match="unknown model family"):
+        body_fields("gpt-4o", P, family="nope")
+
+
+def _run(srv_url: str, tmp_path: Path, data: Path, model: str, *extra: str, out: str = "run", engine: str = "openai",
+         env: dict | None = None):
+    endpoint = srv_url if engine == "azure" else srv_url + "/v1"
+    return run_clue("run", "--engine", engine, "--endpoint", endpoint, "--model", model, "--tasks", "meqsum",
+                    "--data-dir", str(data), "--out", str(tmp_path / out), "--store", str(tmp_path / f"{out}.sqlite"),
+                    "--no-progress", "--max-attempts", "2", "--retry-base", "0.001", *extra, env=env)
+
+
+def _lines(run_dir: Path) -> list[dict]:
+    return [json.loads(ln) for ln in (run_dir / "samples.jsonl").read_text().splitlines()]
+
+
+def test_reasoning_model_run_sends_the_right_parameters(tmp_path):
+    data = invented_meqsum(tmp_path, n=13)
+    with FakeServer(responder=meqsum_oracle(data), model_id="o4-mini", reasoning=True) as srv:
+        proc = _run(srv.url, tmp_path, data, "o4-mini", "--reasoning-effort", "low")
+        bodies = srv.bodies
+    assert proc.returncode == 0, proc.stderr
+    assert len(bodies) == 10 and all("max_tokens" not in b and "temperature" not in b and "stop" not in b
+                                     and b["max_completion_tokens"] == 200 and b["reasoning_effort"] == "low" for b in bodies)
+    record = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert record["request_parameters"]["meqsum"]["family"] == "openai-reasoning"
+    assert "temperature" in record["request_parameters"]["meqsum"]["dropped"]
+    lines = _lines(tmp_path / "run")
+    assert all(ln["usage"]["reasoning_tokens"] == 16 for ln in lines)
+    assert json.loads((tmp_path / "run" / "scores.json").read_text())["tasks"]["meqsum"]["metrics"]["rougeL"] == 100.0
+
+
+def test_budget_eaten_by_reasoning_is_counted_not_hidden(tmp_path):
+    data = invented_meqsum(tmp_path, n=8)
+    with FakeServer(responder=meqsum_oracle(data), model_id="o3", reasoning=True) as srv:
+        proc = _run(srv.url, tmp_path, data, "o3", "--reasoning-effort", "high")  # 256 reasoning tokens > 200
+    assert proc.returncode == 0, proc.stderr
+    assert "5 empty answers, 5 cut at the token limit" in proc.stdout
+    task = json.loads((tmp_path / "run" / "scores.json").read_text())["tasks"]["meqsum"]
+    assert task["n_empty"] == 5 and task["n_length"] == 5 and task["n_scored"] == 5  # scored as the model's answer
+    assert all(ln["status"] == "ok" and ln["raw_output"] == "" and ln["finish_reason"] == "length" for ln in _lines(tmp_path / "run"))
+
+
+def test_systematic_400_stops_after_a_handful(tmp_path):
+    data = invented_meqsum(tmp_path, n=63)
+    with FakeServer(responder=meqsum_oracle(data), model_id="o3", reasoning=True) as srv:
+        # the generic family sends max_tokens and temperature 0: the reasoning model rejects every request
+        proc = _run(srv.url, tmp_path, data, "o3", "--model-family", "openai-compatible", "--concurrency", "16")
+        sent = srv.stats.requests
+    assert proc.returncode == 2 and sent == 3, (sent, proc.stderr)
+    err = proc.stderr.strip().splitlines()
+    assert len(err) == 1 and "rejected the first 3 requests alike" in err[0] and "max_completion_tokens" in err[0]
+
+
+def test_mixed_rejections_do_not_stop_the_run(tmp_path):
+    data = invented_meqsum(tmp_path, n=13)
+    plan = ["400", None] + [None] * 20
+    with FakeServer(responder=meqsum_oracle(data), model_id="gpt-4o", fault_plan=plan) as srv:
+        proc = _run(srv.url, tmp_path, data, "gpt-4o", "--max-failures", "1")
+        sent = srv.stats.requests
+    assert proc.returncode == 0 and sent == 10, proc.stderr
+
+
+def test_azure_classic_deployment(tmp_path):
+    data = invented_meqsum(tmp_path, n=8)
+    env = {"AZURE_OPENAI_API_KEY": "az-key-123"}
+    with FakeServer(responder=meqsum_oracle(data), model_id="my-gpt4o-deployment", api_key="az-key-123") as srv:
+        ok = _run(srv.url, tmp_path, data, "my-gpt4o-deployment", engine="azure", env=env)
+        wrong = _run(srv.url, tmp_path, data, "not-deployed", engine="azure", env=env, out="wrong")
+        bad_key = _run(srv.url, tmp_path, data, "my-gpt4o-deployment", engine="azure", out="badkey",
+                       env={"AZURE_OPENAI_API_KEY": "nope"})
+        bodies = srv.bodies
+    assert ok.returncode == 0, ok.stderr
+    record = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert record["engine"]["describe"]["api_version"] and record["engine"]["describe"]["deployment"] == "my-gpt4o-deployment"
+    assert wrong.returncode == 2 and "no deployment 'not-deployed'" in wrong.stderr and "api-version" in wrong.stderr and len(wrong.stderr.strip().splitlines()) == 1
+    assert bad_key.returncode == 2 and "AZURE_OPENAI_API_KEY" in bad_key.stderr
+    assert len(bodies) >= 5
+
+
+def test_azure_detected_from_the_url():
+    from clue.engines import resolve_engine
+
+    assert resolve_engine("openai", "https://res.openai.azure.com/") == "azure"
+    assert resolve_engine("openai", "https://res.openai.azure.com/openai/v1/") == "openai"  # v1: the plain engine
+    assert resolve_engine("openai", "http://127.0.0.1:8000/v1") == "openai"
+
+
+def test_completions_route_sends_the_rendered_v3_prompt(tmp_path):
+    data = invented_meqsum(tmp_path, n=8)
+    template = chat_template_file(tmp_path)
+    with FakeServer(responder=meqsum_oracle(data), model_id="m") as srv:
+        proc = _run(srv.url, tmp_path, data, "m", "--route", "completions", "--chat-template", str(template))
+        tgi = run_clue("run", "--engine", "tgi", "--endpoint", srv.url, "--model", "m", "--tasks", "meqsum",
+                       "--data-dir", str(data), "--out", str(tmp_path / "tgi"), "--store", str(tmp_path / "t.sqlite"),
+                       "--no-progress", "--chat-template", str(template))
+        bodies = srv.bodies
+    assert proc.returncode == 0 and tgi.returncode == 0, proc.stderr + tgi.stderr
+    sent = [b["prompt"] for b in bodies if "prompt" in b]
+    tgi_prompts = [b["inputs"] for b in bodies if "inputs" in b]
+    assert len(sent) == 5 and sorted(sent) == sorted(tgi_prompts)  # byte-identical to TGI's native route
+    record = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert record["route"] == "completions" and record["prompts_byte_identical"] is True
+    assert {ln["prompt_hash"] for ln in _lines(tmp_path / "run")} == {ln["prompt_hash"] for ln in _lines(tmp_path / "tgi")}
+
+
+def test_chat_prefill_sends_the_prefix_to_continue(tmp_path):
+    data = invented_meqsum(tmp_path, n=6)
+    with FakeServer(responder=meqsum_oracle(data), model_id="m") as srv:
+        proc = _run(srv.url, tmp_path, data, "m", "--prefill")
+        bodies = srv.bodies
+    assert proc.returncode == 0, proc.stderr
+    assert all(b["messages"][-1]["role"] == "assistant" and b["continue_final_message"] is True
+               and b["add_generation_prompt"] is False for b in bodies)
+    assert "final assistant message" in json.loads((tmp_path / "run" / "run.json").read_text())["prefill"]
