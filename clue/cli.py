@@ -66,7 +66,12 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--allow-remote-phi", action="store_true",
                    help="allow credentialed (PhysioNet) tasks to go to a non-loopback endpoint (see clue/phi.py)")
     p.add_argument("--dry-run", action="store_true",
-                   help="build the exact requests and write them to <out>/requests.jsonl with counts; send none")
+                   help="build the exact requests and write them to <out>/requests.jsonl with counts and token/USD "
+                        "estimates; send none (works without a server when nothing needs one)")
+    p.add_argument("--max-cost", type=float, default=None, metavar="USD",
+                   help="stop sending once the reported usage of this run's requests costs USD (needs the model's price)")
+    p.add_argument("--prices", default=None, metavar="FILE",
+                   help="price table, USD per 1M tokens by model id (default: clue/report/prices.yaml) for --max-cost / --dry-run")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -127,13 +132,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         progress=not args.no_progress and sys.stderr.isatty() or os.environ.get("CLUE_PROGRESS") == "1",
         argv=["clue", *sys.argv[1:]], allow_remote_phi=args.allow_remote_phi, dry_run=getattr(args, "dry_run", False),
         route=args.route, prefill=args.prefill, model_family=args.model_family, reasoning_effort=args.reasoning_effort,
-        api_version=args.api_version,
+        api_version=args.api_version, max_cost=args.max_cost, prices=args.prices,
     )
     result = evaluate(cfg)
     if result.plan is not None:
         for t in result.plan.values():
+            e = t["estimate"]
+            usd = f", est. ${e['usd_prompt']:.4f} prompt + up to ${e['usd_max']:.4f} in all" if "usd_max" in e else \
+                ", cost unknown (no price for the model: --prices FILE)"
             print(f"{t['title']}: {t['requests']} requests ({t['cached']} cached, {t['to_send']} to send), "
-                  f"{t['prompt_chars']:,} prompt characters")
+                  f"{t['prompt_chars']:,} prompt characters; to send: ~{e['prompt_tokens']:,} prompt tokens "
+                  f"({e['prompt_tokens_counted_by']}), at most {e['completion_tokens_max']:,} completion tokens{usd}")
         print(f"dry run: nothing sent; the exact requests are in {result.out / 'requests.jsonl'}, the counts in {result.out / 'plan.json'}")
         return 0
     for name, t in result.scores.items():
@@ -238,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
-    from clue.runner import Interrupted
+    from clue.runner import CostCapReached, Interrupted
     from clue.terminal import inert
 
     args = build_parser().parse_args(argv)
@@ -251,6 +260,10 @@ def _main(argv: list[str] | None) -> int:
 
         print(f"clue: error: {inert(redact(exc.line()))}", file=sys.stderr)  # server messages may carry escape codes
         return EXIT_USER_ERROR
+    except CostCapReached as exc:  # --max-cost: nothing more sent, requests in flight stored
+        print(inert(f"clue: stopped: {exc}; the completed requests are stored — raise --max-cost and re-run the same "
+                    f"command to continue"), file=sys.stderr)
+        return EXIT_FAILURES
     except Interrupted as exc:  # first Ctrl-C: requests in flight finished and stored
         print(inert(_resume_line(argv, f"requests in flight were finished, {exc}")), file=sys.stderr)
         return 130

@@ -62,6 +62,8 @@ class RunConfig:
     model_family: str | None = None  # clue/engines/families.py; None: from the model name
     reasoning_effort: str | None = None
     api_version: str | None = None  # azure
+    max_cost: float | None = None  # USD: stop sending once the reported usage costs this much (clue/budget.py)
+    prices: str | None = None  # price table (USD per 1M tokens); None: clue/report/prices.yaml
 
 
 @dataclass
@@ -226,18 +228,30 @@ class Evaluation:
         if cfg.profile.q22_temperature is None and cfg.profile.era == "vllm" and cfg.temperature is None:
             print("clue: note: the clue-2025 era sampled at temperature 1.0; this run is greedy (pass --temperature 1 for the era's behaviour)",
                   file=sys.stderr)
+        meter = None
+        if cfg.max_cost is not None and not cfg.dry_run:
+            from clue.budget import CostMeter
+
+            meter = CostMeter.for_model(cfg.max_cost, cfg.model, cfg.prices)
         store = Store(cfg.store_path)
         engine = self._engine()
         started = time.time()
         try:
-            info = await engine.describe()
+            try:
+                info = await engine.describe()
+            except EndpointError as exc:  # a dry run needs no server unless the prompts depend on it
+                if not (cfg.dry_run and exc.what.startswith("cannot reach")):
+                    raise
+                info = {"engine": cfg.engine, "url": cfg.endpoint, "not_reached": exc.what}
+                print(f"clue: note: dry run without a server ({exc.what}); the model and its limits were not checked",
+                      file=sys.stderr)
             _check_model(cfg, info)
             template = _resolve_template(cfg, cfg.revision or info.get("model_sha"))
             ctx = self._context(info, template)
             self._check_truncate(ctx, info)
             record = self._record(info, template, ctx, started)
             run_id = store.start_run(str(cfg.out), redact(record)) if not cfg.dry_run else 0
-            runner = Runner(engine, store, concurrency=cfg.concurrency, policy=cfg.policy, progress=cfg.progress)
+            runner = Runner(engine, store, concurrency=cfg.concurrency, policy=cfg.policy, progress=cfg.progress, meter=meter)
             lines: list[dict[str, Any]] = []
             scores: dict[str, Any] = {}
             planned: list[tuple[Task, list[Request]]] = []
@@ -256,7 +270,7 @@ class Evaluation:
         finally:
             await engine.close()
         if cfg.dry_run:
-            return self._plan(planned, store, record)
+            return self._plan(planned, store, record, ctx.tokenizer)
         stats = runner.stats.as_dict()
         limit = failure_limit(cfg.max_failures, stats["requests"])
         record.update(finished=time.time(), stats=stats, max_failures=cfg.max_failures,
@@ -266,19 +280,29 @@ class Evaluation:
         store.close()
         return RunResult(cfg.out, scores, stats, stats["failed"] <= limit)
 
-    def _plan(self, planned: list[tuple[Task, list[Request]]], store: Store, record: dict[str, Any]) -> RunResult:
+    def _plan(self, planned: list[tuple[Task, list[Request]]], store: Store, record: dict[str, Any], tokenizer: Any) -> RunResult:
         """--dry-run: the exact requests go to requests.jsonl (what a run would send, byte for byte), the
         per-task counts to plan.json; nothing is sent, nothing is scored. The run directory keeps its
         draw seed, so the real run that follows builds the same prompts."""
+        from clue.budget import estimate, price_for
+
+        cfg = self.cfg
+        if tokenizer is None and cfg.tokenizer:
+            from clue.tokenizer import load_tokenizer
+
+            tokenizer = load_tokenizer(cfg.model, cfg.revision, cfg.tokenizer)
+        price = price_for(cfg.model, cfg.prices)
         rows: list[str] = []
         plan: dict[str, Any] = {}
         for task, requests in planned:
             unique = {r.key: r for r in requests}
-            cached = len(store.get_many(unique))
+            hits = store.get_many(unique)
+            cached = len(hits)
             chars = sum(len(r.prompt) if r.prompt is not None else sum(len(m["content"]) for m in r.messages or ())
                         for r in unique.values())
             plan[task.name] = {"title": task.title, "requests": len(unique), "cached": cached,
-                               "to_send": len(unique) - cached, "prompt_chars": chars}
+                               "to_send": len(unique) - cached, "prompt_chars": chars,
+                               "estimate": estimate([r for k, r in unique.items() if k not in hits], tokenizer, price)}
             rows += [_json_line({"task": task.name, "sample_id": r.sample_id, "request_key": r.key, "prompt": r.prompt,
                                  "messages": list(r.messages) if r.messages is not None else None,
                                  "params": asdict(r.params)}) for r in requests]

@@ -21,7 +21,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Sequence
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, stop_any, wait_random_exponential
 from tqdm import tqdm
@@ -47,6 +47,10 @@ FAIL_FAST = 3  # identical permanent rejections, before any success, that stop a
 
 class Interrupted(Exception):
     """Ctrl-C during a run: the requests in flight were finished and stored, nothing more was sent."""
+
+
+class CostCapReached(Interrupted):
+    """--max-cost: the sent requests' reported cost reached the cap; requests in flight were stored."""
 
 
 class _Stopped(Exception):
@@ -89,13 +93,15 @@ class _Wait:
 
 class Runner:
     def __init__(self, engine: Engine, store: Store, *, concurrency: int = 32, policy: RetryPolicy | None = None,
-                 progress: bool = True):
+                 progress: bool = True, meter: Any = None):
         self.engine = engine
         self.store = store
         self.concurrency = max(1, concurrency)
         self.policy = policy or RetryPolicy()
         self.progress = progress
         self.stats = RunStats()
+        self.meter = meter  # clue.budget.CostMeter: --max-cost
+        self._cap_reached = False
         self.stopping = False  # set by the first Ctrl-C (or `stop()`)
         self._stop_event: asyncio.Event | None = None  # wakes requests sleeping between attempts
         self._proven = False  # a request succeeded, or the rejections so far were not all the same
@@ -223,6 +229,9 @@ class Runner:
                     return
                 completion = await self._send(request, bar)
                 self.store.put(request, completion)  # written the moment it lands
+                if self.meter is not None and completion.text is not None and self.meter.add(completion.usage):
+                    self._cap_reached = True
+                    self.stop()
                 results[request.key] = completion
                 bar.update(1)
                 if completion.error is not None:
@@ -243,6 +252,8 @@ class Runner:
             bar.close()
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
+        if self._cap_reached:
+            raise CostCapReached(self.meter.summary())
         if self.stopping:
             raise Interrupted(f"{sum(1 for c in results.values() if not c.cached and c.text is not None)} new completion(s) stored")
         return results

@@ -157,3 +157,39 @@ def test_chat_prefill_sends_the_prefix_to_continue(tmp_path):
     assert all(b["messages"][-1]["role"] == "assistant" and b["continue_final_message"] is True
                and b["add_generation_prompt"] is False for b in bodies)
     assert "final assistant message" in json.loads((tmp_path / "run" / "run.json").read_text())["prefill"]
+
+
+def _prices(tmp_path: Path, model: str) -> Path:
+    path = tmp_path / "prices.yaml"
+    path.write_text(f"prices:\n  {model}:\n    input: 1000.0\n    output: 2000.0\n")  # USD per 1M tokens (a test price)
+    return path
+
+
+def test_max_cost_stops_the_run_and_a_rerun_continues(tmp_path):
+    data = invented_meqsum(tmp_path, n=43)
+    prices = _prices(tmp_path, "gpt-4o")
+    with FakeServer(responder=meqsum_oracle(data), model_id="gpt-4o", latency_s=0.05) as srv:
+        # ~30 prompt words ~ $0.03 and ~8 answer words ~ $0.016 per request: $0.20 buys a handful of the 40
+        capped = _run(srv.url, tmp_path, data, "gpt-4o", "--max-cost", "0.2", "--prices", str(prices), "--concurrency", "2")
+        sent = srv.stats.completed
+        assert not (tmp_path / "run" / "scores.json").exists()
+        rest = _run(srv.url, tmp_path, data, "gpt-4o", "--prices", str(prices), "--concurrency", "2")
+        total = srv.stats.completed
+    assert capped.returncode == 3 and "--max-cost 0.2 USD reached" in capped.stderr, capped.stderr
+    assert 2 <= sent < 40
+    assert rest.returncode == 0 and total == 40  # nothing paid twice
+    unpriced = _run("http://127.0.0.1:9", tmp_path, data, "other-model", "--max-cost", "1", out="x")
+    assert unpriced.returncode == 2 and "lacks" in unpriced.stderr
+
+
+def test_dry_run_estimates_without_a_server(tmp_path):
+    data = invented_meqsum(tmp_path, n=13)
+    prices = _prices(tmp_path, "gpt-4o")
+    with FakeServer() as srv:
+        closed = srv.url  # the port is closed once the server stops
+    proc = _run(closed, tmp_path, data, "gpt-4o", "--dry-run", "--prices", str(prices))
+    assert proc.returncode == 0, proc.stderr
+    assert "dry run without a server" in proc.stderr
+    assert "approximation: characters / 4" in proc.stdout and "est. $" in proc.stdout and "at most 2,000 completion tokens" in proc.stdout
+    est = json.loads((tmp_path / "run" / "plan.json").read_text())["plan"]["meqsum"]["estimate"]
+    assert est["prompt_tokens"] > 0 and est["usd_max"] > est["usd_prompt"] > 0

