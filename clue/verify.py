@@ -88,6 +88,9 @@ def verify_run(run: Mapping[str, Any], *, tolerance: float = DEFAULT_TOLERANCE, 
     pub = published.table().get(pm.name, {}) if pm else {}
     protocol = str(scores.get("protocol", "?"))
     base_note = "" if protocol == REFERENCE_PROTOCOL else f"protocol {protocol}; the published numbers are {REFERENCE_PROTOCOL}"
+    if (run.get("record") or {}).get("prompts_byte_identical") is False:  # chat route: the server rendered the template
+        base_note = "; ".join(x for x in (base_note, "prompts not byte-identical to the protocol's (server-side chat "
+                                                     "template; use --route completions)") if x)
     by_title = {t.get("title", n): t for n, t in scores["tasks"].items()}
     checks: list[Check] = []
 

@@ -193,3 +193,15 @@ def test_dry_run_estimates_without_a_server(tmp_path):
     assert "approximation: characters / 4" in proc.stdout and "est. $" in proc.stdout and "at most 2,000 completion tokens" in proc.stdout
     est = json.loads((tmp_path / "run" / "plan.json").read_text())["plan"]["meqsum"]["estimate"]
     assert est["prompt_tokens"] > 0 and est["usd_max"] > est["usd_prompt"] > 0
+
+
+def test_verify_notes_prompts_that_are_not_byte_identical(tmp_path):
+    from clue.report.load import load_run
+    from clue.verify import verify_run
+
+    data = invented_meqsum(tmp_path, n=6)
+    with FakeServer(responder=meqsum_oracle(data), model_id="meta-llama/Meta-Llama-3-8B-Instruct") as srv:
+        proc = _run(srv.url, tmp_path, data, "meta-llama/Meta-Llama-3-8B-Instruct")
+    assert proc.returncode == 0, proc.stderr
+    checks = verify_run(load_run(tmp_path / "run"), replicates=20)
+    assert checks and all("not byte-identical" in c.note for c in checks)
