@@ -17,6 +17,7 @@ from clue.errors import UserError
 
 EXIT_USER_ERROR = 2
 EXIT_FAILURES = 3
+EXIT_BATCH_PENDING = 75  # EX_TEMPFAIL: a batch is running; re-run the same command later
 
 
 def _default_run_name(args: argparse.Namespace) -> str:
@@ -68,6 +69,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dry-run", action="store_true",
                    help="build the exact requests and write them to <out>/requests.jsonl with counts and token/USD "
                         "estimates; send none (works without a server when nothing needs one)")
+    p.add_argument("--batch", action="store_true",
+                   help="openai/azure: send through the Batch API (50%% price, within 24 h); the command exits after "
+                        "submitting, and re-running it collects the results into the store")
     p.add_argument("--max-cost", type=float, default=None, metavar="USD",
                    help="stop sending once the reported usage of this run's requests costs USD (needs the model's price)")
     p.add_argument("--prices", default=None, metavar="FILE",
@@ -132,8 +136,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         progress=not args.no_progress and sys.stderr.isatty() or os.environ.get("CLUE_PROGRESS") == "1",
         argv=["clue", *sys.argv[1:]], allow_remote_phi=args.allow_remote_phi, dry_run=getattr(args, "dry_run", False),
         route=args.route, prefill=args.prefill, model_family=args.model_family, reasoning_effort=args.reasoning_effort,
-        api_version=args.api_version, max_cost=args.max_cost, prices=args.prices,
+        api_version=args.api_version, max_cost=args.max_cost, prices=args.prices, batch=args.batch,
     )
+    if args.batch and args.engine not in ("openai", "azure"):
+        raise ConfigError("--batch needs the openai or azure engine", "drop --batch or use --engine openai")
     result = evaluate(cfg)
     if result.plan is not None:
         for t in result.plan.values():
@@ -247,12 +253,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
+    from clue.engines.batch import BatchPending
     from clue.runner import CostCapReached, Interrupted
+    from clue.secrets import redact as redact_line
     from clue.terminal import inert
 
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
+    except BatchPending as exc:  # submitted / still running: not an error
+        print(inert(f"clue: {redact_line(exc.line())}"), file=sys.stderr)
+        return EXIT_BATCH_PENDING
     except UserError as exc:
         if args.debug:
             raise

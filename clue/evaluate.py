@@ -64,6 +64,7 @@ class RunConfig:
     api_version: str | None = None  # azure
     max_cost: float | None = None  # USD: stop sending once the reported usage costs this much (clue/budget.py)
     prices: str | None = None  # price table (USD per 1M tokens); None: clue/report/prices.yaml
+    batch: bool = False  # OpenAI Batch API: submit, exit, collect on a later invocation
 
 
 @dataclass
@@ -256,13 +257,18 @@ class Evaluation:
             scores: dict[str, Any] = {}
             planned: list[tuple[Task, list[Request]]] = []
             for task in cfg.tasks:
-                split = self.splits[task.name]
-                requests = task.build(split, ctx)
+                requests = task.build(self.splits[task.name], ctx)
                 if getattr(task, "last_build", None):  # how a task drew/truncated (LongHealth's seed and budgets)
                     record.setdefault("task_build", {})[task.name] = task.last_build
+                planned.append((task, requests))
+            if cfg.batch and not cfg.dry_run:  # OpenAI Batch API: submit, or collect into the store (clue/engines/batch.py)
+                from clue.engines.batch import BatchJob
+
+                record["batch"] = await BatchJob(engine, store, cfg.out).settle([r for _, rs in planned for r in rs])
+            for task, requests in planned:
                 if cfg.dry_run:
-                    planned.append((task, requests))
-                    continue
+                    break
+                split = self.splits[task.name]
                 done = await runner.run(requests, label=task.title)
                 task_lines, task_scores = self._score(task, split, requests, done)
                 lines += task_lines

@@ -17,7 +17,9 @@ api-version or an unknown deployment: Azure's 404). ``reasoning=True`` imitates 
 model: ``max_tokens``, ``stop`` and a temperature other than 1 are rejected with OpenAI's 400
 messages (temperature is accepted with ``reasoning_effort: "none"``); ``max_completion_tokens``
 counts ``reasoning_tokens`` (per effort) first, so a small budget answers "" with finish_reason
-"length". Every generation body received is kept in ``srv.bodies``. Tokens are whitespace-split words. Like TGI, the native generate
+"length". Every generation body received is kept in ``srv.bodies``. OpenAI's Batch API: POST /v1/files
+(multipart upload), POST /v1/batches, GET /v1/batches/{id} (the batch runs its lines through the
+responder on the ``batch_polls``-th look, then is "completed"), GET /v1/files/{id}/content. Tokens are whitespace-split words. Like TGI, the native generate
 routes keep the matched stop sequence at the end of ``generated_text``; the chat route drops it
 (OpenAI semantics). ``tgi=False`` imitates a non-TGI server: /info, / and /generate answer 404.
 Faults are decided at arrival on the generation routes, before auth and validation, by one
@@ -214,6 +216,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if path == "/info" and fake.tgi:
             return self._send(200, fake.info())
+        m = re.fullmatch(r"/v1/(batches|files)/([^/]+)(/content)?", path)
+        if m:
+            return self._batch_get(m.group(1), m.group(2))
         if path == "/props" and fake.props is not None:
             return self._send(200, fake.props)
         if path == "/v1/models":
@@ -224,6 +229,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         fake, path = self.server.fake, self.path.split("?", 1)[0].rstrip("/") or "/"
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if path in ("/v1/files", "/v1/batches"):
+            return self._batch_post(path, raw) if self._authorized() else None
         kind, azure = self._route(path)
         if kind is None:
             return self._send(404, {"error": f"Not Found: POST {path}"})
@@ -331,6 +338,68 @@ class _Handler(BaseHTTPRequestHandler):
             self._key = key
             self._send(200, [out] if path == "/" else out)
 
+    # -- OpenAI Batch API ------------------------------------------------------------------------
+    def _batch_post(self, path: str, raw: bytes) -> None:
+        fake = self.server.fake
+        with fake._lock:
+            n = len(fake.files) + len(fake.batches)
+            if path == "/v1/files":
+                from email.parser import BytesParser
+
+                msg = BytesParser().parsebytes(b"Content-Type: " + self.headers["Content-Type"].encode() + b"\r\n\r\n" + raw)
+                content = next(p.get_payload(decode=True) for p in msg.get_payload() if p.get_param("name", header="content-disposition") == "file")
+                fid = f"file-{n}"
+                fake.files[fid] = content
+                return self._send(200, {"id": fid, "object": "file", "bytes": len(content), "created_at": 0,
+                                        "filename": "batch.jsonl", "purpose": "batch", "status": "processed"})
+            body = json.loads(raw)
+            if body.get("input_file_id") not in fake.files:
+                return self._send(400, _oai_error("Invalid input_file_id", "invalid_request_error", None))
+            bid = f"batch_{n}"
+            fake.batches[bid] = {"id": bid, "object": "batch", "endpoint": body["endpoint"], "input_file_id": body["input_file_id"],
+                                 "completion_window": "24h", "status": "in_progress", "created_at": int(time.time()),
+                                 "output_file_id": None, "error_file_id": None, "polls": 0,
+                                 "request_counts": {"total": fake.files[body["input_file_id"]].count(b"\n"), "completed": 0, "failed": 0}}
+            return self._send(200, {k: v for k, v in fake.batches[bid].items() if k != "polls"})
+
+    def _batch_get(self, what: str, ident: str) -> None:
+        fake = self.server.fake
+        if not self._authorized():
+            return
+        with fake._lock:
+            if what == "files":
+                if ident not in fake.files:
+                    return self._send(404, _oai_error("No such file", "invalid_request_error", None))
+                return self._send(200, fake.files[ident])
+            batch = fake.batches.get(ident)
+            if batch is None:
+                return self._send(404, _oai_error("No such batch", "invalid_request_error", None))
+            batch["polls"] += 1
+            if batch["status"] == "in_progress" and batch["polls"] >= fake.batch_polls:
+                out = []
+                for line in fake.files[batch["input_file_id"]].decode().splitlines():
+                    item = json.loads(line)
+                    req = item["body"]
+                    text, reason = _limit(fake.responder("chat", req["messages"]) if "messages" in req else
+                                          fake.responder("generate", req["prompt"]),
+                                          req.get("max_completion_tokens", req.get("max_tokens")),
+                                          [req["stop"]] if isinstance(req.get("stop"), str) else req.get("stop") or [], False)
+                    n_in = _n_tokens(_chat_text(req["messages"]) if "messages" in req else req["prompt"])
+                    choice = ({"index": 0, "message": {"role": "assistant", "content": text}} if "messages" in req
+                              else {"index": 0, "text": text})
+                    choice["finish_reason"] = "length" if reason == "length" else "stop"
+                    out.append(json.dumps({"id": "r", "custom_id": item["custom_id"], "error": None, "response": {
+                        "status_code": 200, "request_id": "q", "body": {
+                            "id": "x", "object": "chat.completion", "created": 0, "model": req["model"], "choices": [choice],
+                            "usage": {"prompt_tokens": n_in, "completion_tokens": _n_tokens(text),
+                                      "total_tokens": n_in + _n_tokens(text)}}}}))
+                    fake.batch_completed.append(item["custom_id"])
+                fid = f"file-out-{ident}"
+                fake.files[fid] = ("\n".join(out) + "\n").encode()
+                batch.update(status="completed", output_file_id=fid)
+                batch["request_counts"]["completed"] = len(out)
+            return self._send(200, {k: v for k, v in batch.items() if k != "polls"})
+
     def _azure_ok(self, path: str) -> bool:
         """Azure's classic routes: api-version is required and the deployment must exist."""
         fake = self.server.fake
@@ -434,6 +503,10 @@ class FakeServer:
         self.deployments = set(deployments or (model_id,))  # Azure deployment names
         self.props = props  # served at GET /props (llama.cpp) when set
         self.bodies: list[dict[str, Any]] = []  # every generation JSON body received
+        self.files: dict[str, bytes] = {}  # Batch API uploads and outputs
+        self.batches: dict[str, dict[str, Any]] = {}
+        self.batch_polls = 1  # the batch completes on this look at it
+        self.batch_completed: list[str] = []  # custom_ids the batches answered
         self._rng, self._lock, self._stop = random.Random(seed), threading.Lock(), threading.Event()
         self._conns: set[socket.socket] = set()
         self._httpd: _HTTPServer | None = None

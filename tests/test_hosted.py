@@ -205,3 +205,22 @@ def test_verify_notes_prompts_that_are_not_byte_identical(tmp_path):
     assert proc.returncode == 0, proc.stderr
     checks = verify_run(load_run(tmp_path / "run"), replicates=20)
     assert checks and all("not byte-identical" in c.note for c in checks)
+
+
+def test_batch_run_submitted_then_collected_by_a_second_invocation(tmp_path):
+    data = invented_meqsum(tmp_path, n=13)
+    with FakeServer(responder=meqsum_oracle(data), model_id="o4-mini", reasoning=True) as srv:
+        first = _run(srv.url, tmp_path, data, "o4-mini", "--batch")
+        assert first.returncode == 75 and "submitted with 10 request(s)" in first.stderr, first.stderr
+        state = json.loads((tmp_path / "run" / "batch.json").read_text())
+        assert srv.stats.requests == 0 and len(srv.batches) == 1  # nothing sent live
+        line = json.loads(srv.files[state["input_file_id"]].decode().splitlines()[0])
+        assert line["url"] == "/v1/chat/completions" and "max_completion_tokens" in line["body"]  # the family's rules
+        second = _run(srv.url, tmp_path, data, "o4-mini", "--batch")
+        live = srv.stats.requests
+    assert second.returncode == 0, second.stderr
+    assert live == 0 and "10 cached" in second.stdout  # every answer came from the batch, through the store
+    assert json.loads((tmp_path / "run" / "scores.json").read_text())["tasks"]["meqsum"]["metrics"]["rougeL"] == 100.0
+    record = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert record["batch"]["status"] == "completed" and record["batch"]["stored"] == 10
+    assert not (tmp_path / "run" / "batch.json").exists()
