@@ -278,6 +278,8 @@ class Evaluation:
         if cfg.dry_run:
             return self._plan(planned, store, record, ctx.tokenizer)
         stats = runner.stats.as_dict()
+        if getattr(engine, "fingerprints", None):  # OpenAI-compatible servers' system_fingerprint values
+            record["engine"]["system_fingerprints"] = sorted(engine.fingerprints)
         limit = failure_limit(cfg.max_failures, stats["requests"])
         record.update(finished=time.time(), stats=stats, max_failures=cfg.max_failures,
                       failures_within_limit=stats["failed"] <= limit)
