@@ -39,6 +39,8 @@ def test_reasoning_rules_and_record():
     assert body_fields("mistral-small", P).fields["random_seed"] == 42
     assert "seed" not in body_fields("gemini-2.0-flash", P).fields
     assert body_fields("claude-x", GenParams(max_new_tokens=5, temperature=1.5)).fields["temperature"] == 1.0
+    assert body_fields("claude-x", P).fields.get("stop") is None and "seed" not in body_fields("claude-x", P).fields
+    assert body_fields("claude-x", GenParams(max_new_tokens=5, stop=("\n\n", "###"))).fields["stop"] == ["###"]
     assert body_fields("gpt-4o", P, family="openai-reasoning").record["family"] == "openai-reasoning"
     with pytest.raises(ConfigError, match="applies to reasoning models"):
         body_fields("gpt-4o", P, reasoning_effort="low")
@@ -224,3 +226,10 @@ def test_batch_run_submitted_then_collected_by_a_second_invocation(tmp_path):
     record = json.loads((tmp_path / "run" / "run.json").read_text())
     assert record["batch"]["status"] == "completed" and record["batch"]["stored"] == 10
     assert not (tmp_path / "run" / "batch.json").exists()
+
+
+def test_list_shaped_error_bodies_give_their_message():
+    from clue.engines.base import server_message
+
+    body = '[{"error": {"code": 400, "message": "Invalid JSON payload received. Unknown name \\"seed\\"", "status": "INVALID_ARGUMENT"}}]'
+    assert server_message(body) == 'Invalid JSON payload received. Unknown name "seed"'

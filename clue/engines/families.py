@@ -13,8 +13,8 @@ Add a provider by adding a `Family` row; nothing else branches on model names.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from clue.errors import ConfigError
 from clue.types import GenParams
@@ -29,22 +29,21 @@ class Family:
     why: str  # the source of the rule, for the run record
     budget_field: str = "max_tokens"
     temperature: str = "send"  # "send" | "omit" (only the server default is accepted) | "clamp01" (range 0–1)
-    stop: bool = True
+    stop: str = "send"  # "send" | "omit" (rejected) | "nonblank" (whitespace-only stop sequences rejected)
     seed_field: str | None = "seed"  # None: the API rejects or ignores a seed, so none is sent
     reasoning_effort: bool = False  # accepts `reasoning_effort`
     temperature_with_effort_none: bool = False  # gpt-5.1+: temperature is accepted when reasoning_effort is "none"
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 FAMILIES: tuple[Family, ...] = (
     Family("openai-reasoning", r"(^|/)(o1|o3|o4)(-|$)|(^|/)gpt-5",
            "OpenAI reasoning models reject max_tokens, temperature other than 1 and stop with HTTP 400; "
            "max_completion_tokens counts reasoning tokens too",
-           budget_field="max_completion_tokens", temperature="omit", stop=False, reasoning_effort=True,
+           budget_field="max_completion_tokens", temperature="omit", stop="omit", reasoning_effort=True,
            temperature_with_effort_none=True),
     Family("anthropic", r"(^|/)claude",
-           "Anthropic's OpenAI-compatible API: temperature 0-1, seed ignored",
-           temperature="clamp01", seed_field=None),
+           "Anthropic's OpenAI-compatible API: temperature 0-1, seed ignored, only non-whitespace stop sequences",
+           temperature="clamp01", seed_field=None, stop="nonblank"),
     Family("mistral", r"(^|/)(mistral|mixtral|codestral|ministral|magistral|pixtral|open-mistral)",
            "Mistral's API names the seed random_seed", seed_field="random_seed"),
     Family("gemini", r"(^|/)gemini",
@@ -97,10 +96,12 @@ def body_fields(model: str, params: GenParams, *, family: str | None = None,
     else:
         dropped["temperature"] = f"{temperature:g} not sent: only the model's default is accepted"
     if params.stop:
-        if fam.stop:
-            fields["stop"] = list(params.stop)
-        else:
-            dropped["stop"] = f"{list(params.stop)} not sent: rejected by this family (the kit's post-processing still cuts there)"
+        kept = [s for s in params.stop if s.strip()] if fam.stop == "nonblank" else list(params.stop) if fam.stop == "send" else []
+        if kept:
+            fields["stop"] = kept
+        if len(kept) < len(params.stop):
+            left = [s for s in params.stop if s not in kept]
+            dropped["stop"] = f"{left} not sent: rejected by this family (the kit's post-processing still cuts there)"
     if params.seed is not None:
         if fam.seed_field:
             fields[fam.seed_field] = params.seed
@@ -108,7 +109,6 @@ def body_fields(model: str, params: GenParams, *, family: str | None = None,
             dropped["seed"] = f"{params.seed} not sent: rejected or ignored by this family"
     if reasoning_effort is not None:
         fields["reasoning_effort"] = reasoning_effort
-    fields.update(fam.extra)
     renamed = {"max_new_tokens": fam.budget_field} if fam.budget_field != "max_tokens" else {}
     if params.seed is not None and fam.seed_field not in (None, "seed"):
         renamed["seed"] = fam.seed_field
