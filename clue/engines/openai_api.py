@@ -31,6 +31,7 @@ class OpenAIEngine:
         self.model = model
         self.family, self.reasoning_effort = family, reasoning_effort  # clue/engines/families.py
         self.prefill = prefill  # a final assistant message is continued (the generation prefix)
+        self.server_kind = "unknown"  # set by describe(): llama.cpp answers a continued message with the prefix included
         self.fingerprints: set[str] = set()  # system_fingerprint values the server answered with
         transport = make_transport()  # plain-http local servers: O(1) connection reuse (clue/engines/transport.py)
         # never follow redirects (the SDK's client does by default): prompts go only to the checked endpoint
@@ -77,7 +78,12 @@ class OpenAIEngine:
         if not getattr(resp, "choices", None):  # no choices, or not chat-completion JSON at all (an HTML page)
             raise EngineError("transient", f"{self.url} returned no choices", label="malformed")
         choice = resp.choices[0]
-        return Completion(text=choice.message.content or "", finish_reason=choice.finish_reason, usage=self._usage(resp),
+        text = choice.message.content or ""
+        last = request.messages[-1] if self.prefill and request.messages else None
+        if last is not None and last.get("role") == "assistant" and self.server_kind == "llama.cpp" \
+                and text.startswith(last["content"]):
+            text = text[len(last["content"]):]  # the generated part only, as TGI's route and vLLM answer
+        return Completion(text=text, finish_reason=choice.finish_reason, usage=self._usage(resp),
                           latency_s=time.perf_counter() - start)
 
     def _usage(self, resp: Any) -> dict[str, int]:
@@ -117,8 +123,10 @@ class OpenAIEngine:
         if served and self.model not in served:
             shown = ", ".join(served[:5]) + (" …" if len(served) > 5 else "")
             raise EndpointError(f"{self.url} does not serve model {self.model!r} (it serves: {shown})", "fix --model")
+        server = await server_provenance(self._client, self.url)
+        self.server_kind = server["kind"]
         return {"engine": "openai", "url": self.url, "model_id": self.model, "served_models": served[:20],
-                "route": self.route, "server": await server_provenance(self._client, self.url),
+                "route": self.route, "server": server,
                 "note": "the server applied its own chat template; " + (
                     "generation prefixes were sent as a final assistant message to continue" if self.prefill
                     else "generation prefixes could not be prefilled")}
