@@ -233,3 +233,20 @@ def test_list_shaped_error_bodies_give_their_message():
 
     body = '[{"error": {"code": 400, "message": "Invalid JSON payload received. Unknown name \\"seed\\"", "status": "INVALID_ARGUMENT"}}]'
     assert server_message(body) == 'Invalid JSON payload received. Unknown name "seed"'
+
+
+def test_llama_cpp_prefill_echo_is_cut_and_provenance_recorded(tmp_path):
+    """llama-server answers a continued assistant message with the prefix included; the kit keeps the generated part."""
+    data = invented_meqsum(tmp_path, n=5)
+    answer = lambda kind, payload: "Question: What helps knee pain?"  # noqa: E731
+    with FakeServer(responder=answer, model_id="m", tgi=False, props={"model_path": "/m/x.gguf", "build_info": "b1-abc"}) as srv:
+        llama = _run(srv.url, tmp_path, data, "m", "--prefill", out="llama")
+    with FakeServer(responder=answer, model_id="m", tgi=False) as srv:
+        other = _run(srv.url, tmp_path, data, "m", "--prefill", out="other")
+    assert llama.returncode == 0 and other.returncode == 0, llama.stderr + other.stderr
+    assert {ln["raw_output"] for ln in _lines(tmp_path / "llama")} == {"What helps knee pain?"}
+    assert {ln["raw_output"] for ln in _lines(tmp_path / "other")} == {"Question: What helps knee pain?"}
+    record = json.loads((tmp_path / "llama" / "run.json").read_text())
+    server = record["engine"]["describe"]["server"]
+    assert server["kind"] == "llama.cpp" and server["props"]["build_info"] == "b1-abc"
+    assert record["engine"]["system_fingerprints"] == ["3.3.7-native"]
