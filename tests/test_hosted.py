@@ -250,3 +250,13 @@ def test_llama_cpp_prefill_echo_is_cut_and_provenance_recorded(tmp_path):
     server = record["engine"]["describe"]["server"]
     assert server["kind"] == "llama.cpp" and server["props"]["build_info"] == "b1-abc"
     assert record["engine"]["system_fingerprints"] == ["3.3.7-native"]
+
+
+def test_azure_v1_deployment_names_are_not_checked_against_models():
+    import asyncio
+
+    from clue.engines.openai_api import OpenAIEngine
+
+    engine = OpenAIEngine("https://res.openai.azure.com/openai/v1", "my-deployment", api_key="k")
+    assert engine._azure_v1() and not OpenAIEngine("http://127.0.0.1:1/v1", "m", api_key="k")._azure_v1()
+    asyncio.run(engine.close())

@@ -120,7 +120,7 @@ class OpenAIEngine:
             if err.status is None:
                 raise EndpointError(f"cannot reach {self.url} ({err.message})", "start the server or fix --endpoint") from None
             raise EndpointError(err.message.split(" — ")[0], err.message.split(" — ")[1] if " — " in err.message else "") from None
-        if served and self.model not in served:
+        if served and self.model not in served and not self._azure_v1():
             shown = ", ".join(served[:5]) + (" …" if len(served) > 5 else "")
             raise EndpointError(f"{self.url} does not serve model {self.model!r} (it serves: {shown})", "fix --model")
         server = await server_provenance(self._client, self.url)
@@ -130,6 +130,14 @@ class OpenAIEngine:
                 "note": "the server applied its own chat template; " + (
                     "generation prefixes were sent as a final assistant message to continue" if self.prefill
                     else "generation prefixes could not be prefilled")}
+
+    def _azure_v1(self) -> bool:
+        """Azure's v1 API lists models, not the deployment names that go in `model`: no check against it."""
+        from urllib.parse import urlparse
+
+        from clue.engines.azure import AZURE_HOSTS
+
+        return (urlparse(self.url).hostname or "").endswith(AZURE_HOSTS)
 
     async def close(self) -> None:
         await self._client.close()
