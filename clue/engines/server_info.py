@@ -24,7 +24,7 @@ SERVERS = {"version": "vllm", "props": "llama.cpp", "info": "tgi"}
 
 def server_root(url: str) -> str:
     url = url.rstrip("/")
-    return url[: -len("/v1")] if url.endswith("/v1") else url
+    return url.removesuffix("/v1")
 
 
 async def server_provenance(client: openai.AsyncOpenAI, url: str, timeout_s: float = 5.0) -> dict[str, Any]:
