@@ -261,6 +261,8 @@ class Evaluation:
                 if getattr(task, "last_build", None):  # how a task drew/truncated (LongHealth's seed and budgets)
                     record.setdefault("task_build", {})[task.name] = task.last_build
                 planned.append((task, requests))
+                if cfg.engine in ("openai", "azure") and requests:  # the model family's rules: what is sent, and why
+                    record.setdefault("request_parameters", {})[task.name] = self._parameter_record(requests)
             if cfg.batch and not cfg.dry_run:  # OpenAI Batch API: submit, or collect into the store (clue/engines/batch.py)
                 from clue.engines.batch import BatchJob
 
@@ -387,7 +389,6 @@ class Evaluation:
             "prefill": "generation prefixes appended to the rendered prompt" if ctx.send == "prompt"
                        else "server-side chat template; generation prefixes sent as a final assistant message to continue"
                        if ctx.prefill else "server-side chat template; generation prefixes could not be prefilled",
-            "request_parameters": self._parameter_record(ctx),
             "tasks": [t.name for t in cfg.tasks],
             "prompt_templates": {t.name: prompts.template_hashes(t.name) for t in cfg.tasks},
             "data_dir": str(cfg.data_dir),
@@ -397,22 +398,14 @@ class Evaluation:
             "started": started,
         }
 
-    def _parameter_record(self, ctx: BuildContext) -> dict[str, Any] | None:
-        """Per task: the generation fields an OpenAI-compatible engine sends for this model, and why."""
-        cfg = self.cfg
-        if cfg.engine not in ("openai", "azure"):
-            return None
+    def _parameter_record(self, requests: list[Request]) -> list[dict[str, Any]] | dict[str, Any]:
+        """The generation fields an OpenAI-compatible engine sends for these requests, and why (one per distinct params)."""
         from clue.engines.families import body_fields
-        from clue.tasks.postprocess import stop_strings
-        from clue.types import GenParams
 
-        out = {}
-        for task in cfg.tasks:
-            params = GenParams(max_new_tokens=task.max_new_tokens[cfg.profile.era], stop=stop_strings(cfg.profile, cfg.model),
-                               temperature=ctx.temperature if ctx.temperature is not None else cfg.profile.q22_temperature,
-                               seed=ctx.seed if ctx.seed is not None else cfg.profile.seed)
-            out[task.name] = body_fields(cfg.model, params, family=cfg.model_family, reasoning_effort=cfg.reasoning_effort).record
-        return out
+        cfg = self.cfg
+        distinct = list(dict.fromkeys(r.params for r in requests))
+        out = [body_fields(cfg.model, p, family=cfg.model_family, reasoning_effort=cfg.reasoning_effort).record for p in distinct]
+        return out[0] if len(out) == 1 else out
 
     def _write(self, lines: list[dict[str, Any]], scores: dict[str, Any], record: dict[str, Any]) -> None:
         out = self.cfg.out

@@ -260,3 +260,12 @@ def test_azure_v1_deployment_names_are_not_checked_against_models():
     engine = OpenAIEngine("https://res.openai.azure.com/openai/v1", "my-deployment", api_key="k")
     assert engine._azure_v1() and not OpenAIEngine("http://127.0.0.1:1/v1", "m", api_key="k")._azure_v1()
     asyncio.run(engine.close())
+
+
+def test_reasoning_effort_on_a_plain_model_is_one_line_and_sends_nothing(tmp_path):
+    data = invented_meqsum(tmp_path, n=5)
+    with FakeServer(model_id="gpt-4o") as srv:
+        proc = _run(srv.url, tmp_path, data, "gpt-4o", "--reasoning-effort", "low")
+        sent = srv.stats.requests
+    err = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and sent == 0 and len(err) == 1 and "applies to reasoning models" in err[0]
