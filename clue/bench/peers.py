@@ -105,7 +105,7 @@ def _jobs(n: int, root: Path, data: Path) -> tuple[Path, Path, int]:
     """The kit's own MeQSum chat conversations from the same file ours reads: as messages (Inspect) and as
     one user turn of text (lm-eval)."""
     from clue.bench.serving import build_requests
-    from clue.tasks import TASKS
+    from clue.benchmarks.clue.tasks import TASKS
 
     requests = build_requests("openai", n, samples=TASKS["meqsum"].load(data))
     chats, texts = root / "meqsum-chat.jsonl", root / "meqsum-text.jsonl"

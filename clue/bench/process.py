@@ -30,7 +30,7 @@ _IMPORT_LINE = re.compile(r"import time:\s+\d+ \|\s+(\d+) \| (\S.*)$")  # top le
 
 def meqsum_data(root: Path, n: int) -> tuple[Path, str]:
     """A data dir with a MeQSum workbook: the real file (first n + 3 rows used via --limit) or invented rows."""
-    from clue.tasks import TASKS
+    from clue.benchmarks.clue.tasks import TASKS
 
     task = TASKS["meqsum"]
     folder = root / "meqsum"
