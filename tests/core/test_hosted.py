@@ -270,3 +270,18 @@ def test_reasoning_effort_on_a_plain_model_is_one_line_and_sends_nothing(tmp_pat
         sent = srv.stats.requests
     err = proc.stderr.strip().splitlines()
     assert proc.returncode == 2 and sent == 0 and len(err) == 1 and "applies to reasoning models" in err[0]
+
+
+def test_azure_completions_route_goes_to_the_deployment_with_the_rendered_prompt(tmp_path):
+    """Azure on the kit's own body + transport: deployment path, api-version query, api-key header, both routes."""
+    data = invented_meqsum(tmp_path, n=5)
+    template = chat_template_file(tmp_path)
+    env = {"AZURE_OPENAI_API_KEY": "az-key-123"}
+    with FakeServer(responder=meqsum_oracle(data), model_id="dep", api_key="az-key-123") as srv:
+        proc = _run(srv.url, tmp_path, data, "dep", "--route", "completions", "--chat-template", str(template),
+                    engine="azure", env=env)
+        bodies = srv.bodies
+    assert proc.returncode == 0, proc.stderr
+    assert bodies and all("prompt" in b and "messages" not in b and b["model"] == "dep" for b in bodies)
+    record = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert record["route"] == "completions" and record["engine"]["describe"]["route"] == "completions"
