@@ -30,7 +30,7 @@ def server_root(url: str) -> str:
 async def server_provenance(client: httpx2.AsyncClient, url: str, headers: dict[str, str],
                             timeout_s: float = 5.0) -> dict[str, Any]:
     """{"kind": "vllm" | "llama.cpp" | "tgi" | "unknown", route: trimmed answer, ...}."""
-    root, out = server_root(url), {}
+    root, out = server_root(url), {}  # type: str, dict[str, Any]
     for route, fields in KEEP.items():
         try:
             resp = await client.get(f"{root}/{route}", headers=headers, timeout=timeout_s)
