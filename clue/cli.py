@@ -17,7 +17,8 @@ from clue.errors import UserError
 
 EXIT_USER_ERROR = 2
 EXIT_FAILURES = 3
-ENGINES = ("tgi", "openai", "baseline")
+EXIT_BATCH_PENDING = 75  # EX_TEMPFAIL: a batch is running; re-run the same command later
+ENGINES = ("tgi", "openai", "azure", "baseline")
 ENGINE_HINTS = {"vllm": "vLLM serves an OpenAI-compatible API: use --engine openai --endpoint http://HOST:PORT/v1",
                 "sglang": "use --engine openai (OpenAI-compatible API)", "ollama": "use --engine openai (OpenAI-compatible API at /v1)",
                 "text-generation-inference": "use --engine tgi"}
@@ -78,9 +79,21 @@ def _default_run_name(args: argparse.Namespace) -> str:
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--engine", type=_engine, required=True, metavar="{tgi,openai,baseline}",
+    p.add_argument("--engine", type=_engine, required=True, metavar="{tgi,openai,azure,baseline}",
                    help="inference engine: tgi (text-generation-inference), openai (any OpenAI-compatible server: vLLM, "
-                        "hosted APIs), baseline (no model)")
+                        "llama.cpp, hosted APIs), azure (Azure OpenAI classic deployments; openai pointed at "
+                        "https://*.openai.azure.com/ without /openai/v1 is azure), baseline (no model)")
+    p.add_argument("--route", choices=("chat", "completions"), default="chat",
+                   help="openai/azure: chat (server's chat template) or completions (the kit renders the exact protocol prompt; "
+                        "needs --chat-template unless --mode base)")
+    p.add_argument("--prefill", action="store_true",
+                   help="chat route: send the generation prefix as a final assistant message for the server to continue "
+                        "(vLLM continue_final_message, llama.cpp)")
+    p.add_argument("--model-family", default=None,
+                   help="parameter rules for the model (openai-reasoning, anthropic, mistral, gemini, openai-compatible); "
+                        "default: from the model name")
+    p.add_argument("--reasoning-effort", default=None, help="reasoning models: none/minimal/low/medium/high")
+    p.add_argument("--api-version", default=None, help="azure: the api-version query parameter (default 2024-10-21)")
     p.add_argument("--endpoint", help="server root URL (tgi) or OpenAI-compatible base URL ending in /v1 (openai)")
     p.add_argument("--model", default=None, help="model id (HF id for tgi; served model name for openai)")
     p.add_argument("--revision", default=None, help="model revision (commit sha); default: what the server reports")
@@ -120,7 +133,15 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--refresh", action="store_true",
                    help="ask the server again for every request, even those in the response store, and replace the stored answers")
     p.add_argument("--dry-run", action="store_true",
-                   help="build the exact requests and write them to <out>/requests.jsonl with counts; send none")
+                   help="build the exact requests and write them to <out>/requests.jsonl with counts and token/USD "
+                        "estimates; send none (works without a server when nothing needs one)")
+    p.add_argument("--batch", action="store_true",
+                   help="openai/azure: send through the Batch API (50%% price, within 24 h); the command exits after "
+                        "submitting, and re-running it collects the results into the store")
+    p.add_argument("--max-cost", type=_non_negative("--max-cost"), default=None, metavar="USD",
+                   help="stop sending once the reported usage of this run's requests costs USD (needs the model's price)")
+    p.add_argument("--prices", default=None, metavar="FILE",
+                   help="price table, USD per 1M tokens by model id (default: clue/report/prices.yaml) for --max-cost / --dry-run")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -162,10 +183,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from clue.benchmark import resolve
+    from clue.engines import resolve_engine
     from clue.errors import ConfigError
     from clue.evaluate import RunConfig, evaluate
     from clue.runner import RetryPolicy
 
+    args.engine = resolve_engine(args.engine, args.endpoint)
     if args.engine == "baseline":
         args.model = args.model or "parameterless-baseline"
     if not args.model:
@@ -193,17 +216,27 @@ def cmd_run(args: argparse.Namespace) -> int:
         progress=not args.no_progress and sys.stderr.isatty() or os.environ.get("CLUE_PROGRESS") == "1",
         argv=["clue", *sys.argv[1:]], allow_remote_phi=args.allow_remote_phi, dry_run=getattr(args, "dry_run", False),
         benchmark=bench.name, shots=args.shots, synthetic=args.synthetic, refresh=args.refresh,
+        route=args.route, prefill=args.prefill, model_family=args.model_family, reasoning_effort=args.reasoning_effort,
+        api_version=args.api_version, max_cost=args.max_cost, prices=args.prices, batch=args.batch,
     )
+    if args.batch and args.engine not in ("openai", "azure"):
+        raise ConfigError("--batch needs the openai or azure engine", "drop --batch or use --engine openai")
     result = evaluate(cfg)
     if result.plan is not None:
         for t in result.plan.values():
+            e = t["estimate"]
+            usd = f", est. ${e['usd_prompt']:.4f} prompt + up to ${e['usd_max']:.4f} in all" if "usd_max" in e else \
+                ", cost unknown (no price for the model: --prices FILE)"
             print(f"{t['title']}: {t['requests']} requests ({t['cached']} cached, {t['to_send']} to send), "
-                  f"{t['prompt_chars']:,} prompt characters")
+                  f"{t['prompt_chars']:,} prompt characters; to send: ~{e['prompt_tokens']:,} prompt tokens "
+                  f"({e['prompt_tokens_counted_by']}), at most {e['completion_tokens_max']:,} completion tokens{usd}")
         print(f"dry run: nothing sent; the exact requests are in {result.out / 'requests.jsonl'}, the counts in {result.out / 'plan.json'}")
         return 0
     for name, t in result.scores.items():
         shown = ", ".join(f"{m} {v:.2f}" if v is not None else f"{m} —" for m, v in t["metrics"].items())
-        print(f"{t['title']}: {shown}  ({t['n_scored']} scored, {t['n_failed']} failed)")
+        flags = "".join(f", {t[k]} {what}" for k, what in (("n_empty", "empty answers"), ("n_length", "cut at the token limit"))
+                        if t.get(k))
+        print(f"{t['title']}: {shown}  ({t['n_scored']} scored, {t['n_failed']} failed{flags})")
     s = result.stats
     print(f"requests: {s['requests']} ({s['cached']} cached, {s['sent']} sent, {s['retries']} retries, {s['failed']} failed)")
     print(f"run written to {result.out}")
@@ -333,19 +366,29 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
-    from clue.runner import Interrupted
+    from clue.runner import CostCapReached, Interrupted
+    from clue.secrets import redact as redact_line
     from clue.terminal import inert
 
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
     except UserError as exc:
+        from clue.engines.batch import BatchPending  # here, not at start-up: only --batch raises it
+
+        if isinstance(exc, BatchPending):  # submitted / still running: not an error
+            print(inert(f"clue: {redact_line(exc.line())}"), file=sys.stderr)
+            return EXIT_BATCH_PENDING
         if args.debug:
             raise
         from clue.secrets import redact
 
         print(f"clue: error: {inert(redact(exc.line()))}", file=sys.stderr)  # server messages may carry escape codes
         return EXIT_USER_ERROR
+    except CostCapReached as exc:  # --max-cost: nothing more sent, requests in flight stored
+        print(inert(f"clue: stopped: {exc}; the completed requests are stored — raise --max-cost and re-run the same "
+                    f"command to continue"), file=sys.stderr)
+        return EXIT_FAILURES
     except Interrupted as exc:  # first Ctrl-C: requests in flight finished and stored
         print(inert(_resume_line(argv, f"requests in flight were finished, {exc}")), file=sys.stderr)
         return 130

@@ -62,6 +62,14 @@ class RunConfig:
     shots: int | None = None  # few-shot examples per task (None: each task's k)
     refresh: bool = False  # ask the server again even where the store has an answer, and replace it
     synthetic: bool = False  # data_dir holds the bundled synthetic items (marked in scores.json, never `reproduced`)
+    route: str = "chat"  # openai/azure: "chat" (server-side template) or "completions" (the rendered prompt)
+    prefill: bool = False  # chat route: send the generation prefix as a final assistant message to continue
+    model_family: str | None = None  # clue/engines/families.py; None: from the model name
+    reasoning_effort: str | None = None
+    api_version: str | None = None  # azure
+    max_cost: float | None = None  # USD: stop sending once the reported usage costs this much (clue/budget.py)
+    prices: str | None = None  # price table (USD per 1M tokens); None: clue/report/prices.yaml
+    batch: bool = False  # OpenAI Batch API: submit, exit, collect on a later invocation
 
 
 @dataclass
@@ -116,8 +124,13 @@ def _json_line(obj: Any) -> str:
     return line + "\n"
 
 
+def _renders(cfg: RunConfig) -> bool:
+    """The kit renders the prompt itself: TGI's native route, or the OpenAI completions route."""
+    return cfg.engine == "tgi" or (cfg.engine in ("openai", "azure") and cfg.route == "completions")
+
+
 def _resolve_template(cfg: RunConfig, revision: str | None) -> ChatTemplate | None:
-    if cfg.engine != "tgi" or cfg.mode == "base":
+    if not _renders(cfg) or cfg.mode == "base":
         return None
     if cfg.chat_template:
         return ChatTemplate.from_file(cfg.chat_template)
@@ -164,11 +177,13 @@ class Evaluation:
         shots = {t: sp.shots for t, sp in self.splits.items()}
         return make_engine(self.cfg.engine, endpoint=self.cfg.endpoint, model=self.cfg.model,
                            api_key_env=self.cfg.api_key_env, timeout_s=self.cfg.policy.attempt_timeout_s,
-                           tasks={t.name: t for t in self.cfg.tasks}, samples=samples, shots=shots)
+                           tasks={t.name: t for t in self.cfg.tasks}, samples=samples, shots=shots, route=self.cfg.route,
+                           prefill=self.cfg.prefill, model_family=self.cfg.model_family,
+                           reasoning_effort=self.cfg.reasoning_effort, api_version=self.cfg.api_version)
 
     def _tokenizer(self, revision: str | None) -> Any:
         cfg = self.cfg
-        cuts = cfg.profile.truncation == "cut_document" and cfg.engine == "tgi"  # counts prompt tokens (cut_document)
+        cuts = cfg.profile.truncation == "cut_document" and _renders(cfg)  # counts prompt tokens (cut_document)
         if not (cuts or any(t.needs_tokenizer for t in cfg.tasks)) or (cfg.engine == "baseline" and not cfg.tokenizer):
             return None  # the baseline needs no model tokenizer; tasks fall back to counting words
         from clue.tokenizer import load_tokenizer
@@ -177,12 +192,14 @@ class Evaluation:
 
     def _context(self, info: dict[str, Any], template: ChatTemplate | None, identity: str | None = None) -> BuildContext:
         cfg = self.cfg
-        send = "prompt" if cfg.engine == "tgi" else "messages"
+        send = "prompt" if _renders(cfg) else "messages"
         mode = cfg.mode or "instruct-system"
         mpe = cfg.max_position_embeddings or info.get("max_total_tokens")
         revision = cfg.revision or info.get("model_sha")
         tokenizer = self._tokenizer(revision)
-        return BuildContext(endpoint=Endpoint(cfg.engine, cfg.model, revision, identity), profile=cfg.profile, mode=mode, send=send,
+        options = (("reasoning_effort", cfg.reasoning_effort),) if cfg.reasoning_effort else ()
+        return BuildContext(endpoint=Endpoint(cfg.engine, cfg.model, revision, identity, options), profile=cfg.profile, mode=mode,
+                            send=send, prefill=cfg.prefill and send == "messages",
                             chat_template=template, max_position_embeddings=mpe, temperature=cfg.temperature, seed=cfg.seed,
                             tokenizer=tokenizer, draw_seed=self._draw_seed(),
                             **self._decode_cleanup(tokenizer, revision, template))
@@ -236,11 +253,23 @@ class Evaluation:
         cfg = self.cfg
         for note in cfg.profile.run_notes(cfg.temperature):
             print(f"clue: note: {note}", file=sys.stderr)
+        meter = None
+        if cfg.max_cost is not None and not cfg.dry_run:
+            from clue.budget import CostMeter
+
+            meter = CostMeter.for_model(cfg.max_cost, cfg.model, cfg.prices)
         store = Store(cfg.store_path)
         engine = self._engine()
         started = time.time()
         try:
-            info = await engine.describe()
+            try:
+                info = await engine.describe()
+            except EndpointError as exc:  # a dry run needs no server unless the prompts depend on it
+                if not (cfg.dry_run and exc.what.startswith("cannot reach")):
+                    raise
+                info = {"engine": cfg.engine, "url": cfg.endpoint, "not_reached": exc.what}
+                print(f"clue: note: dry run without a server ({exc.what}); the model and its limits were not checked",
+                      file=sys.stderr)
             _check_model(cfg, info)
             template = _resolve_template(cfg, cfg.revision or info.get("model_sha"))
             identity = engine.identity() if callable(getattr(engine, "identity", None)) else None  # type: ignore[attr-defined]
@@ -248,18 +277,26 @@ class Evaluation:
             self._check_truncate(ctx, info)
             record = self._record(info, template, ctx, started)
             run_id = store.start_run(str(cfg.out), redact(record)) if not cfg.dry_run else 0
-            runner = Runner(engine, store, concurrency=self._gate(info), policy=cfg.policy, progress=cfg.progress, refresh=cfg.refresh)
+            runner = Runner(engine, store, concurrency=self._gate(info), policy=cfg.policy, progress=cfg.progress,
+                            refresh=cfg.refresh, meter=meter)
             lines: list[dict[str, Any]] = []
             scores: dict[str, Any] = {}
             planned: list[tuple[Task, list[Request]]] = []
             for task in cfg.tasks:
-                split = self.splits[task.name]
-                requests = task.build(split, ctx)
+                requests = task.build(self.splits[task.name], ctx)
                 if getattr(requests, "record", None):  # how a task drew/truncated (LongHealth's seed and budgets)
                     record.setdefault("task_build", {})[task.name] = requests.record
+                planned.append((task, requests))
+                if cfg.engine in ("openai", "azure") and requests:  # the model family's rules: what is sent, and why
+                    record.setdefault("request_parameters", {})[task.name] = self._parameter_record(requests)
+            if cfg.batch and not cfg.dry_run:  # OpenAI Batch API: submit, or collect into the store (clue/engines/batch.py)
+                from clue.engines.batch import BatchJob
+
+                record["batch"] = await BatchJob(engine, store, cfg.out).settle([r for _, rs in planned for r in rs])
+            for task, requests in planned:
                 if cfg.dry_run:
-                    planned.append((task, requests))
-                    continue
+                    break
+                split = self.splits[task.name]
                 done = await runner.run(requests, label=task.title)
                 task_lines, task_scores = self._score(task, split, requests, done)
                 task_scores.update(limit=cfg.limit, n_available=self.available[task.name])
@@ -268,8 +305,10 @@ class Evaluation:
         finally:
             await engine.close()
         if cfg.dry_run:
-            return self._plan(planned, store, record)
+            return self._plan(planned, store, record, ctx.tokenizer)
         stats = runner.stats.as_dict()
+        if getattr(engine, "fingerprints", None):  # OpenAI-compatible servers' system_fingerprint values
+            record["engine"]["system_fingerprints"] = sorted(engine.fingerprints)
         limit = failure_limit(cfg.max_failures, stats["requests"])
         record["concurrency"] = runner.gate.describe()
         record.update(finished=time.time(), stats=stats, max_failures=cfg.max_failures,
@@ -279,19 +318,29 @@ class Evaluation:
         store.close()
         return RunResult(cfg.out, scores, stats, stats["failed"] <= limit)
 
-    def _plan(self, planned: list[tuple[Task, list[Request]]], store: Store, record: dict[str, Any]) -> RunResult:
+    def _plan(self, planned: list[tuple[Task, list[Request]]], store: Store, record: dict[str, Any], tokenizer: Any) -> RunResult:
         """--dry-run: the exact requests go to requests.jsonl (what a run would send, byte for byte), the
         per-task counts to plan.json; nothing is sent, nothing is scored. The run directory keeps its
         draw seed, so the real run that follows builds the same prompts."""
+        from clue.budget import estimate, price_for
+
+        cfg = self.cfg
+        if tokenizer is None and cfg.tokenizer:
+            from clue.tokenizer import load_tokenizer
+
+            tokenizer = load_tokenizer(cfg.model, cfg.revision, cfg.tokenizer)
+        price = price_for(cfg.model, cfg.prices)
         rows: list[str] = []
         plan: dict[str, Any] = {}
         for task, requests in planned:
             unique = {r.key: r for r in requests}
-            cached = 0 if self.cfg.refresh else len(store.get_many(unique))
+            hits = {} if self.cfg.refresh else store.get_many(unique)
+            cached = len(hits)
             chars = sum(len(r.prompt) if r.prompt is not None else sum(len(m["content"]) for m in r.messages or ())
                         for r in unique.values())
             plan[task.name] = {"title": task.title, "requests": len(unique), "cached": cached,
-                               "to_send": len(unique) - cached, "prompt_chars": chars}
+                               "to_send": len(unique) - cached, "prompt_chars": chars,
+                               "estimate": estimate([r for k, r in unique.items() if k not in hits], tokenizer, price)}
             rows += [_json_line({"task": task.name, "sample_id": r.sample_id, "request_key": r.key, "prompt": r.prompt,
                                  "messages": list(r.messages) if r.messages is not None else None,
                                  "params": asdict(r.params)}) for r in requests]
@@ -356,9 +405,14 @@ class Evaluation:
         for metric, how in skipped.items():
             print(f"clue: note: {task.title} {metric} skipped — {how}", file=sys.stderr)
         failed = sum(1 for ln in lines if ln["status"] == "failed")
+        # still scored as the model's answer, never hidden: a reasoning model whose budget went to reasoning
+        # answers "" with finish_reason "length"
+        empty = sum(1 for ln in lines if ln["raw_output"] is not None and not ln["raw_output"].strip())
+        length = sum(1 for ln in lines if ln["raw_output"] is not None and ln["finish_reason"] == "length")
         return lines, {"title": task.title, "metrics": task.aggregate(per_sample, profile), "skipped": skipped,
                        "generation": task.generation, "credentialed": task.credentialed,
-                       "n": len(lines), "n_scored": len(per_sample), "n_failed": failed, "n_shots": len(split.shots), **extraction}
+                       "n": len(lines), "n_scored": len(per_sample), "n_failed": failed, "n_shots": len(split.shots),
+                       "n_empty": empty, "n_length": length, **extraction}
 
     def _record(self, info: dict[str, Any], template: ChatTemplate | None, ctx: BuildContext, started: float) -> dict[str, Any]:
         cfg = self.cfg
@@ -376,8 +430,11 @@ class Evaluation:
             "max_position_embeddings": ctx.max_position_embeddings,
             "temperature": ctx.temperature if ctx.temperature is not None else cfg.profile.temperature,
             "seed": ctx.seed,
+            "route": "native" if cfg.engine == "tgi" else cfg.route if cfg.engine != "baseline" else None,
+            "prompts_byte_identical": ctx.send == "prompt",
             "prefill": "generation prefixes appended to the rendered prompt" if ctx.send == "prompt"
-                       else "server-side chat template; generation prefixes could not be prefilled",
+                       else "server-side chat template; generation prefixes sent as a final assistant message to continue"
+                       if ctx.prefill else "server-side chat template; generation prefixes could not be prefilled",
             "tasks": [t.name for t in cfg.tasks],
             "prompt_templates": {t.name: t.template_hashes() for t in cfg.tasks},
             "data_dir": str(cfg.data_dir),
@@ -387,6 +444,15 @@ class Evaluation:
             "retry_policy": cfg.policy.__dict__,
             "started": started,
         }
+
+    def _parameter_record(self, requests: list[Request]) -> list[dict[str, Any]] | dict[str, Any]:
+        """The generation fields an OpenAI-compatible engine sends for these requests, and why (one per distinct params)."""
+        from clue.engines.families import body_fields
+
+        cfg = self.cfg
+        distinct = list(dict.fromkeys(r.params for r in requests))
+        out = [body_fields(cfg.model, p, family=cfg.model_family, reasoning_effort=cfg.reasoning_effort).record for p in distinct]
+        return out[0] if len(out) == 1 else out
 
     def _write(self, lines: list[dict[str, Any]], scores: dict[str, Any], record: dict[str, Any]) -> None:
         """Merged with the tasks an earlier run left in the directory (clue/rundir.py); dry-run plans removed."""

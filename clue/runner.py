@@ -3,7 +3,10 @@
 SDK-level retries are off (engines set them to 0); this is the only retry loop. A request
 whose retries are exhausted, or that the server rejects permanently, becomes a *failed*
 `Completion` (text None) — it is counted and reported, never scored as an empty answer.
-A `fatal` error (bad credentials, unknown model) stops the whole run at once.
+A `fatal` error (bad credentials, unknown model) stops the whole run at once, and so does a
+systematic rejection: until the first request succeeds, requests go one at a time, and when the
+first `FAIL_FAST` of them are all rejected with the same 4xx message the run stops with that
+message instead of sending the rest (a reasoning model refusing `max_tokens`, a bad field).
 Ctrl-C: the first sends nothing more and lets the requests in flight land in the store, then
 `Interrupted` is raised; a second one stops at once (KeyboardInterrupt).
 """
@@ -18,7 +21,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Sequence
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_random_exponential
 from tqdm import tqdm
@@ -49,8 +52,15 @@ def is_outage(exc: BaseException | None) -> bool:
     return isinstance(exc, EngineError) and exc.kind == "transient" and (exc.label == "connection" or exc.status in OUTAGE_STATUSES)
 
 
+FAIL_FAST = 3  # identical permanent rejections, before any success, that stop a run
+
+
 class Interrupted(Exception):
     """Ctrl-C during a run: the requests in flight were finished and stored, nothing more was sent."""
+
+
+class CostCapReached(Interrupted):
+    """--max-cost: the sent requests' reported cost reached the cap; requests in flight were stored."""
 
 
 class _Stopped(Exception):
@@ -93,7 +103,7 @@ class _Wait:
 
 class Runner:
     def __init__(self, engine: Engine, store: Store, *, concurrency: int | Gate = 32, policy: RetryPolicy | None = None,
-                 progress: bool = True, refresh: bool = False):
+                 progress: bool = True, refresh: bool = False, meter: Any = None):
         self.refresh = refresh  # ask again even where the store has an answer (put replaces it)
         self.engine = engine
         self.store = store
@@ -103,8 +113,14 @@ class Runner:
         self.policy = policy or RetryPolicy()
         self.progress = progress
         self.stats = RunStats()
+        self.meter = meter  # clue.budget.CostMeter: --max-cost
+        self._cap_reached = False
         self.stopping = False  # set by the first Ctrl-C (or `stop()`)
         self._stop_event: asyncio.Event | None = None  # wakes requests sleeping between attempts
+        self._proven = False  # a request succeeded, or the rejections so far were not all the same
+        self._rejections: list[str] = []  # the permanent 4xx messages seen before that
+        self._probe: asyncio.Lock | None = None  # one request at a time until proven
+        self._halted: EngineError | None = None  # the fail-fast stop, for requests still waiting to probe
 
     def stop(self) -> None:
         """Send nothing more: requests in flight finish and are stored, requests waiting to retry give up."""
@@ -185,7 +201,9 @@ class Runner:
                               latency_s=time.perf_counter() - start)
         except EngineError as exc:
             if exc.kind == "fatal":
+                self._halted = exc  # requests waiting to probe are not sent
                 raise
+            self._note_rejection(exc)
             self.stats.failed += 1
             self.stats.failure_causes[exc.cause] += 1
             how = ("after %d attempts" % attempts if not is_outage(exc) else
@@ -193,8 +211,37 @@ class Runner:
             return Completion(text=None, error=redact(f"{exc.message} ({how})"), attempts=attempts,
                               latency_s=time.perf_counter() - start)
         self.stats.completed += 1
+        self._proven = True
         return Completion(text=completion.text, finish_reason=completion.finish_reason, usage=completion.usage,
                           latency_s=completion.latency_s or time.perf_counter() - start, attempts=attempts)
+
+    def _note_rejection(self, exc: EngineError) -> None:
+        """Before any success: FAIL_FAST identical 4xx rejections stop the run with the server's message."""
+        if self._proven:
+            return
+        if exc.kind != "permanent" or exc.status is None or not 400 <= exc.status < 500:
+            self._proven = True  # not a systematic rejection: send at full concurrency
+            return
+        self._rejections.append(f"HTTP {exc.status}: {exc.message}")
+        if len(set(self._rejections)) > 1:
+            self._proven = True
+        elif len(self._rejections) >= FAIL_FAST:
+            self._halted = EngineError("fatal", f"the server rejected the first {len(self._rejections)} requests alike "
+                                       f"({self._rejections[0]}); nothing more was sent — fix the request options "
+                                       f"(model family, --reasoning-effort, --temperature) or the endpoint", exc.status)
+            raise self._halted
+
+    async def _send(self, request: Request, bar: tqdm) -> Completion:
+        """One request; while no request has succeeded yet, only one is in flight (fail fast, see above)."""
+        if self._proven:
+            return await self._one(request, bar)
+        assert self._probe is not None
+        async with self._probe:
+            if self._halted is not None:
+                raise self._halted
+            if not self._proven:
+                return await self._one(request, bar)
+        return await self._one(request, bar)
 
     async def run(self, requests: Sequence[Request], label: str = "") -> dict[str, Completion]:
         """Answer every request (deduplicated by key); returns key → Completion."""
@@ -209,6 +256,7 @@ class Runner:
         bar = tqdm(total=len(unique), initial=len(results), desc=label or "requests", unit="req",
                    disable=not self.progress, dynamic_ncols=True, leave=True)
         self._stop_event = asyncio.Event()
+        self._probe = asyncio.Lock()
         if self.stopping:
             self._stop_event.set()
         queue: asyncio.Queue[Request] = asyncio.Queue()
@@ -221,8 +269,11 @@ class Runner:
                     request = queue.get_nowait()
                 except asyncio.QueueEmpty:
                     return
-                completion = await self._one(request, bar)
+                completion = await self._send(request, bar)
                 self.store.put(request, completion)  # written the moment it lands
+                if self.meter is not None and completion.text is not None and self.meter.add(completion.usage):
+                    self._cap_reached = True
+                    self.stop()
                 results[request.key] = completion
                 bar.update(1)
                 if completion.error is not None:
@@ -243,6 +294,8 @@ class Runner:
             bar.close()
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
+        if self._cap_reached:
+            raise CostCapReached(self.meter.summary())
         if self.stopping:
             raise Interrupted(f"{sum(1 for c in results.values() if not c.cached and c.text is not None)} new completion(s) stored")
         return results

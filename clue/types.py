@@ -61,6 +61,7 @@ class Endpoint:
     # where the model name alone does not pin the weights (OpenAI-compatible servers: one name, many servers),
     # the server's identity (base URL + served model); None leaves the key as before (TGI: model_id + sha)
     identity: str | None = None
+    options: tuple[tuple[str, str], ...] = ()  # answer-changing engine options (reasoning effort); keyed only when set
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ class Request:
     messages: tuple[Message, ...] | None = None
 
     def payload(self) -> dict[str, Any]:
-        payload = {
+        payload: dict[str, Any] = {
             "engine": self.endpoint.engine,
             "model": self.endpoint.model,
             "revision": self.endpoint.revision,
@@ -87,6 +88,8 @@ class Request:
         }
         if self.endpoint.identity is not None:  # absent otherwise: keys of existing stores stay valid
             payload["endpoint_identity"] = self.endpoint.identity
+        if self.endpoint.options:  # likewise: keyed only when set
+            payload["endpoint_options"] = dict(self.endpoint.options)
         return payload
 
     # Computed once per request (the runner and the store each need them): cached in the instance's

@@ -99,6 +99,9 @@ def verify_run(run: Mapping[str, Any], *, tolerance: float = DEFAULT_TOLERANCE, 
     protocol = str(scores.get("protocol", "?"))
     reference = bench.reference_protocol if bench is not None else None
     base_note = "" if protocol == reference or reference is None else f"protocol {protocol}; the published numbers are {reference}"
+    if (run.get("record") or {}).get("prompts_byte_identical") is False:  # chat route: the server rendered the template
+        base_note = "; ".join(x for x in (base_note, "prompts not byte-identical to the protocol's (server-side chat "
+                                                     "template; use --route completions)") if x)
     by_title = {t.get("title", n): t for n, t in scores["tasks"].items()}
     from clue.rundir import scope as run_scope
 

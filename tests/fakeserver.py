@@ -11,7 +11,15 @@ enough for the real clients (``huggingface_hub.AsyncInferenceClient`` and
         assert srv.stats.completed == n_items
 
 Routes: GET /health, GET /info (TGI Info), POST / and /generate (TGI generate), GET /v1/models,
-POST /v1/chat/completions. Tokens are whitespace-split words. Like TGI, the native generate
+POST /v1/chat/completions, POST /v1/completions (a prompt string), and Azure OpenAI's classic
+POST /openai/deployments/{deployment}/(chat/)completions?api-version=… (`api-key` header; no
+api-version or an unknown deployment: Azure's 404). ``reasoning=True`` imitates an OpenAI reasoning
+model: ``max_tokens``, ``stop`` and a temperature other than 1 are rejected with OpenAI's 400
+messages (temperature is accepted with ``reasoning_effort: "none"``); ``max_completion_tokens``
+counts ``reasoning_tokens`` (per effort) first, so a small budget answers "" with finish_reason
+"length". Every generation body received is kept in ``srv.bodies``. OpenAI's Batch API: POST /v1/files
+(multipart upload), POST /v1/batches, GET /v1/batches/{id} (the batch runs its lines through the
+responder on the ``batch_polls``-th look, then is "completed"), GET /v1/files/{id}/content. Tokens are whitespace-split words. Like TGI, the native generate
 routes keep the matched stop sequence at the end of ``generated_text``; the chat route drops it
 (OpenAI semantics). ``tgi=False`` imitates a non-TGI server: /info, / and /generate answer 404.
 Faults are decided at arrival on the generation routes, before auth and validation, by one
@@ -169,12 +177,34 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _authorized(self) -> bool:
+    def _authorized(self, azure: bool = False) -> bool:
         key = self.server.fake.api_key
+        if azure:
+            if not key or self.headers.get("api-key") == key:
+                return True
+            self._send(401, {"error": {"code": "401", "message": "Access denied due to invalid subscription key or wrong "
+                                                                 "API endpoint. Make sure to provide a valid key for an "
+                                                                 "active subscription and use a correct regional API "
+                                                                 "endpoint for your resource."}})
+            return False
         if not key or self.headers.get("Authorization") == f"Bearer {key}":
             return True
         self._send(401, _oai_error("Incorrect API key provided.", "invalid_request_error", "invalid_api_key"))
         return False
+
+    def _route(self, path: str) -> tuple[str | None, bool]:
+        """(kind, azure) of a generation route: kind chat / completion / generate, or None."""
+        fake = self.server.fake
+        m = re.fullmatch(r"/openai/deployments/([^/]+)/(chat/completions|completions)", path)
+        if m:
+            return ("chat" if m.group(2) == "chat/completions" else "completion"), True
+        if path == "/v1/chat/completions":
+            return "chat", False
+        if path == "/v1/completions":
+            return "completion", False
+        if path in ("/", "/generate") and fake.tgi:
+            return "generate", False
+        return None, False
 
     # -- routes -----------------------------------------------------------------------------
     def do_GET(self) -> None:
@@ -186,6 +216,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if path == "/info" and fake.tgi:
             return self._send(200, fake.info())
+        m = re.fullmatch(r"/v1/(batches|files)/([^/]+)(/content)?", path)
+        if m:
+            return self._batch_get(m.group(1), m.group(2))
+        if path == "/props" and fake.props is not None:
+            return self._send(200, fake.props)
         if path == "/v1/models":
             model = {"id": fake.model_id, "object": "model", "created": 0, "owned_by": "fake"}
             return self._send(200, {"object": "list", "data": [model]})
@@ -194,19 +229,29 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         fake, path = self.server.fake, self.path.split("?", 1)[0].rstrip("/") or "/"
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        kind = "chat" if path == "/v1/chat/completions" else "generate" if path in ("/", "/generate") else None
-        if kind is None or (kind == "generate" and not fake.tgi):
+        if path in ("/v1/files", "/v1/batches"):
+            return self._batch_post(path, raw) if self._authorized() else None
+        kind, azure = self._route(path)
+        if kind is None:
             return self._send(404, {"error": f"Not Found: POST {path}"})
         self._open, self._key, fault = True, None, fake._arrive()
         try:
             if fault:
-                return self._fault(fault, kind)
-            if not self._authorized():
+                return self._fault(fault, "generate" if kind == "generate" else "chat")
+            if not self._authorized(azure):
+                return
+            if azure and not self._azure_ok(path):
                 return
             try:
                 body = json.loads(raw or b"null")
                 if not isinstance(body, dict):
                     raise _Invalid("the JSON body must be an object")
+                with fake._lock:
+                    fake.bodies.append(body)
+                if azure:
+                    body = {**body, "model": fake.model_id}  # the deployment names the model, not the body
+                if fake.reasoning and kind != "generate" and not self._reasoning_ok(body):
+                    return
                 self._generate(kind, path, body)
             except ValueError as exc:  # _Invalid or a JSON decoding error
                 self._send(422, {"error": f"Input validation error: {exc}", "error_type": "validation"})
@@ -237,11 +282,17 @@ class _Handler(BaseHTTPRequestHandler):
             if model not in (fake.model_id, "tgi"):
                 msg = f"The model `{model}` does not exist."
                 return self._send(404, _oai_error(msg, "invalid_request_error", "model_not_found"))
-            if not isinstance(messages, list) or not messages:
-                raise _Invalid("`messages` must be a non-empty list")
+            if kind == "completion":
+                prompt = body.get("prompt")
+                if not isinstance(prompt, str) or not prompt:
+                    raise _Invalid("`prompt` must be a non-empty string")
+                n_input, key, payload = _n_tokens(prompt), prompt, prompt
+            else:
+                if not isinstance(messages, list) or not messages:
+                    raise _Invalid("`messages` must be a non-empty list")
+                n_input, key, payload = _n_tokens(_chat_text(messages)), json.dumps(messages), messages
             max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
             stops = [body["stop"]] if isinstance(body.get("stop"), str) else body.get("stop") or []
-            n_input, key, payload = _n_tokens(_chat_text(messages)), json.dumps(messages), messages
         if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens <= 0):
             raise _Invalid(f"`max_new_tokens` must be strictly positive. Given: {max_tokens}")
         if not isinstance(stops, list) or not all(isinstance(stop, str) for stop in stops):
@@ -253,18 +304,29 @@ class _Handler(BaseHTTPRequestHandler):
         if n_input + (max_tokens or 0) > fake.max_total_tokens:
             raise _Invalid(f"`inputs` tokens + `max_new_tokens` must be <= {fake.max_total_tokens}. "
                            f"Given: {n_input} `inputs` tokens and {max_tokens} `max_new_tokens`")
-        text, reason = _limit(fake.responder(kind, payload), max_tokens, stops, keep_stop=kind == "generate")
-        n_out = _n_tokens(text)
+        thought = fake.reasoning_tokens.get(body.get("reasoning_effort") or "medium", 0) if fake.reasoning else 0
+        budget = None if max_tokens is None else max_tokens - thought
+        answer = fake.responder("generate" if kind == "completion" else kind, payload)
+        if budget is not None and budget <= 0:  # the reasoning used the whole budget: an empty answer
+            text, reason, thought = "", "length", max_tokens
+        else:
+            text, reason = _limit(answer, budget, stops, keep_stop=kind == "generate")
+        n_out = _n_tokens(text) + thought
         if not fake._sleep(fake.latency_s + fake.latency_per_token_s * n_out):
             return
-        if kind == "chat":
+        if kind in ("chat", "completion"):
             self._key = key
+            usage: dict[str, Any] = {"prompt_tokens": n_input, "completion_tokens": n_out, "total_tokens": n_input + n_out}
+            if fake.reasoning:
+                usage["completion_tokens_details"] = {"reasoning_tokens": thought}
+            finish = "length" if reason == "length" else "stop"
+            choice: dict[str, Any] = ({"index": 0, "message": {"role": "assistant", "content": text}, "logprobs": None,
+                                       "finish_reason": finish} if kind == "chat" else
+                                      {"index": 0, "text": text, "logprobs": None, "finish_reason": finish})
             self._send(200, {
-                "id": f"chatcmpl-{fake._count}", "object": "chat.completion", "created": int(time.time()),
-                "model": fake.model_id, "system_fingerprint": f"{fake.version}-native",
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "logprobs": None,
-                             "finish_reason": "length" if reason == "length" else "stop"}],
-                "usage": {"prompt_tokens": n_input, "completion_tokens": n_out, "total_tokens": n_input + n_out}})
+                "id": f"cmpl-{fake._count}", "object": "chat.completion" if kind == "chat" else "text_completion",
+                "created": int(time.time()), "model": fake.model_id, "system_fingerprint": f"{fake.version}-native",
+                "choices": [choice], "usage": usage})
         else:
             params = body.get("parameters") or {}
             out: dict[str, Any] = {"generated_text": prompt + text if params.get("return_full_text") else text}
@@ -275,6 +337,100 @@ class _Handler(BaseHTTPRequestHandler):
                     "prefill": [], "tokens": [], "best_of_sequences": None, "top_tokens": []}
             self._key = key
             self._send(200, [out] if path == "/" else out)
+
+    # -- OpenAI Batch API ------------------------------------------------------------------------
+    def _batch_post(self, path: str, raw: bytes) -> None:
+        fake = self.server.fake
+        with fake._lock:
+            n = len(fake.files) + len(fake.batches)
+            if path == "/v1/files":
+                from email.parser import BytesParser
+
+                msg = BytesParser().parsebytes(b"Content-Type: " + self.headers["Content-Type"].encode() + b"\r\n\r\n" + raw)
+                content = next(p.get_payload(decode=True) for p in msg.get_payload() if p.get_param("name", header="content-disposition") == "file")
+                fid = f"file-{n}"
+                fake.files[fid] = content
+                return self._send(200, {"id": fid, "object": "file", "bytes": len(content), "created_at": 0,
+                                        "filename": "batch.jsonl", "purpose": "batch", "status": "processed"})
+            body = json.loads(raw)
+            if body.get("input_file_id") not in fake.files:
+                return self._send(400, _oai_error("Invalid input_file_id", "invalid_request_error", None))
+            bid = f"batch_{n}"
+            fake.batches[bid] = {"id": bid, "object": "batch", "endpoint": body["endpoint"], "input_file_id": body["input_file_id"],
+                                 "completion_window": "24h", "status": "in_progress", "created_at": int(time.time()),
+                                 "output_file_id": None, "error_file_id": None, "polls": 0,
+                                 "request_counts": {"total": fake.files[body["input_file_id"]].count(b"\n"), "completed": 0, "failed": 0}}
+            return self._send(200, {k: v for k, v in fake.batches[bid].items() if k != "polls"})
+
+    def _batch_get(self, what: str, ident: str) -> None:
+        fake = self.server.fake
+        if not self._authorized():
+            return
+        with fake._lock:
+            if what == "files":
+                if ident not in fake.files:
+                    return self._send(404, _oai_error("No such file", "invalid_request_error", None))
+                return self._send(200, fake.files[ident])
+            batch = fake.batches.get(ident)
+            if batch is None:
+                return self._send(404, _oai_error("No such batch", "invalid_request_error", None))
+            batch["polls"] += 1
+            if batch["status"] == "in_progress" and batch["polls"] >= fake.batch_polls:
+                out = []
+                for line in fake.files[batch["input_file_id"]].decode().splitlines():
+                    item = json.loads(line)
+                    req = item["body"]
+                    text, reason = _limit(fake.responder("chat", req["messages"]) if "messages" in req else
+                                          fake.responder("generate", req["prompt"]),
+                                          req.get("max_completion_tokens", req.get("max_tokens")),
+                                          [req["stop"]] if isinstance(req.get("stop"), str) else req.get("stop") or [], False)
+                    n_in = _n_tokens(_chat_text(req["messages"]) if "messages" in req else req["prompt"])
+                    choice = ({"index": 0, "message": {"role": "assistant", "content": text}} if "messages" in req
+                              else {"index": 0, "text": text})
+                    choice["finish_reason"] = "length" if reason == "length" else "stop"
+                    out.append(json.dumps({"id": "r", "custom_id": item["custom_id"], "error": None, "response": {
+                        "status_code": 200, "request_id": "q", "body": {
+                            "id": "x", "object": "chat.completion", "created": 0, "model": req["model"], "choices": [choice],
+                            "usage": {"prompt_tokens": n_in, "completion_tokens": _n_tokens(text),
+                                      "total_tokens": n_in + _n_tokens(text)}}}}))
+                    fake.batch_completed.append(item["custom_id"])
+                fid = f"file-out-{ident}"
+                fake.files[fid] = ("\n".join(out) + "\n").encode()
+                batch.update(status="completed", output_file_id=fid)
+                batch["request_counts"]["completed"] = len(out)
+            return self._send(200, {k: v for k, v in batch.items() if k != "polls"})
+
+    def _azure_ok(self, path: str) -> bool:
+        """Azure's classic routes: api-version is required and the deployment must exist."""
+        fake = self.server.fake
+        query = self.path.split("?", 1)[1] if "?" in self.path else ""
+        if not re.search(r"(^|&)api-version=[^&]+", query):
+            self._send(404, {"error": {"code": "404", "message": "Resource not found"}})
+            return False
+        deployment = path.split("/")[3]
+        if deployment not in fake.deployments:
+            self._send(404, {"error": {"code": "DeploymentNotFound", "message": "The API deployment for this resource "
+                                       "does not exist. If you created the deployment within the last 5 minutes, please "
+                                       "wait a moment and try again."}})
+            return False
+        return True
+
+    def _reasoning_ok(self, body: dict[str, Any]) -> bool:
+        """An OpenAI reasoning model's parameter checks (messages as the API words them)."""
+        def reject(message: str, param: str, code: str) -> bool:
+            self._send(400, {"error": {"message": message, "type": "invalid_request_error", "param": param, "code": code}})
+            return False
+
+        if "max_tokens" in body:
+            return reject("Unsupported parameter: 'max_tokens' is not supported with this model. Use "
+                          "'max_completion_tokens' instead.", "max_tokens", "unsupported_parameter")
+        temperature = body.get("temperature")
+        if temperature is not None and temperature != 1 and body.get("reasoning_effort") != "none":
+            return reject(f"Unsupported value: 'temperature' does not support {temperature:g} with this model. Only the "
+                          f"default (1) value is supported.", "temperature", "unsupported_value")
+        if body.get("stop"):
+            return reject("Unsupported parameter: 'stop' is not supported with this model.", "stop", "unsupported_parameter")
+        return True
 
     def _fault(self, fault: str, kind: str) -> None:
         fake = self.server.fake
@@ -327,6 +483,8 @@ class FakeServer:
         faults: dict[str, float] | None = None, fault_plan: list[str | None] | None = None, seed: int = 0,
         retry_after: float = 1, hang_s: float = 30.0, latency_s: float = 0.0, latency_per_token_s: float = 0.0,
         max_input_tokens: int = 4095, max_total_tokens: int = 4096, max_stop_sequences: int = 4,
+        reasoning: bool = False, reasoning_tokens: dict[str, int] | None = None, deployments: tuple[str, ...] | None = None,
+        props: dict[str, Any] | None = None,
     ) -> None:
         for kind in [*(faults or {}), *(k for k in fault_plan or [] if k)]:
             if kind not in FAULT_KINDS:
@@ -340,6 +498,15 @@ class FakeServer:
         self.hang_s, self.latency_s, self.latency_per_token_s = hang_s, latency_s, latency_per_token_s
         self.max_input_tokens, self.max_total_tokens = max_input_tokens, max_total_tokens
         self.max_stop_sequences = max_stop_sequences
+        self.reasoning = reasoning  # imitate an OpenAI reasoning model (see the module docstring)
+        self.reasoning_tokens = reasoning_tokens or {"none": 0, "minimal": 4, "low": 16, "medium": 64, "high": 256}
+        self.deployments = set(deployments or (model_id,))  # Azure deployment names
+        self.props = props  # served at GET /props (llama.cpp) when set
+        self.bodies: list[dict[str, Any]] = []  # every generation JSON body received
+        self.files: dict[str, bytes] = {}  # Batch API uploads and outputs
+        self.batches: dict[str, dict[str, Any]] = {}
+        self.batch_polls = 1  # the batch completes on this look at it
+        self.batch_completed: list[str] = []  # custom_ids the batches answered
         self._rng, self._lock, self._stop = random.Random(seed), threading.Lock(), threading.Event()
         self._conns: set[socket.socket] = set()
         self._httpd: _HTTPServer | None = None

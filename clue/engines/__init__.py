@@ -1,4 +1,4 @@
-"""Engine factory: `tgi`, `openai`, `baseline` — one small class each."""
+"""Engine factory: `tgi`, `openai` (chat or completions route), `azure`, `baseline` — one small class each."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from clue.engines.base import Engine, EngineError
 from clue.errors import ConfigError
 from clue.types import Sample
 
-ENGINES = ("tgi", "openai", "baseline")
+ENGINES = ("tgi", "openai", "azure", "baseline")
+ROUTES = ("chat", "completions")
 
 
 def is_loopback(url: str) -> bool:
@@ -20,13 +21,22 @@ def is_loopback(url: str) -> bool:
     return is_loopback_host(urlparse(url).hostname)
 
 
-DEFAULT_KEY_ENV = {"openai": "OPENAI_API_KEY", "tgi": "TGI_API_KEY"}
+DEFAULT_KEY_ENV = {"openai": "OPENAI_API_KEY", "tgi": "TGI_API_KEY", "azure": "AZURE_OPENAI_API_KEY"}
+
+
+def resolve_engine(kind: str, endpoint: str | None) -> str:
+    """`openai` pointed at a classic Azure OpenAI resource URL is the `azure` engine."""
+    from clue.engines.azure import is_classic_azure
+
+    return "azure" if kind == "openai" and endpoint and is_classic_azure(endpoint) else kind
 
 
 def make_engine(kind: str, *, endpoint: str | None, model: str, api_key_env: str | None = None, timeout_s: float = 300.0,
                 tasks: Mapping[str, Any] | None = None,
                 samples: Mapping[tuple[str, str], Sample] | None = None,
-                shots: Mapping[str, Sequence[Sample]] | None = None) -> Engine:
+                shots: Mapping[str, Sequence[Sample]] | None = None, route: str = "chat", prefill: bool = False,
+                model_family: str | None = None, reasoning_effort: str | None = None,
+                api_version: str | None = None) -> Engine:
     if kind == "baseline":
         from clue.engines.baseline import BaselineEngine
 
@@ -44,15 +54,23 @@ def make_engine(kind: str, *, endpoint: str | None, model: str, api_key_env: str
 
         # Never the implicit HF token: huggingface_hub would send it to whatever --endpoint is.
         return TGIEngine(endpoint, token=os.environ.get(api_key_env) or None, timeout_s=timeout_s, key_env=api_key_env)
-    from clue.engines.openai_api import OpenAIEngine
-
+    if route not in ROUTES:
+        raise ConfigError(f"unknown route {route!r}", f"choose one of: {', '.join(ROUTES)}")
     api_key = os.environ.get(api_key_env, "")
     if not api_key:
         if not is_loopback(endpoint):
             raise ConfigError(f"no API key: environment variable {api_key_env} is not set",
                               f"export {api_key_env}=… (or name another variable with --api-key-env)")
         api_key = "EMPTY"  # local vLLM/TGI servers started without --api-key accept any key
-    return OpenAIEngine(endpoint, model, api_key=api_key, timeout_s=timeout_s, key_env=api_key_env)
+    opts: dict[str, Any] = dict(api_key=api_key, timeout_s=timeout_s, key_env=api_key_env, route=route, family=model_family,
+                                reasoning_effort=reasoning_effort, prefill=prefill)
+    if kind == "azure":
+        from clue.engines.azure import AzureEngine
+
+        return AzureEngine(endpoint, model, api_version=api_version, **opts)
+    from clue.engines.openai_api import OpenAIEngine
+
+    return OpenAIEngine(endpoint, model, **opts)
 
 
-__all__ = ["ENGINES", "Engine", "EngineError", "make_engine", "is_loopback"]
+__all__ = ["ENGINES", "ROUTES", "Engine", "EngineError", "make_engine", "is_loopback", "resolve_engine"]

@@ -69,6 +69,8 @@ def server_message(body: Any) -> str:
         except (ValueError, TypeError):
             text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
             return " ".join(text.split())[:200]
+    if isinstance(body, list) and body and isinstance(body[0], dict):  # Gemini's OpenAI-compatible errors: a list
+        body = body[0]
     if isinstance(body, dict):
         err = body.get("error", body.get("message", body))
         if isinstance(err, dict):

@@ -1,9 +1,18 @@
-"""Any OpenAI-compatible endpoint (vLLM, llama.cpp, TGI's Messages API, hosted APIs).
+"""Any OpenAI-compatible endpoint (vLLM, llama.cpp, TGI's Messages API, hosted APIs), both routes.
 
-Chat messages go to `{base}/chat/completions` (the server applies its own chat template, so
-generation prefixes cannot be prefilled; the run record says so); a request that carries a
-rendered prompt instead goes to `{base}/completions`. Temperature 0 is sent explicitly unless
-another is asked for; retries are the runner's; token usage is recorded.
+`--route chat`: chat messages go to `{base}/chat/completions` (the server applies its own chat
+template; with `--prefill` the generation prefix goes as a final assistant message the server
+continues — vLLM `continue_final_message`, llama.cpp by default). `--route completions`: the
+kit renders the exact protocol prompt and it goes to `{base}/completions` (vLLM, llama.cpp,
+Fireworks, Together tokenize it as given; BOS: like TGI, the server adds the model's BOS and the
+protocol's Q9 switch already decides whether the rendered string keeps the template's own BOS
+text, so the string is sent unchanged). Which route a request takes follows from what it
+carries (messages or a rendered prompt). The generation fields follow the model family's rules
+(`clue/engines/families.py`: reasoning models get `max_completion_tokens`, no temperature/stop);
+they are computed once per distinct `GenParams` and merged into the body at one point
+(`openai_body.route`). Retries are the runner's; token usage (reasoning tokens too) and the
+server's `system_fingerprint` are recorded, and `describe()` asks the server about itself
+(`clue/engines/server_info.py`).
 
 Why the kit builds the body and posts it itself (`clue/engines/openai_body.py`, over the same httpx2
 client + lean loopback transport the tgi engine uses) instead of calling the OpenAI SDK — measured
@@ -27,8 +36,9 @@ from typing import Any
 import httpx2
 
 from clue import __version__
-from clue.engines import openai_body
+from clue.engines import families, openai_body
 from clue.engines.base import EngineError, kind_for_status, parse_retry_after, redirect_error, server_message
+from clue.engines.server_info import server_provenance
 from clue.engines.transport import make_transport
 from clue.errors import EndpointError
 from clue.types import Completion, Request
@@ -46,26 +56,50 @@ def _headers(api_key: str) -> dict[str, str]:
 class OpenAIEngine:
     kind = "openai"
 
-    def __init__(self, url: str, model: str, *, api_key: str, timeout_s: float = 300.0, key_env: str = "OPENAI_API_KEY"):
+    def __init__(self, url: str, model: str, *, api_key: str, timeout_s: float = 300.0, key_env: str = "OPENAI_API_KEY",
+                 route: str = "chat", family: str | None = None, reasoning_effort: str | None = None, prefill: bool = False):
         self.url = url.rstrip("/")
         self.key_env = key_env
         self.model = model
+        self.route = route  # "chat" or "completions": what the run record says (requests carry messages or a prompt)
+        self._family = families.family_for(model, family)  # clue/engines/families.py, resolved once
+        families.check_effort(self._family, model, reasoning_effort)
+        self.reasoning_effort = reasoning_effort
+        self.prefill = prefill  # a final assistant message is continued (the generation prefix)
+        self.server_kind = "unknown"  # set by describe(): llama.cpp answers a continued message with the prefix included
+        self.fingerprints: set[str] = set()  # system_fingerprint values the server answered with
+        self._fields: dict[Any, dict[str, Any]] = {}  # GenParams -> the family's generation fields (one per task)
         self._timeout = timeout_s
-        self._headers = _headers(api_key)
+        self._api_key = api_key  # for the Batch API's SDK client (clue/engines/batch.py); never logged
+        self._headers = self._make_headers(api_key)
         # plain-http loopback servers: the kit's O(1) keep-alive transport; everything else: httpx2's own
         self._http = httpx2.AsyncClient(follow_redirects=False, timeout=timeout_s,
                                         transport=make_transport())
+
+    def _make_headers(self, api_key: str) -> dict[str, str]:
+        return _headers(api_key)
+
+    def _url(self, path: str) -> str:
+        """The URL of a route (`/chat/completions`, `/completions`) under the base URL."""
+        return self.url + path
+
+    def _hint_v1(self) -> bool:
+        """Is a 404 likely the server root given instead of its /v1 base URL?"""
+        return not self._versioned()
+
+    def _not_found(self, message: str) -> str:
+        return f"{self.url} does not serve model {self.model!r} ({message}) — check --model"
 
     def _status_error(self, response: httpx2.Response) -> EngineError:
         status = response.status_code
         if 300 <= status < 400:
             return redirect_error(self.url, status, response.headers.get("location"))
         message = server_message(response.content or f"HTTP {status}")
-        if status == 404 and not self._versioned():  # the usual mistake: the server root instead of its /v1 base URL
+        if status == 404 and self._hint_v1():  # the usual mistake: the server root instead of its /v1 base URL
             return EngineError("fatal", f"{self.url} answered HTTP 404 ({message}) — is --endpoint the OpenAI-compatible base URL? "
                                         f"It usually ends in /v1 (try {self.url}/v1)", status)
         if status == 404:
-            return EngineError("fatal", f"{self.url} does not serve model {self.model!r} ({message}) — check --model", status)
+            return EngineError("fatal", self._not_found(message), status)
         if status in (401, 403):
             return EngineError("fatal", f"{self.url} rejected the API key (HTTP {status}: {message}) — set {self.key_env} to a valid key "
                                         "(or name another variable with --api-key-env)", status)
@@ -79,19 +113,37 @@ class OpenAIEngine:
             return EngineError("transient", f"connection to {self.url} failed ({type(exc).__name__})", label="connection")
         return EngineError("permanent", f"{type(exc).__name__}: {exc}")
 
+    def body(self, request: Request) -> dict[str, Any]:
+        """The generation fields of the JSON body besides model and messages/prompt: the model family's rules, and
+        the continuation flags when the last message is a prefilled assistant turn. Read-only (shared per params)."""
+        fields = self._fields.get(request.params)
+        if fields is None:
+            fields = self._fields[request.params] = families.plan(self._family, request.params, self.reasoning_effort).fields
+        if self.prefill and request.messages and request.messages[-1].get("role") == "assistant":
+            return {**fields, "continue_final_message": True, "add_generation_prompt": False}  # vLLM; llama.cpp continues anyway
+        return fields
+
     async def generate(self, request: Request) -> Completion:
-        path, body = openai_body.route(self.model, request)
+        path, body = openai_body.route(self.model, request, self.body(request))
         start = time.perf_counter()
         try:
-            response = await self._http.post(self.url + path, content=json.dumps(body).encode(), headers=self._headers)
+            response = await self._http.post(self._url(path), content=json.dumps(body).encode(), headers=self._headers)
         except Exception as exc:  # noqa: BLE001 — every failure is classified, none escapes raw
             raise self._transport_error(exc) from None
         if response.status_code >= 300:
             raise self._status_error(response)
         try:
-            text, reason, usage = openai_body.parse_choice(json.loads(response.content), path == openai_body.CHAT_PATH)
+            payload = json.loads(response.content)
+            text, reason, usage = openai_body.parse_choice(payload, path == openai_body.CHAT_PATH)
         except ValueError:  # not JSON (an HTML page), or JSON without choices
             raise EngineError("transient", f"{self.url} sent a malformed response (no choices)", label="malformed") from None
+        fingerprint = payload.get("system_fingerprint")
+        if fingerprint and len(self.fingerprints) < 20:
+            self.fingerprints.add(str(fingerprint))
+        if self.prefill and self.server_kind == "llama.cpp" and request.messages:
+            last = request.messages[-1]
+            if last.get("role") == "assistant" and text.startswith(last["content"]):
+                text = text[len(last["content"]):]  # the generated part only, as TGI's route and vLLM answer
         return Completion(text=text, finish_reason=reason, usage=usage, latency_s=time.perf_counter() - start)
 
     async def describe(self) -> dict[str, Any]:
@@ -114,11 +166,37 @@ class OpenAIEngine:
             except (ValueError, KeyError, TypeError):  # an HTML page or other JSON
                 raise EndpointError(f"{self.url}/models did not return OpenAI-compatible JSON",
                                     "is --endpoint the OpenAI-compatible base URL (usually ending in /v1)?") from None
-        if served and self.model not in served:
+        if served and self.model not in served and not self._azure_v1():
             shown = ", ".join(served[:5]) + (" …" if len(served) > 5 else "")
             raise EndpointError(f"{self.url} does not serve model {self.model!r} (it serves: {shown})", "fix --model")
+        server = await server_provenance(self._http, self.url, self._headers)
+        self.server_kind = server["kind"]
         return {"engine": "openai", "url": self.url, "model_id": self.model, "served_models": served[:20],
-                "note": "the server applied its own chat template; generation prefixes could not be prefilled"}
+                "route": self.route, "server": server, "note": self._note()}
+
+    def _note(self) -> str:
+        if self.route == "completions":
+            return ("the kit rendered the prompt (chat template + generation prefix) and sent it to /v1/completions; "
+                    "the server added BOS as TGI does")
+        return "the server applied its own chat template; " + (
+            "generation prefixes were sent as a final assistant message to continue" if self.prefill
+            else "generation prefixes could not be prefilled")
+
+    def _azure_v1(self) -> bool:
+        """Azure's v1 API lists models, not the deployment names that go in `model`: no check against it."""
+        from urllib.parse import urlparse
+
+        from clue.engines.azure import AZURE_HOSTS
+
+        return (urlparse(self.url).hostname or "").endswith(AZURE_HOSTS)
+
+    def sdk_client(self) -> Any:
+        """An OpenAI SDK client for this endpoint, for the Batch API only (file upload, batch objects: off the
+        per-request path, so the SDK's import cost is paid only by `--batch`). Redirects are not followed."""
+        import openai
+
+        return openai.AsyncOpenAI(base_url=self.url, api_key=self._api_key, max_retries=0, timeout=self._timeout,
+                                  http_client=openai.DefaultAsyncHttpxClient(follow_redirects=False))
 
     def _versioned(self) -> bool:
         """Does the base URL end in a version segment (/v1, /v1beta, /openai/v1 …)?"""

@@ -42,6 +42,7 @@ class BuildContext:
     draw_seed: int | None = None  # unseeded protocols: the run directory's own random draw, kept so a re-run resumes
     decode_cleanup: bool | None = None  # the model's tokenizer_config `clean_up_tokenization_spaces` (None: unset/unknown)
     tokenizer_class: str | None = None  # the same config's `tokenizer_class` (its default applies when the flag is unset)
+    prefill: bool = False  # messages: the generation prefix goes as a final assistant message the server continues
 
 
 class Built(list):  # type: ignore[type-arg]
@@ -219,7 +220,8 @@ class Task(Generic[P]):
                 fitting = FitReport(budget=budget, document_fields=doc_fields)
         params = self.gen_params(ctx, truncate)
         if ctx.mode == "base" and ctx.send != "prompt":
-            raise ConfigError("base-model prompts need the tgi engine", "use --engine tgi or an instruct --mode")
+            raise ConfigError("base-model prompts need a route that takes the rendered prompt",
+                              "use --engine tgi, or --route completions with openai, or an instruct --mode")
         if ctx.mode != "base" and ctx.send == "prompt" and ctx.chat_template is None:
             raise ConfigError("the tgi engine needs the model's chat template", "pass --chat-template FILE or --mode base")
 
@@ -236,6 +238,8 @@ class Task(Generic[P]):
             prompt = messages = None
             if ctx.send != "prompt":
                 messages = tuple(prompts.assemble_messages(system, shots, self.render(user, sample.fields), ctx.mode))
+                if ctx.prefill and prefix:
+                    messages += ({"role": "assistant", "content": prefix},)
             elif fitting is not None:
                 prompt = fit_document(render_prompt, sample.fields, doc_fields, ctx.tokenizer, fitting.budget, sample.id, fitting)
             else:

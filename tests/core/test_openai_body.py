@@ -85,3 +85,27 @@ def test_parse_choice_reads_text_reason_and_usage():
     chat = {"choices": [{"message": {"content": "hi"}, "finish_reason": "stop"}], "usage": {"prompt_tokens": 3, "completion_tokens": 1}}
     assert openai_body.parse_choice(chat, chat=True) == ("hi", "stop", {"prompt_tokens": 3, "completion_tokens": 1})
     assert openai_body.parse_choice({"choices": [{"text": "yo", "finish_reason": None}]}, chat=False) == ("yo", None, {})
+
+
+@pytest.mark.anyio
+async def test_family_rules_feed_the_body_and_it_equals_what_the_sdk_sends():
+    """A reasoning model through the engine's one assembly point: max_completion_tokens, no temperature/stop,
+    reasoning_effort; a prefilled chat adds vLLM's continuation flags — the same JSON the SDK sends."""
+    from clue.engines.openai_api import OpenAIEngine
+
+    engine = OpenAIEngine("http://127.0.0.1:9/v1", "o4-mini", api_key="k", reasoning_effort="low", prefill=True)
+    try:
+        request = _request(GenParams(max_new_tokens=64, stop=("\n",), seed=1))
+        fields = engine.body(request)
+        path, sent = await _sdk_sends(lambda c: c.chat.completions.create(
+            model="o4-mini", messages=[dict(m) for m in MESSAGES], max_completion_tokens=64, seed=1, reasoning_effort="low"))
+        assert sent == openai_body.chat_body("o4-mini", request, fields)  # last message is a user turn: no flags
+        prefilled = Request(task="meqsum", sample_id="1", params=request.params, protocol="clue-v3",
+                            endpoint=Endpoint("openai", "m"), messages=MESSAGES[:3])
+        _, sent = await _sdk_sends(lambda c: c.chat.completions.create(
+            model="o4-mini", messages=[dict(m) for m in MESSAGES[:3]], max_completion_tokens=64, seed=1,
+            reasoning_effort="low", extra_body={"continue_final_message": True, "add_generation_prompt": False}))
+        assert sent == openai_body.chat_body("o4-mini", prefilled, engine.body(prefilled))
+        assert "temperature" not in sent and "stop" not in sent and "max_tokens" not in sent
+    finally:
+        await engine.close()

@@ -32,7 +32,8 @@ ENV = {"OPENAI_API_KEY": OPENAI_KEY, "TGI_API_KEY": TGI_KEY, "HF_TOKEN": HF_TOKE
 class EchoServer:
     """Answers like TGI / OpenAI, but every error quotes the caller's Authorization header back.
 
-    mode "generate-400": /info and /v1/models fine, every generation a 400 quoting the key;
+    mode "generate-400": /info and /v1/models fine, the first generation answered (so the kit does not stop
+    fast on a systematic rejection, clue/runner.py), every later one a 400 quoting the key;
     mode "info-401": /info and /v1/models are 401s quoting the key;
     mode "generate-401": generation is a 401 quoting the key (the run stops);
     PhysioNet paths (/files/…, /content/…) are 401s quoting the basic auth header.
@@ -41,6 +42,7 @@ class EchoServer:
     def __init__(self, mode: str):
         outer = self
         self.mode = mode
+        self.posts = 0
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *a):
@@ -75,6 +77,12 @@ class EchoServer:
 
             def do_POST(self):
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                outer.posts += 1
+                if outer.mode == "generate-400" and outer.posts == 1:
+                    if "/v1/" in self.path:
+                        return self._json(200, {"id": "x", "object": "chat.completion", "created": 0, "model": MODEL, "choices": [
+                            {"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}]})
+                    return self._json(200, {"generated_text": "ok", "details": {"finish_reason": "eos_token", "generated_tokens": 1}})
                 self._echo(401 if outer.mode == "generate-401" else 400)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -114,6 +122,7 @@ def test_no_secret_in_anything_the_kit_writes(tmp_path: Path, synthetic_dir: Pat
         procs["openai-ok"] = run("openai", srv.url, "openai-ok")
     with EchoServer("generate-400") as srv:
         procs["tgi-400"] = run("tgi", srv.url, "tgi-400")
+    with EchoServer("generate-400") as srv:
         procs["openai-400"] = run("openai", srv.url, "openai-400")
     with EchoServer("info-401") as srv:
         procs["tgi-info-401"] = run("tgi", srv.url, "tgi-info-401")
@@ -132,7 +141,8 @@ def test_no_secret_in_anything_the_kit_writes(tmp_path: Path, synthetic_dir: Pat
         assert procs[name].returncode != 0, name
     assert procs["report"].returncode == 0, procs["report"].stderr
     failed = [json.loads(ln) for ln in (written / "tgi-400" / "samples.jsonl").read_text().splitlines()]
-    assert failed and all(ln["status"] == "failed" and "Incorrect API key provided: ***" in ln["error"] for ln in failed)
+    failed = [ln for ln in failed if ln["status"] == "failed"]
+    assert len(failed) > 1 and all("Incorrect API key provided: ***" in ln["error"] for ln in failed)
     assert "Incorrect API key provided: ***" in procs["openai-info-401"].stderr  # the server's message, redacted
     assert "revoked" not in procs["tgi-401"].stderr and "***" in procs["tgi-401"].stderr
 

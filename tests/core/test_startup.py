@@ -20,7 +20,8 @@ HEAVY = ("openai", "pandas", "openpyxl", "rouge_score", "nltk", "matplotlib", "t
 
 def test_the_run_path_imports_no_heavy_library():
     """Everything `clue run` imports before its first request (CLI, evaluation, tasks, both HTTP engines)."""
-    code = ("import sys, clue.cli, clue.evaluate, clue.tasks, clue.engines.tgi, clue.engines.openai_api; "
+    code = ("import sys, clue.cli, clue.evaluate, clue.tasks, clue.engines.tgi, clue.engines.openai_api, "
+            "clue.engines.azure, clue.engines.families, clue.engines.server_info, clue.budget; "
             f"print([m for m in {HEAVY!r} if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -68,7 +68,7 @@ def test_first_request_equals_golden(data_for, tmp_path, dataset, profile, mode)
     assert params(sent) == expected["prompt_params"]
 
     if mode == "base":
-        with pytest.raises(ConfigError, match="base-model prompts need the tgi engine"):
+        with pytest.raises(ConfigError, match="base-model prompts need a route that takes the rendered prompt"):
             first_request(task, data_dir, profile, mode, "messages", None)
     else:
         sent = first_request(task, data_dir, profile, mode, "messages", None)

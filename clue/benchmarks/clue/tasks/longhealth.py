@@ -238,7 +238,8 @@ class LongHealth(ClueTask):
         """§3.4: [system, user] / [user(S + prompt)] / base string S + "\\n\\n\\n" + prompt; nothing appended."""
         if ctx.mode == "base":
             if ctx.send != "prompt":
-                raise ConfigError("base-model prompts need the tgi engine", "use --engine tgi or an instruct --mode")
+                raise ConfigError("base-model prompts need a route that takes the rendered prompt",
+                                  "use --engine tgi, or --route completions with openai, or an instruct --mode")
             return system + "\n\n\n" + user, None
         if ctx.mode == "instruct":
             msgs = [{"role": "user", "content": system + user}]

