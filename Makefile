@@ -69,7 +69,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 install: $(VENV)/.installed ## create .venv and install the kit (pinned by constraints.txt)
 
-demo: install ## offline demo: baseline engine on bundled samples (CLUE → runs/demo, ClinicBench → runs/demo-clinicbench) → reports/demo/index.html
+demo: install ## offline demo: baseline engine on bundled samples (CLUE → runs/demo, ClinicBench → runs/demo-clinicbench) → reports/demo/index.html, reports/demo/clinicbench/index.html
 	$(CLUE) demo --out runs/demo --report reports/demo
 
 test: install ## the layering contracts (import-linter), then the whole test suite (loopback only, no downloads)

@@ -288,24 +288,26 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """The default benchmark's baseline into --out; every other installed benchmark that bundles samples into
-    its own run directory beside it (`<out>-<benchmark>`); one report over all of them."""
+    """The default benchmark's baseline into --out and its report into --report; every other installed benchmark
+    that bundles samples into its own run directory beside it (`<out>-<benchmark>`) and its own report
+    (`<report>/<benchmark>/`): one report per benchmark, so each is read with its own groups and text."""
     from clue.benchmark import default_benchmark, installed
     from clue.files import ensure_dir
 
     default = default_benchmark().name
     others = [b.name for b in installed().values() if b.name != default and b.synthetic is not None]
     outs = {default: args.out, **{name: args.out.with_name(f"{args.out.name}-{name}") for name in others}}
-    for out in outs.values():  # all before anything runs: a read-only --report must not surface after the run
-        ensure_dir(out, "--out")
-    ensure_dir(args.report, "--report")
+    reports = {default: args.report, **{name: args.report / name for name in others}}
+    for path, option in [*((o, "--out") for o in outs.values()), *((r, "--report") for r in reports.values())]:
+        ensure_dir(path, option)  # all before anything runs: a read-only --report must not surface after the run
     for name, out in outs.items():
         run_args = build_parser().parse_args(["run", "--benchmark", name, "--engine", "baseline", "--synthetic", "--out", str(out),
                                              "--store", str(out / "store.sqlite"), "--no-progress"])
         code = cmd_run(run_args)
         if code != 0:
             return code
-    cmd_report(build_parser().parse_args(["report", *map(str, outs.values()), "--out", str(args.report)]))
+    for name, out in outs.items():
+        cmd_report(build_parser().parse_args(["report", str(out), "--out", str(reports[name])]))
     return 0
 
 

@@ -413,7 +413,7 @@ def build_view(runs: list[dict[str, Any]], opts: ReportOptions) -> dict[str, Any
         "rule": rule_text(opts.tolerance),
         "comparisons": _comparisons(infos, runs, opts), "samples": samples, "opts": opts,
         "samples_per_task": samples_per_task(infos, opts),
-        "redacted_tasks": redacted_tasks, "verdicts": VERDICTS, "source_notes": published.SOURCE_NOTES,
+        "redacted_tasks": redacted_tasks, "verdicts": VERDICTS, "source_notes": getattr(published, "SOURCE_NOTES", {}),
         "published_count": sum(1 for m in published.models().values() if m.type != "baseline"),
         "ratings": ratings_section(runs, replicates=opts.replicates, seed=opts.seed),
     }

@@ -32,11 +32,11 @@ BENCHMARK = Benchmark(
     scoring=rule,  # type: ignore[arg-type]
     published=published_table,
     report_text={
-        "header": "ClinicBench: no published ClinicBench numbers are bundled (the paper's tables could not be obtained); "
-                  "runs are shown on their own, never against invented references",
+        "header": "ClinicBench models (roster only) — no published ClinicBench numbers are bundled (the paper's tables could "
+                  "not be obtained), so runs are shown on their own, never against invented references",
         "groups": "Scenario averages (kit choice) = mean of each scenario's runnable datasets: reasoning (5; Referral QA "
                   "unavailable), generation (4), understanding (7).",
-        "scatter_title": "Reasoning vs understanding",
+        "scatter_title": "Reasoning vs generation",
         "scatter_lead": "Your runs (★, with 95 % CIs; hollow = partial). No published ClinicBench numbers are bundled.",
         "groups_title": "Scenario averages",
         "unlisted": "Not part of a ClinicBench scenario.",

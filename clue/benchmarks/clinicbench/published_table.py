@@ -15,6 +15,8 @@ from clue.benchmarks.clinicbench.published_values import values as _rows
 from clue.errors import ConfigError, DataError
 
 MODELS_CSV = Path(__file__).with_name("published") / "models.csv"
+# source tag → what it means, shown in the report footer; empty while no published number is bundled
+SOURCE_NOTES: dict[str, str] = {}
 
 
 @dataclass(frozen=True)

@@ -272,7 +272,7 @@ def test_summed_sentence_counts_equal_seqeval_and_token_micro_figures() -> None:
         assert _prf(tp, fp, fn) == pytest.approx(reference(gold, pred))
 
 
-def test_demo_runs_clinicbench_beside_clue_into_one_report(tmp_path: Path) -> None:
+def test_demo_runs_clinicbench_beside_clue_each_with_its_own_report(tmp_path: Path) -> None:
     proc = run_clue("demo", "--out", str(tmp_path / "runs" / "demo"), "--report", str(tmp_path / "report"))
     assert proc.returncode == 0, proc.stderr
     clue_scores = json.loads((tmp_path / "runs" / "demo" / "scores.json").read_text())
@@ -283,7 +283,11 @@ def test_demo_runs_clinicbench_beside_clue_into_one_report(tmp_path: Path) -> No
     build = json.loads((cb / "run.json").read_text())["task_build"]
     assert {name: build[name]["data"] for name in RUNNABLE} == {name: kind for name, (kind, _) in bundled.SOURCE.items()}
     rows = (tmp_path / "report" / "results.csv").read_text().splitlines()
-    assert any(",clinicbench," in r for r in rows) and any(",clue," in r for r in rows)
+    assert any(",clue," in r for r in rows) and not any(",clinicbench," in r for r in rows)
+    cb_rows = (tmp_path / "report" / "clinicbench" / "results.csv").read_text().splitlines()
+    assert any(",clinicbench," in r for r in cb_rows) and not any(",clue," in r for r in cb_rows)
+    html = (tmp_path / "report" / "clinicbench" / "index.html").read_text()
+    assert "No published numbers." in html  # the banner, from the benchmark's empty published table
 
 
 RELEASED = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "clinicbench" / "released"
