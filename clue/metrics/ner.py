@@ -12,12 +12,15 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from seqeval.metrics import f1_score, precision_score, recall_score
-from seqeval.scheme import IOB2, Entities
+# seqeval is imported where it is used: its metrics pull in scikit-learn (~1 s), which `clue run` must not pay
+# at start-up (tests/core/test_startup.py)
 
 
 def entity_prf(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> dict[str, float]:
     """Strict entity-level micro precision/recall/F1 in percent (seqeval)."""
+    from seqeval.metrics import f1_score, precision_score, recall_score
+    from seqeval.scheme import IOB2
+
     _check(gold, pred)
     gold_l, pred_l = [list(g) for g in gold], [list(p) for p in pred]
     kw = dict(mode="strict", scheme=IOB2, average="micro", zero_division=0)
@@ -42,6 +45,8 @@ def token_prf(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> d
 def entity_counts(gold: Sequence[str], pred: Sequence[str]) -> tuple[int, int, int]:
     """(tp, fp, fn) of one sentence under the same strict IOB2 rule (seqeval's entity parser), so that
     summing them over sentences gives `entity_prf`'s micro figures (tested against it)."""
+    from seqeval.scheme import IOB2, Entities
+
     _check([gold], [pred])
     g = set(Entities([list(gold)], IOB2).entities[0])
     p = set(Entities([list(pred)], IOB2).entities[0])

@@ -15,13 +15,15 @@ from clue import parsed_cache
 from clue.benchmarks.clue.tasks import TASKS
 
 HEAVY = ("openai", "pandas", "openpyxl", "rouge_score", "nltk", "matplotlib", "transformers", "numpy", "torch",
-         "tokenizers", "huggingface_hub.inference")
+         "tokenizers", "huggingface_hub.inference",
+         "seqeval", "sklearn", "scipy", "krippendorff", "kubernetes")
 
 
 def test_the_run_path_imports_no_heavy_library():
     """Everything `clue run` imports before its first request (CLI, evaluation, tasks, both HTTP engines)."""
     code = ("import sys, clue.cli, clue.evaluate, clue.tasks, clue.engines.tgi, clue.engines.openai_api, "
             "clue.engines.azure, clue.engines.families, clue.engines.server_info, clue.budget; "
+            "from clue.benchmark import installed; [b.tasks for b in installed().values()]; "
             f"print([m for m in {HEAVY!r} if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

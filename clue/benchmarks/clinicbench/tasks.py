@@ -22,7 +22,6 @@ import json
 from pathlib import Path
 from typing import Any, ClassVar, Mapping, Sequence
 
-import numpy as np
 
 from clue import prompts as core_prompts
 from clue.benchmarks.clinicbench import baselines, loaders, pools, scoring
@@ -192,6 +191,8 @@ class ClinicBenchTask(Task):
     def from_means(self, means: Mapping[str, Any]) -> dict[str, Any]:
         """Micro P/R/F1 from mean counts (ratios of sums = ratios of means); BLUE's HoC F1 from the mean
         per-document precision and recall. Floats or numpy replicate arrays (the report's bootstrap)."""
+        import numpy as np  # only when scoring (start-up stays free of numpy: tests/core/test_startup.py)
+
         if self.dataset.kind == "label_set":
             mp, mr = np.asarray(means["doc_precision"], float), np.asarray(means["doc_recall"], float)
             return {"f1": 100.0 * _div(2 * mp * mr, mp + mr), "precision": 100.0 * mp, "recall": 100.0 * mr}
@@ -206,11 +207,15 @@ class ClinicBenchTask(Task):
 
 def _div(a: Any, b: Any) -> Any:
     """a / b, 0 where b is 0 (floats or numpy arrays)."""
+    import numpy as np
+
     a, b = np.asarray(a, float), np.asarray(b, float)
     return np.divide(a, b, out=np.zeros(np.broadcast(a, b).shape), where=b != 0)
 
 
 def _prf(tp: Any, fp: Any, fn: Any) -> dict[str, Any]:
+    import numpy as np
+
     p, r = _div(tp, np.add(tp, fp)), _div(tp, np.add(tp, fn))
     return {"f1": 100.0 * _div(2 * p * r, p + r), "precision": 100.0 * p, "recall": 100.0 * r}
 
