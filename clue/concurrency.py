@@ -64,7 +64,7 @@ class Gate:
         self._factor = 2.0
         self._refused_at: int | None = None  # a limit the server refused: growth stays below it
         self._last_cut = -math.inf  # when the limit was last cut (answers to earlier sends don't cut again)
-        self._best, self._best_limit = 0.0, self.limit
+        self._best = 0.0  # best throughput seen in this growth phase
         self._new_window(skip=0)
 
     # -- construction -------------------------------------------------------------------------
@@ -139,7 +139,7 @@ class Gate:
         self._refused_at = self.limit
         self._set(self.limit // 2, f"server overloaded (429/503) at {self.in_flight + 1} in flight: halved")
         self.adaptive = self._growing = True  # after a refusal even an advertised limit is probed back up to, never past
-        self._factor, self._best, self._best_limit = 1.25, 0.0, self.limit
+        self._factor, self._best = 1.25, 0.0
         self._new_window(skip=self.limit)
 
     def _observe(self) -> None:
@@ -158,7 +158,7 @@ class Gate:
             return
         rate = self._count / elapsed
         if rate >= self._best * (1 + GAIN):
-            self._best, self._best_limit = rate, self.limit
+            self._best = rate
             cap = self.ceiling if self._refused_at is None else max(1, self._refused_at - 1)
             target = min(cap, max(self.limit + 1, int(self.limit * self._factor)))
             if target > self.limit:

@@ -59,7 +59,11 @@ class Check:
 def judge(value: float | None, low: float | None, high: float | None, ref: float | None, tolerance: float, *,
           n: int = equivalence.MIN_ITEMS, subset: bool = False, synthetic: bool = False) -> tuple[str, str | None, float | None]:
     """(verdict, direction, delta) for one reproduced value against one published value (see clue.verdict)."""
-    v = judgement(value, low, high, ref, tolerance, n=n, subset=subset, synthetic=synthetic)
+    return _outcome(judgement(value, low, high, ref, tolerance, n=n, subset=subset, synthetic=synthetic), ref)
+
+
+def _outcome(v: equivalence.Verdict | None, ref: float | None) -> tuple[str, str | None, float | None]:
+    """(verdict, direction, delta) of a judgement; without one, why there is none."""
     return (v.outcome, v.direction, v.delta) if v is not None else ("no reference" if ref is None else "not computed", None, None)
 
 
@@ -120,7 +124,7 @@ def verify_run(run: Mapping[str, Any], *, tolerance: float = DEFAULT_TOLERANCE, 
         units = (iv.clusters or iv.n) if iv is not None else 0
         v = judgement(value if comparable else None, iv.low if iv else None, iv.high if iv else None, rv, tolerance,
                       n=units, subset=subset, synthetic=synthetic)
-        verdict, direction, delta = (v.outcome, v.direction, v.delta) if v else ("no reference" if rv is None else "not computed", None, None)
+        verdict, direction, delta = _outcome(v, rv)
         scope_note = "synthetic data: not the benchmark's items, not comparable" if synthetic else ""
         if subset:
             parts = [f"{t} {subset_tasks[t][0]} of {subset_tasks[t][1] or '?'}" for t in members if t in subset_tasks]
