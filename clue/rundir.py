@@ -119,3 +119,8 @@ def scope(scores: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
         if lim is not None and (available is None or (n or 0) < available):
             subset[str(task.get("title", name))] = [n, available]
     return {"synthetic": synthetic, "limit": limit, "subset": subset}
+
+
+def scope_of(run: Mapping[str, Any]) -> dict[str, Any]:
+    """The scope of one loaded run (clue.report.load.load_run records it; computed for runs built otherwise)."""
+    return run.get("scope") or scope(run["scores"], run.get("record") or {})

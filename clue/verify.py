@@ -24,6 +24,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from clue import verdict as equivalence
 from clue.benchmark import Benchmark
+from clue.rundir import scope_of
 from clue.scoring import PLAIN, benchmark_of
 from clue.stats import DEFAULT_REPLICATES, DEFAULT_SEED, Interval, RunIntervals, run_intervals
 
@@ -107,9 +108,7 @@ def verify_run(run: Mapping[str, Any], *, tolerance: float = DEFAULT_TOLERANCE, 
         base_note = "; ".join(x for x in (base_note, "prompts not byte-identical to the protocol's (server-side chat "
                                                      "template; use --route completions)") if x)
     by_title = {t.get("title", n): t for n, t in scores["tasks"].items()}
-    from clue.rundir import scope as run_scope
-
-    sc = run.get("scope") or run_scope(scores, run.get("record") or {})
+    sc = scope_of(run)
     synthetic, subset_tasks = bool(sc["synthetic"]), dict(sc["subset"])
     checks: list[Check] = []
 
@@ -236,9 +235,7 @@ def exit_status(checks: Sequence[Check]) -> int:
 
 def scope_label(run: Mapping[str, Any]) -> str:
     """"SYNTHETIC DATA" / "SUBSET: MedNLI 40 of 1422" / "" for one loaded run."""
-    from clue.rundir import scope as run_scope
-
-    sc = run.get("scope") or run_scope(run["scores"], run.get("record") or {})
+    sc = scope_of(run)
     parts = ["SYNTHETIC DATA"] if sc["synthetic"] else []
     if sc["subset"]:
         parts.append("SUBSET (--limit): " + ", ".join(f"{t} {n} of {a or '?'}" for t, (n, a) in sc["subset"].items()))

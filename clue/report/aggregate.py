@@ -20,10 +20,11 @@ from clue.ratings.report import ratings_section
 from clue.report import charts, settings
 from clue.report.cost import cost, load_prices, usage
 from clue.report.load import credentialed_tasks, redact_samples
+from clue.rundir import scope_of
 from clue.scoring import PLAIN, benchmark_of, scoring_for
 from clue.stats import DEFAULT_REPLICATES, DEFAULT_SEED, Interval, compare_runs, run_intervals
 from clue.verdict import rule_text
-from clue.verify import DEFAULT_TOLERANCE, VERDICTS, verify_run
+from clue.verify import DEFAULT_TOLERANCE, VERDICTS, scope_label, verify_run
 
 TEXT_LIMIT = 20_000  # characters of one prompt/output shown; the rest is in samples.jsonl
 ALL_PAIRS_UP_TO = 6  # runs; beyond that, compare related runs (same model, base model) or --compare
@@ -90,10 +91,7 @@ def _run_info(i: int, run: dict[str, Any], opts: ReportOptions, prices: dict[str
     pm_name = checks[0].published_model if checks else None
     totals = usage(run["samples"])
     model = str(scores.get("model"))
-    from clue.rundir import scope as run_scope
-    from clue.verify import scope_label
-
-    sc = run.get("scope") or run_scope(scores, record)
+    sc = scope_of(run)
     return {
         "scope": sc, "synthetic": bool(sc["synthetic"]), "subset": bool(sc["subset"]), "scope_label": scope_label(run),
         "name": run["name"], "dir": run["dir"], "model": model, "protocol": scores.get("protocol"), "color": charts.color(i),
