@@ -66,6 +66,16 @@ class CostCapReached(Interrupted):
 class _Stopped(Exception):
     """A request waiting to retry when the run was stopped: it is not sent again."""
 
+    attempts = 0  # set when raised from the retry loop
+
+
+class _Failed(Exception):
+    """A request's retries ended in `error` after `attempts` attempts."""
+
+    def __init__(self, error: EngineError, attempts: int):
+        super().__init__(error.message)
+        self.error, self.attempts = error, attempts
+
 
 @dataclass
 class RunStats:
@@ -158,9 +168,45 @@ class Runner:
             self.gate.release(sent_at, ok=ok, overloaded=overloaded)
 
     async def _one(self, request: Request, bar: tqdm) -> Completion:
-        attempts = 0
+        start = time.perf_counter()
+        attempts = 1
+        try:
+            try:  # the usual case, answered at once, needs none of the retry machinery (~15 % of the client's CPU)
+                completion = await self._attempt(request)
+            except EngineError as exc:
+                if not _retryable(exc):
+                    raise
+                completion, attempts = await self._retry(request, bar, exc)
+        except _Stopped as exc:  # stopped while waiting to retry (or for a slot): not sent, not counted as failed (a re-run sends it)
+            return Completion(text=None, error=str(exc) or "not retried: the run was stopped", attempts=exc.attempts or attempts,
+                              latency_s=time.perf_counter() - start)
+        except _Failed as failed:
+            return self._failed(failed.error, failed.attempts, start)
+        except EngineError as exc:
+            return self._failed(exc, attempts, start)
+        self.stats.completed += 1
+        self._proven = True
+        return Completion(text=completion.text, finish_reason=completion.finish_reason, usage=completion.usage,
+                          latency_s=completion.latency_s or time.perf_counter() - start, attempts=attempts)
+
+    def _failed(self, exc: EngineError, attempts: int, start: float) -> Completion:
+        if exc.kind == "fatal":
+            self._halted = exc  # requests waiting to probe are not sent
+            raise exc
+        self._note_rejection(exc)
+        self.stats.failed += 1
+        self.stats.failure_causes[exc.cause] += 1
+        how = ("after %d attempts" % attempts if not is_outage(exc) else
+               "after %d attempts over the %g s outage budget" % (attempts, self.policy.outage_budget_s)) if _retryable(exc) else "not retried"
+        return Completion(text=None, error=redact(f"{exc.message} ({how})"), attempts=attempts,
+                          latency_s=time.perf_counter() - start)
+
+    async def _retry(self, request: Request, bar: tqdm, first: EngineError) -> tuple[Completion, int]:
+        """The first attempt failed with `first` (retryable): tenacity takes over from there, counting it as attempt 1."""
+        attempts = 1
         counted = 0  # attempts that failed for reasons other than an outage
         outage_since: float | None = None
+        pending: EngineError | None = first
 
         def give_up(state: RetryCallState) -> bool:
             """Outages retry until `outage_budget_s` has passed since the outage began; the rest after max_attempts."""
@@ -190,30 +236,20 @@ class Runner:
             sleep=self._backoff,
             reraise=True,
         )
-        start = time.perf_counter()
         try:
             async for attempt in retrying:
                 with attempt:
                     attempts = attempt.retry_state.attempt_number
+                    if pending is not None:  # attempt 1 already happened: its error, replayed for tenacity's bookkeeping
+                        error, pending = pending, None
+                        raise error
                     completion = await self._attempt(request)
-        except _Stopped as exc:  # stopped while waiting to retry (or for a slot): not sent, not counted as failed (a re-run sends it)
-            return Completion(text=None, error=str(exc) or "not retried: the run was stopped", attempts=attempts,
-                              latency_s=time.perf_counter() - start)
+        except _Stopped as exc:
+            exc.attempts = attempts
+            raise
         except EngineError as exc:
-            if exc.kind == "fatal":
-                self._halted = exc  # requests waiting to probe are not sent
-                raise
-            self._note_rejection(exc)
-            self.stats.failed += 1
-            self.stats.failure_causes[exc.cause] += 1
-            how = ("after %d attempts" % attempts if not is_outage(exc) else
-                   "after %d attempts over the %g s outage budget" % (attempts, self.policy.outage_budget_s)) if _retryable(exc) else "not retried"
-            return Completion(text=None, error=redact(f"{exc.message} ({how})"), attempts=attempts,
-                              latency_s=time.perf_counter() - start)
-        self.stats.completed += 1
-        self._proven = True
-        return Completion(text=completion.text, finish_reason=completion.finish_reason, usage=completion.usage,
-                          latency_s=completion.latency_s or time.perf_counter() - start, attempts=attempts)
+            raise _Failed(exc, attempts) from None
+        return completion, attempts
 
     def _note_rejection(self, exc: EngineError) -> None:
         """Before any success: FAIL_FAST identical 4xx rejections stop the run with the server's message."""

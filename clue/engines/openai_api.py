@@ -39,7 +39,7 @@ from clue import __version__
 from clue.engines import families, openai_body
 from clue.engines.base import EngineError, kind_for_status, parse_retry_after, redirect_error, server_message
 from clue.engines.server_info import server_provenance
-from clue.engines.transport import make_transport
+from clue.engines.transport import LeanTransport, as_response, make_transport
 from clue.errors import EndpointError
 from clue.types import Completion, Request
 
@@ -73,8 +73,10 @@ class OpenAIEngine:
         self._api_key = api_key  # for the Batch API's SDK client (clue/engines/batch.py); never logged
         self._headers = self._make_headers(api_key)
         # plain-http loopback servers: the kit's O(1) keep-alive transport; everything else: httpx2's own
-        self._http = httpx2.AsyncClient(follow_redirects=False, timeout=timeout_s,
-                                        transport=make_transport())
+        transport = make_transport()
+        self._http = httpx2.AsyncClient(follow_redirects=False, timeout=timeout_s, transport=transport)
+        # a loopback server (vLLM, llama.cpp the kit drives): posts skip httpx2's objects (transport.DirectPost)
+        self._direct = transport.direct(self._headers) if isinstance(transport, LeanTransport) else None
 
     def _make_headers(self, api_key: str) -> dict[str, str]:
         return _headers(api_key)
@@ -126,14 +128,20 @@ class OpenAIEngine:
     async def generate(self, request: Request) -> Completion:
         path, body = openai_body.route(self.model, request, self.body(request))
         start = time.perf_counter()
+        url, data = self._url(path), json.dumps(body).encode()
+        response: httpx2.Response | None = None
         try:
-            response = await self._http.post(self._url(path), content=json.dumps(body).encode(), headers=self._headers)
+            answer = await self._direct.post(url, data, self._timeout) if self._direct is not None else None
+            if answer is None:  # not a loopback server: through httpx2 (hosted APIs)
+                response = await self._http.post(url, content=data, headers=self._headers)
+                answer = response.status_code, [], response.content
         except Exception as exc:  # noqa: BLE001 — every failure is classified, none escapes raw
             raise self._transport_error(exc) from None
-        if response.status_code >= 300:
-            raise self._status_error(response)
+        status, headers, content = answer
+        if status >= 300:
+            raise self._status_error(response if response is not None else as_response(status, headers, content, "POST", url))
         try:
-            payload = json.loads(response.content)
+            payload = json.loads(content)
             text, reason, usage = openai_body.parse_choice(payload, path == openai_body.CHAT_PATH)
         except ValueError:  # not JSON (an HTML page), or JSON without choices
             raise EngineError("transient", f"{self.url} sent a malformed response (no choices)", label="malformed") from None
