@@ -59,7 +59,7 @@ class ChatTemplate:
     tokenizer_class: str | None = None  # the same config's `tokenizer_class` (decides the unset flag's default)
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any], source: str) -> "ChatTemplate":
+    def from_config(cls, config: Mapping[str, Any], source: str) -> ChatTemplate:
         template = config.get("chat_template")
         if isinstance(template, list):  # named templates: use "default"
             named = {t.get("name"): t.get("template") for t in template}
@@ -77,7 +77,7 @@ class ChatTemplate:
                    tokenizer_class=klass if isinstance(klass, str) and klass else None)
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "ChatTemplate":
+    def from_file(cls, path: str | Path) -> ChatTemplate:
         path = Path(path)
         try:
             config = json.loads(path.read_text(encoding="utf-8"))
@@ -88,7 +88,7 @@ class ChatTemplate:
         return cls.from_config(config, source=str(path))
 
     @classmethod
-    def from_hub(cls, model: str, revision: str | None, token: str | None = None) -> "ChatTemplate":
+    def from_hub(cls, model: str, revision: str | None, token: str | None = None) -> ChatTemplate:
         """Download tokenizer_config.json of `model` at `revision` (pin a commit sha for reproducibility)."""
         from huggingface_hub import hf_hub_download
         from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError

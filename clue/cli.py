@@ -63,8 +63,8 @@ def _non_negative(name: str):
 
 
 def _max_failures(value: str) -> str:
-    from clue.evaluate import failure_limit
     from clue.errors import ConfigError
+    from clue.evaluate import failure_limit
 
     try:
         failure_limit(value, 1)

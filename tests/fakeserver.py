@@ -136,7 +136,7 @@ class _Invalid(ValueError):
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 1024  # the default backlog of 5 drops SYNs under concurrent load (1 s retransmits)
-    fake: "FakeServer"
+    fake: FakeServer
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         if not isinstance(sys.exc_info()[1], OSError):  # client hang-ups are expected here

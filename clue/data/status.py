@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from clue.data.fetch import physionet_credentials, recorded, sha256_file
 from clue.data.declared import sources as _src
+from clue.data.fetch import physionet_credentials, recorded, sha256_file
 
 
 @dataclass(frozen=True)

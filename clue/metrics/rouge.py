@@ -29,7 +29,7 @@ CHUNKS_PER_WORKER = 4  # small enough to balance long and short pairs, large eno
 
 
 @lru_cache(maxsize=4)
-def _scorer(use_stemmer: bool) -> "rouge_scorer.RougeScorer":
+def _scorer(use_stemmer: bool) -> rouge_scorer.RougeScorer:
     from rouge_score import rouge_scorer  # imports nltk (~0.3 s): only when something is scored, not at `clue run` start-up
 
     return rouge_scorer.RougeScorer(list(ROUGE_KEYS.values()), use_stemmer=use_stemmer)

@@ -61,7 +61,7 @@ def _compact(v: Any) -> Markup:
     return Markup("<br>").join(escape(line) for line in _human(v).split("\n"))
 
 
-def _environment() -> "jinja2.Environment":  # noqa: F821 - imported on use (keeps `clue --help` light)
+def _environment() -> jinja2.Environment:  # noqa: F821 - imported on use (keeps `clue --help` light)
     import jinja2
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.ChainableUndefined,
@@ -98,9 +98,8 @@ def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, **options:
     Options (see `aggregate.ReportOptions`): redact, max_samples, replicates, seed, tolerance,
     prices, compare, published_model.
     """
-    from clue.report.aggregate import ReportOptions, build_view, results_rows
-
     from clue.files import ensure_dir
+    from clue.report.aggregate import ReportOptions, build_view, results_rows
 
     opts = ReportOptions(**options)
     out_dir = ensure_dir(Path(out_dir), "--out")  # before any work: a read-only or wrong --out is one line

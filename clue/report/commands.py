@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 from clue.errors import ConfigError
-
 from clue.verdict import DEFAULT_MARGIN, EXIT_DEVIATES, EXIT_INCONCLUSIVE, EXIT_REPRODUCED, MIN_ITEMS
 
 VERIFY_EPILOG = (f"Verdicts: reproduced = the whole 95% CI lies within published ± --margin (equivalence test); "

@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from clue.rundir import scope
 from clue.errors import DataError
+from clue.rundir import scope
 
 REDACTED_FIELDS = ("prompt", "raw_output", "output", "reference", "error")  # servers may echo input in errors
 

@@ -23,9 +23,9 @@ import pytest
 
 from clue.cli import main
 from tests.conftest import ROOT, chat_template_file, run_clue
-from tests.fakeserver import FakeServer
 from tests.core.test_cli_errors import assert_one_line_error
 from tests.core.test_e2e import MODEL, invented_meqsum
+from tests.fakeserver import FakeServer
 
 XLSX = "MeQSum_ACL2019_BenAbacha_Demner-Fushman.xlsx"
 
@@ -272,8 +272,8 @@ class _HTMLHandler:
     """A web server that answers every path with an HTML page (a login portal, a proxy's error page)."""
 
     def __init__(self):
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
         import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *a):

@@ -214,9 +214,9 @@ async def test_requests_waiting_for_a_slot_are_not_sent_after_a_stop(tmp_path):
 
 @pytest.mark.parametrize("engine", ["tgi", "openai"])
 def test_the_run_record_says_how_the_number_was_chosen(tmp_path, engine):
-    from tests.fakeserver import FakeServer
     from tests.core.test_e2e import MODEL, invented_meqsum, meqsum_oracle
     from tests.core.test_faults import evaluate, run_config
+    from tests.fakeserver import FakeServer
 
     data = invented_meqsum(tmp_path, n=43)
     with FakeServer(responder=meqsum_oracle(data), model_id=MODEL) as srv:

@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 from tests.conftest import ROOT, run_clue
-from tests.fakeserver import FakeServer
 from tests.core.test_e2e import MODEL, invented_meqsum, meqsum_oracle, outputs, scores, tgi_args
+from tests.fakeserver import FakeServer
 
 KILLS = 12
 TOTAL = 120  # requests of the run (123 items, 3 shots)

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from clue.data import fetch as fetch_mod
 from clue.benchmarks.clue.build_medisumcode import build, select_notes
+from clue.benchmarks.clue.tasks import TASKS
+from clue.data import fetch as fetch_mod
 from clue.data.status import format_status, status
 from clue.errors import DataError
-from clue.benchmarks.clue.tasks import TASKS
 from tests.conftest import MEQSUM_XLSX, run_clue
 from tests.core.test_cli_errors import assert_one_line_error
 

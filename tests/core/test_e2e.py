@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, chat_template_file, run_clue
-from tests.fakeserver import FakeServer, OracleResponder
 from tests.core.test_cli_errors import assert_one_line_error
+from tests.fakeserver import FakeServer, OracleResponder
 
 MODEL = "meta-llama/Meta-Llama-3-8B-Instruct"
 

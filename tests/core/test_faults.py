@@ -16,15 +16,15 @@ from pathlib import Path
 import pytest
 
 import clue.runner
+from clue.benchmarks.clue.profile import get_profile
+from clue.benchmarks.clue.tasks import get_tasks
 from clue.engines.base import EngineError
 from clue.errors import EndpointError
 from clue.evaluate import Evaluation, RunConfig, RunResult
-from clue.benchmarks.clue.profile import get_profile
 from clue.runner import RetryPolicy
-from clue.benchmarks.clue.tasks import get_tasks
 from tests.conftest import chat_template_file
-from tests.fakeserver import FakeServer
 from tests.core.test_e2e import MODEL, invented_meqsum, meqsum_oracle
+from tests.fakeserver import FakeServer
 
 # tiny waits so hundreds of faults take seconds; the attempt timeout is what a hang runs into
 POLICY = RetryPolicy(max_attempts=15, attempt_timeout_s=0.3, backoff_base_s=0.001, backoff_max_s=0.01, retry_after_max_s=1.0)

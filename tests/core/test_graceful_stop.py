@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 
 from tests.conftest import ROOT, run_clue
-from tests.fakeserver import FakeServer
 from tests.core.test_crash import env, integrity, stored_prompts, wait_for
 from tests.core.test_e2e import MODEL, invented_meqsum, meqsum_oracle, tgi_args
+from tests.fakeserver import FakeServer
 
 TOTAL = 40
 

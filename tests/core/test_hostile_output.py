@@ -17,8 +17,8 @@ from pathlib import Path
 
 from clue.store import Store
 from tests.conftest import chat_template_file, run_clue
-from tests.fakeserver import FakeServer
 from tests.core.test_e2e import MODEL, invented_meqsum
+from tests.fakeserver import FakeServer
 
 HOSTILE = [
     '<script>alert("x")</script><img src=x onerror=alert(1)><a href="javascript:alert(2)">go</a></pre></td></table><!--',

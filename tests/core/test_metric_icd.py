@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from clue.metrics.icd import (KEYS, extract_codes, gold_codes, icd_scores, is_valid, multiset_prf, set_prf,
-                              valid_share)
+from clue.metrics.icd import KEYS, extract_codes, gold_codes, icd_scores, is_valid, multiset_prf, set_prf, valid_share
 
 
 @pytest.mark.parametrize("text, original, broad", [

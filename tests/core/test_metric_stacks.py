@@ -8,10 +8,10 @@ import types
 
 import pytest
 
-from clue.errors import ConfigError
-from clue.metrics import bertscore, umls
 from clue.benchmarks.clue.profile import CLUE_2025, CLUE_V3, CORRECTED
 from clue.benchmarks.clue.tasks import TASKS
+from clue.errors import ConfigError
+from clue.metrics import bertscore, umls
 from clue.types import Sample
 
 
@@ -36,7 +36,7 @@ class FakeTokenizer:
 
 
 class FakeScorer:
-    instances: list["FakeScorer"] = []
+    instances: list[FakeScorer] = []
 
     def __init__(self, **kwargs):
         self.kwargs = kwargs

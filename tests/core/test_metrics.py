@@ -3,9 +3,9 @@ from __future__ import annotations
 import pytest
 from rouge_score import rouge_scorer
 
+from clue.benchmarks.clue.tasks import TASKS
 from clue.metrics.aggregate import task_mean, two_decimals
 from clue.metrics.rouge import rouge
-from clue.benchmarks.clue.tasks import TASKS
 
 
 def test_rouge_equals_rouge_score_called_directly():

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
+from clue.benchmarks.clue.profile import get_profile
+from clue.benchmarks.clue.tasks import TASKS, get_tasks
 from clue.errors import DataError
 from clue.evaluate import Evaluation, RunConfig
 from clue.phi import PHIGuardError, check_endpoint, is_loopback_host
-from clue.benchmarks.clue.profile import get_profile
-from clue.benchmarks.clue.tasks import TASKS, get_tasks
 from tests.conftest import chat_template_file, run_clue
-from tests.fakeserver import FakeServer
 from tests.core.test_cli_errors import assert_one_line_error
+from tests.fakeserver import FakeServer
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.5.6.7", "::1", "[::1]", "localhost", "LOCALHOST.", "box.localhost"])

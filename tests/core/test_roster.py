@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from clue.errors import ConfigError
 from clue.benchmarks.clue import BENCHMARK
+from clue.errors import ConfigError
 from clue.roster import format_table, load_roster
 
 DEFAULT_ROSTER = BENCHMARK.roster

@@ -16,8 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from tests.conftest import chat_template_file, run_clue
-from tests.fakeserver import FakeServer
 from tests.core.test_e2e import MODEL
+from tests.fakeserver import FakeServer
 
 OPENAI_KEY = "sk-LEAKCHECK-openai-7f3a9c2e1d55"
 TGI_KEY = "tgi-LEAKCHECK-9b8c7d6e5f44"
@@ -93,7 +93,7 @@ class EchoServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
-    def __enter__(self) -> "EchoServer":
+    def __enter__(self) -> EchoServer:
         self.thread.start()
         return self
 

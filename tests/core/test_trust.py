@@ -16,8 +16,8 @@ import pytest
 from clue.report.load import load_run
 from clue.verify import exit_status, verify_run
 from tests.conftest import run_clue
-from tests.fakeserver import FakeServer, constant_responder
 from tests.core.test_report_fixtures import published_like_run
+from tests.fakeserver import FakeServer, constant_responder
 
 MODEL = "meta-llama/Meta-Llama-3-8B-Instruct"
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_clue
-from tests.fakeserver import FakeServer
 from tests.core.test_cli_errors import assert_one_line_error
 from tests.core.test_report_fixtures import published_like_run
+from tests.fakeserver import FakeServer
 
 UNWRITABLE = Path("/sys/clue-kit-test")  # read-only for everyone, root included (sysfs)
 

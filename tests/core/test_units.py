@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from clue.benchmarks.clue.baseline_rules import first_question, majority_label
-from clue.errors import ConfigError
-from clue.evaluate import failure_limit
 from clue.benchmarks.clue.profile import CLUE_V3, CORRECTED, PROFILES, field_docs, get_profile
-from clue.secrets import redact
 from clue.benchmarks.clue.tasks import TASKS, get_tasks
 from clue.benchmarks.clue.tasks.postprocess import phi_split, stop_strings, strip_self_prompting
+from clue.errors import ConfigError
+from clue.evaluate import failure_limit
+from clue.secrets import redact
 from clue.types import Sample
 
 

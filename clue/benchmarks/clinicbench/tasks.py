@@ -22,7 +22,6 @@ import json
 from pathlib import Path
 from typing import Any, ClassVar, Mapping, Sequence
 
-
 from clue import prompts as core_prompts
 from clue.benchmarks.clinicbench import baselines, loaders, pools, scoring
 from clue.benchmarks.clinicbench.datasets import DATASETS, Dataset, get

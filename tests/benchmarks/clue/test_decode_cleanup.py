@@ -10,9 +10,9 @@ from dataclasses import replace
 import pytest
 
 from clue.benchmarks.clue.profile import CLUE_2025, CLUE_V3, CORRECTED
-from clue.tasks import BuildContext
 from clue.benchmarks.clue.tasks.longhealth import LongHealth
 from clue.benchmarks.clue.tasks.longhealth_prompt import make_counter
+from clue.tasks import BuildContext
 from clue.tokenizer import decode_cleanup_flag
 from clue.types import Endpoint
 from tests.conftest import byte_bpe

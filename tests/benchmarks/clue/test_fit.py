@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from clue.benchmarks.clue.tasks.base import render as clue_render
-from clue.chat_template import ChatTemplate
 from clue.benchmarks.clue.profile import CLUE_V3, CORRECTED
 from clue.benchmarks.clue.tasks import TASKS
+from clue.benchmarks.clue.tasks.base import render as clue_render
+from clue.chat_template import ChatTemplate
 from clue.tasks import BuildContext
 from clue.tasks.fit import FitReport, count, fit_document
 from clue.types import Endpoint
@@ -140,7 +140,6 @@ def test_clue_run_corrected_sends_fitted_prompts_and_records_the_cuts(tmp_path, 
 def test_longhealth_corrected_budget_leaves_room_for_the_chat_template(synthetic_dir):
     """LongHealth builds to a document budget; without TGI's truncate (corrected Q8) that budget is capped
     so the whole prompt, chat-template tokens included, stays within T = MPE − 50."""
-    from dataclasses import replace
 
     task = TASKS["longhealth"]
     split = task.split(task.load(synthetic_dir), CORRECTED)

@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 
 from clue import prompts
-from clue.chat_template import ChatTemplate
-from clue.errors import ConfigError
 from clue.benchmarks.clue.profile import PROFILES
 from clue.benchmarks.clue.tasks import TASKS
+from clue.chat_template import ChatTemplate
+from clue.errors import ConfigError
 from clue.tasks import BuildContext
 from clue.types import Endpoint
-from tests.conftest import SHARED, chat_template_file
 from tests.benchmarks.clue.golden import make_goldens
+from tests.conftest import SHARED, chat_template_file
 
 GOLDEN = Path(__file__).parent / "golden"
 SPEC_FILE = SHARED / "spec" / "clue-protocol.md"

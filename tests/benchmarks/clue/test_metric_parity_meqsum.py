@@ -19,9 +19,9 @@ import pytest
 from rouge_score import rouge_scorer, scoring
 
 from clue.benchmarks.clue.baseline_rules import first_question
-from clue.metrics.rouge import rouge
 from clue.benchmarks.clue.profile import CLUE_V3, CORRECTED
 from clue.benchmarks.clue.tasks import TASKS
+from clue.metrics.rouge import rouge
 
 KEYS = ("rouge1", "rouge2", "rougeL")
 MEQSUM = TASKS["meqsum"]

@@ -18,17 +18,16 @@ import dataclasses
 import json
 import types
 import typing
-from pathlib import Path
 
 import pytest
 
-from clue.chat_template import ChatTemplate
-from clue.metrics import bertscore
 from clue.benchmarks.clue.profile import CLUE_V3, ProtocolProfile
 from clue.benchmarks.clue.tasks import TASKS
-from clue.tasks import BuildContext
 from clue.benchmarks.clue.tasks import longhealth as longhealth_module
 from clue.benchmarks.clue.tasks.longhealth import LongHealth
+from clue.chat_template import ChatTemplate
+from clue.metrics import bertscore
+from clue.tasks import BuildContext
 from clue.types import Endpoint
 from tests.conftest import LLAMA3_TEMPLATE
 

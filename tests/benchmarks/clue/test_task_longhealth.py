@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from clue.benchmarks.clue.tasks.base import render as clue_render
-from clue.chat_template import ChatTemplate
-from clue.errors import ConfigError, DataError
 from clue.benchmarks.clue.profile import CLUE_2025, CLUE_V3, CORRECTED
 from clue.benchmarks.clue.tasks import TASKS
-from clue.tasks import BuildContext, Split
+from clue.benchmarks.clue.tasks.base import render as clue_render
 from clue.benchmarks.clue.tasks.longhealth import correct_letter, parse_answer
 from clue.benchmarks.clue.tasks.longhealth_prompt import PromptText, WordCounter, create_prompt, make_counter
+from clue.chat_template import ChatTemplate
+from clue.errors import ConfigError, DataError
+from clue.tasks import BuildContext, Split
 from clue.types import Endpoint
 from tests.conftest import LLAMA3_TEMPLATE
 

@@ -12,14 +12,23 @@ from pathlib import Path
 
 import pytest
 
-from clue.benchmarks.clue.tasks.base import render as clue_render
 from clue.benchmarks.clue import synthetic
-from clue.errors import DataError
-from clue.metrics import bertscore, umls
 from clue.benchmarks.clue.profile import CLUE_2025, CLUE_V3, CORRECTED, LLAMA3_STOP
 from clue.benchmarks.clue.tasks import TASKS
-from tests.benchmarks.clue.test_task_mednli import (MODES, PROFILES, actual, data_dir_for, expected, expected_messages, first_request,
-                                    llama3, llama3_prompt)
+from clue.benchmarks.clue.tasks.base import render as clue_render
+from clue.errors import DataError
+from clue.metrics import bertscore, umls
+from tests.benchmarks.clue.test_task_mednli import (
+    MODES,
+    PROFILES,
+    actual,
+    data_dir_for,
+    expected,
+    expected_messages,
+    first_request,
+    llama3,
+    llama3_prompt,
+)
 
 # JSON string literals copied from the spec (authoritative for whitespace).
 QA_S = json.loads(r'''"You are a highly skilled assistant, specifically trained to assist lays in understanding and extracting key information from medical documents. Your primary responsibility will be to interprete discharge letters from hospitals. You will receive such a discharge letter. You should carefully review the contents and accurately answer questions related to this document. Only respond with the correct answer to the question. Answer briefly without mentioning a lot of specific details. If the question is about measurements (e.g., lab values), interpret their meaning in relation to the question, rather than writing down the values. Do not generate anything else."''')

@@ -7,15 +7,14 @@ but marked approximate; the v2-era snapshot is kept for diffing and never used b
 
 from __future__ import annotations
 
-import re
-
 import csv
+import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
-from clue.errors import ConfigError, DataError
 from clue.benchmarks.clue.published.rule import LEVELS, TASK_METRICS, level_score, partial_task_score, task_score
+from clue.errors import ConfigError, DataError
 
 HERE = Path(__file__).parent
 CSV_PATH = HERE / "clue_published.csv"
@@ -65,7 +64,7 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
         raise DataError(f"published data file {path} is missing", "reinstall clue-kit (it is package data)") from None
 
 
-@lru_cache(maxsize=None)
+@cache
 def models() -> dict[str, PublishedModel]:
     """Every published model by display name, in the published order."""
     out = {}
@@ -75,7 +74,7 @@ def models() -> dict[str, PublishedModel]:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def values(sources: tuple[str, ...] = DEFAULT_SOURCES) -> tuple[PublishedValue, ...]:
     """Published numbers with one of `sources`, in file order."""
     known = models()

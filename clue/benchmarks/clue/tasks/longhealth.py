@@ -32,15 +32,14 @@ import sys
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from clue.errors import ConfigError, DataError
-from clue.metrics.aggregate import task_mean
 from clue.benchmarks.clue.profile import ProtocolProfile
 from clue.benchmarks.clue.tasks.base import ClueTask, clue_profile
+from clue.benchmarks.clue.tasks.longhealth_prompt import PromptText, create_prompt, make_counter, option_block, refit, sample_distractions
+from clue.benchmarks.clue.tasks.postprocess import phi_split, stop_strings
+from clue.errors import ConfigError, DataError
+from clue.metrics.aggregate import task_mean
 from clue.tasks.base import BuildContext, Built, Split
 from clue.tasks.fit import FIT_MARGIN
-from clue.benchmarks.clue.tasks.longhealth_prompt import (PromptText, create_prompt, make_counter, option_block, refit,
-                                          sample_distractions)
-from clue.benchmarks.clue.tasks.postprocess import phi_split, stop_strings
 from clue.types import GenParams, Request, Sample
 
 BUDGET = 8140  # run_LongHealth8k.sh --max_len

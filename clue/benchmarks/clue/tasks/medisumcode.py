@@ -18,11 +18,11 @@ import json
 from pathlib import Path
 from typing import Any, Sequence
 
-from clue.errors import DataError
-from clue.metrics.icd import icd_scores
 from clue.benchmarks.clue.profile import ProtocolProfile
 from clue.benchmarks.clue.tasks.base import ClueTask
 from clue.benchmarks.clue.tasks.mednli import read_records, require
+from clue.errors import DataError
+from clue.metrics.icd import icd_scores
 from clue.types import Sample
 
 REQUIRED_FIELDS = ("text", "icd_codes")

@@ -26,14 +26,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
+from clue.benchmarks.clue.profile import ProtocolProfile
+from clue.benchmarks.clue.tasks.base import ClueTask
+from clue.benchmarks.clue.tasks.mednli import read_records
+from clue.benchmarks.clue.tasks.postprocess import phi_split
 from clue.errors import DataError
 from clue.metrics import summary
 from clue.metrics.rouge import rouge
-from clue.benchmarks.clue.profile import ProtocolProfile
-from clue.benchmarks.clue.tasks.base import ClueTask
 from clue.tasks.base import Split
-from clue.benchmarks.clue.tasks.mednli import read_records
-from clue.benchmarks.clue.tasks.postprocess import phi_split
 from clue.types import Sample
 
 DOCUMENT_FIELDS = ("without_discharge_summary", "discharge_summary")  # TGI-era, vLLM-era spelling

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from clue.benchmarks.clue.baseline_rules import majority_label
-from clue.errors import DataError
-from clue.metrics.choice import NLI_LABELS, choice_accuracy
 from clue.benchmarks.clue.profile import ProtocolProfile
 from clue.benchmarks.clue.tasks.base import ClueTask
+from clue.errors import DataError
+from clue.metrics.choice import NLI_LABELS, choice_accuracy
 from clue.types import Sample
 
 REQUIRED_FIELDS = ("sentence1", "sentence2", "gold_label")

@@ -21,11 +21,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
+from clue.benchmarks.clue.profile import ProtocolProfile
+from clue.benchmarks.clue.tasks.base import ClueTask
 from clue.errors import DataError
 from clue.metrics import summary
 from clue.metrics.rouge import rouge
-from clue.benchmarks.clue.profile import ProtocolProfile
-from clue.benchmarks.clue.tasks.base import ClueTask
 from clue.tasks.base import Split
 from clue.types import Sample
 
