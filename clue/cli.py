@@ -117,7 +117,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-position-embeddings", type=int, default=None, help="model context length for v3 truncate formulas")
     p.add_argument("--temperature", type=_non_negative("--temperature"), default=None, help="sampling temperature ≥ 0 (default: greedy)")
     p.add_argument("--seed", type=int, default=None, help="sampling seed")
-    p.add_argument("--max-failures", type=_max_failures, default="0", help="failed requests tolerated: a count or a fraction like 0.01 / 1%% (default 0)")
+    p.add_argument("--max-failures", type=_max_failures, default="0",
+                   help="failed requests tolerated: a count or a fraction like 0.01 / 1%% (default 0)")
     p.add_argument("--max-attempts", type=_positive_int("--max-attempts"), default=6,
                    help="attempts per request, first included, for errors other than an outage (default 6)")
     p.add_argument("--retry-budget", type=_non_negative("--retry-budget"), default=600.0, metavar="SECONDS",
@@ -232,7 +233,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                   f"({e['prompt_tokens_counted_by']}), at most {e['completion_tokens_max']:,} completion tokens{usd}")
         print(f"dry run: nothing sent; the exact requests are in {result.out / 'requests.jsonl'}, the counts in {result.out / 'plan.json'}")
         return 0
-    for name, t in result.scores.items():
+    for t in result.scores.values():
         shown = ", ".join(f"{m} {v:.2f}" if v is not None else f"{m} —" for m, v in t["metrics"].items())
         flags = "".join(f", {t[k]} {what}" for k, what in (("n_empty", "empty answers"), ("n_length", "cut at the token limit"))
                         if t.get(k))

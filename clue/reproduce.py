@@ -185,7 +185,7 @@ def report_and_verify(run_dirs: list[Path], args: argparse.Namespace) -> int:
     report.mkdir(parents=True, exist_ok=True)
     (report / "verify.txt").write_text(text, encoding="utf-8")
     print(text, end="" if text.endswith("\n") else "\n")
-    verdict = "all reproduced" if proc.returncode == 0 else "some numbers deviate or are missing (exit %d)" % proc.returncode
+    verdict = "all reproduced" if proc.returncode == 0 else f"some numbers deviate or are missing (exit {proc.returncode})"
     print(f"clue: verification: {verdict}; written to {report / 'verify.txt'}", file=sys.stderr)
     return code
 

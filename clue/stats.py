@@ -232,7 +232,8 @@ def mcnemar(a_correct: Sequence[bool], b_correct: Sequence[bool]) -> tuple[int, 
 
 
 def paired_bootstrap(a: Sequence[float], b: Sequence[float], clusters: Sequence[str] | None = None, *,
-                     replicates: int = DEFAULT_REPLICATES, seed: int = DEFAULT_SEED, key: str = "") -> tuple[float, float | None, float | None, float]:
+                     replicates: int = DEFAULT_REPLICATES, seed: int = DEFAULT_SEED,
+                     key: str = "") -> tuple[float, float | None, float | None, float]:
     """(mean difference A − B, CI low, CI high, two-sided p) by resampling paired items (or clusters)."""
     diffs = [float(x) - float(y) for x, y in zip(a, b)]
     if not diffs:

@@ -19,7 +19,8 @@ messages (temperature is accepted with ``reasoning_effort: "none"``); ``max_comp
 counts ``reasoning_tokens`` (per effort) first, so a small budget answers "" with finish_reason
 "length". Every generation body received is kept in ``srv.bodies``. OpenAI's Batch API: POST /v1/files
 (multipart upload), POST /v1/batches, GET /v1/batches/{id} (the batch runs its lines through the
-responder on the ``batch_polls``-th look, then is "completed"), GET /v1/files/{id}/content. Tokens are whitespace-split words. Like TGI, the native generate
+responder on the ``batch_polls``-th look, then is "completed"), GET /v1/files/{id}/content.
+Tokens are whitespace-split words. Like TGI, the native generate
 routes keep the matched stop sequence at the end of ``generated_text``; the chat route drops it
 (OpenAI semantics). ``tgi=False`` imitates a non-TGI server: /info, / and /generate answer 404.
 Faults are decided at arrival on the generation routes, before auth and validation, by one

@@ -92,9 +92,10 @@ def missing_tasks(task_names: list[str], data_dir: Path, benchmark: str | None =
     """{task: how to get its data} for the tasks whose files are not all present (no hashing)."""
     wanted = set(task_names)
     missing: dict[str, str] = {}
-    for task, dest, item, fallback in task_files(data_dir, benchmark):
+    for task, dest, item, _fallback in task_files(data_dir, benchmark):
         if task in wanted and not _present(Path(data_dir) / dest, dest) and task not in missing:
-            missing[task] = f"data/{dest} missing — " + (f"`clue data fetch {task}`" if item or task not in _src(benchmark).BUILT else _src(benchmark).BUILT[task])
+            how = f"`clue data fetch {task}`" if item or task not in _src(benchmark).BUILT else _src(benchmark).BUILT[task]
+            missing[task] = f"data/{dest} missing — " + how
     return missing
 
 

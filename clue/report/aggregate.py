@@ -147,7 +147,8 @@ def _leaderboard(infos: list[dict[str, Any]], bench: Benchmark | None, opts: Rep
         scores = {t: cell(value=task_score(t, {k: v.value for k, v in tasks.get(t, {}).items()})) for t in TASK_ORDER}
         rows.append({"name": name, "kind": "published", "type": m.type if m else "", "color": None, "ranked": True, "scope": "",
                      "detail": _detail(m), "levels": levels, "tasks": scores})
-    rows.sort(key=lambda r: (not r["ranked"], -(r["levels"][first]["value"] if first is not None and r["levels"][first]["value"] is not None else -1.0)))
+    rows.sort(key=lambda r: (not r["ranked"],
+                             -(r["levels"][first]["value"] if first is not None and r["levels"][first]["value"] is not None else -1.0)))
     return rows
 
 

@@ -55,7 +55,8 @@ def test_config_without_template_and_added_token_dicts(tmp_path):
 
 
 def test_tojson_does_not_escape_html_and_raise_exception_works():
-    t = ChatTemplate.from_config({"chat_template": "{{ messages | tojson }}{% if messages|length > 1 %}{{ raise_exception('too many') }}{% endif %}"}, "x")
+    t = ChatTemplate.from_config(
+        {"chat_template": "{{ messages | tojson }}{% if messages|length > 1 %}{{ raise_exception('too many') }}{% endif %}"}, "x")
     assert t.render([{"role": "user", "content": "<b>é</b>"}], add_generation_prompt=False) == '[{"role": "user", "content": "<b>é</b>"}]'
     with pytest.raises(ConfigError, match="too many"):
         t.render(CONVERSATION)

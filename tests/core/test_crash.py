@@ -68,11 +68,11 @@ def test_sigkill_at_random_points_never_corrupts_or_pays_twice(tmp_path):
                 time.sleep(rng.uniform(0.05, 0.6))
                 point = "start-up"
             elif i == KILLS - 1:  # everything answered: scoring and writing the run files
-                wait_for(lambda: srv.stats.completed >= left, proc)
+                wait_for(lambda left=left: srv.stats.completed >= left, proc)
                 point = "after the last completion"
             else:  # answers landing and being written to the store
                 target = rng.randint(1, max(1, left // 4))
-                wait_for(lambda: srv.stats.completed >= target, proc)
+                wait_for(lambda target=target: srv.stats.completed >= target, proc)
                 point = f"after {target} completions"
             proc.send_signal(signal.SIGKILL)
             _, err = proc.communicate(timeout=30)

@@ -332,7 +332,7 @@ def test_stop_wakes_hanging_handlers_and_binds_loopback_only():
     caller.join(timeout=60)
     assert not caller.is_alive() and errors and not isinstance(errors[0], TimeoutError)
     with pytest.raises(RuntimeError):
-        FakeServer().url
+        _ = FakeServer().url
 
 
 def test_script_mode_ready_line_and_final_stats(tmp_path: Path):

@@ -10,9 +10,9 @@ import pytest
 from clue.benchmarks.clue import BENCHMARK
 from clue.errors import ConfigError
 from clue.roster import format_table, load_roster
+from tests.conftest import ROOT, run_clue
 
 DEFAULT_ROSTER = BENCHMARK.roster
-from tests.conftest import ROOT, run_clue
 
 GOOD = """
 version: 1

@@ -42,7 +42,8 @@ class ProtocolProfile(RunProtocol):
     q1_double_count_first: Literal["off", "era"] = "off"
     "Q1: 'era' counts the first evaluated sample twice, (s1 + Σ s_i)/(N + 1), in the tasks where that era's code did."
     q2_problemsummary_semicolons: Literal["keep", "strip_trailing"] = "keep"
-    "Q2: 'keep' replaces every ';' of a ProblemSummary reference by ', ' (trailing-';' removal was a no-op); 'strip_trailing' drops a trailing ';' first."
+    ("Q2: 'keep' replaces every ';' of a ProblemSummary reference by ', ' (trailing-';' removal was a no-op); "
+     "'strip_trailing' drops a trailing ';' first.")
     q3_medisumqa_prefix: bool = True
     "Q3: MeDiSumQA generation prefix 'Answer: ' (the committed b01cbcf code crashed on a wrong field name; this is the pre-fdb4ec7 behaviour)."
     q4_mednli_rule: Literal["exactly_one", "first_label"] = "exactly_one"
@@ -54,11 +55,14 @@ class ProtocolProfile(RunProtocol):
     q7_phi_split: Literal["off", "phi_names", "generic"] = "off"
     "Q7: cut at ' <|end|>' only for model ids containing 'phi' (v3), or at any end-of-turn token (corrected)."
     q8_truncate: Literal["off", "keep_last", "cut_document"] = "off"
-    "Q8: T from the task's formula and max_position_embeddings (TGI route). 'keep_last' passes TGI's `truncate` (the server keeps the LAST T prompt tokens: instructions go first); 'cut_document' cuts the end of the evaluated document client-side until the prompt has ≤ T tokens."
+    ("Q8: T from the task's formula and max_position_embeddings (TGI route). 'keep_last' passes TGI's `truncate` "
+     "(the server keeps the LAST T prompt tokens: instructions go first); 'cut_document' cuts the end of the evaluated "
+     "document client-side until the prompt has ≤ T tokens.")
     q9_double_bos: bool = True
     "Q9: send the rendered template with its BOS text; the server adds another BOS (as v3 did). False strips the template's leading BOS text."
     q10_longhealth_rng: Literal["unseeded", "seeded"] = "seeded"
-    "Q10: LongHealth document order/distractors: 'unseeded' draws a fresh seed per run (v3 behaviour; the seed is still recorded), 'seeded' uses `seed`."
+    ("Q10: LongHealth document order/distractors: 'unseeded' draws a fresh seed per run (v3 behaviour; the seed is still recorded), "
+     "'seeded' uses `seed`.")
     q11_longhealth_budget: Literal["original", "exact"] = "original"
     "Q11: LongHealth token budget counted as create_prompt did (longer separator, BOS per piece, may cut answer docs) or exactly."
     q12_longhealth_key: Literal["last_substring", "first_substring", "exact"] = "last_substring"

@@ -62,7 +62,8 @@ def test_verbatim_prompts() -> None:
     assert hoc.startswith("Document: ```T```; \n\nTarget:") and hoc.endswith("No additional texts.\n")
     assert "8. Tumor-promoting inflammation (TPI)\tInflammation Cancer'" in hoc
     ner = prompts.render_user("bc5-disease", Item("1", {"text": "A b ."}, (), "test"), 3)
-    assert ner == 'Paragraph: <3> | <A b .> Please extract all chemicals/genes/diseases mentioned in the paragraph. Answer with the format "3 | <recognized entities>"'
+    assert ner == ('Paragraph: <3> | <A b .> Please extract all chemicals/genes/diseases mentioned in the paragraph. '
+                   'Answer with the format "3 | <recognized entities>"')
 
 
 @pytest.mark.parametrize("name", RUNNABLE)

@@ -16,7 +16,9 @@ from clue.types import Endpoint
 from tests.conftest import LLAMA3_TEMPLATE
 
 # JSON string literals copied from the spec (authoritative for whitespace).
-S = json.loads('"You are a highly skilled assistant, specifically trained to assist patients. Your primary responsibility will be to summarize patient inquiries as concise question. You will be given such a patient inquiry. You will be expected to summarize and rewrite the inquiry as a concise question. Only write out the question. Do not add any other text."')
+S = json.loads('"You are a highly skilled assistant, specifically trained to assist patients. Your primary responsibility will be to summarize '
+               'patient inquiries as concise question. You will be given such a patient inquiry. You will be expected to summarize and rewrite the '
+               'inquiry as a concise question. Only write out the question. Do not add any other text."')
 U = json.loads('"--------------PATIENT INQUIRY--------------\\n{CHQ}\\n--------------END PATIENT INQUIRY--------------"')
 A_TGI = json.loads('"Question: {Summary}"')
 A_VLLM = json.loads('"{Summary}"')

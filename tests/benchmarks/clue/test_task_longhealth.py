@@ -25,8 +25,20 @@ from clue.types import Endpoint
 from tests.conftest import LLAMA3_TEMPLATE
 
 # JSON string literals copied from the spec (authoritative for whitespace).
-S_LH = json.loads('"\\nYou are a highly skilled and detail-oriented assistant, specifically trained to assist medical professionals in interpreting and extracting key information from medical documents. Your primary responsibility will be to analyze discharge letters from hospitals. When you receive one or more of these letters, you will be expected to carefully review the contents and accurately answer multiple-choice questions related to these documents. \\n\\nYour answers should be:\\n1. Accurate: Make sure your answers are based on the information provided in the letters.\\n2. Concise: Provide brief and direct answers without unnecessary elaboration.\\n3. Contextual: Consider the context and specifics of each question to provide the most relevant information.\\n\\nRemember, your job is to streamline the physician\'s decision-making process by providing them with accurate and relevant information from discharge summaries. Efficiency and reliability are key.\\n"')
-U_LH = json.loads('"\\n--------------BEGIN DOCUMENTS--------------\\n\\n{documents}\\n\\n--------------END DOCUMENTS--------------\\n\\n{question_text}\\n{options}\\n\\nPlease answer using the following format:\\n1. Begin your answer with the phrase \\"The correct answer is\\".\\n2. State the letter of the correct option (e.g., A, B, C, D, E).\\n3. Follow the letter with a colon and the exact text of the option you chose.\\n4. Make sure your answer is a single, concise sentence.\\n\\nFor example, if the correct answer to a question is option C, and the text for C is \'Acute Bronchitis\', your answer should be: \\n\'The correct answer is C: Acute bronchitis.\'\\n"')
+S_LH = json.loads('"\\nYou are a highly skilled and detail-oriented assistant, specifically trained to assist medical professionals in '
+                  'interpreting and extracting key information from medical documents. Your primary responsibility will be to analyze discharge '
+                  'letters from hospitals. When you receive one or more of these letters, you will be expected to carefully review the contents '
+                  'and accurately answer multiple-choice questions related to these documents. \\n\\nYour answers should be:\\n1. Accurate: Make '
+                  'sure your answers are based on the information provided in the letters.\\n2. Concise: Provide brief and direct answers without '
+                  'unnecessary elaboration.\\n3. Contextual: Consider the context and specifics of each question to provide the most relevant '
+                  'information.\\n\\nRemember, your job is to streamline the physician\'s decision-making process by providing them with accurate '
+                  'and relevant information from discharge summaries. Efficiency and reliability are key.\\n"')
+U_LH = json.loads('"\\n--------------BEGIN DOCUMENTS--------------\\n\\n{documents}\\n\\n--------------END '
+                  'DOCUMENTS--------------\\n\\n{question_text}\\n{options}\\n\\nPlease answer using the following format:\\n1. Begin your answer '
+                  'with the phrase \\"The correct answer is\\".\\n2. State the letter of the correct option (e.g., A, B, C, D, E).\\n3. Follow the '
+                  'letter with a colon and the exact text of the option you chose.\\n4. Make sure your answer is a single, concise '
+                  'sentence.\\n\\nFor example, if the correct answer to a question is option C, and the text for C is \'Acute Bronchitis\', your '
+                  'answer should be: \\n\'The correct answer is C: Acute bronchitis.\'\\n"')
 OPTION_F = json.loads('"Question cannot be answered with provided documents"')
 LONG_SEP = json.loads('"\\n\\n-------------- NEW DOCUMENT --------------\\n\\n"')
 SEP = json.loads('"\\n\\n--------------\\n\\n"')
@@ -78,7 +90,7 @@ def write_big_dataset(root: Path, patients: int = 6, docs: int = 5, words: int =
         qs = []
         for i in range(questions):
             q = {"No": i + 1, "question": f"SYNTHETIC question {i} about patient {p}?"}
-            q.update({f"answer_{l}": f"SYNTHETIC option {l} {p}-{i}" for l in "abcde"})
+            q.update({f"answer_{letter}": f"SYNTHETIC option {letter} {p}-{i}" for letter in "abcde"})
             q.update(correct=f"SYNTHETIC option b {p}-{i}", answer_location={"text_1": {"start": [0.1], "end": [0.2]},
                                                                             "text_3": {"start": [0.5], "end": [0.6]}})
             qs.append(q)
@@ -111,7 +123,7 @@ def user_text(request) -> str:
 
 def options_block(question: dict, labels: str) -> str:
     q = {**question, "answer_f": OPTION_F}
-    return "\n".join(f"{l.upper()}: {q['answer_' + l]}" for l in labels)
+    return "\n".join(f"{letter.upper()}: {q['answer_' + letter]}" for letter in labels)
 
 
 # --- templates and golden prompts ---------------------------------------------------------

@@ -31,14 +31,25 @@ from tests.benchmarks.clue.test_task_mednli import (
 )
 
 # JSON string literals copied from the spec (authoritative for whitespace).
-QA_S = json.loads(r'''"You are a highly skilled assistant, specifically trained to assist lays in understanding and extracting key information from medical documents. Your primary responsibility will be to interprete discharge letters from hospitals. You will receive such a discharge letter. You should carefully review the contents and accurately answer questions related to this document. Only respond with the correct answer to the question. Answer briefly without mentioning a lot of specific details. If the question is about measurements (e.g., lab values), interpret their meaning in relation to the question, rather than writing down the values. Do not generate anything else."''')
-QA_U_TGI = json.loads(r'''"--------------BEGIN DISCHARGE LETTER--------------\n{without_discharge_summary}\n--------------END DISCHARGE LETTER--------------\nQuestion: {Question}"''')
-QA_U_VLLM = json.loads(r'''"--------------BEGIN DISCHARGE LETTER--------------\n{discharge_summary}\n--------------END DISCHARGE LETTER--------------\n{Question}"''')
+QA_S = json.loads(r'''"You are a highly skilled assistant, specifically trained to assist lays in understanding and extracting key information '''
+                  r'''from medical documents. Your primary responsibility will be to interprete discharge letters from hospitals. You will '''
+                  r'''receive such a discharge letter. You should carefully review the contents and accurately answer questions related to this '''
+                  r'''document. Only respond with the correct answer to the question. Answer briefly without mentioning a lot of specific '''
+                  r'''details. If the question is about measurements (e.g., lab values), interpret their meaning in relation to the question, '''
+                  r'''rather than writing down the values. Do not generate anything else."''')
+QA_U_TGI = json.loads(r'''"--------------BEGIN DISCHARGE LETTER--------------\n{without_discharge_summary}\n--------------END DISCHARGE '''
+                      r'''LETTER--------------\nQuestion: {Question}"''')
+QA_U_VLLM = json.loads(r'''"--------------BEGIN DISCHARGE LETTER--------------\n{discharge_summary}\n--------------END DISCHARGE '''
+                       r'''LETTER--------------\n{Question}"''')
 QA_A_TGI = json.loads('"Answer: {Answer}"')
 QA_A_VLLM = json.loads('"{Answer}"')
 QA_P = "Answer: "  # §3.5: the intended prefix (Q3), the assistant template with an empty answer
-CODE_S = json.loads(r'''"You are a highly skilled and detail-oriented assistant, specifically trained to assist medical professionals in interpreting and extracting key information from medical documents. Your primary responsibility will be to analyze discharge letters from hospitals. You will be given such a discharge letter. Your task is to identify all primary and secondary diagnoses from the report and list their respective ICD-10 codes."''')
-CODE_U = json.loads(r'''"--------------BEGIN DISCHARGE LETTER--------------\n{text}\n--------------END DISCHARGE LETTER--------------\nNow return the list of diagnoses ICD-10 codes you found. Only list the ICD-10 codes. Do not generate anything else."''')
+CODE_S = json.loads(r'''"You are a highly skilled and detail-oriented assistant, specifically trained to assist medical professionals in '''
+                    r'''interpreting and extracting key information from medical documents. Your primary responsibility will be to analyze '''
+                    r'''discharge letters from hospitals. You will be given such a discharge letter. Your task is to identify all primary and '''
+                    r'''secondary diagnoses from the report and list their respective ICD-10 codes."''')
+CODE_U = json.loads(r'''"--------------BEGIN DISCHARGE LETTER--------------\n{text}\n--------------END DISCHARGE LETTER--------------\nNow '''
+                    r'''return the list of diagnoses ICD-10 codes you found. Only list the ICD-10 codes. Do not generate anything else."''')
 CODE_A = json.loads('"ICD-10 Codes: {codes}"')
 CODE_P = json.loads('"ICD-10 Codes: "')
 
@@ -144,7 +155,8 @@ def test_medisumqa_loader_accepts_both_formats_and_spellings(tmp_path):
     loaded = [QA.load(write_qa(tmp_path / str(i), recs, jsonl)) for i, (recs, jsonl) in
               enumerate([(base, False), (tgi_style, True), (lower, True)])]
     for samples in loaded[1:]:
-        assert [(s.reference, dict(s.fields)["discharge_summary"], s.fields["without_discharge_summary"]) for s in samples] ==             [(s.reference, s.fields["discharge_summary"], s.fields["without_discharge_summary"]) for s in loaded[0]]
+        assert [(s.reference, dict(s.fields)["discharge_summary"], s.fields["without_discharge_summary"]) for s in samples] == \
+            [(s.reference, s.fields["discharge_summary"], s.fields["without_discharge_summary"]) for s in loaded[0]]
     for profile in PROFILES:  # every spelling renders the same requests
         msgs = [QA.build(QA.split(s, profile), _ctx(profile))[0].messages for s in loaded]
         assert msgs[0] == msgs[1] == msgs[2]

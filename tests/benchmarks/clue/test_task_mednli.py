@@ -26,7 +26,9 @@ from clue.types import Endpoint
 from tests.conftest import LLAMA3_TEMPLATE
 
 # JSON string literals copied from the spec, §3.1 (authoritative for whitespace).
-S = json.loads(r'''"You are a highly skilled assistant, specifically trained to assist medical professionals. You will recieve two sentences, labeled 'SENTENCE_1' and 'SENTENCE_2', respectively. Your task is to determine the logical relation between the two sentences. Valid answers are: ENTAILMENT, NEUTRAL or CONTRADICTION."''')
+S = json.loads(r'''"You are a highly skilled assistant, specifically trained to assist medical professionals. You will recieve two sentences, '''
+               r'''labeled 'SENTENCE_1' and 'SENTENCE_2', respectively. Your task is to determine the logical relation between the two '''
+               r'''sentences. Valid answers are: ENTAILMENT, NEUTRAL or CONTRADICTION."''')
 U = json.loads(r'''"\nSENTENCE_1: {sentence1}\nSENTENCE_2: {sentence2}\n"''')
 A = json.loads('"{gold_label}"')
 P = ""

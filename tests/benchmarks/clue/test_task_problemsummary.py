@@ -21,8 +21,12 @@ from clue.types import Endpoint
 from tests.conftest import LLAMA3_TEMPLATE
 
 # JSON string literals copied from the spec §3.3 (authoritative for whitespace).
-S = json.loads('"You are a highly skilled and detail-oriented assistant, specifically trained to assist medical professionals in interpreting and extracting key information from medical documents. Your primary responsibility will be to analyze discharge letters from hospitals. You will receive an excerpt of such a discharge letter. Your task is to summarize the diagnoses and problems that led to the patient\'s hospitalization."')
-U = json.loads('"--------------BEGIN DISCHARGE LETTER--------------\\n{Subjectives}\\n\\n{Assessment}\\n--------------END DISCHARGE LETTER--------------\\nNow respond with the list of diagnoses and patient problems. Do not generate anything else."')
+S = json.loads('"You are a highly skilled and detail-oriented assistant, specifically trained to assist medical professionals in interpreting and '
+               'extracting key information from medical documents. Your primary responsibility will be to analyze discharge letters from '
+               'hospitals. You will receive an excerpt of such a discharge letter. Your task is to summarize the diagnoses and problems that led '
+               'to the patient\'s hospitalization."')
+U = json.loads('"--------------BEGIN DISCHARGE LETTER--------------\\n{Subjectives}\\n\\n{Assessment}\\n--------------END DISCHARGE '
+               'LETTER--------------\\nNow respond with the list of diagnoses and patient problems. Do not generate anything else."')
 A_TGI = json.loads('"Diagnoses/Patient problems: {Summary}"')
 A_VLLM = json.loads('"{Summary}"')
 P = json.loads('"Diagnoses/Patient problems: "')

@@ -32,12 +32,12 @@ def read_json(path: str | Path) -> Any:
 def read_jsonl(path: str | Path) -> list[dict]:
     path = need(path)
     rows = []
-    try:
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if line.strip():
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            try:
                 rows.append(json.loads(line))
-    except json.JSONDecodeError as exc:
-        raise bad(path, f"line {n} is not valid JSON ({exc.msg})") from None
+            except json.JSONDecodeError as exc:
+                raise bad(path, f"line {n} is not valid JSON ({exc.msg})") from None
     return rows
 
 

@@ -319,7 +319,7 @@ class LongHealth(ClueTask):
 
     def _notes(self, seed: int, source: str, fallback: bool, notes: list[str], no_gold: list[str]) -> None:
         lines = [f"LongHealth documents drawn with seed {seed} ({source})"
-                 + ("; pass --seed %d to rebuild the same prompts" % seed if source.startswith("fresh") else "")]
+                 + (f"; pass --seed {seed} to rebuild the same prompts" if source.startswith("fresh") else "")]
         if fallback:
             lines.append("LongHealth budget counted in words (no model tokenizer; word-count fallback)")
         lines += [f"LongHealth {note}" for note in notes]

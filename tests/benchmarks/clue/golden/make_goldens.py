@@ -48,29 +48,61 @@ REAL_MEQSUM = ROOT.parent / "shared" / "data" / "meqsum" / "MeQSum_ACL2019_BenAb
 # JSON string literals, verbatim from shared/spec/clue-protocol.md (authoritative for whitespace).
 SPEC = {
     "llama3_stop": r'''["<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>", "<|im_end|>"]''',
-    "mednli.system": r'''"You are a highly skilled assistant, specifically trained to assist medical professionals. You will recieve two sentences, labeled 'SENTENCE_1' and 'SENTENCE_2', respectively. Your task is to determine the logical relation between the two sentences. Valid answers are: ENTAILMENT, NEUTRAL or CONTRADICTION."''',
+    "mednli.system": r'''"You are a highly skilled assistant, specifically trained to assist medical professionals. You will recieve two '''
+                     r'''sentences, labeled 'SENTENCE_1' and 'SENTENCE_2', respectively. Your task is to determine the logical relation between '''
+                     r'''the two sentences. Valid answers are: ENTAILMENT, NEUTRAL or CONTRADICTION."''',
     "mednli.user": r'''"\nSENTENCE_1: {sentence1}\nSENTENCE_2: {sentence2}\n"''',
     "mednli.assistant": r'''"{gold_label}"''',
-    "meqsum.system": r'''"You are a highly skilled assistant, specifically trained to assist patients. Your primary responsibility will be to summarize patient inquiries as concise question. You will be given such a patient inquiry. You will be expected to summarize and rewrite the inquiry as a concise question. Only write out the question. Do not add any other text."''',
+    "meqsum.system": r'''"You are a highly skilled assistant, specifically trained to assist patients. Your primary responsibility will be to '''
+                     r'''summarize patient inquiries as concise question. You will be given such a patient inquiry. You will be expected to '''
+                     r'''summarize and rewrite the inquiry as a concise question. Only write out the question. Do not add any other text."''',
     "meqsum.user": r'''"--------------PATIENT INQUIRY--------------\n{CHQ}\n--------------END PATIENT INQUIRY--------------"''',
     "meqsum.assistant": r'''"Question: {Summary}"''',
     "meqsum.prefix": r'''"Question: "''',
     "meqsum.assistant_vllm": r'''"{Summary}"''',
-    "problemsummary.system": r'''"You are a highly skilled and detail-oriented assistant, specifically trained to assist medical professionals in interpreting and extracting key information from medical documents. Your primary responsibility will be to analyze discharge letters from hospitals. You will receive an excerpt of such a discharge letter. Your task is to summarize the diagnoses and problems that led to the patient's hospitalization."''',
-    "problemsummary.user": r'''"--------------BEGIN DISCHARGE LETTER--------------\n{Subjectives}\n\n{Assessment}\n--------------END DISCHARGE LETTER--------------\nNow respond with the list of diagnoses and patient problems. Do not generate anything else."''',
+    "problemsummary.system": r'''"You are a highly skilled and detail-oriented assistant, specifically trained to assist medical professionals '''
+                             r'''in interpreting and extracting key information from medical documents. Your primary responsibility will be to '''
+                             r'''analyze discharge letters from hospitals. You will receive an excerpt of such a discharge letter. Your task is '''
+                             r'''to summarize the diagnoses and problems that led to the patient's hospitalization."''',
+    "problemsummary.user": r'''"--------------BEGIN DISCHARGE LETTER--------------\n{Subjectives}\n\n{Assessment}\n--------------END DISCHARGE '''
+                           r'''LETTER--------------\nNow respond with the list of diagnoses and patient problems. Do not generate anything else."''',
     "problemsummary.assistant": r'''"Diagnoses/Patient problems: {Summary}"''',
     "problemsummary.prefix": r'''"Diagnoses/Patient problems: "''',
     "problemsummary.assistant_vllm": r'''"{Summary}"''',
-    "longhealth.system": r'''"\nYou are a highly skilled and detail-oriented assistant, specifically trained to assist medical professionals in interpreting and extracting key information from medical documents. Your primary responsibility will be to analyze discharge letters from hospitals. When you receive one or more of these letters, you will be expected to carefully review the contents and accurately answer multiple-choice questions related to these documents. \n\nYour answers should be:\n1. Accurate: Make sure your answers are based on the information provided in the letters.\n2. Concise: Provide brief and direct answers without unnecessary elaboration.\n3. Contextual: Consider the context and specifics of each question to provide the most relevant information.\n\nRemember, your job is to streamline the physician's decision-making process by providing them with accurate and relevant information from discharge summaries. Efficiency and reliability are key.\n"''',
-    "longhealth.user": r'''"\n--------------BEGIN DOCUMENTS--------------\n\n{documents}\n\n--------------END DOCUMENTS--------------\n\n{question_text}\n{options}\n\nPlease answer using the following format:\n1. Begin your answer with the phrase \"The correct answer is\".\n2. State the letter of the correct option (e.g., A, B, C, D, E).\n3. Follow the letter with a colon and the exact text of the option you chose.\n4. Make sure your answer is a single, concise sentence.\n\nFor example, if the correct answer to a question is option C, and the text for C is 'Acute Bronchitis', your answer should be: \n'The correct answer is C: Acute bronchitis.'\n"''',
+    "longhealth.system": r'''"\nYou are a highly skilled and detail-oriented assistant, specifically trained to assist medical professionals in '''
+                         r'''interpreting and extracting key information from medical documents. Your primary responsibility will be to analyze '''
+                         r'''discharge letters from hospitals. When you receive one or more of these letters, you will be expected to carefully '''
+                         r'''review the contents and accurately answer multiple-choice questions related to these documents. \n\nYour answers '''
+                         r'''should be:\n1. Accurate: Make sure your answers are based on the information provided in the letters.\n2. Concise: '''
+                         r'''Provide brief and direct answers without unnecessary elaboration.\n3. Contextual: Consider the context and '''
+                         r'''specifics of each question to provide the most relevant information.\n\nRemember, your job is to streamline the '''
+                         r'''physician's decision-making process by providing them with accurate and relevant information from discharge '''
+                         r'''summaries. Efficiency and reliability are key.\n"''',
+    "longhealth.user": r'''"\n--------------BEGIN DOCUMENTS--------------\n\n{documents}\n\n--------------END '''
+                       r'''DOCUMENTS--------------\n\n{question_text}\n{options}\n\nPlease answer using the following format:\n1. Begin your '''
+                       r'''answer with the phrase \"The correct answer is\".\n2. State the letter of the correct option (e.g., A, B, C, D, '''
+                       r'''E).\n3. Follow the letter with a colon and the exact text of the option you chose.\n4. Make sure your answer is a '''
+                       r'''single, concise sentence.\n\nFor example, if the correct answer to a question is option C, and the text for C is '''
+                       r''''Acute Bronchitis', your answer should be: \n'The correct answer is C: Acute bronchitis.'\n"''',
     "longhealth.option_f": r'''"Question cannot be answered with provided documents"''',
-    "medisumqa.system": r'''"You are a highly skilled assistant, specifically trained to assist lays in understanding and extracting key information from medical documents. Your primary responsibility will be to interprete discharge letters from hospitals. You will receive such a discharge letter. You should carefully review the contents and accurately answer questions related to this document. Only respond with the correct answer to the question. Answer briefly without mentioning a lot of specific details. If the question is about measurements (e.g., lab values), interpret their meaning in relation to the question, rather than writing down the values. Do not generate anything else."''',
-    "medisumqa.user": r'''"--------------BEGIN DISCHARGE LETTER--------------\n{without_discharge_summary}\n--------------END DISCHARGE LETTER--------------\nQuestion: {Question}"''',
+    "medisumqa.system": r'''"You are a highly skilled assistant, specifically trained to assist lays in understanding and extracting key '''
+                        r'''information from medical documents. Your primary responsibility will be to interprete discharge letters from '''
+                        r'''hospitals. You will receive such a discharge letter. You should carefully review the contents and accurately answer '''
+                        r'''questions related to this document. Only respond with the correct answer to the question. Answer briefly without '''
+                        r'''mentioning a lot of specific details. If the question is about measurements (e.g., lab values), interpret their '''
+                        r'''meaning in relation to the question, rather than writing down the values. Do not generate anything else."''',
+    "medisumqa.user": r'''"--------------BEGIN DISCHARGE LETTER--------------\n{without_discharge_summary}\n--------------END DISCHARGE '''
+                      r'''LETTER--------------\nQuestion: {Question}"''',
     "medisumqa.assistant": r'''"Answer: {Answer}"''',
-    "medisumqa.user_vllm": r'''"--------------BEGIN DISCHARGE LETTER--------------\n{discharge_summary}\n--------------END DISCHARGE LETTER--------------\n{Question}"''',
+    "medisumqa.user_vllm": r'''"--------------BEGIN DISCHARGE LETTER--------------\n{discharge_summary}\n--------------END DISCHARGE '''
+                           r'''LETTER--------------\n{Question}"''',
     "medisumqa.assistant_vllm": r'''"{Answer}"''',
-    "medisumcode.system": r'''"You are a highly skilled and detail-oriented assistant, specifically trained to assist medical professionals in interpreting and extracting key information from medical documents. Your primary responsibility will be to analyze discharge letters from hospitals. You will be given such a discharge letter. Your task is to identify all primary and secondary diagnoses from the report and list their respective ICD-10 codes."''',
-    "medisumcode.user": r'''"--------------BEGIN DISCHARGE LETTER--------------\n{text}\n--------------END DISCHARGE LETTER--------------\nNow return the list of diagnoses ICD-10 codes you found. Only list the ICD-10 codes. Do not generate anything else."''',
+    "medisumcode.system": r'''"You are a highly skilled and detail-oriented assistant, specifically trained to assist medical professionals in '''
+                          r'''interpreting and extracting key information from medical documents. Your primary responsibility will be to analyze '''
+                          r'''discharge letters from hospitals. You will be given such a discharge letter. Your task is to identify all primary '''
+                          r'''and secondary diagnoses from the report and list their respective ICD-10 codes."''',
+    "medisumcode.user": r'''"--------------BEGIN DISCHARGE LETTER--------------\n{text}\n--------------END DISCHARGE LETTER--------------\nNow '''
+                        r'''return the list of diagnoses ICD-10 codes you found. Only list the ICD-10 codes. Do not generate anything else."''',
     "medisumcode.assistant": r'''"ICD-10 Codes: {codes}"''',
     "medisumcode.prefix": r'''"ICD-10 Codes: "''',
     "longhealth.separator": r'''"\n\n--------------\n\n"''',
