@@ -283,12 +283,12 @@ class Evaluation:
             scores: dict[str, Any] = {}
             planned: list[tuple[Task, list[Request]]] = []
             for task in cfg.tasks:
-                requests = task.build(self.splits[task.name], ctx)
-                if getattr(requests, "record", None):  # how a task drew/truncated (LongHealth's seed and budgets)
-                    record.setdefault("task_build", {})[task.name] = requests.record
-                planned.append((task, requests))
-                if cfg.engine in ("openai", "azure") and requests:  # the model family's rules: what is sent, and why
-                    record.setdefault("request_parameters", {})[task.name] = self._parameter_record(requests)
+                built = task.build(self.splits[task.name], ctx)
+                if getattr(built, "record", None):  # how a task drew/truncated (LongHealth's seed and budgets)
+                    record.setdefault("task_build", {})[task.name] = built.record
+                planned.append((task, built))
+                if cfg.engine in ("openai", "azure") and built:  # the model family's rules: what is sent, and why
+                    record.setdefault("request_parameters", {})[task.name] = self._parameter_record(built)
             if cfg.batch and not cfg.dry_run:  # OpenAI Batch API: submit, or collect into the store (clue/engines/batch.py)
                 from clue.engines.batch import BatchJob
 
@@ -307,8 +307,9 @@ class Evaluation:
         if cfg.dry_run:
             return self._plan(planned, store, record, ctx.tokenizer)
         stats = runner.stats.as_dict()
-        if getattr(engine, "fingerprints", None):  # OpenAI-compatible servers' system_fingerprint values
-            record["engine"]["system_fingerprints"] = sorted(engine.fingerprints)
+        fingerprints = getattr(engine, "fingerprints", None)
+        if fingerprints:  # OpenAI-compatible servers' system_fingerprint values
+            record["engine"]["system_fingerprints"] = sorted(fingerprints)
         limit = failure_limit(cfg.max_failures, stats["requests"])
         record["concurrency"] = runner.gate.describe()
         record.update(finished=time.time(), stats=stats, max_failures=cfg.max_failures,

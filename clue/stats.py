@@ -186,8 +186,9 @@ def run_intervals(scores: Mapping[str, Any], samples: Sequence[Mapping[str, Any]
         ids = [cluster_of(task_obj, str(s.get("sample_id"))) for s in lines]
         reps = metric_replicates(per_sample, ids, list(reported), replicates=replicates, seed=seed, key=name)
         corpus: set[str] = set()
-        if per_sample and getattr(task_obj, "corpus_keys", ()):  # corpus-level figures: recomputed per replicate
-            keys = list(task_obj.corpus_keys)
+        corpus_keys = getattr(task_obj, "corpus_keys", ())
+        if per_sample and corpus_keys:  # corpus-level figures: recomputed per replicate
+            keys = list(corpus_keys)
             means = metric_replicates(per_sample, ids, keys, replicates=replicates, seed=seed, key=name)
             for m, arr in task_obj.from_means(means).items():
                 if m in reported:

@@ -64,8 +64,8 @@ def tokenizer_config(model: str, revision: str | None, *, tokenizer_path: str | 
     try:
         from huggingface_hub import hf_hub_download
 
-        path = hf_hub_download(model, "tokenizer_config.json", revision=revision, token=token)
-        config = json.loads(Path(path).read_text(encoding="utf-8"))
+        downloaded = hf_hub_download(model, "tokenizer_config.json", revision=revision, token=token)
+        config = json.loads(Path(downloaded).read_text(encoding="utf-8"))
     except Exception:  # noqa: BLE001 — offline, gated, absent: the era's default applies (recorded in run.json)
         return {}
     return config if isinstance(config, dict) else {}

@@ -247,8 +247,8 @@ def fetch(tasks: Iterable[str], data_dir: Path, *, say: Callable[[str], None] = 
         if task in set(tasks) and all(results.get(s.dest) in ("present", "fetched", "recorded") for s in src.SOURCES if s.task == task):
             say(f"{task}: inputs ready — now run: {how}")
     if len(errors) > 1:
-        for exc in errors:
-            print(f"  failed: {exc.line()}", file=sys.stderr)
+        for err in errors:
+            print(f"  failed: {err.line()}", file=sys.stderr)
         raise DataError(f"{len(errors)} file(s) could not be fetched (see above)", "fix the first problem and run the command again")
     if errors:
         raise errors[0]

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Literal, Sequence
 
 import numpy as np
 
@@ -44,7 +44,8 @@ def cohen_kappa(a: Sequence[int], b: Sequence[int], categories: Sequence[int], w
     return 1.0 - float((w * observed).sum()) / disagreement_expected
 
 
-def krippendorff_alpha(matrix: np.ndarray, categories: Sequence[int], level: str = "ordinal") -> float | None:
+def krippendorff_alpha(matrix: np.ndarray, categories: Sequence[int],
+                       level: Literal["nominal", "ordinal", "interval", "ratio"] = "ordinal") -> float | None:
     """α for a (raters × units) matrix with NaN for missing ratings; None when undefined (fewer than two
     pairable ratings, or a single value used throughout)."""
     import krippendorff

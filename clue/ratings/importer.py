@@ -146,7 +146,8 @@ def read_file(path: Path, rubric: Rubric, problems: list[str]) -> list[Row] | No
                 if not isinstance(r, dict):
                     problems.append(f"{path.name} rating {i}: not an object — save it again from the HTML sheet")
                     continue
-                scores = r.get("scores") if isinstance(r.get("scores"), dict) else {}
+                raw_scores = r.get("scores")
+                scores = raw_scores if isinstance(raw_scores, dict) else {}
                 unknown = [k for k in scores if k not in rubric.keys]
                 for k in unknown:
                     problems.append(f"{path.name} rating {i}: axis {k!r} is not in the rubric ({', '.join(rubric.keys)})")

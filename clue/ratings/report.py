@@ -129,11 +129,11 @@ def _group_view(export: str, members: list[tuple[dict[str, Any], dict[str, Any]]
                         metric_values.setdefault(m, {})[(run["name"], str(s.get("sample_id")))] = float(v)
     correlations = []
     for m, values in metric_values.items():
-        cells = {}
+        rho_cells = {}
         for a in columns:
             pairs_xy = [(values[(rn, i)], v) for rn, per in means.items() for i, v in per[a].items() if (rn, i) in values]
-            cells[a] = {"rho": _spearman([p[0] for p in pairs_xy], [p[1] for p in pairs_xy]), "n": len(pairs_xy)}
-        correlations.append({"metric": m, "cells": cells})
+            rho_cells[a] = {"rho": _spearman([p[0] for p in pairs_xy], [p[1] for p in pairs_xy]), "n": len(pairs_xy)}
+        correlations.append({"metric": m, "cells": rho_cells})
     return {"export": export, "title": doc0.get("title"), "task": doc0.get("task"), "rubric": rubric, "columns": columns,
             "raters": raters, "items": len(doc0.get("items") or []), "credentialed": doc0.get("credentialed"),
             "rows": rows, "pairs": pairs, "agreement": agreement, "correlations": correlations,

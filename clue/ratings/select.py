@@ -106,6 +106,6 @@ def stratified_sample(ids: Sequence[str], level: dict[str, float | None], n: int
         take[j] += 1
     chosen: list[str] = []
     for stratum, m in zip(strata, take):
-        picks = rng.choice(len(stratum), size=m, replace=False) if m else []
+        picks: np.ndarray | list[int] = rng.choice(len(stratum), size=m, replace=False) if m else []
         chosen += [stratum[int(p)] for p in sorted(picks)]
     return chosen

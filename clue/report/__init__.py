@@ -14,12 +14,15 @@ import csv
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from markupsafe import Markup
 
 from clue.errors import UserError
 from clue.report.load import load_run, load_runs
+
+if TYPE_CHECKING:
+    import jinja2
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -61,7 +64,7 @@ def _compact(v: Any) -> Markup:
     return Markup("<br>").join(escape(line) for line in _human(v).split("\n"))
 
 
-def _environment() -> jinja2.Environment:  # noqa: F821 - imported on use (keeps `clue --help` light)
+def _environment() -> jinja2.Environment:  # jinja2 is imported on use (keeps `clue --help` light)
     import jinja2
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.ChainableUndefined,

@@ -255,7 +255,7 @@ def _pairs(infos: list[dict[str, Any]], explicit: Sequence[tuple[str, str]]) -> 
 
 def _comparisons(infos: list[dict[str, Any]], runs: list[dict[str, Any]], opts: ReportOptions) -> list[dict[str, Any]]:
     raw = {r["name"]: r for r in runs}
-    out = []
+    out: list[dict[str, Any]] = []
     for a, b in _pairs(infos, opts.compare):
         results = compare_runs(a["scores"], raw[a["name"]]["samples"], b["scores"], raw[b["name"]]["samples"],
                                replicates=opts.replicates, seed=opts.seed)
@@ -331,7 +331,7 @@ def _samples(infos: list[dict[str, Any]], opts: ReportOptions) -> list[dict[str,
             prompt = s.get("prompt")
             if isinstance(prompt, list):
                 messages = [{"role": str(m.get("role")), "content": _clip(m.get("content"))} for m in prompt if isinstance(m, dict)]
-                prompt_view = {"messages": messages, "text": (None, 0)}
+                prompt_view: dict[str, Any] = {"messages": messages, "text": (None, 0)}
             else:
                 prompt_view = {"messages": None, "text": _clip(prompt)}
             rows.append({"run": info["name"], "task": task, "title": title, "id": s.get("sample_id"), "pos": pos,

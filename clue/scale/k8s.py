@@ -75,7 +75,7 @@ def job(models: list[RosterModel], gpus: int, opts: serve.ServeOptions, ko: K8sO
     gpu = {ko.gpu_resource: str(gpus)}
     cache_volume: dict[str, Any] = ({"name": "hf-cache", "persistentVolumeClaim": {"claimName": ko.hf_cache_pvc}} if ko.hf_cache_pvc
                                     else {"name": "hf-cache", "emptyDir": {}})
-    server = {
+    server: dict[str, Any] = {
         "name": "server", "image": opts.image_ref, "restartPolicy": "Always",
         "command": ["/bin/sh", "-c", _case(server_cmds)],
         "env": [{"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": ko.hf_secret, "key": ko.hf_secret_key, "optional": True}}},

@@ -103,21 +103,21 @@ def model_states(sub: dict[str, Any]) -> list[dict[str, Any]]:
     for name in sub["models"]:
         model = roster.get(name)
         rec = _read_json(record_path(sub, model.slug))
-        ours = rec is not None and rec.get("submission") == sub["submission"]
-        row = {"model": name, "run_dir": str(Path(sub["runs"]) / model.slug), "log": rec.get("log") if ours else None,
-               "job": rec.get("job") if ours else None}
+        ours = rec if rec is not None and rec.get("submission") == sub["submission"] else None  # this submission's record
+        row = {"model": name, "run_dir": str(Path(sub["runs"]) / model.slug), "log": ours.get("log") if ours is not None else None,
+               "job": ours.get("job") if ours is not None else None}
         if reproduce.is_finished(model, args, opts):
-            row.update(state="finished", detail="this submission" if ours else "finished earlier")
-        elif not ours:
+            row.update(state="finished", detail="this submission" if ours is not None else "finished earlier")
+        elif ours is None:
             row.update(state="never run", detail="no task of this submission started it (cancelled or not scheduled)")
-        elif rec.get("status") == "running":
+        elif ours.get("status") == "running":
             row.update(state="failed", detail="the task ended without recording an exit (killed: time limit, node failure?)")
-        elif rec.get("exit_code") == 0:
+        elif ours.get("exit_code") == 0:
             row.update(state="skipped", detail="nothing to run (no task data, or not servable) — see the log")
         else:
             marker = _read_json(Path(row["run_dir"]) / reproduce.MARKER) or {}
             why = f"; `clue run` exited with {marker['exit_code']}" if marker.get("status") == "failed" and marker.get("exit_code") else ""
-            row.update(state="failed", detail=f"exit code {rec.get('exit_code')}{why}")
+            row.update(state="failed", detail=f"exit code {ours.get('exit_code')}{why}")
         rows.append(row)
     return rows
 

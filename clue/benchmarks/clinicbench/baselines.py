@@ -14,7 +14,7 @@ The majority is taken from the scored items themselves, as "constant B = 63.4 %"
 from __future__ import annotations
 
 from collections import Counter
-from typing import Hashable, Iterable, Sequence
+from typing import Hashable, Iterable, Sequence, TypeVar
 
 from clue.benchmarks.clinicbench.datasets import get
 from clue.benchmarks.clinicbench.items import Item
@@ -22,9 +22,10 @@ from clue.benchmarks.clinicbench.labels import HOC_PROMPT_NAMES
 
 _INPUT_FIELD = {"iu-xray": "findings", "mimic-cxr": "findings", "hospitalization-summarization": "record",
                 "patient-education": "document"}
+H = TypeVar("H", bound=Hashable)
 
 
-def majority(values: Iterable[Hashable]) -> Hashable:
+def majority(values: Iterable[H]) -> H:
     counts = Counter(values)
     if not counts:
         raise ValueError("no labels to take a majority of")

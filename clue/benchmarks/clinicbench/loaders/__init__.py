@@ -9,6 +9,7 @@ wrong and how to fix it).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 from clue.benchmarks.clinicbench.datasets import get
 from clue.benchmarks.clinicbench.items import Item, Loaded
@@ -35,9 +36,10 @@ from clue.benchmarks.clinicbench.loaders.released import (
 )
 from clue.errors import ConfigError
 
-LOADERS = {f.__name__: f for f in (load_medqa, load_medmcqa, load_mmlu, load_pubmedqa, load_pharmacology, load_treatment,
-                                   load_drug_interaction, load_hospitalization, load_patient_education, load_iu_xray,
-                                   load_mimic_cxr, load_iob, load_ddi, load_gad, load_hoc)}
+LOADERS: dict[str, Callable[..., Loaded]] = {
+    f.__name__: f for f in (load_medqa, load_medmcqa, load_mmlu, load_pubmedqa, load_pharmacology, load_treatment,
+                            load_drug_interaction, load_hospitalization, load_patient_education, load_iu_xray,
+                            load_mimic_cxr, load_iob, load_ddi, load_gad, load_hoc)}
 
 __all__ = ["LOADERS", "PATIENT_EDUCATION_SEED", "Item", "Loaded", "load"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from clue.errors import ConfigError
 
@@ -41,7 +41,11 @@ def read_jsonl(path: str | Path) -> list[dict]:
     return rows
 
 
-def read_csv(path: str | Path, *, header: bool = True, delimiter: str = ",") -> list[dict] | list[list[str]]:
+@overload
+def read_csv(path: str | Path, *, header: Literal[True] = ..., delimiter: str = ...) -> list[dict[str, str]]: ...
+@overload
+def read_csv(path: str | Path, *, header: Literal[False], delimiter: str = ...) -> list[list[str]]: ...
+def read_csv(path: str | Path, *, header: bool = True, delimiter: str = ",") -> list[dict[str, str]] | list[list[str]]:
     path = need(path)
     with path.open(encoding="utf-8", newline="") as fh:
         if header:

@@ -19,7 +19,9 @@ DDI_TYPES = ("mechanism", "effect", "advise", "int")
 
 
 def _iob_items(path: Path, split: str) -> list[Item]:
-    items, tokens, tags = [], [], []
+    items: list[Item] = []
+    tokens: list[str] = []
+    tags: list[str] = []
 
     def flush() -> None:
         if tokens:

@@ -63,7 +63,8 @@ def load_iu_xray(source: str | Path) -> Loaded:
     if not reports:
         raise bad(source, "no report has both FINDINGS and IMPRESSION")
     test_ids = iu_xray_split([r[0] for r in reports])
-    items, pool = [], []
+    items: list[Item] = []
+    pool: list[Item] = []
     for rid, findings, impression in sorted(reports, key=lambda r: (len(r[0]), r[0])):
         split = "test" if rid in test_ids else "train"
         (items if split == "test" else pool).append(Item(rid, {"findings": findings}, impression, split))

@@ -92,7 +92,8 @@ def load_patient_education(csv_path: str | Path) -> Loaded:
     for n, row in enumerate(rows[:1]):
         require(row, ("discharge_summary", "discharge_instruction"), path, f"row {n + 2}")
     chosen = set(patient_education_selection(len(rows)))
-    items, pool = [], []
+    items: list[Item] = []
+    pool: list[Item] = []
     for n, row in enumerate(rows):
         item = Item(f"row-{n}", {"document": row["discharge_summary"].strip()}, row["discharge_instruction"].strip(),
                     "test" if n in chosen else "train")

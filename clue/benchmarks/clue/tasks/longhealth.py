@@ -173,7 +173,8 @@ class LongHealth(ClueTask):
         if ctx.seed is not None:
             return ctx.seed, "--seed"
         if clue_profile(ctx).q10_longhealth_rng == "seeded":
-            return (clue_profile(ctx).seed if clue_profile(ctx).seed is not None else 0), "protocol seed"
+            seed = clue_profile(ctx).seed
+            return (seed if seed is not None else 0), "protocol seed"
         if ctx.draw_seed is not None:  # drawn once per run directory, so re-running an interrupted run resumes
             return ctx.draw_seed, "fresh from os.urandom (Q10 unseeded), kept in the run directory's draw_seed.json"
         return int.from_bytes(os.urandom(4), "big"), "fresh from os.urandom (Q10 unseeded)"
