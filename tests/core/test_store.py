@@ -68,3 +68,12 @@ def test_put_many_is_one_transaction_and_keeps_invalid_utf8_exactly(tmp_path):
     assert store.get(req(prompt="c").key) is None and store.count() == 1 and store.integrity_ok()
     store.put(req(prompt="e"), Completion(text="e"))  # the store is still usable
     assert store.count() == 2
+
+
+def test_gen_params_as_dict_names_every_field():
+    """`as_dict` is written out by hand (speed): a new GenParams field must reach the cache key too."""
+    from dataclasses import asdict, fields
+
+    params = GenParams(max_new_tokens=7, stop=("a", "b"), temperature=0.5, seed=3, truncate=9)
+    assert list(params.as_dict()) == [f.name for f in fields(GenParams)]
+    assert params.as_dict() == {**asdict(params), "stop": ["a", "b"]}
