@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from clue.concurrency import Gate
 from clue.engines.base import Engine, EngineError
-from clue.errors import EndpointError
+from clue.errors import EndpointError, UserError
 from clue.secrets import redact
 from clue.store import Store
 from clue.types import Completion, Request
@@ -131,6 +131,9 @@ class Runner:
         self._rejections: list[str] = []  # the permanent 4xx messages seen before that
         self._probe: asyncio.Lock | None = None  # one request at a time until proven
         self._halted: EngineError | None = None  # the fail-fast stop, for requests still waiting to probe
+        self._landed: list[tuple[Request, Completion]] = []  # answered, to be written on the loop's next turn
+        self._flush_due = False
+        self._store_error: UserError | None = None
 
     def stop(self) -> None:
         """Send nothing more: requests in flight finish and are stored, requests waiting to retry give up."""
@@ -171,12 +174,15 @@ class Runner:
         start = time.perf_counter()
         attempts = 1
         try:
+            first: EngineError | None = None
             try:  # the usual case, answered at once, needs none of the retry machinery (~15 % of the client's CPU)
                 completion = await self._attempt(request)
             except EngineError as exc:
                 if not _retryable(exc):
                     raise
-                completion, attempts = await self._retry(request, bar, exc)
+                first = exc
+            if first is not None:  # retried outside the except block: later errors must not chain onto this one
+                completion, attempts = await self._retry(request, bar, first)
         except _Stopped as exc:  # stopped while waiting to retry (or for a slot): not sent, not counted as failed (a re-run sends it)
             return Completion(text=None, error=str(exc) or "not retried: the run was stopped", attempts=exc.attempts or attempts,
                               latency_s=time.perf_counter() - start)
@@ -284,9 +290,8 @@ class Runner:
         unique = {r.key: r for r in requests}
         self.stats.requests += len(unique)
         results: dict[str, Completion] = {}
-        for key in unique if not self.refresh else ():
-            if (hit := self.store.get(key)) is not None:
-                results[key] = hit
+        if not self.refresh:
+            results.update(self.store.get_many(unique))
         self.stats.cached += len(results)
         todo = [r for k, r in unique.items() if k not in results]
         bar = tqdm(total=len(unique), initial=len(results), desc=label or "requests", unit="req",
@@ -306,7 +311,7 @@ class Runner:
                 except asyncio.QueueEmpty:
                     return
                 completion = await self._send(request, bar)
-                self.store.put(request, completion)  # written the moment it lands
+                self._land(request, completion)  # stored on the event loop's next turn, with whatever else landed
                 if self.meter is not None and completion.text is not None and self.meter.add(completion.usage):
                     self._cap_reached = True
                     self.stop()
@@ -326,15 +331,36 @@ class Runner:
             await asyncio.gather(*workers, return_exceptions=True)
             raise EndpointError(exc.message) from None
         finally:
+            self._flush()
             gc.unfreeze()
             bar.close()
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
+        if self._store_error is not None:
+            raise self._store_error
         if self._cap_reached:
             raise CostCapReached(self.meter.summary())
         if self.stopping:
             raise Interrupted(f"{sum(1 for c in results.values() if not c.cached and c.text is not None)} new completion(s) stored")
         return results
+
+    def _land(self, request: Request, completion: Completion) -> None:
+        """Completions that land in one turn of the event loop are written together, in one transaction, on the next."""
+        self._landed.append((request, completion))
+        if not self._flush_due:
+            self._flush_due = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_due = False
+        if not self._landed:
+            return
+        landed, self._landed = self._landed, []
+        try:
+            self.store.put_many(landed)
+        except UserError as exc:  # the store cannot be written (disk full …): stop sending, say so when the run ends
+            self._store_error = self._store_error or exc
+            self.stop()
 
     def _catch_sigint(self) -> object | None:
         """First Ctrl-C: stop sending and let requests in flight land in the store; a second one stops at once."""

@@ -2,8 +2,11 @@
 
 One table `completions` keyed by `Request.key` (a hash of engine, model + revision, prompt or
 messages, generation parameters and protocol), and one table `runs` with each run's record.
-WAL mode lets a reader (a report) look while a run writes; each write is its own transaction,
-so a crash loses at most the completion in flight. Failed requests are never stored.
+WAL mode lets a reader (a report) look while a run writes. The runner hands over what landed in
+one turn of the event loop together (`put_many`, one transaction, flushed on the loop's next turn):
+a commit per completion cost ~0.04 ms of client CPU, a seventh of a request's at 64 in flight
+(`make bench`), while a crash still loses only completions that landed in that same instant.
+Failed requests are never stored.
 """
 
 from __future__ import annotations
@@ -40,6 +43,28 @@ CREATE TABLE IF NOT EXISTS runs (
 """
 
 
+_COLUMNS = "key, text, finish_reason, usage, latency, attempts"
+_INSERT = "INSERT OR REPLACE INTO completions VALUES (?,?,?,?,?,?,?,?,?,?)"
+_CHUNK = 500  # keys per lookup query (SQLite allows 32766 parameters)
+
+
+def _completion(row: Sequence[Any]) -> Completion:
+    text, finish, usage, latency, attempts = row
+    if isinstance(text, bytes):  # text with lone surrogates, stored as a blob (see _row)
+        text = text.decode("utf-8", "surrogatepass")
+    return Completion(text=text, finish_reason=finish, usage=json.loads(usage), latency_s=latency, attempts=attempts, cached=True)
+
+
+def _row(request: Request, completion: Completion) -> tuple[Any, ...]:
+    text: str | bytes = completion.text or ""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates (a server's invalid UTF-8): kept exactly, as a blob
+        text = completion.text.encode("utf-8", "surrogatepass")  # type: ignore[union-attr]
+    return (request.key, request.task, request.sample_id, request.canonical, text, completion.finish_reason,
+            json.dumps(dict(completion.usage)), completion.latency_s, completion.attempts, time.time())
+
+
 class Store:
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -65,30 +90,38 @@ class Store:
                 pass  # not ours to change (a shared read-only store): reading still works
 
     def get(self, key: str) -> Completion | None:
-        row = self._db.execute(
-            "SELECT text, finish_reason, usage, latency, attempts FROM completions WHERE key = ?", (key,)
-        ).fetchone()
-        if row is None:
-            return None
-        text, finish, usage, latency, attempts = row
-        if isinstance(text, bytes):  # text with lone surrogates, stored as a blob (see put)
-            text = text.decode("utf-8", "surrogatepass")
-        return Completion(text=text, finish_reason=finish, usage=json.loads(usage), latency_s=latency, attempts=attempts, cached=True)
+        row = self._db.execute(f"SELECT {_COLUMNS} FROM completions WHERE key = ?", (key,)).fetchone()
+        return None if row is None else _completion(row[1:])
 
     def get_many(self, keys: Iterable[str]) -> dict[str, Completion]:
-        return {k: c for k in keys if (c := self.get(k)) is not None}
+        """The stored completions of `keys` (absent keys are left out): one query per `_CHUNK` keys
+        (a query per key cost ~0.03 ms each, a tenth of a request's client CPU at 64 in flight, `make bench`)."""
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, Completion] = {}
+        for i in range(0, len(wanted), _CHUNK):
+            chunk = wanted[i:i + _CHUNK]
+            sql = f"SELECT {_COLUMNS} FROM completions WHERE key IN ({','.join('?' * len(chunk))})"
+            for row in self._db.execute(sql, chunk):
+                found[row[0]] = _completion(row[1:])
+        return {k: found[k] for k in wanted if k in found}
 
     def put(self, request: Request, completion: Completion) -> None:
-        if completion.error is not None or completion.text is None:
-            return  # errors are never cached: a re-run retries them
-        sql = "INSERT OR REPLACE INTO completions VALUES (?,?,?,?,?,?,?,?,?,?)"
-        row = [request.key, request.task, request.sample_id, request.canonical, completion.text,
-               completion.finish_reason, json.dumps(dict(completion.usage)), completion.latency_s, completion.attempts, time.time()]
+        self.put_many([(request, completion)])
+
+    def put_many(self, pairs: Sequence[tuple[Request, Completion]]) -> None:
+        """Write the answered ones of `pairs` in one transaction (all or none). Errors are never cached: a re-run retries them."""
+        rows = [_row(request, completion) for request, completion in pairs if completion.error is None and completion.text is not None]
+        if not rows:
+            return
         try:
-            self._write(sql, row)
-        except UnicodeEncodeError:  # lone surrogates (a server's invalid UTF-8): kept exactly, as a blob
-            row[4] = completion.text.encode("utf-8", "surrogatepass")
-            self._write(sql, row)
+            self._db.execute("BEGIN")
+            self._db.executemany(_INSERT, rows)
+            self._db.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:  # disk full, read-only file system, I/O error: one line, nothing half-written
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise UserError(f"cannot write to the response store {self.path} ({exc})",
+                            "free disk space or pass --store PATH to a writable location, then re-run the same command") from None
 
     def _write(self, sql: str, params: Sequence[Any]) -> sqlite3.Cursor:
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal, Mapping
 
@@ -46,9 +46,9 @@ class GenParams:
     truncate: int | None = None  # TGI only: keep the last `truncate` prompt tokens
 
     def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["stop"] = list(self.stop)
-        return d
+        # written out (not dataclasses.asdict, which deep-copies recursively): every request's key computes it
+        return {"max_new_tokens": self.max_new_tokens, "stop": list(self.stop), "temperature": self.temperature,
+                "seed": self.seed, "truncate": self.truncate}
 
 
 @dataclass(frozen=True)

@@ -95,14 +95,34 @@ async def _run_ours(kind: str, url: str, n: int, concurrency: int | None, store_
             "gate": gate.describe()}
 
 
-async def _run_bare(url: str, prompts: list[str], concurrency: int, max_new_tokens: int, lean: bool = False) -> dict[str, Any]:
+async def _run_bare(url: str, prompts: list[str], concurrency: int, max_new_tokens: int, lean: bool = False,
+                    direct: bool = False) -> dict[str, Any]:
     """The floor: one httpx2 client (its default pool, or the kit's lean transport), a semaphore,
-    POST /generate, parse the JSON. No render, no store, no retries, no progress."""
+    POST /generate, parse the JSON. No render, no store, no retries, no progress. `direct`: the same
+    loop on exactly what the engines post through (`DirectPost` over the lean transport, no httpx2 client)."""
+    import json
+
     import httpx2
 
     from clue.engines.transport import LeanTransport
 
     cpu0, t0 = time.process_time(), time.perf_counter()
+    if direct:
+        transport = LeanTransport()
+        poster = transport.direct({})
+        sem = asyncio.Semaphore(concurrency)
+
+        async def post(prompt: str) -> str:
+            async with sem:
+                body = json.dumps({"inputs": prompt, "parameters": {"max_new_tokens": max_new_tokens}}).encode()
+                answer = await poster.post(url + "/generate", body, None)
+                assert answer is not None and answer[0] == 200
+                return json.loads(answer[2])["generated_text"]
+
+        done = await asyncio.gather(*(post(p) for p in prompts))
+        await transport.aclose()
+        assert len(done) == len(prompts)
+        return {"wall_s": time.perf_counter() - t0, "cpu_s": time.process_time() - cpu0}
     async with httpx2.AsyncClient(timeout=None, transport=LeanTransport() if lean else None) as client:
         sem = asyncio.Semaphore(concurrency)
 

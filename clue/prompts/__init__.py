@@ -43,15 +43,22 @@ def _as_str(value: Any) -> str:
     return str(value)
 
 
+@cache
+def _template(directory: Path, part: str) -> jinja2.Template:
+    """Compiled once per run (Jinja's own cache would stat the file on every render to see if it changed)."""
+    try:
+        return _env(Path(directory)).get_template(f"{part}.j2")
+    except jinja2.TemplateNotFound:
+        raise ConfigError(f"prompt template {Path(directory).name}/{part}.j2 not found", "reinstall clue-kit") from None
+
+
 def render_file(directory: Path, part: str, fields: Mapping[str, Any] | None = None) -> str:
     """Render `<directory>/<part>.j2` with the sample's fields; a missing field is an error."""
-    name = f"{Path(directory).name}/{part}.j2"
+    template = _template(directory, part)
     try:
-        return _env(Path(directory)).get_template(f"{part}.j2").render(**(fields or {}))
-    except jinja2.TemplateNotFound:
-        raise ConfigError(f"prompt template {name} not found", "reinstall clue-kit") from None
+        return template.render(**(fields or {}))
     except jinja2.UndefinedError as exc:
-        raise ConfigError(f"prompt template {name}: {exc.message}", "check the data file's columns") from None
+        raise ConfigError(f"prompt template {Path(directory).name}/{part}.j2: {exc.message}", "check the data file's columns") from None
 
 
 def template_hashes_in(directory: Path) -> dict[str, str]:

@@ -87,6 +87,10 @@ class Task(Generic[P]):
     def score(self, output: str, sample: Sample, profile: P) -> dict[str, float]:
         raise NotImplementedError
 
+    def warm(self) -> None:
+        """Load what scoring will need (heavy imports) ahead of time. A run calls it in a thread while its
+        requests are in flight, so the imports overlap the wait for answers; scoring works without it."""
+
     def score_all(self, outputs: Sequence[str], samples: Sequence[Sample], profile: P) -> list[dict[str, float]]:
         """Per-sample scores for a whole task at once. Override to add batched metrics (BERTScore,
         UMLS); metrics whose optional stack is missing are left out and named by `skipped_metrics`."""

@@ -156,3 +156,61 @@ async def test_stop_during_backoff_sends_nothing_more(tmp_path):
     assert engine.calls == ["prompt 0"]  # stopping during the wait sent nothing more
     assert runner.stats.failed == 0 and runner.stats.sent == 1
     assert runner.store.get(reqs[0].key) is None  # a re-run will ask again
+
+
+@pytest.mark.anyio
+async def test_a_retried_request_is_classified_by_its_own_error_not_the_first_one(tmp_path):
+    """The retry loop runs outside the first attempt's except block: a later error does not chain onto the first
+    (an engine that walks __context__ for an HTTP response would otherwise read the first attempt's status)."""
+    seen: list[BaseException | None] = []
+
+    class Chaining(ScriptedEngine):
+        async def generate(self, request):
+            try:
+                return await super().generate(request)
+            except EngineError as exc:
+                seen.append(exc.__context__)
+                raise
+
+    engine = Chaining({"prompt 0": [EngineError("rate_limit", "429", status=429), EngineError("transient", "bad json", label="malformed")]})
+    runner = Runner(engine, Store(tmp_path / "s.sqlite"), concurrency=1, policy=FAST, progress=False)
+    done = await runner.run(requests(1))
+    assert next(iter(done.values())).attempts == 3
+    assert seen == [None, None]
+    assert runner.stats.retry_causes == {"http_429": 1, "malformed": 1}
+
+
+@pytest.mark.anyio
+async def test_completions_landing_together_are_stored_together_and_a_store_failure_stops_the_run(tmp_path, monkeypatch):
+    from clue.errors import UserError
+
+    store = Store(tmp_path / "s.sqlite")
+    batches: list[int] = []
+    original = store.put_many
+
+    def spy(pairs):
+        batches.append(len(pairs))
+        original(pairs)
+
+    monkeypatch.setattr(store, "put_many", spy)
+    reqs = requests(40)
+    runner = Runner(ScriptedEngine(), store, concurrency=8, policy=FAST, progress=False)
+    await runner.run(reqs)
+    assert store.count() == 40 and sum(batches) == 40 and len(batches) < 40  # grouped per turn of the event loop
+
+    def full(pairs):
+        raise UserError("cannot write to the response store (database or disk is full)", "free disk space")
+
+    class Yielding(ScriptedEngine):  # a real engine waits on the network: the loop turns between answers
+        async def generate(self, request):
+            import asyncio
+
+            await asyncio.sleep(0)
+            return await super().generate(request)
+
+    monkeypatch.setattr(store, "put_many", full)
+    engine = Yielding()
+    runner = Runner(engine, store, concurrency=2, policy=FAST, progress=False, refresh=True)
+    with pytest.raises(UserError, match="disk is full"):
+        await runner.run(requests(200))
+    assert len(engine.calls) < 200  # sending stopped at the first failed write

@@ -168,3 +168,46 @@ async def test_proxied_remote_and_https_hosts_go_to_the_fallback(monkeypatch):
         assert (await client.get("http://example.invalid/x")).status_code == 204  # not loopback
         assert (await client.get("https://localhost/y")).status_code == 204  # not plain http
     assert Fallback.urls == ["http://127.0.0.1:9/proxied", "http://example.invalid/x", "https://localhost/y"]
+
+
+@pytest.mark.anyio
+async def test_direct_post_builds_the_request_itself_and_reuses_connections():
+    server, url, seen = await serve(keep_alive)
+    transport = LeanTransport()
+    poster = transport.direct({"Authorization": "Bearer k", "user-agent": "clue-kit/test"})
+    async with server:
+        for i in range(3):
+            status, headers, body = await poster.post(url + "/v1/chat/completions?api-version=1", b'{"n": %d}' % i, 5.0)
+            assert status == 200 and body == b'{"a": "ok"}' and (b"content-length", b"11") in headers
+        await transport.aclose()
+    assert seen["connections"] == 1 and len(seen["requests"]) == 3
+    head, _, body = seen["requests"][2].partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    assert lines[0] == b"POST /v1/chat/completions?api-version=1 HTTP/1.1" and body == b'{"n": 2}'
+    assert {b"host: " + url.split("//")[1].encode(), b"content-type: application/json", b"authorization: Bearer k",
+            b"user-agent: clue-kit/test", b"content-length: 8"} == set(lines[1:])
+
+
+@pytest.mark.anyio
+async def test_direct_post_declines_what_the_lean_transport_does_not_carry():
+    poster = LeanTransport().direct({})
+    assert await poster.post("https://127.0.0.1:1/v1/completions", b"{}", 1.0) is None
+    assert await poster.post("http://api.example.com/v1/completions", b"{}", 1.0) is None
+
+
+@pytest.mark.anyio
+async def test_an_answer_without_headers_and_a_cut_header_block():
+    async def no_headers(reader, writer, index, seen):
+        await _read_request(reader)
+        writer.write(b"HTTP/1.1 204 No Content\r\n\r\n" if index == 0 else b"HTTP/1.1 200 OK\r\ncontent-len")
+        await writer.drain()
+
+    server, url, _ = await serve(no_headers)
+    transport = LeanTransport()
+    poster = transport.direct({})
+    async with server:
+        assert await poster.post(url + "/x", b"{}", 5.0) == (204, [], b"")
+        transport._idle.clear()  # next on a fresh connection
+        with pytest.raises(httpx2.RemoteProtocolError, match="inside the response headers"):
+            await poster.post(url + "/x", b"{}", 5.0)
+        await transport.aclose()
