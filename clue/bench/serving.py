@@ -238,26 +238,47 @@ def resume(n: int, concurrency: int) -> dict[str, Any]:
             "requests_sent": sent, "runner_sent": again["sent"], "cached": again["cached"]}
 
 
+# (label, engine, the server's /info states its limit, the server refuses beyond `limit`, what it stands for)
+BATCHING_SCENARIOS = (
+    ("tgi", "tgi", True, True, "TGI: /info states its limit, 429 beyond it"),
+    ("openai_tgi", "openai", True, True, "TGI's OpenAI route: the limit found in /info"),
+    ("openai", "openai", False, False, "vLLM-like: no stated limit, queues beyond its batch"),
+    ("openai_refuse", "openai", False, True, "a proxy's hidden limit: no stated limit, 429 beyond it"),
+)
+
+
 def batching(n: int, batch_cap: int, step_s: float, step_growth: float, tokens: int, advertise: int,
-             fixed: tuple[int, ...], engines: tuple[str, ...] = ("tgi", "openai")) -> dict[str, Any]:
+             fixed: tuple[int, ...], scenarios: tuple[str, ...] = tuple(s[0] for s in BATCHING_SCENARIOS),
+             hidden_limit: int | None = None) -> dict[str, Any]:
     """A continuously batching server (clue/bench/server.py): `clue run`'s default concurrency vs fixed ones.
 
-    TGI advertises `advertise` in /info and refuses beyond it (429); the OpenAI route advertises nothing,
-    so the default there is the adaptive gate. Throughput = n ÷ the runner's wall time."""
-    cfg = ServerConfig(fixed_tokens=tokens, batch_cap=batch_cap, step_s=step_s, step_growth=step_growth,
-                       advertise=advertise, refuse_above=True)
+    Scenarios (BATCHING_SCENARIOS): the server states its limit (`advertise`) in /info or not, and refuses
+    beyond its limit (429) or queues. `hidden_limit` (default `advertise`) is the refusal limit when none is
+    stated. Throughput = n ÷ the runner's wall time; refused = 429s the server sent."""
+    hidden = hidden_limit or advertise
     out: dict[str, Any] = {"n": n, "batch_cap": batch_cap, "step_s": step_s, "step_growth": step_growth, "tokens": tokens,
-                           "advertised": advertise, "fixed": list(fixed)}
-    with BenchServer(cfg) as srv, tempfile.TemporaryDirectory() as tmp:
-        for kind in engines:
+                           "advertised": advertise, "hidden_limit": hidden, "fixed": list(fixed)}
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, kind, info, refuse, what in BATCHING_SCENARIOS:
+            if label not in scenarios:
+                continue
+            limit = advertise if info else hidden
+            cfg = ServerConfig(fixed_tokens=tokens, batch_cap=batch_cap, step_s=step_s, step_growth=step_growth,
+                               advertise=limit, refuse_above=refuse, info=info)
             rows: dict[str, Any] = {}
-            for label in ["default", *map(str, fixed)]:
-                srv.reset()
-                r = asyncio.run(_run_ours(kind, srv.url, n, None if label == "default" else int(label), Path(tmp) / f"{kind}{label}.sqlite"))
-                server = srv.stats()
-                rows[label] = {"req_per_s": n / r["run_wall_s"], "max_in_flight": server["max_in_flight"],
-                               "refused": server["refused"], "gate": r["gate"]}
+            # a server that refuses: fixed numbers above its limit lose requests to repeated 429s (not a setting anyone
+            # would keep); its own limit is the best a user who knew it could fix
+            candidates = sorted({f for f in fixed if f <= limit} | {limit}) if refuse else sorted(fixed)
+            with BenchServer(cfg) as srv:
+                for run in ["default", *map(str, candidates)]:
+                    srv.reset()
+                    r = asyncio.run(_run_ours(kind, srv.url, n, None if run == "default" else int(run), Path(tmp) / f"{label}{run}.sqlite"))
+                    server = srv.stats()
+                    rows[run] = {"req_per_s": n / r["run_wall_s"], "max_in_flight": server["max_in_flight"],
+                                 "refused": server["refused"], "gate": r["gate"]}
             best = max((k for k in rows if k != "default"), key=lambda k: rows[k]["req_per_s"])
-            out[kind] = {"runs": rows, "best_fixed": int(best), "default_share_of_best": rows["default"]["req_per_s"] / rows[best]["req_per_s"],
-                         "default_max_in_flight": rows["default"]["max_in_flight"], "default_refused": rows["default"]["refused"]}
+            out[label] = {"engine": kind, "what": what, "states_limit": info, "refuses": refuse, "limit": limit,
+                          "runs": rows, "best_fixed": int(best),
+                          "default_share_of_best": rows["default"]["req_per_s"] / rows[best]["req_per_s"],
+                          "default_max_in_flight": rows["default"]["max_in_flight"], "default_refused": rows["default"]["refused"]}
     return out
