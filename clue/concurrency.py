@@ -68,16 +68,17 @@ class Gate:
         self._good: int | None = None  # the highest number a whole measuring window ran at without a refusal since
         self._last_cut = -math.inf  # when the limit was last cut (answers to earlier sends don't cut again)
         self._best = 0.0  # best throughput seen in this growth phase
+        self._skip, self._count, self._start = 0, 0, None  # type: int, int, float | None
         self._new_window(skip=0)
 
     # -- construction -------------------------------------------------------------------------
 
     @classmethod
-    def fixed(cls, n: int) -> "Gate":
+    def fixed(cls, n: int) -> Gate:
         return cls(limit=n, ceiling=n, adaptive=False, backs_off=False, source="--concurrency")
 
     @classmethod
-    def for_server(cls, info: dict[str, Any]) -> "Gate":
+    def for_server(cls, info: dict[str, Any]) -> Gate:
         """Follow the server: its advertised limit when it has one, else adaptive growth."""
         advertised = advertised_limit(info)
         if advertised is not None:
@@ -200,7 +201,7 @@ def advertised_limit(info: dict[str, Any]) -> tuple[int, str] | None:
     beyond its slots only queue). vLLM states none (`--max-num-seqs` is not exposed): adaptive."""
     if (limit := _positive(info.get("max_concurrent_requests"))) is not None:
         return limit, "server /info max_concurrent_requests"
-    server = info.get("server") if isinstance(info.get("server"), dict) else {}
+    server: dict[str, Any] = info["server"] if isinstance(info.get("server"), dict) else {}
     tgi, props = server.get("info"), server.get("props")
     if isinstance(tgi, dict) and (limit := _positive(tgi.get("max_concurrent_requests"))) is not None:
         return limit, "server /info max_concurrent_requests (TGI, OpenAI-compatible route)"

@@ -212,8 +212,8 @@ class Runner:
         self._note_rejection(exc)
         self.stats.failed += 1
         self.stats.failure_causes[exc.cause] += 1
-        how = ("after %d attempts" % attempts if not is_outage(exc) else
-               "after %d attempts over the %g s outage budget" % (attempts, self.policy.outage_budget_s)) if _retryable(exc) else "not retried"
+        how = (f"after {attempts} attempts" if not is_outage(exc) else
+               f"after {attempts} attempts over the {self.policy.outage_budget_s:g} s outage budget") if _retryable(exc) else "not retried"
         return Completion(text=None, error=redact(f"{exc.message} ({how})"), attempts=attempts,
                           latency_s=time.perf_counter() - start)
 
@@ -345,7 +345,7 @@ class Runner:
             gc.unfreeze()
             bar.close()
             if previous is not None:
-                signal.signal(signal.SIGINT, previous)
+                signal.signal(signal.SIGINT, previous)  # type: ignore[arg-type]  # what signal.signal returned before
         if self._store_error is not None:
             raise self._store_error
         if self._cap_reached:

@@ -230,7 +230,7 @@ class BenchServer:
         self.url = ""
         self._proc: subprocess.Popen[str] | None = None
 
-    def __enter__(self) -> "BenchServer":
+    def __enter__(self) -> BenchServer:
         c = self.cfg
         self._proc = subprocess.Popen([sys.executable, "-m", "clue.bench.server", json.dumps(asdict(c))],
                                       stdout=subprocess.PIPE, text=True)

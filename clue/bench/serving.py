@@ -46,9 +46,9 @@ def meqsum_samples(n: int, seed: int = 7) -> list[Any]:
 
 def build_requests(engine: str, n: int, seed: int = 7, samples: list[Any] | None = None) -> list[Any]:
     """Render `n` MeQSum requests with the real task (3 shots), as `clue run` does."""
-    from clue.chat_template import ChatTemplate
     from clue.benchmarks.clue.profile import get_profile
     from clue.benchmarks.clue.tasks import TASKS
+    from clue.chat_template import ChatTemplate
     from clue.tasks import BuildContext
     from clue.types import Endpoint
 
@@ -160,7 +160,8 @@ async def _run_bare_openai(url: str, conversations: list[Any], concurrency: int,
 
     async def one(messages: Any) -> str:
         async with sem:
-            resp = await client.chat.completions.create(model=MODEL_ID, messages=[dict(m) for m in messages], max_tokens=max_tokens)
+            resp = await client.chat.completions.create(model=MODEL_ID, messages=[dict(m) for m in messages],  # type: ignore[misc]
+                                                        max_tokens=max_tokens)
             return resp.choices[0].message.content or ""
 
     out = await asyncio.gather(*(one(m) for m in conversations))
@@ -222,7 +223,7 @@ def overhead(n: int, concurrency: int, engines: tuple[str, ...] = ("tgi", "opena
         for kind in engines:
             lean, raw = bare(routes[kind], lean=True), bare(routes[kind], lean=True, direct=True)
             runs = [asyncio.run(_run_ours(kind, srv.url, n, concurrency, Path(tmp) / f"{kind}{i}.sqlite")) for i in range(repeats)]
-            ours = {"req_per_s": n / _median(runs, "wall_s"), "cpu_ms_per_request": 1000 * _median(runs, "cpu_s") / n,
+            ours: dict[str, Any] = {"req_per_s": n / _median(runs, "wall_s"), "cpu_ms_per_request": 1000 * _median(runs, "cpu_s") / n,
                     "build_ms_per_request": 1000 * _median(runs, "build_s") / n,
                     "bare_lean": lean, "bare_direct": raw}
             ours["share_of_bare"] = ours["req_per_s"] / out["bare"]["req_per_s"]
@@ -265,7 +266,7 @@ BATCHING_SCENARIOS = (
 
 
 def batching(n: int, batch_cap: int, step_s: float, step_growth: float, tokens: int, advertise: int,
-             fixed: tuple[int, ...], scenarios: tuple[str, ...] = tuple(s[0] for s in BATCHING_SCENARIOS),
+             fixed: tuple[int, ...], scenarios: tuple[str, ...] | None = None,
              hidden_limit: int | None = None) -> dict[str, Any]:
     """A continuously batching server (clue/bench/server.py): `clue run`'s default concurrency vs fixed ones.
 
@@ -273,11 +274,12 @@ def batching(n: int, batch_cap: int, step_s: float, step_growth: float, tokens: 
     beyond its limit (429) or queues. `hidden_limit` (default `advertise`) is the refusal limit when none is
     stated. Throughput = n ÷ the runner's wall time; refused = 429s the server sent."""
     hidden = hidden_limit or advertise
+    wanted = scenarios if scenarios is not None else [row[0] for row in BATCHING_SCENARIOS]
     out: dict[str, Any] = {"n": n, "batch_cap": batch_cap, "step_s": step_s, "step_growth": step_growth, "tokens": tokens,
                            "advertised": advertise, "hidden_limit": hidden, "fixed": list(fixed)}
     with tempfile.TemporaryDirectory() as tmp:
         for label, kind, info, refuse, what in BATCHING_SCENARIOS:
-            if label not in scenarios:
+            if label not in wanted:
                 continue
             limit = advertise if info else hidden
             cfg = ServerConfig(fixed_tokens=tokens, batch_cap=batch_cap, step_s=step_s, step_growth=step_growth,

@@ -175,8 +175,9 @@ def _rows(s: dict[str, Any], verdicts: dict[str, bool]) -> list[Row]:
     def peers(r: dict[str, Any]) -> list[Row]:
         if "skipped" in r:
             return [("9 peers (Inspect, lm-evaluation-harness)", "skipped", r["skipped"], "", "", "—")]
-        out: list[Row] = [(f"9 peers: MeQSum {r.get('requests', r['n'])} req, {r['concurrency']} in flight, {1000 * r['latency_s']:.0f} ms, OpenAI chat "
-                           f"route (medians of {r['repeats']}, alternating)", f"ours {r['ours_s']:.2f} s", "", "", "", "")]
+        out: list[Row] = [(f"9 peers: MeQSum {r.get('requests', r['n'])} req, {r['concurrency']} in flight, "
+                           f"{1000 * r['latency_s']:.0f} ms, OpenAI chat route (medians of {r['repeats']}, alternating)",
+                           f"ours {r['ours_s']:.2f} s", "", "", "", "")]
         for name, need in (("inspect", 8.0), ("lm_eval", 3.0)):
             p = r.get(name) or {}
             if "error" in p:
