@@ -4,14 +4,16 @@ LLM servers batch continuously: throughput keeps rising with requests in flight 
 own limit (TGI's `max_concurrent_requests`, vLLM's `--max-num-seqs`), and beyond it requests only
 queue (vLLM) or are refused with 429 (TGI). So, unless `--concurrency` fixes a number:
 
-* the server advertises its limit (TGI `/info` → `max_concurrent_requests`): keep exactly that many
-  in flight — never more;
+* the server advertises its limit (TGI `/info` → `max_concurrent_requests`, on either route; llama.cpp
+  `/props` → `total_slots`; see `advertised_limit`): keep exactly that many in flight — never more;
 * it does not (OpenAI-compatible servers): start at `START` and grow while throughput grows —
   double while each step gains at least `GAIN`; when a step gains less, the server's batch is full:
   settle there (more in flight only queues) — up to `MAX_UNKNOWN`;
-* either way, a 429 or 503 halves the number (once per round trip: answers to requests sent before
-  the last cut don't cut again) and growth then resumes gently (×1.25), never above the number that
-  was refused.
+* either way, a 429 or 503 halves the number — or goes back to the last number that ran a whole
+  window without refusals, when one is known below it (a hard limit lies between) — once per round
+  trip (answers to requests sent before the last cut don't cut again); growth then resumes gently
+  (×1.25) while throughput holds, never up to the number in flight when the server refused (the
+  lowest such number seen).
 
 Throughput is measured over windows of completed requests, each at least twice as many as are in flight
 and at least `MIN_WINDOW_S` long, after letting one window's worth of requests drain at the new level.
@@ -63,22 +65,25 @@ class Gate:
         self._growing = self.adaptive
         self._factor = 2.0
         self._refused_at: int | None = None  # a limit the server refused: growth stays below it
+        self._good: int | None = None  # the highest number a whole measuring window ran at without a refusal since
         self._last_cut = -math.inf  # when the limit was last cut (answers to earlier sends don't cut again)
         self._best = 0.0  # best throughput seen in this growth phase
+        self._skip, self._count, self._start = 0, 0, None  # type: int, int, float | None
         self._new_window(skip=0)
 
     # -- construction -------------------------------------------------------------------------
 
     @classmethod
-    def fixed(cls, n: int) -> "Gate":
+    def fixed(cls, n: int) -> Gate:
         return cls(limit=n, ceiling=n, adaptive=False, backs_off=False, source="--concurrency")
 
     @classmethod
-    def for_server(cls, info: dict[str, Any]) -> "Gate":
+    def for_server(cls, info: dict[str, Any]) -> Gate:
         """Follow the server: its advertised limit when it has one, else adaptive growth."""
-        advertised = info.get("max_concurrent_requests")
-        if isinstance(advertised, int) and advertised > 0:
-            return cls(limit=advertised, ceiling=advertised, adaptive=False, source="server /info max_concurrent_requests")
+        advertised = advertised_limit(info)
+        if advertised is not None:
+            limit, source = advertised
+            return cls(limit=limit, ceiling=limit, adaptive=False, source=source)
         return cls(limit=START, ceiling=MAX_UNKNOWN, adaptive=True, source="adaptive (no advertised limit)")
 
     # -- admission ----------------------------------------------------------------------------
@@ -136,8 +141,13 @@ class Gate:
 
     def _cut(self) -> None:
         self._last_cut = self.clock()
-        self._refused_at = self.limit
-        self._set(self.limit // 2, f"server overloaded (429/503) at {self.in_flight + 1} in flight: halved")
+        refused = self.in_flight + 1  # this attempt was in flight when the server refused it: its limit is below that
+        self._refused_at = refused if self._refused_at is None else min(self._refused_at, refused)
+        if self._good is not None and self._good < min(self.limit, refused):  # the last number that ran clean: a hard limit lies between
+            self._set(self._good, f"server overloaded (429/503) at {refused} in flight: back to {self._good}, the last number without refusals")
+        else:  # no clean number known below this one (or it was refused too): multiplicative back-off
+            self._good = None
+            self._set(self.limit // 2, f"server overloaded (429/503) at {refused} in flight: halved")
         self.adaptive = self._growing = True  # after a refusal even an advertised limit is probed back up to, never past
         self._factor, self._best = 1.25, 0.0
         self._new_window(skip=self.limit)
@@ -157,7 +167,10 @@ class Gate:
         if self._count < 2 * self.limit or elapsed < MIN_WINDOW_S:
             return
         rate = self._count / elapsed
-        if rate >= self._best * (1 + GAIN):
+        self._good = max(self._good or 0, self.limit)  # a whole window at this number without a refusal
+        # below a number the server refused, the limit lies just under it: keep climbing while throughput holds
+        need = 0.0 if self._refused_at is not None else GAIN
+        if rate >= self._best * (1 + need):
             self._best = rate
             cap = self.ceiling if self._refused_at is None else max(1, self._refused_at - 1)
             target = min(cap, max(self.limit + 1, int(self.limit * self._factor)))
@@ -177,4 +190,24 @@ class Gate:
                 "changes": [d.__dict__ for d in self.history[:50]]}
 
 
-__all__ = ["Gate", "START", "MAX_UNKNOWN"]
+def _positive(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def advertised_limit(info: dict[str, Any]) -> tuple[int, str] | None:
+    """The server's own limit on requests in flight, where it states one, and where it came from: TGI's
+    `/info` `max_concurrent_requests` (read by the tgi engine, or found by the openai engine's server
+    provenance when TGI serves its OpenAI-compatible route), llama.cpp's `/props` `total_slots` (requests
+    beyond its slots only queue). vLLM states none (`--max-num-seqs` is not exposed): adaptive."""
+    if (limit := _positive(info.get("max_concurrent_requests"))) is not None:
+        return limit, "server /info max_concurrent_requests"
+    server: dict[str, Any] = info["server"] if isinstance(info.get("server"), dict) else {}
+    tgi, props = server.get("info"), server.get("props")
+    if isinstance(tgi, dict) and (limit := _positive(tgi.get("max_concurrent_requests"))) is not None:
+        return limit, "server /info max_concurrent_requests (TGI, OpenAI-compatible route)"
+    if isinstance(props, dict) and (limit := _positive(props.get("total_slots"))) is not None:
+        return limit, "llama.cpp /props total_slots"
+    return None
+
+
+__all__ = ["Gate", "START", "MAX_UNKNOWN", "advertised_limit"]

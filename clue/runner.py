@@ -98,16 +98,26 @@ def _retryable(exc: BaseException) -> bool:
 
 
 class _Wait:
-    """429 with Retry-After waits exactly that long (capped); everything else: jittered exponential."""
+    """429 with Retry-After waits exactly that long (capped); everything else: jittered exponential.
 
-    def __init__(self, policy: RetryPolicy):
+    `requeue_overload` (the gate follows the server): a request's first 429/503 without Retry-After
+    goes straight back to the gate instead of sleeping. The gate has just cut the number in flight
+    for that refusal, so the request waits for a slot under the lower number — the server's own
+    pace — rather than a second or more of backoff (`make bench`: a proxy refusing beyond a limit
+    it does not state). A second such refusal of the same request backs off as usual."""
+
+    def __init__(self, policy: RetryPolicy, requeue_overload: bool = False):
         self.policy = policy
         self.jitter = wait_random_exponential(multiplier=policy.backoff_base_s, max=policy.backoff_max_s)
+        self.requeue = requeue_overload
 
     def __call__(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, EngineError) and exc.retry_after is not None:
             return min(exc.retry_after, self.policy.retry_after_max_s)
+        if self.requeue and isinstance(exc, EngineError) and exc.status in (429, 503):
+            self.requeue = False
+            return 0.0
         return self.jitter(state)
 
 
@@ -202,8 +212,8 @@ class Runner:
         self._note_rejection(exc)
         self.stats.failed += 1
         self.stats.failure_causes[exc.cause] += 1
-        how = ("after %d attempts" % attempts if not is_outage(exc) else
-               "after %d attempts over the %g s outage budget" % (attempts, self.policy.outage_budget_s)) if _retryable(exc) else "not retried"
+        how = (f"after {attempts} attempts" if not is_outage(exc) else
+               f"after {attempts} attempts over the {self.policy.outage_budget_s:g} s outage budget") if _retryable(exc) else "not retried"
         return Completion(text=None, error=redact(f"{exc.message} ({how})"), attempts=attempts,
                           latency_s=time.perf_counter() - start)
 
@@ -236,7 +246,7 @@ class Runner:
 
         retrying = AsyncRetrying(
             stop=give_up,
-            wait=_Wait(self.policy),
+            wait=_Wait(self.policy, requeue_overload=self.gate.backs_off),
             retry=retry_if_exception(_retryable),
             before_sleep=before_sleep,
             sleep=self._backoff,
@@ -335,7 +345,7 @@ class Runner:
             gc.unfreeze()
             bar.close()
             if previous is not None:
-                signal.signal(signal.SIGINT, previous)
+                signal.signal(signal.SIGINT, previous)  # type: ignore[arg-type]  # what signal.signal returned before
         if self._store_error is not None:
             raise self._store_error
         if self._cap_reached:

@@ -58,9 +58,9 @@ def _completion(row: Sequence[Any]) -> Completion:
 def _row(request: Request, completion: Completion) -> tuple[Any, ...]:
     text: str | bytes = completion.text or ""
     try:
-        text.encode("utf-8")
+        (completion.text or "").encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates (a server's invalid UTF-8): kept exactly, as a blob
-        text = completion.text.encode("utf-8", "surrogatepass")  # type: ignore[union-attr]
+        text = (completion.text or "").encode("utf-8", "surrogatepass")
     return (request.key, request.task, request.sample_id, request.canonical, text, completion.finish_reason,
             json.dumps(dict(completion.usage)), completion.latency_s, completion.attempts, time.time())
 

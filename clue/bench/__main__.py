@@ -20,17 +20,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-FULL = {"sat_n": 5000, "concurrency": 64, "latency_s": 0.05, "slow_n": 2000, "slow_latency_s": 0.2, "ttft_s": 0.01, "per_token_s": 0.0004, "repeats": 3,
-        "overhead_n": 5000, "seq_n": 500, "resume_n": 10000, "rouge_n": 10000, "icd_n": 10000, "longhealth_n": 2000,
+FULL = {"sat_n": 5000, "concurrency": 64, "latency_s": 0.05, "slow_n": 2000, "slow_latency_s": 0.2, "ttft_s": 0.01, "per_token_s": 0.0004,
+        "repeats": 3, "overhead_n": 5000, "seq_n": 500, "resume_n": 10000, "rouge_n": 10000, "icd_n": 10000, "longhealth_n": 2000,
         "vocab": 32000, "report_runs": 26, "report_samples": 500, "proc_n": 1000, "proc_repeats": 3, "startup_repeats": 5,
         "batch_n": 2000, "batch_cap": 64, "batch_step_s": 0.004, "batch_growth": 1 / 32, "batch_tokens": 10, "batch_advertise": 128,
-        "batch_fixed": [16, 32, 64, 128], "peer_repeats": 2,
+        "batch_fixed": [16, 32, 64, 128], "batch_hidden": 24, "peer_repeats": 2,
         "scale_models": 22, "scale_shots": [0, 3], "scale_size": 1.0}  # ClinicBench-shaped: 22 models × 16 datasets × 2 settings
-QUICK = {"sat_n": 120, "concurrency": 16, "latency_s": 0.01, "slow_n": 40, "slow_latency_s": 0.02, "ttft_s": 0.002, "per_token_s": 0.0001, "repeats": 1,
-         "overhead_n": 120, "seq_n": 20, "resume_n": 150, "rouge_n": 300, "icd_n": 300, "longhealth_n": 45,
+QUICK = {"sat_n": 120, "concurrency": 16, "latency_s": 0.01, "slow_n": 40, "slow_latency_s": 0.02, "ttft_s": 0.002, "per_token_s": 0.0001,
+         "repeats": 1, "overhead_n": 120, "seq_n": 20, "resume_n": 150, "rouge_n": 300, "icd_n": 300, "longhealth_n": 45,
          "vocab": 1500, "report_runs": 2, "report_samples": 20, "proc_n": 40, "proc_repeats": 1, "startup_repeats": 1,
          "batch_n": 150, "batch_cap": 8, "batch_step_s": 0.002, "batch_growth": 1 / 32, "batch_tokens": 3, "batch_advertise": 16,
-         "batch_fixed": [4, 16], "peer_repeats": 1,
+         "batch_fixed": [4, 16], "batch_hidden": 6, "peer_repeats": 1,
          "scale_models": 2, "scale_shots": [0, 3], "scale_size": 0.0}
 SECTIONS = ("startup", "process", "saturation", "saturation_per_token", "saturation_slow", "overhead", "batching", "sequential", "resume",
             "rouge", "icd", "longhealth", "report", "report_scale", "peers")
@@ -45,7 +45,7 @@ def run_section(name: str, c: dict[str, Any]) -> dict[str, Any]:
         return process.saturation(c["proc_n"], c["concurrency"], c["latency_s"], c["proc_repeats"])
     if name == "batching":
         return serving.batching(c["batch_n"], c["batch_cap"], c["batch_step_s"], c["batch_growth"], c["batch_tokens"],
-                                c["batch_advertise"], tuple(c["batch_fixed"]))
+                                c["batch_advertise"], tuple(c["batch_fixed"]), hidden_limit=c["batch_hidden"])
     if name == "peers":
         from clue.bench import peers
 
@@ -96,7 +96,7 @@ def _child(name: str, quick: bool) -> dict[str, Any]:
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-        return {"error": (proc.stderr.strip().splitlines() or ["exit %d" % proc.returncode])[-1], "section_s": time.perf_counter() - t0}
+        return {"error": (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1], "section_s": time.perf_counter() - t0}
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     result["section_s"] = time.perf_counter() - t0
     return result

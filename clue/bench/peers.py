@@ -26,7 +26,7 @@ from typing import Any
 from clue.bench.process import _template, clue_run, meqsum_data
 from clue.bench.server import MODEL_ID, BenchServer, ServerConfig
 
-PEERS = {
+PEERS: dict[str, dict[str, Any]] = {
     "inspect": {"label": "Inspect 0.3.285", "dir": "inspect-ai-0.3.285", "packages": ["inspect-ai==0.3.285", "openai"],
                 "check": "import inspect_ai"},
     "lm_eval": {"label": "lm-eval 0.4.13 (local-chat-completions)", "dir": "lm-eval-0.4.13", "packages": ["lm-eval[api]==0.4.13"],

@@ -54,7 +54,7 @@ def write_runs(root: Path, n_runs: int, n_samples: int, seed: int = 17) -> list[
                              "reference": _text(rng, 30), "scores": {} if failed else vals, "status": "failed" if failed else "ok",
                              "error": "SYNTHETIC HTTP 503 (after 6 attempts)" if failed else None, "attempts": 1, "cached": False,
                              "latency_s": 0.1, "usage": {"completion_tokens": 40}, "finish_reason": "length"})
-            ok = [x for x in rows if x["status"] == "ok"]
+            ok: list[dict[str, Any]] = [x for x in rows if x["status"] == "ok"]
             keys = sorted({m for x in ok for m in x["scores"]})
             means = {m: sum(x["scores"][m] for x in ok if m in x["scores"]) / max(1, sum(m in x["scores"] for x in ok)) for m in keys}
             scores[task] = {"title": title, "metrics": means, "skipped": {}, "n": len(rows), "n_scored": len(ok),

@@ -7,9 +7,9 @@ import contextlib
 import io
 import json
 import random
-from collections import Counter
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -89,9 +89,9 @@ def longhealth_data(path: Path, patients: int, questions: int, texts: int = 6, w
 
 def longhealth(prompts_wanted: int, vocab_size: int = 32000) -> dict[str, Any]:
     """Build `prompts_wanted` LongHealth prompts (clue-v3, tgi, Llama-3 template) with a trained tokenizer."""
-    from clue.chat_template import ChatTemplate
     from clue.benchmarks.clue.profile import get_profile
     from clue.benchmarks.clue.tasks import TASKS
+    from clue.chat_template import ChatTemplate
     from clue.tasks import BuildContext, Split
     from clue.types import Endpoint
 

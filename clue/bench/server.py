@@ -14,8 +14,9 @@ With `batch_cap` set it simulates a continuously batching LLM server instead (an
 token for each running sequence (at most `batch_cap`; the rest queue, as in vLLM/TGI) and takes
 `step_s × (1 + step_growth × running)` — a fuller batch is slightly slower per step but much faster
 per token, so throughput rises with requests in flight up to the cap and is flat beyond it. `/info`
-advertises `max_concurrent_requests` = `advertise`; with `refuse_above` requests beyond it get 429
-("Model is overloaded"), like TGI's router. Only ever binds 127.0.0.1.
+advertises `max_concurrent_requests` = `advertise` (unless `info` is off: a server that states no
+limit); with `refuse_above` requests beyond `advertise` get 429 ("Model is overloaded"), like TGI's
+router or a proxy's parallel-request limit. Only ever binds 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class ServerConfig:
     step_growth: float = 0.0
     advertise: int = 1024  # /info max_concurrent_requests
     refuse_above: bool = False  # 429 beyond `advertise` requests in flight
+    info: bool = True  # serve /info; False: an OpenAI-compatible server that states no limit (vLLM, a proxy)
 
 
 def output_tokens(text: str, max_new_tokens: int) -> int:
@@ -156,7 +158,7 @@ class _Handler(asyncio.Protocol):
     async def _route(self, method: str, path: str, body: bytes) -> tuple[int, Any]:
         s = self.stats
         if method == "GET":
-            if path == "/info":
+            if path == "/info" and self.cfg.info:
                 return 200, _info(self.cfg.advertise)
             if path == "/health":
                 return 200, {}
@@ -228,7 +230,7 @@ class BenchServer:
         self.url = ""
         self._proc: subprocess.Popen[str] | None = None
 
-    def __enter__(self) -> "BenchServer":
+    def __enter__(self) -> BenchServer:
         c = self.cfg
         self._proc = subprocess.Popen([sys.executable, "-m", "clue.bench.server", json.dumps(asdict(c))],
                                       stdout=subprocess.PIPE, text=True)

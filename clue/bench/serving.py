@@ -46,9 +46,9 @@ def meqsum_samples(n: int, seed: int = 7) -> list[Any]:
 
 def build_requests(engine: str, n: int, seed: int = 7, samples: list[Any] | None = None) -> list[Any]:
     """Render `n` MeQSum requests with the real task (3 shots), as `clue run` does."""
-    from clue.chat_template import ChatTemplate
     from clue.benchmarks.clue.profile import get_profile
     from clue.benchmarks.clue.tasks import TASKS
+    from clue.chat_template import ChatTemplate
     from clue.tasks import BuildContext
     from clue.types import Endpoint
 
@@ -95,45 +95,55 @@ async def _run_ours(kind: str, url: str, n: int, concurrency: int | None, store_
             "gate": gate.describe()}
 
 
-async def _run_bare(url: str, prompts: list[str], concurrency: int, max_new_tokens: int, lean: bool = False,
+async def _run_bare(url: str, items: list[Any], concurrency: int, max_new_tokens: int, lean: bool = False,
                     direct: bool = False) -> dict[str, Any]:
-    """The floor: one httpx2 client (its default pool, or the kit's lean transport), a semaphore,
-    POST /generate, parse the JSON. No render, no store, no retries, no progress. `direct`: the same
-    loop on exactly what the engines post through (`DirectPost` over the lean transport, no httpx2 client)."""
+    """The floor: one httpx2 client (its default pool, or the kit's lean transport), a semaphore, POST,
+    parse the JSON. No render, no store, no retries, no progress. `items`: rendered prompts (TGI's
+    POST /generate) or message lists (POST /v1/chat/completions, as the openai engine sends them).
+    `direct`: the same loop on exactly what the engines post through (`DirectPost` over the lean
+    transport, no httpx2 client objects)."""
     import json
 
     import httpx2
 
     from clue.engines.transport import LeanTransport
 
+    def request(item: Any) -> tuple[str, dict[str, Any]]:
+        if isinstance(item, str):
+            return url + "/generate", {"inputs": item, "parameters": {"max_new_tokens": max_new_tokens}}
+        return url + "/v1/chat/completions", {"model": MODEL_ID, "messages": [dict(m) for m in item], "max_tokens": max_new_tokens}
+
+    def text(payload: dict[str, Any]) -> str:
+        return payload["generated_text"] if "generated_text" in payload else payload["choices"][0]["message"]["content"]
+
     cpu0, t0 = time.process_time(), time.perf_counter()
+    sem = asyncio.Semaphore(concurrency)
     if direct:
         transport = LeanTransport()
         poster = transport.direct({})
-        sem = asyncio.Semaphore(concurrency)
 
-        async def post(prompt: str) -> str:
+        async def post(item: Any) -> str:
             async with sem:
-                body = json.dumps({"inputs": prompt, "parameters": {"max_new_tokens": max_new_tokens}}).encode()
-                answer = await poster.post(url + "/generate", body, None)
+                target, body = request(item)
+                answer = await poster.post(target, json.dumps(body).encode(), None)
                 assert answer is not None and answer[0] == 200
-                return json.loads(answer[2])["generated_text"]
+                return text(json.loads(answer[2]))
 
-        done = await asyncio.gather(*(post(p) for p in prompts))
+        done = await asyncio.gather(*(post(i) for i in items))
         await transport.aclose()
-        assert len(done) == len(prompts)
+        assert len(done) == len(items)
         return {"wall_s": time.perf_counter() - t0, "cpu_s": time.process_time() - cpu0}
     async with httpx2.AsyncClient(timeout=None, transport=LeanTransport() if lean else None) as client:
-        sem = asyncio.Semaphore(concurrency)
 
-        async def one(prompt: str) -> str:
+        async def one(item: Any) -> str:
             async with sem:
-                resp = await client.post(url + "/generate", json={"inputs": prompt, "parameters": {"max_new_tokens": max_new_tokens}})
+                target, body = request(item)
+                resp = await client.post(target, json=body)
                 resp.raise_for_status()
-                return resp.json()["generated_text"]
+                return text(resp.json())
 
-        out = await asyncio.gather(*(one(p) for p in prompts))
-    assert len(out) == len(prompts)
+        out = await asyncio.gather(*(one(i) for i in items))
+    assert len(out) == len(items)
     return {"wall_s": time.perf_counter() - t0, "cpu_s": time.process_time() - cpu0}
 
 
@@ -150,7 +160,8 @@ async def _run_bare_openai(url: str, conversations: list[Any], concurrency: int,
 
     async def one(messages: Any) -> str:
         async with sem:
-            resp = await client.chat.completions.create(model=MODEL_ID, messages=[dict(m) for m in messages], max_tokens=max_tokens)
+            resp = await client.chat.completions.create(model=MODEL_ID, messages=[dict(m) for m in messages],  # type: ignore[misc]
+                                                        max_tokens=max_tokens)
             return resp.choices[0].message.content or ""
 
     out = await asyncio.gather(*(one(m) for m in conversations))
@@ -195,25 +206,32 @@ def saturation(n: int, concurrency: int, latency_s: float, per_token_s: float = 
 
 
 def overhead(n: int, concurrency: int, engines: tuple[str, ...] = ("tgi", "openai"), repeats: int = 3) -> dict[str, Any]:
-    """Zero-latency server: requests/s and client CPU per request, ours (render + store included) vs a bare loop."""
+    """Zero-latency server: requests/s and client CPU per request, ours (render + store included) vs bare loops
+    on the same route (TGI /generate for the tgi engine, chat completions for the openai engine)."""
     out: dict[str, Any] = {"n": n, "concurrency": concurrency}
+
+    def bare(items: list[Any], **how: bool) -> dict[str, float]:
+        runs = [asyncio.run(_run_bare(srv.url, items, concurrency, 200, **how)) for _ in range(repeats)]
+        return {"req_per_s": n / _median(runs, "wall_s"), "cpu_ms_per_request": 1000 * _median(runs, "cpu_s") / n}
+
     with BenchServer(ServerConfig()) as srv, tempfile.TemporaryDirectory() as tmp:
-        prompts = [r.prompt for r in build_requests("tgi", n)]
-        bare = [asyncio.run(_run_bare(srv.url, prompts, concurrency, 200)) for _ in range(repeats)]
-        out["bare"] = {"req_per_s": n / _median(bare, "wall_s"), "cpu_ms_per_request": 1000 * _median(bare, "cpu_s") / n}
-        lean = [asyncio.run(_run_bare(srv.url, prompts, concurrency, 200, lean=True)) for _ in range(repeats)]
-        out["bare_lean"] = {"req_per_s": n / _median(lean, "wall_s"), "cpu_ms_per_request": 1000 * _median(lean, "cpu_s") / n}
-        conversations = [r.messages for r in build_requests("openai", n)]
+        routes = {"tgi": [r.prompt for r in build_requests("tgi", n)], "openai": [r.messages for r in build_requests("openai", n)]}
+        out["bare"] = bare(routes["tgi"])  # httpx2's own pool: what the transport replaced
+        conversations = routes["openai"]
         sdk = [asyncio.run(_run_bare_openai(srv.url, conversations, concurrency, 200)) for _ in range(repeats)]
         out["bare_openai_sdk"] = {"req_per_s": n / _median(sdk, "wall_s"), "cpu_ms_per_request": 1000 * _median(sdk, "cpu_s") / n}
         for kind in engines:
+            lean, raw = bare(routes[kind], lean=True), bare(routes[kind], lean=True, direct=True)
             runs = [asyncio.run(_run_ours(kind, srv.url, n, concurrency, Path(tmp) / f"{kind}{i}.sqlite")) for i in range(repeats)]
-            ours = {"req_per_s": n / _median(runs, "wall_s"), "cpu_ms_per_request": 1000 * _median(runs, "cpu_s") / n,
-                    "build_ms_per_request": 1000 * _median(runs, "build_s") / n}
+            ours: dict[str, Any] = {"req_per_s": n / _median(runs, "wall_s"), "cpu_ms_per_request": 1000 * _median(runs, "cpu_s") / n,
+                    "build_ms_per_request": 1000 * _median(runs, "build_s") / n,
+                    "bare_lean": lean, "bare_direct": raw}
             ours["share_of_bare"] = ours["req_per_s"] / out["bare"]["req_per_s"]
-            ours["share_of_bare_lean"] = ours["req_per_s"] / out["bare_lean"]["req_per_s"]
-            ours["cpu_vs_bare_lean"] = ours["cpu_ms_per_request"] / out["bare_lean"]["cpu_ms_per_request"]
+            ours["share_of_bare_lean"] = ours["req_per_s"] / lean["req_per_s"]
+            ours["cpu_vs_bare_lean"] = ours["cpu_ms_per_request"] / lean["cpu_ms_per_request"]
+            ours["share_of_bare_direct"] = ours["req_per_s"] / raw["req_per_s"]
             out[kind] = ours
+        out["bare_lean"] = out["tgi"]["bare_lean"] if "tgi" in out else None  # the TGI route's, for older readers of the JSON
     return out
 
 
@@ -238,26 +256,48 @@ def resume(n: int, concurrency: int) -> dict[str, Any]:
             "requests_sent": sent, "runner_sent": again["sent"], "cached": again["cached"]}
 
 
+# (label, engine, the server's /info states its limit, the server refuses beyond `limit`, what it stands for)
+BATCHING_SCENARIOS = (
+    ("tgi", "tgi", True, True, "TGI: /info states its limit, 429 beyond it"),
+    ("openai_tgi", "openai", True, True, "TGI's OpenAI route: the limit found in /info"),
+    ("openai", "openai", False, False, "vLLM-like: no stated limit, queues beyond its batch"),
+    ("openai_refuse", "openai", False, True, "a proxy's hidden limit: no stated limit, 429 beyond it"),
+)
+
+
 def batching(n: int, batch_cap: int, step_s: float, step_growth: float, tokens: int, advertise: int,
-             fixed: tuple[int, ...], engines: tuple[str, ...] = ("tgi", "openai")) -> dict[str, Any]:
+             fixed: tuple[int, ...], scenarios: tuple[str, ...] | None = None,
+             hidden_limit: int | None = None) -> dict[str, Any]:
     """A continuously batching server (clue/bench/server.py): `clue run`'s default concurrency vs fixed ones.
 
-    TGI advertises `advertise` in /info and refuses beyond it (429); the OpenAI route advertises nothing,
-    so the default there is the adaptive gate. Throughput = n ÷ the runner's wall time."""
-    cfg = ServerConfig(fixed_tokens=tokens, batch_cap=batch_cap, step_s=step_s, step_growth=step_growth,
-                       advertise=advertise, refuse_above=True)
+    Scenarios (BATCHING_SCENARIOS): the server states its limit (`advertise`) in /info or not, and refuses
+    beyond its limit (429) or queues. `hidden_limit` (default `advertise`) is the refusal limit when none is
+    stated. Throughput = n ÷ the runner's wall time; refused = 429s the server sent."""
+    hidden = hidden_limit or advertise
+    wanted = scenarios if scenarios is not None else [row[0] for row in BATCHING_SCENARIOS]
     out: dict[str, Any] = {"n": n, "batch_cap": batch_cap, "step_s": step_s, "step_growth": step_growth, "tokens": tokens,
-                           "advertised": advertise, "fixed": list(fixed)}
-    with BenchServer(cfg) as srv, tempfile.TemporaryDirectory() as tmp:
-        for kind in engines:
+                           "advertised": advertise, "hidden_limit": hidden, "fixed": list(fixed)}
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, kind, info, refuse, what in BATCHING_SCENARIOS:
+            if label not in wanted:
+                continue
+            limit = advertise if info else hidden
+            cfg = ServerConfig(fixed_tokens=tokens, batch_cap=batch_cap, step_s=step_s, step_growth=step_growth,
+                               advertise=limit, refuse_above=refuse, info=info)
             rows: dict[str, Any] = {}
-            for label in ["default", *map(str, fixed)]:
-                srv.reset()
-                r = asyncio.run(_run_ours(kind, srv.url, n, None if label == "default" else int(label), Path(tmp) / f"{kind}{label}.sqlite"))
-                server = srv.stats()
-                rows[label] = {"req_per_s": n / r["run_wall_s"], "max_in_flight": server["max_in_flight"],
-                               "refused": server["refused"], "gate": r["gate"]}
+            # a server that refuses: fixed numbers above its limit lose requests to repeated 429s (not a setting anyone
+            # would keep); its own limit is the best a user who knew it could fix
+            candidates = sorted({f for f in fixed if f <= limit} | {limit}) if refuse else sorted(fixed)
+            with BenchServer(cfg) as srv:
+                for run in ["default", *map(str, candidates)]:
+                    srv.reset()
+                    r = asyncio.run(_run_ours(kind, srv.url, n, None if run == "default" else int(run), Path(tmp) / f"{label}{run}.sqlite"))
+                    server = srv.stats()
+                    rows[run] = {"req_per_s": n / r["run_wall_s"], "max_in_flight": server["max_in_flight"],
+                                 "refused": server["refused"], "gate": r["gate"]}
             best = max((k for k in rows if k != "default"), key=lambda k: rows[k]["req_per_s"])
-            out[kind] = {"runs": rows, "best_fixed": int(best), "default_share_of_best": rows["default"]["req_per_s"] / rows[best]["req_per_s"],
-                         "default_max_in_flight": rows["default"]["max_in_flight"], "default_refused": rows["default"]["refused"]}
+            out[label] = {"engine": kind, "what": what, "states_limit": info, "refuses": refuse, "limit": limit,
+                          "runs": rows, "best_fixed": int(best),
+                          "default_share_of_best": rows["default"]["req_per_s"] / rows[best]["req_per_s"],
+                          "default_max_in_flight": rows["default"]["max_in_flight"], "default_refused": rows["default"]["refused"]}
     return out

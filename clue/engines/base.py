@@ -33,7 +33,7 @@ class EngineError(Exception):
         return f"http_{self.status}" if self.status else self.label or self.kind
 
 
-def redirect_error(url: str, status: int, location: str | None) -> "EngineError":
+def redirect_error(url: str, status: int, location: str | None) -> EngineError:
     """Redirects are never followed: a prompt (possibly patient text) must reach only the endpoint the
     user named, which the PHI guard checked. The run stops with the place to point at instead."""
     where = f" to {location}" if location else ""

@@ -17,7 +17,7 @@ KEEP = {
     "version": ("version",),
     "props": ("model_path", "build_info", "total_slots", "chat_template", "bos_token", "eos_token", "model_alias",
               "default_generation_settings"),
-    "info": ("model_id", "model_sha", "version", "sha", "max_input_tokens", "max_total_tokens"),
+    "info": ("model_id", "model_sha", "version", "sha", "max_input_tokens", "max_total_tokens", "max_concurrent_requests"),
 }
 SERVERS = {"version": "vllm", "props": "llama.cpp", "info": "tgi"}
 

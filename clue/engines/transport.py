@@ -21,16 +21,18 @@ from __future__ import annotations
 import asyncio
 import os
 import urllib.request
+
 import httpx2
 
 from clue.phi import is_loopback_host
+
 
 def _proxied(host: str) -> bool:
     """httpx2 would route plain http to `host` through HTTP_PROXY / ALL_PROXY (unless NO_PROXY): leave that to it."""
     proxies = urllib.request.getproxies_environment()
     if not (proxies.get("http") or proxies.get("all")):
         return False
-    return not urllib.request.proxy_bypass_environment(host, proxies)
+    return not urllib.request.proxy_bypass_environment(host, proxies)  # type: ignore[attr-defined]  # in the module, not the stubs
 
 
 class _Stale(Exception):
@@ -107,7 +109,7 @@ class LeanTransport(httpx2.AsyncBaseTransport):
                 conn.close()
             return status, headers, content
 
-    def direct(self, headers: dict[str, str]) -> "DirectPost":
+    def direct(self, headers: dict[str, str]) -> DirectPost:
         """JSON posts with these headers that skip httpx2's Request/Response objects (see `DirectPost`)."""
         return DirectPost(self, headers)
 
@@ -175,7 +177,7 @@ class LeanTransport(httpx2.AsyncBaseTransport):
 
     @staticmethod
     async def _chunks(reader: asyncio.StreamReader) -> bytes:
-        out = []
+        out: list[bytes] = []
         while True:
             size = int((await reader.readline()).split(b";")[0].strip(), 16)  # ValueError when malformed
             if size == 0:

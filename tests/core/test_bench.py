@@ -33,6 +33,10 @@ def test_quick_bench_runs_every_section(tmp_path):
     assert batching["tgi"]["default_max_in_flight"] <= batching["advertised"]  # the advertised limit is never exceeded
     assert batching["tgi"]["runs"]["default"]["gate"]["source"].startswith("server /info")
     assert batching["openai"]["runs"]["default"]["gate"]["source"].startswith("adaptive")
+    assert batching["openai_tgi"]["runs"]["default"]["gate"]["source"].startswith("server /info")  # TGI's limit, on the OpenAI route
+    assert batching["openai_tgi"]["default_max_in_flight"] <= batching["advertised"]
+    assert batching["openai_refuse"]["runs"]["default"]["gate"]["source"].startswith("adaptive")
+    assert batching["openai_refuse"]["best_fixed"] <= batching["hidden_limit"]  # fixed numbers above the hidden limit lose requests
     assert "skipped" in sections["peers"]  # --quick installs no peers
     assert sections["longhealth"]["max_encodes_per_document"] == 1  # each document tokenized once
     assert 0 < sections["longhealth"]["documents_encoded"] <= sections["longhealth"]["distinct_documents"]
@@ -42,7 +46,8 @@ def test_quick_bench_runs_every_section(tmp_path):
                 "7 peak RSS", "9 peers"):
         assert row in proc.stdout, row
     assert set(report["targets"]) >= {"startup_tgi", "startup_openai", "process_tgi", "process_openai", "overhead_tgi_cpu",
-                                      "overhead_openai_cpu", "batching_tgi", "batching_openai", "batching_limit", "resume_sent", "rouge",
+                                      "overhead_openai_cpu", "batching_tgi", "batching_openai", "batching_openai_tgi", "batching_openai_refuse",
+                                      "batching_limit_tgi", "batching_limit_openai_tgi", "resume_sent", "rouge",
                                       "longhealth_cache"}
     assert "saturation" not in report["targets"]  # wall ÷ ideal on a shared 2-core machine is shown, not targeted
 

@@ -212,19 +212,72 @@ async def test_requests_waiting_for_a_slot_are_not_sent_after_a_stop(tmp_path):
     assert Slow.calls == 2 and runner.stats.sent - sent == 2  # the 6 workers waiting for a slot sent nothing
 
 
-@pytest.mark.parametrize("engine", ["tgi", "openai"])
-def test_the_run_record_says_how_the_number_was_chosen(tmp_path, engine):
+@pytest.mark.parametrize("engine, server, source, ceiling", [
+    ("tgi", {}, "server /info max_concurrent_requests", 128),  # the fake TGI advertises max_concurrent_requests 128
+    ("openai", {}, "server /info max_concurrent_requests (TGI, OpenAI-compatible route)", 128),  # TGI's Messages API
+    ("openai", {"tgi": False}, "adaptive (no advertised limit)", MAX_UNKNOWN),  # vLLM-like: states no limit
+    ("openai", {"tgi": False, "props": {"total_slots": 6, "model_path": "m.gguf"}}, "llama.cpp /props total_slots", 6),
+])
+def test_the_run_record_says_how_the_number_was_chosen(tmp_path, engine, server, source, ceiling):
     from tests.core.test_e2e import MODEL, invented_meqsum, meqsum_oracle
     from tests.core.test_faults import evaluate, run_config
     from tests.fakeserver import FakeServer
 
     data = invented_meqsum(tmp_path, n=43)
-    with FakeServer(responder=meqsum_oracle(data), model_id=MODEL) as srv:
+    with FakeServer(responder=meqsum_oracle(data), model_id=MODEL, **server) as srv:
         evaluate(run_config(engine, srv, tmp_path, data, concurrency=None))
         served = srv.stats.completed
     record = json.loads((tmp_path / "run" / "run.json").read_text())["concurrency"]
     assert served == 40 and record["policy"] == "follow the server"
-    if engine == "tgi":  # the fake TGI advertises max_concurrent_requests 128
-        assert record["source"].startswith("server /info") and record["ceiling"] == 128 and record["max_in_flight"] <= 40
-    else:
-        assert record["source"].startswith("adaptive") and record["max_in_flight"] <= START
+    assert record["source"] == source and record["ceiling"] == ceiling
+    assert record["max_in_flight"] <= min(ceiling, START)
+
+
+def test_a_refusal_above_a_clean_number_goes_back_to_it_and_growth_stops_below_the_refusal():
+    """A hard limit (a proxy refusing beyond 24 without saying so): after the second refusal the gate returns to the last
+    number that ran a whole window clean, not to half, and climbs no higher than just under the number refused."""
+    clock = Clock()
+    gate = adaptive(clock)
+    rate = batching_rate(10 ** 6)  # never full by itself: only refusals stop growth
+
+    def refuse_above(limit: int) -> None:
+        if gate.limit > limit:  # an attempt sent after the last cut is refused
+            gate.in_flight = gate.limit
+            clock.t += 1
+            gate.release(clock.t - 0.5, ok=False, overloaded=True)
+
+    refuse_above(24)  # START (32) is refused at once: nothing ran clean yet, so halve
+    assert gate.limit == START // 2
+    for _ in range(200):
+        drive(gate, clock, rate, 50)
+        refuse_above(24)
+    assert gate.limit == 24  # back to a clean number each time, then up to just under the lowest refused number
+    assert any("back to" in d.why for d in gate.history) and [d for d in gate.history if "halved" in d.why][1:] == []
+
+
+@pytest.mark.anyio
+async def test_a_refused_request_goes_straight_back_to_the_gate_once_when_the_gate_adapts(tmp_path):
+    """The first 429 (no Retry-After) of a request under an adaptive gate waits for a slot, not for backoff; with a fixed
+    --concurrency every refusal backs off as before."""
+    from clue.runner import _Wait
+
+    slow = RetryPolicy(max_attempts=8, attempt_timeout_s=5, backoff_base_s=30.0, backoff_max_s=60.0)
+    server = LimitedServer(limit=6, refuse=True)
+    gate = Gate(limit=12, ceiling=MAX_UNKNOWN)
+    runner = Runner(server, Store(tmp_path / "s.sqlite"), concurrency=gate, policy=slow, progress=False)
+    done = await asyncio.wait_for(runner.run(requests(60)), 20)  # a 30 s backoff anywhere would time out
+    assert len(done) == 60 and runner.stats.failed == 0 and server.refused > 0 and runner.stats.retries == server.refused
+
+    wait = _Wait(slow, requeue_overload=False)
+
+    class State:
+        attempt_number = 1
+
+        class outcome:
+            @staticmethod
+            def exception():
+                return EngineError("rate_limit", "Model is overloaded", status=429)
+
+    assert wait(State()) > 0  # fixed concurrency: backoff as before
+    wait = _Wait(slow, requeue_overload=True)
+    assert wait(State()) == 0 and wait(State()) > 0  # once straight back, then backoff
