@@ -72,7 +72,9 @@ install: $(VENV)/.installed ## create .venv and install the kit (pinned by const
 demo: install ## offline demo: baseline engine on bundled samples (CLUE → runs/demo, ClinicBench → runs/demo-clinicbench) → reports/demo/index.html, reports/demo/clinicbench/index.html
 	$(CLUE) demo --out runs/demo --report reports/demo
 
-test: install ## the layering contracts (import-linter), then the whole test suite (loopback only, no downloads)
+test: install ## lint (ruff, mypy), the layering contracts (import-linter), then the whole test suite (loopback only, no downloads)
+	$(VENV)/bin/ruff check clue tests
+	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
