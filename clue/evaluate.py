@@ -11,7 +11,6 @@ import asyncio
 import json
 import os
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -23,14 +22,16 @@ from clue.chat_template import ChatTemplate
 from clue.concurrency import Gate
 from clue.engines import Engine, make_engine
 from clue.errors import ConfigError, EndpointError, UserError
+from clue.files import write_atomic
 from clue.protocol import RunProtocol
-from clue.provenance import environment
+from clue.run_record import parameter_record, run_record
 from clue.runlock import RunDirLock
 from clue.runner import RetryPolicy, Runner
 from clue.secrets import redact
 from clue.store import Store
+from clue.task_scores import score_task
 from clue.tasks import BuildContext, Split, Task
-from clue.types import Completion, Endpoint, Request
+from clue.types import Endpoint, Request
 
 
 @dataclass
@@ -115,30 +116,6 @@ def _warm(tasks: list[Task]) -> threading.Thread:
     thread = threading.Thread(target=work, name="clue-warm-scorers", daemon=True)
     thread.start()
     return thread
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:  # disk full, read-only: the old file stays whole, the completions stay in the store
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-        raise UserError(f"cannot write {path} ({exc.strerror or exc})",
-                        "free disk space or fix permissions, then re-run the same command (completions are in the store)") from None
-
-
-def _json_line(obj: Any) -> str:
-    """One JSON line; model text with lone surrogates (invalid UTF-8) keeps them as \\u escapes, exactly."""
-    line = json.dumps(obj, ensure_ascii=False)
-    try:
-        line.encode("utf-8")
-    except UnicodeEncodeError:
-        line = json.dumps(obj)
-    return line + "\n"
 
 
 def _renders(cfg: RunConfig) -> bool:
@@ -250,7 +227,7 @@ class Evaluation:
             return int(json.loads(path.read_text())["draw_seed"])
         except (OSError, ValueError, KeyError, TypeError):
             seed = int.from_bytes(os.urandom(4), "big")
-            _write_atomic(path, json.dumps({"draw_seed": seed, "why": "unseeded protocol steps (v3 LongHealth) reuse it on re-runs"}) + "\n")
+            write_atomic(path, json.dumps({"draw_seed": seed, "why": "unseeded protocol steps (v3 LongHealth) reuse it on re-runs"}) + "\n")
             return seed
 
     async def run(self) -> RunResult:
@@ -292,7 +269,7 @@ class Evaluation:
             identity = engine.identity() if callable(getattr(engine, "identity", None)) else None  # type: ignore[attr-defined]
             ctx = self._context(info, template, identity)
             self._check_truncate(ctx, info)
-            record = self._record(info, template, ctx, started)
+            record = run_record(cfg, info, template, ctx, started)
             run_id = store.start_run(str(cfg.out), redact(record)) if not cfg.dry_run else 0
             runner = Runner(engine, store, concurrency=self._gate(info), policy=cfg.policy, progress=cfg.progress,
                             refresh=cfg.refresh, meter=meter)
@@ -305,7 +282,7 @@ class Evaluation:
                     record.setdefault("task_build", {})[task.name] = built.record
                 planned.append((task, built))
                 if cfg.engine in ("openai", "azure") and built:  # the model family's rules: what is sent, and why
-                    record.setdefault("request_parameters", {})[task.name] = self._parameter_record(built)
+                    record.setdefault("request_parameters", {})[task.name] = parameter_record(cfg, built)
             if cfg.batch and not cfg.dry_run:  # OpenAI Batch API: submit, or collect into the store (clue/engines/batch.py)
                 from clue.engines.batch import BatchJob
 
@@ -319,7 +296,7 @@ class Evaluation:
                 if warming is not None:
                     warming.join()  # scoring starts once its imports are in (a few ms when requests took longer)
                     warming = None
-                task_lines, task_scores = self._score(task, split, requests, done)
+                task_lines, task_scores = score_task(task, split, requests, done, cfg.profile, cfg.model)
                 task_scores.update(limit=cfg.limit, n_available=self.available[task.name])
                 lines += task_lines
                 scores[task.name] = task_scores
@@ -335,7 +312,9 @@ class Evaluation:
         record["concurrency"] = runner.gate.describe()
         record.update(finished=time.time(), stats=stats, max_failures=cfg.max_failures,
                       failures_within_limit=stats["failed"] <= limit)
-        self._write(lines, scores, record)
+        head = {"benchmark": cfg.benchmark} if cfg.benchmark else {}
+        rundir.write(cfg.out, lines, {**head, "model": cfg.model, "protocol": cfg.profile.name, "synthetic": cfg.synthetic,
+                                      "limit": cfg.limit, "shots": self.shots(), "tasks": scores}, record)
         store.finish_run(run_id, redact(record))
         store.close()
         return RunResult(cfg.out, scores, stats, stats["failed"] <= limit)
@@ -363,14 +342,14 @@ class Evaluation:
             plan[task.name] = {"title": task.title, "requests": len(unique), "cached": cached,
                                "to_send": len(unique) - cached, "prompt_chars": chars,
                                "estimate": estimate([r for k, r in unique.items() if k not in hits], tokenizer, price)}
-            rows += [_json_line({"task": task.name, "sample_id": r.sample_id, "request_key": r.key, "prompt": r.prompt,
+            rows += [rundir.json_line({"task": task.name, "sample_id": r.sample_id, "request_key": r.key, "prompt": r.prompt,
                                  "messages": list(r.messages) if r.messages is not None else None,
                                  "params": asdict(r.params)}) for r in requests]
         store.close()
         out = self.cfg.out
-        _write_atomic(out / "requests.jsonl", "".join(rows))
+        write_atomic(out / "requests.jsonl", "".join(rows))
         written = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        _write_atomic(out / "plan.json", json.dumps({"written": written, "note": "a --dry-run plan; a real run removes it",
+        write_atomic(out / "plan.json", json.dumps({"written": written, "note": "a --dry-run plan; a real run removes it",
                                                      "plan": plan, "run": redact(record)}, indent=2, default=str) + "\n")
         totals = {k: sum(t[k] for t in plan.values()) for k in ("requests", "cached", "to_send")}
         return RunResult(out, {}, totals, True, plan=plan)
@@ -394,102 +373,6 @@ class Evaluation:
                     f"{task.title} sends prompts of up to {t} tokens (truncation: {ctx.profile.truncation}) but the server accepts "
                     f"at most {limit} input tokens",
                     f"relaunch TGI with --max-input-tokens {t} (or more), as the {ctx.profile.name} protocol requires")
-
-    def _score(self, task: Task, split: Split, requests: list[Request], done: dict[str, Completion]):
-        profile, model = self.cfg.profile, self.cfg.model
-        by_id = {s.id: s for s in split.evaluated}
-        lines, answered = [], []
-        for req in requests:
-            sample, completion = by_id[req.sample_id], done[req.key]
-            line: dict[str, Any] = {
-                "task": task.name, "sample_id": sample.id, "request_key": req.key, "prompt_hash": req.prompt_hash,
-                "prompt": req.prompt if req.prompt is not None else list(req.messages or ()),
-                "raw_output": completion.text, "output": None, "reference": sample.reference, "scores": {},
-                "status": completion.status, "error": completion.error, "attempts": completion.attempts,
-                "cached": completion.cached, "latency_s": round(completion.latency_s, 4), "usage": dict(completion.usage),
-                "finish_reason": completion.finish_reason,
-            }
-            if completion.text is not None:  # failed requests are reported, never scored
-                text = completion.text
-                line["output"] = task.postprocess_sample(text, sample, profile, model)
-                answered.append((line, sample))
-            lines.append(line)
-        per_sample = task.score_all([ln["output"] for ln, _ in answered], [s for _, s in answered], profile)
-        for (line, _), scores in zip(answered, per_sample):
-            line["scores"] = scores
-        extraction: dict[str, Any] = {}
-        if task.reports_extraction:  # outputs with no extractable answer: flagged per sample, counted per task
-            for line, sample in answered:
-                reason = task.extraction_failure(line["output"], sample, profile)
-                line["extraction_failed"], line["extraction_failure"] = reason is not None, reason
-            extraction["extraction_failures"] = sum(1 for line, _ in answered if line["extraction_failure"])
-        skipped = task.skipped_metrics(profile)
-        for metric, how in skipped.items():
-            print(f"clue: note: {task.title} {metric} skipped — {how}", file=sys.stderr)
-        failed = sum(1 for ln in lines if ln["status"] == "failed")
-        # still scored as the model's answer, never hidden: a reasoning model whose budget went to reasoning
-        # answers "" with finish_reason "length"
-        empty = sum(1 for ln in lines if ln["raw_output"] is not None and not ln["raw_output"].strip())
-        length = sum(1 for ln in lines if ln["raw_output"] is not None and ln["finish_reason"] == "length")
-        return lines, {"title": task.title, "metrics": task.aggregate(per_sample, profile), "skipped": skipped,
-                       "generation": task.generation, "credentialed": task.credentialed,
-                       "n": len(lines), "n_scored": len(per_sample), "n_failed": failed, "n_shots": len(split.shots),
-                       "n_empty": empty, "n_length": length, **extraction}
-
-    def _record(self, info: dict[str, Any], template: ChatTemplate | None, ctx: BuildContext, started: float) -> dict[str, Any]:
-        cfg = self.cfg
-        return {
-            **environment(),
-            "command": list(cfg.argv),
-            "engine": {"kind": cfg.engine, "endpoint": cfg.endpoint, "describe": info},
-            "benchmark": cfg.benchmark,
-            "model": cfg.model,
-            "revision": ctx.endpoint.revision,
-            "protocol": cfg.profile.name,
-            "protocol_switches": cfg.profile.switches(),
-            "mode": ctx.mode,
-            "chat_template": {"source": template.source, "sha": template.sha} if template else None,
-            "max_position_embeddings": ctx.max_position_embeddings,
-            "temperature": ctx.temperature if ctx.temperature is not None else cfg.profile.temperature,
-            "seed": ctx.seed,
-            "route": "native" if cfg.engine == "tgi" else cfg.route if cfg.engine != "baseline" else None,
-            "prompts_byte_identical": ctx.send == "prompt",
-            "prefill": "generation prefixes appended to the rendered prompt" if ctx.send == "prompt"
-                       else "server-side chat template; generation prefixes sent as a final assistant message to continue"
-                       if ctx.prefill else "server-side chat template; generation prefixes could not be prefilled",
-            "tasks": [t.name for t in cfg.tasks],
-            "prompt_templates": {t.name: t.template_hashes() for t in cfg.tasks},
-            "data_dir": str(cfg.data_dir),
-            "limit": cfg.limit,
-            "synthetic": cfg.synthetic,
-            "concurrency": cfg.concurrency if cfg.concurrency is not None else "follow the server",
-            "retry_policy": cfg.policy.__dict__,
-            "started": started,
-        }
-
-    def _parameter_record(self, requests: list[Request]) -> list[dict[str, Any]] | dict[str, Any]:
-        """The generation fields an OpenAI-compatible engine sends for these requests, and why (one per distinct params)."""
-        from clue.engines.families import body_fields
-
-        cfg = self.cfg
-        distinct = list(dict.fromkeys(r.params for r in requests))
-        out = [body_fields(cfg.model, p, family=cfg.model_family, reasoning_effort=cfg.reasoning_effort).record for p in distinct]
-        return out[0] if len(out) == 1 else out
-
-    def _write(self, lines: list[dict[str, Any]], scores: dict[str, Any], record: dict[str, Any]) -> None:
-        """Merged with the tasks an earlier run left in the directory (clue/rundir.py); dry-run plans removed."""
-        out, cfg = self.cfg.out, self.cfg
-        head = {"benchmark": cfg.benchmark} if cfg.benchmark else {}
-        doc = {**head, "model": cfg.model, "protocol": cfg.profile.name, "synthetic": cfg.synthetic, "limit": cfg.limit,
-               "shots": self.shots(), "tasks": scores}
-        lines = rundir.merge_samples(out, lines, scores)
-        doc = rundir.merge_scores(out, doc)
-        record = rundir.merge_record(out, record, scores)
-        _write_atomic(out / "samples.jsonl", "".join(_json_line(ln) for ln in lines))
-        _write_atomic(out / "scores.json", json.dumps(doc, indent=2) + "\n")
-        _write_atomic(out / "run.json", json.dumps(redact(record), indent=2, default=str) + "\n")
-        rundir.remove_plan(out)
-
 
 def evaluate(cfg: RunConfig) -> RunResult:
     return asyncio.run(Evaluation(cfg).run())

@@ -7,6 +7,7 @@ reverse) is the user's to fix: it becomes a `UserError` naming the option and th
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from clue.errors import UserError
@@ -40,3 +41,19 @@ def write_text(path: Path, text: str, *, what: str) -> None:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise _fail(path, what, exc) from None
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace `path` whole or not at all (a temporary file in the same folder, then a rename); the file is
+    owner-only (0600, mkstemp's mode): run files can hold credentialed text. A disk-full or read-only error is one line."""
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:  # disk full, read-only: the old file stays whole, the completions stay in the store
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        raise UserError(f"cannot write {path} ({exc.strerror or exc})",
+                        "free disk space or fix permissions, then re-run the same command (completions are in the store)") from None

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from clue.errors import ConfigError
+from clue.files import write_atomic
+from clue.secrets import redact
 
 PLAN_FILES = ("requests.jsonl", "plan.json")
 
@@ -124,3 +126,26 @@ def scope(scores: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
 def scope_of(run: Mapping[str, Any]) -> dict[str, Any]:
     """The scope of one loaded run (clue.report.load.load_run records it; computed for runs built otherwise)."""
     return run.get("scope") or scope(run["scores"], run.get("record") or {})
+
+
+def json_line(obj: Any) -> str:
+    """One JSON line; model text with lone surrogates (invalid UTF-8) keeps them as \\u escapes, exactly."""
+    line = json.dumps(obj, ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = json.dumps(obj)
+    return line + "\n"
+
+
+def write(out: Path, lines: list[dict[str, Any]], doc: dict[str, Any], record: dict[str, Any]) -> None:
+    """A finished run's files — samples.jsonl, scores.json (`doc`), run.json (`record`, redacted) — merged with the
+    tasks an earlier run left in the directory; dry-run plans removed."""
+    tasks = doc["tasks"]
+    lines = merge_samples(out, lines, tasks)
+    doc = merge_scores(out, doc)
+    record = merge_record(out, record, tasks)
+    write_atomic(out / "samples.jsonl", "".join(json_line(ln) for ln in lines))
+    write_atomic(out / "scores.json", json.dumps(doc, indent=2) + "\n")
+    write_atomic(out / "run.json", json.dumps(redact(record), indent=2, default=str) + "\n")
+    remove_plan(out)

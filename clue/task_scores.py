@@ -1,0 +1,57 @@
+"""A task's results from its completions: post-processing, per-sample scores, extraction failures, counts.
+
+The run (clue/evaluate.py) hands over each task's requests and their completions once they are all in;
+what comes back is written to samples.jsonl (the lines) and scores.json (the task's entry).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from clue.protocol import RunProtocol
+from clue.tasks import Split, Task
+from clue.types import Completion, Request
+
+
+def score_task(task: Task, split: Split, requests: list[Request], done: dict[str, Completion], profile: RunProtocol,
+               model: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """One line per request (failed ones reported, never scored) and the task's scores, counts and notes."""
+    by_id = {s.id: s for s in split.evaluated}
+    lines, answered = [], []
+    for req in requests:
+        sample, completion = by_id[req.sample_id], done[req.key]
+        line: dict[str, Any] = {
+            "task": task.name, "sample_id": sample.id, "request_key": req.key, "prompt_hash": req.prompt_hash,
+            "prompt": req.prompt if req.prompt is not None else list(req.messages or ()),
+            "raw_output": completion.text, "output": None, "reference": sample.reference, "scores": {},
+            "status": completion.status, "error": completion.error, "attempts": completion.attempts,
+            "cached": completion.cached, "latency_s": round(completion.latency_s, 4), "usage": dict(completion.usage),
+            "finish_reason": completion.finish_reason,
+        }
+        if completion.text is not None:  # failed requests are reported, never scored
+            text = completion.text
+            line["output"] = task.postprocess_sample(text, sample, profile, model)
+            answered.append((line, sample))
+        lines.append(line)
+    per_sample = task.score_all([ln["output"] for ln, _ in answered], [s for _, s in answered], profile)
+    for (line, _), scores in zip(answered, per_sample):
+        line["scores"] = scores
+    extraction: dict[str, Any] = {}
+    if task.reports_extraction:  # outputs with no extractable answer: flagged per sample, counted per task
+        for line, sample in answered:
+            reason = task.extraction_failure(line["output"], sample, profile)
+            line["extraction_failed"], line["extraction_failure"] = reason is not None, reason
+        extraction["extraction_failures"] = sum(1 for line, _ in answered if line["extraction_failure"])
+    skipped = task.skipped_metrics(profile)
+    for metric, how in skipped.items():
+        print(f"clue: note: {task.title} {metric} skipped — {how}", file=sys.stderr)
+    failed = sum(1 for ln in lines if ln["status"] == "failed")
+    # still scored as the model's answer, never hidden: a reasoning model whose budget went to reasoning
+    # answers "" with finish_reason "length"
+    empty = sum(1 for ln in lines if ln["raw_output"] is not None and not ln["raw_output"].strip())
+    length = sum(1 for ln in lines if ln["raw_output"] is not None and ln["finish_reason"] == "length")
+    return lines, {"title": task.title, "metrics": task.aggregate(per_sample, profile), "skipped": skipped,
+                   "generation": task.generation, "credentialed": task.credentialed,
+                   "n": len(lines), "n_scored": len(per_sample), "n_failed": failed, "n_shots": len(split.shots),
+                   "n_empty": empty, "n_length": length, **extraction}
