@@ -145,7 +145,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    help="price table, USD per 1M tokens by model id (default: clue/report/prices.yaml) for --max-cost / --dry-run")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole CLI; `only="run"` builds just `clue run`'s parser — the other commands' modules (serve and its
+    roster YAML, report, data, ratings, scale: ~50 ms) stay unimported on the path to the first request."""
     parser = OneLineParser(prog="clue", description="Reproducibility kit for clinical LLM benchmarks (CLUE).")
     parser.add_argument("--version", action="version", version=f"clue-kit {clue.__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -153,6 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="evaluate a model on tasks")
     _add_run_options(run)
+    if only == "run":
+        return parser
     sub.add_parser("tasks", help="list the tasks").add_argument("--benchmark", default=None, help="benchmark (default: the installed one)")
     protocols = sub.add_parser("protocols", help="list protocol profiles")
     protocols.add_argument("--show", metavar="NAME", help="print one profile with every switch")
@@ -373,7 +377,9 @@ def _main(argv: list[str] | None) -> int:
     from clue.secrets import redact as redact_line
     from clue.terminal import inert
 
-    args = build_parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    command = next((w for w in words if not w.startswith("-")), None)  # the global options (--debug, --version) take no value
+    args = build_parser(only="run" if command == "run" else None).parse_args(argv)
     try:
         return COMMANDS[args.command](args)
     except UserError as exc:

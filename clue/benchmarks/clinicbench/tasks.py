@@ -23,10 +23,8 @@ from pathlib import Path
 from typing import Any, ClassVar, Mapping, Sequence
 
 from clue import prompts as core_prompts
-from clue.benchmarks.clinicbench import baselines, loaders, pools, scoring
 from clue.benchmarks.clinicbench.datasets import DATASETS, Dataset, get
 from clue.benchmarks.clinicbench.items import Item
-from clue.benchmarks.clinicbench.labels import HOC_PROMPT_NAMES, tags_to_entities
 from clue.metrics.druglist import drug_prf
 from clue.metrics.ner import entity_counts, token_counts
 from clue.protocol import RunProtocol
@@ -36,6 +34,8 @@ from clue.tasks.kinds import ExtractionTask, GenerationTask, LabelSetTask, Multi
 from clue.types import Sample
 
 PROMPT_ROOT = Path(__file__).with_name("prompts")
+# loaders, pools, labels, scoring and baselines are imported where used: every `clue run` loads each installed
+# benchmark's tasks to find which one owns the named tasks, and they cost ~25 ms of its 0.3 s start-up budget
 BUNDLED_MARK = "BUNDLED.json"  # written by bundled.materialize: which datasets are public samples / synthetic
 BASELINE_FIELD = "_baseline"  # the parameterless floor's answer for this dataset, set at prepare()
 
@@ -60,6 +60,8 @@ def _gold(ds: Dataset, reference: Any) -> Any:
 
 def _answer_fields(ds: Dataset, item: Item) -> dict[str, Any]:
     """The fields answer.j2 reads (as prompts.render_answer builds them), so shots render through the core."""
+    from clue.benchmarks.clinicbench.labels import HOC_PROMPT_NAMES, tags_to_entities
+
     if ds.kind == "entities":
         return {"answer": item.reference, "entities": tags_to_entities(item.fields["tokens"], item.reference)}
     if ds.kind == "iob":
@@ -86,6 +88,8 @@ class ClinicBenchTask(Task):
 
     def _load(self, data_dir: Path) -> tuple[list[Sample], list[Sample], str]:
         """(scored items, exemplar pool, where the pool comes from) — pools.scored_and_pool's rule."""
+        from clue.benchmarks.clinicbench import loaders, pools
+
         loaded = loaders.load(self.name, data_dir)
         scored, pool = pools.scored_and_pool(self.name, loaded)
         held = self.dataset.exemplars == "held-out draw" or not loaded.pool
@@ -118,6 +122,8 @@ class ClinicBenchTask(Task):
     def _floor(self, scored: Sequence[Sample]) -> dict[str, str]:
         """The parameterless floor of every scored item (baselines.baseline_outputs over all scored items)."""
         items = [Item(s.id, {k: v for k, v in s.fields.items()}, _gold(self.dataset, s.reference), "test") for s in scored]
+        from clue.benchmarks.clinicbench import baselines
+
         return {s.id: text for s, text in zip(scored, baselines.baseline_outputs(self.name, items))}
 
     def baseline(self, sample: Sample, shots: Sequence[Sample]) -> str:
@@ -144,6 +150,8 @@ class ClinicBenchTask(Task):
         return Item(sample.id, dict(sample.fields), _gold(self.dataset, sample.reference), "test")
 
     def extraction_failure(self, output: str, sample: Sample, profile: RunProtocol) -> str | None:
+        from clue.benchmarks.clinicbench import scoring
+
         got = scoring.extract_answer(self.name, self._item(sample), output, int(sample.fields.get("index", 0)))
         return got.reason or "no answer extracted" if got.failed else None
 
@@ -153,6 +161,8 @@ class ClinicBenchTask(Task):
     def score_all(self, outputs: Sequence[str], samples: Sequence[Sample], profile: RunProtocol) -> list[dict[str, float]]:
         ds = self.dataset
         items = [self._item(s) for s in samples]
+        from clue.benchmarks.clinicbench import scoring
+
         got = [scoring.extract_answer(self.name, it, o, int(it.fields.get("index", 0))) for it, o in zip(items, outputs)]
         return [self._per_sample(ds, it, g.value) for it, g in zip(items, got)]
 
