@@ -43,14 +43,18 @@ def write_text(path: Path, text: str, *, what: str) -> None:
         raise _fail(path, what, exc) from None
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Replace `path` whole or not at all (a temporary file in the same folder, then a rename); the file is
-    owner-only (0600, mkstemp's mode): run files can hold credentialed text. A disk-full or read-only error is one line."""
+def write_atomic(path: Path, text: str, *, private: bool = True) -> None:
+    """Replace `path` whole or not at all (a temporary file in the same folder, then a rename; the folder is
+    created). `private` (the default): owner-only (0600), as run files can hold credentialed text; else 0644.
+    A disk-full or read-only error is one line."""
     tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")  # 0600
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        if not private:
+            os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except OSError as exc:  # disk full, read-only: the old file stays whole, the completions stay in the store
         if tmp is not None:

@@ -25,13 +25,16 @@ from clue.types import Completion, Request
 
 
 def _response_of(exc: BaseException) -> Any:
-    """The HTTP response behind a hub exception (TGI errors wrap the HfHubHTTPError that has it)."""
+    """The HTTP response behind an exception: its own, or one it was explicitly raised from (`raise … from`, as
+    hub errors wrap the HfHubHTTPError that has it). Never an exception that was merely being handled when this one
+    was raised (`__context__`): that may be an earlier attempt's answer (a malformed body after a 429 was once
+    counted as a 429 that way)."""
     seen: BaseException | None = exc
     while seen is not None:
         response = getattr(seen, "response", None)
         if response is not None:
             return response
-        seen = seen.__cause__ or seen.__context__
+        seen = seen.__cause__
     return None
 
 

@@ -16,7 +16,6 @@ import csv
 import hashlib
 import io
 import json
-import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from clue.errors import ConfigError, DataError, UserError
+from clue.files import write_atomic
 from clue.ratings.export import KEY_FORMAT
 from clue.ratings.rubric import Rubric, from_dict
 
@@ -229,15 +229,6 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _write_atomic(path: Path, text: str, private: bool) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-
-
 def import_ratings(dirs: Sequence[Path], key_path: Path | None = None) -> ImportResult:
     key_file = find_key(list(dirs), key_path)
     key, rubric = load_key(key_file)
@@ -285,7 +276,7 @@ def import_ratings(dirs: Sequence[Path], key_path: Path | None = None) -> Import
                "run": run["name"], "runs": [r["name"] for r in runs], "raters": raters, "items": sorted(key["items"].values()),
                "imported": imported, "sources": sources, "ratings": ratings}
         path = Path(run["dir"]) / "ratings" / f"{key['export']}.json"
-        _write_atomic(path, json.dumps(doc, indent=1, ensure_ascii=False) + "\n", private)
+        write_atomic(path, json.dumps(doc, indent=1, ensure_ascii=False) + "\n", private=private)
         stored.append(path)
     empty = sum(1 for r in rows for v in r.scores.values() if v is None)
     return ImportResult(stored, files, skipped, len(rows), empty, raters)

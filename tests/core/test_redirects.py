@@ -83,3 +83,26 @@ async def test_openai_engine_does_not_follow_a_redirect(servers, transport, monk
     await engine.close()
     assert err.value.kind == "fatal" and "redirect" in err.value.message
     assert redirecting.posts == ["/v1/chat/completions"] and elsewhere.posts == []
+
+
+def test_an_error_is_classified_by_its_own_response_not_one_it_was_raised_while_handling():
+    import httpx2
+
+    from clue.engines.tgi import translate
+
+    refused = httpx2.Response(429, request=httpx2.Request("POST", "http://127.0.0.1:1/generate"))
+    try:
+        try:
+            refused.raise_for_status()
+        except httpx2.HTTPStatusError:
+            raise ValueError("no generated_text in the answer")  # noqa: B904 — the implicit chaining is the point
+    except ValueError as exc:
+        assert exc.__context__ is not None
+        assert translate(exc, "http://127.0.0.1:1").label == "malformed"
+    try:
+        try:
+            refused.raise_for_status()
+        except httpx2.HTTPStatusError as inner:
+            raise RuntimeError("wrapped") from inner  # an explicit wrap (as hub errors do) keeps its response
+    except RuntimeError as exc:
+        assert translate(exc, "http://127.0.0.1:1").status == 429
