@@ -219,7 +219,7 @@ def test_report_provenance_in_words_and_samples_worst_first(tmp_path):
     for task in ("mednli", "meqsum"):
         rows = [s for s in view["samples"] if s["task"] == task]
         title = rows[0]["title"]
-        from clue.report.aggregate import _badness
+        from clue.report.samples import badness as _badness
         from clue.scoring import scoring_for
 
         metrics = scoring_for(view["runs"][0]["scores"]).TASK_METRICS  # worst by the task's primary metric
