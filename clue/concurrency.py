@@ -68,8 +68,7 @@ class Gate:
         self._good: int | None = None  # the highest number a whole measuring window ran at without a refusal since
         self._last_cut = -math.inf  # when the limit was last cut (answers to earlier sends don't cut again)
         self._best = 0.0  # best throughput seen in this growth phase
-        self._skip, self._count, self._start = 0, 0, None  # type: int, int, float | None
-        self._new_window(skip=0)
+        self._skip, self._count, self._start = 0, 0, None  # type: int, int, float | None  # the first window (see _new_window)
 
     # -- construction -------------------------------------------------------------------------
 

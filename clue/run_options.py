@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-ENGINES = ("tgi", "openai", "azure", "baseline")
+from clue.engines import ENGINES, ROUTES
+
 ENGINE_HINTS = {"vllm": "vLLM serves an OpenAI-compatible API: use --engine openai --endpoint http://HOST:PORT/v1",
                 "sglang": "use --engine openai (OpenAI-compatible API)", "ollama": "use --engine openai (OpenAI-compatible API at /v1)",
                 "text-generation-inference": "use --engine tgi"}
@@ -55,11 +56,11 @@ def _max_failures(value: str) -> str:
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
     """Every option of `clue run` (also used by `clue reproduce` through the same parser)."""
-    p.add_argument("--engine", type=_engine, required=True, metavar="{tgi,openai,azure,baseline}",
+    p.add_argument("--engine", type=_engine, required=True, metavar="{" + ",".join(ENGINES) + "}",
                    help="inference engine: tgi (text-generation-inference), openai (any OpenAI-compatible server: vLLM, "
                         "llama.cpp, hosted APIs), azure (Azure OpenAI classic deployments; openai pointed at "
                         "https://*.openai.azure.com/ without /openai/v1 is azure), baseline (no model)")
-    p.add_argument("--route", choices=("chat", "completions"), default="chat",
+    p.add_argument("--route", choices=ROUTES, default="chat",
                    help="openai/azure: chat (server's chat template) or completions (the kit renders the exact protocol prompt; "
                         "needs --chat-template unless --mode base)")
     p.add_argument("--prefill", action="store_true",
@@ -81,8 +82,9 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--synthetic", action="store_true", help="use the bundled synthetic samples instead of --data-dir")
     p.add_argument("--limit", type=_positive_int("--limit"), default=None, help="evaluate only the first N items per task")
     p.add_argument("--concurrency", type=_positive_int("--concurrency"), default=None,
-                   help="requests in flight (default: follow the server — TGI's advertised max_concurrent_requests, "
-                        "else grow while throughput grows; halve on 429/503)")
+                   help="requests in flight (default: follow the server — the limit it states (TGI's max_concurrent_requests, "
+                        "llama.cpp's slots), else grow while throughput grows; on 429/503 halve, or go back to the last "
+                        "number that ran clean)")
     p.add_argument("--out", type=Path, default=None, help="run directory (default runs/<model>__<protocol>)")
     p.add_argument("--store", type=Path, default=None, help="response cache (default $CLUE_STORE or .clue/store.sqlite)")
     p.add_argument("--mode", choices=("instruct-system", "instruct", "base"), default=None,

@@ -58,7 +58,7 @@ def _completion(row: Sequence[Any]) -> Completion:
 def _row(request: Request, completion: Completion) -> tuple[Any, ...]:
     text: str | bytes = completion.text or ""
     try:
-        (completion.text or "").encode("utf-8")
+        text.encode("utf-8")  # type: ignore[union-attr]  # a str here
     except UnicodeEncodeError:  # lone surrogates (a server's invalid UTF-8): kept exactly, as a blob
         text = (completion.text or "").encode("utf-8", "surrogatepass")
     return (request.key, request.task, request.sample_id, request.canonical, text, completion.finish_reason,
@@ -120,15 +120,17 @@ class Store:
         except sqlite3.DatabaseError as exc:  # disk full, read-only file system, I/O error: one line, nothing half-written
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
-            raise UserError(f"cannot write to the response store {self.path} ({exc})",
-                            "free disk space or pass --store PATH to a writable location, then re-run the same command") from None
+            raise self._write_error(exc) from None
 
     def _write(self, sql: str, params: Sequence[Any]) -> sqlite3.Cursor:
         try:
             return self._db.execute(sql, params)
         except sqlite3.DatabaseError as exc:  # disk full, read-only file system, I/O error: one line, nothing half-written
-            raise UserError(f"cannot write to the response store {self.path} ({exc})",
-                            "free disk space or pass --store PATH to a writable location, then re-run the same command") from None
+            raise self._write_error(exc) from None
+
+    def _write_error(self, exc: sqlite3.DatabaseError) -> UserError:
+        return UserError(f"cannot write to the response store {self.path} ({exc})",
+                         "free disk space or pass --store PATH to a writable location, then re-run the same command")
 
     def start_run(self, run_dir: str, record: dict[str, Any]) -> int:
         cur = self._write("INSERT INTO runs (run_dir, started, record) VALUES (?,?,?)", (run_dir, time.time(), json.dumps(record, default=str)))

@@ -89,7 +89,12 @@ class Task(Generic[P]):
 
     def warm(self) -> None:
         """Load what scoring will need (heavy imports) ahead of time. A run calls it in a thread while its
-        requests are in flight, so the imports overlap the wait for answers; scoring works without it."""
+        requests are in flight, so the imports overlap the wait for answers; scoring works without it.
+        Default: rouge-score, for a task that reports ROUGE (every ROUGE figure comes from clue.metrics.rouge)."""
+        if any(m.startswith("rouge") for m in self.metrics):
+            from clue.metrics import rouge
+
+            rouge.warm()
 
     def score_all(self, outputs: Sequence[str], samples: Sequence[Sample], profile: P) -> list[dict[str, float]]:
         """Per-sample scores for a whole task at once. Override to add batched metrics (BERTScore,

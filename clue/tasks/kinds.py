@@ -70,11 +70,6 @@ class GenerationTask(Task):
 
         return rouge(output, sample.reference)
 
-    def warm(self) -> None:
-        from clue.metrics import rouge
-
-        rouge.warm()
-
     def score_all(self, outputs: Sequence[str], samples: Sequence[Sample], profile: RunProtocol) -> list[dict[str, float]]:
         from clue.metrics.rouge import rouge_many
 

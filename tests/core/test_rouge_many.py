@@ -84,3 +84,16 @@ def test_warming_scorers_in_a_thread_never_fails_a_run():
     thread = _warm([Boom(), Fine()])
     thread.join(10)
     assert not thread.is_alive() and calls == ["boom", "fine"]
+
+
+def test_a_task_warms_rouge_score_exactly_when_it_reports_rouge():
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from clue.benchmark import get_benchmark\n"
+            "get_benchmark('clue').tasks['mednli'].warm()\n"
+            "assert 'rouge_score.rouge_scorer' not in sys.modules\n"
+            "get_benchmark('clue').tasks['meqsum'].warm()\n"
+            "assert 'rouge_score.rouge_scorer' in sys.modules\n")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -32,7 +32,7 @@ from clue.benchmarks.clue.tasks.mednli import read_records
 from clue.benchmarks.clue.tasks.postprocess import phi_split
 from clue.errors import DataError
 from clue.metrics import summary
-from clue.metrics.rouge import rouge, warm
+from clue.metrics.rouge import rouge
 from clue.tasks.base import Split
 from clue.types import Sample
 
@@ -138,8 +138,6 @@ class MeDiSumQA(ClueTask):
     def score(self, output: str, sample: Sample, profile: ProtocolProfile) -> dict[str, float]:
         return rouge(output, sample.reference)
 
-    def warm(self) -> None:
-        warm()  # rouge-score, in a thread while the requests are in flight
 
     def score_all(self, outputs: Sequence[str], samples: Sequence[Sample], profile: ProtocolProfile) -> list[dict[str, float]]:
         """ROUGE per pair; BERTScore and UMLS in one batch each when their stack is installed."""

@@ -19,7 +19,7 @@ from clue.benchmarks.clue.profile import ProtocolProfile
 from clue.benchmarks.clue.tasks.base import ClueTask
 from clue.errors import DataError
 from clue.metrics import summary
-from clue.metrics.rouge import rouge, warm
+from clue.metrics.rouge import rouge
 from clue.types import Sample
 
 REQUIRED_COLUMNS = ("CHQ", "Summary")
@@ -70,8 +70,6 @@ class MeQSum(ClueTask):
     def score(self, output: str, sample: Sample, profile: ProtocolProfile) -> dict[str, float]:
         return rouge(output, sample.reference)
 
-    def warm(self) -> None:
-        warm()  # rouge-score, in a thread while the requests are in flight
 
     def score_all(self, outputs: Sequence[str], samples: Sequence[Sample], profile: ProtocolProfile) -> list[dict[str, float]]:
         return summary.score_summaries(outputs, [s.reference for s in samples], bertscore_model="scibert",  # ROUGE = score() per pair

@@ -25,7 +25,7 @@ from clue.benchmarks.clue.profile import ProtocolProfile
 from clue.benchmarks.clue.tasks.base import ClueTask
 from clue.errors import DataError
 from clue.metrics import summary
-from clue.metrics.rouge import rouge, warm
+from clue.metrics.rouge import rouge
 from clue.tasks.base import Split
 from clue.types import Sample
 
@@ -122,8 +122,6 @@ class ProblemSummary(ClueTask):
         # The TGI-era code lower-cased both sides before ROUGE too (a no-op: ROUGE lower-cases).
         return rouge(output, sample.reference, lowercase=profile.era == "tgi")
 
-    def warm(self) -> None:
-        warm()  # rouge-score, in a thread while the requests are in flight
 
     def score_all(self, outputs: Sequence[str], samples: Sequence[Sample], profile: ProtocolProfile) -> list[dict[str, float]]:
         return summary.score_summaries(outputs, [s.reference for s in samples], bertscore_model=BERTSCORE_MODEL[profile.era],
