@@ -127,7 +127,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         shown = ", ".join(f"{m} {v:.2f}" if v is not None else f"{m} —" for m, v in t["metrics"].items())
         flags = "".join(f", {t[k]} {what}" for k, what in (("n_empty", "empty answers"), ("n_length", "cut at the token limit"))
                         if t.get(k))
-        print(f"{t['title']}: {shown}  ({t['n_scored']} scored, {t['n_failed']} failed{flags})")
+        unreadable = f", {t['extraction_failures']} answers unreadable" if "extraction_failures" in t else ""
+        print(f"{t['title']}: {shown}  ({t['n_scored']} scored, {t['n_failed']} requests failed{unreadable}{flags})")
     s = result.stats
     print(f"requests: {s['requests']} ({s['cached']} cached, {s['sent']} sent, {s['retries']} retries, {s['failed']} failed)")
     print(f"run written to {result.out}")

@@ -39,10 +39,10 @@ def clinicbench_datasets(scale: float = 1.0) -> list[FakeDataset]:
 
     out = []
     for d in DATASETS:
-        if d.kind == "none":  # Referral QA: not released
+        if d.answer is None:  # Referral QA: not released
             continue
-        binary = d.kind in ("multiple_choice", "label") and d.metric == "accuracy"
-        metric = "accuracy" if binary else ("rougeL" if d.kind == "generation" else "f1")
+        metric = d.answer.metrics[0]
+        binary = metric == "accuracy"
         out.append(FakeDataset(d.name, d.title, d.scenario, max(20, int(d.size * scale)), metric, binary))
     return out
 

@@ -79,8 +79,8 @@ def materialize(data_dir: str | Path, datasets: list[str] | None = None) -> Path
     """Write the bundled files of `datasets` (default: all 16 runnable ones) under `data_dir`."""
     data_dir = Path(data_dir)
     for name in datasets or list(SOURCE):
-        kind, files = SOURCE[name]
-        base = SAMPLES if kind == "public sample" else SYNTHETIC
+        origin, files = SOURCE[name]
+        base = SAMPLES if origin == "public sample" else SYNTHETIC
         for rel, target in files:
             _atomic(data_dir / name / target, lambda tmp, src=base / rel: shutil.copyfile(src, tmp))
         if name == "pharmacology-qa":
