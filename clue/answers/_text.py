@@ -7,7 +7,7 @@ import re
 # "the answer is", "Answer:", "Correct answer:", "**Final answer:**", "The best choice would be" (not "Answer B …": no connector)
 _KEYS = (r"final\s+answer|correct\s+answer|right\s+answer|best\s+answer|answer|correct\s+option|best\s+option|"
          r"right\s+option|correct\s+choice|best\s+choice|right\s+choice")
-CONNECT = r"(?:\s*\**\s*[:=]|\s+(?:is|would\s+be|will\s+be|should\s+be|must\s+be)\b)"
+CONNECT = r"(?:\s*\**\s*[:=]|\s+(?:is|would\s+be|will\s+be|should\s+be|must\s+be)\b(?:\s*:)?)"
 HEDGE = r"(?:\s+(?:probably|likely|most\s+likely|definitely|clearly|therefore))?"
 FILLER = r"[\s*_\"'“”‘’]*"
 

@@ -2,8 +2,10 @@
 
 Reading rule (strict):
 1. The text after a "Final Answer:" marker (any case). One drug per line when it spans several lines (commas then
-   belong to names such as "Insulin, Aspart, Human"), else split on commas, semicolons and "and"; bullets,
-   numbering, markdown and a final full stop removed; duplicates dropped.
+   belong to names such as "Insulin, Aspart, Human"; a line of five or more words ending in a full stop is prose
+   and skipped), else split on commas, semicolons, "and" and inline numbering ("1. A 2. B"); bullets, numbering,
+   markdown, quotes and a final full stop removed; duplicates dropped; doses and brands kept as written (the
+   score normalises names). "None" / "N/A" alone is an explicit empty list.
 2. Several "Final Answer:" sections must give the same list (after `clue.metrics.druglist.normalise_drug`);
    lists that differ → failure.
 3. No marker, nothing after it, or the instruction's own words after it ("Provide the final answer, which should
@@ -20,12 +22,16 @@ from typing import Any, Mapping, Sequence
 
 from clue.answers.base import AnswerKind, Extraction, majority
 
+_NONE = {"none", "n/a", "no medication", "no medications"}
 _ECHO = re.compile(r"^\s*provide the final answer|^\s*<[^>]*>\s*$|^\s*\[[^\]]*medications?[^\]]*\]\s*$", re.I)
 
 
 def _drugs(body: str) -> list[str]:
     lines = [ln for ln in body.splitlines() if ln.strip()]
-    parts = [p for ln in lines for p in ln.split(";")] if len(lines) >= 2 else re.split(r",|;|\band\b", body)
+    if len(lines) >= 2:  # one drug per line; a sentence (five or more words ending in a full stop) is prose
+        parts = [p for ln in lines if not re.match(r"^\s*(?:\S+\s+){4,}\S*\.\s*$", ln) for p in ln.split(";")]
+    else:
+        parts = re.split(r",|;|\band\b|\s+(?=\d+[.)]\s)", body)
     drugs = []
     for part in parts:
         item = re.sub(r"^\s*(?:[*•\-]|\d+[.)])\s*", "", part).strip().strip("*\"'`").strip().rstrip(".").strip()
@@ -60,7 +66,8 @@ class DrugList(AnswerKind):
             return Extraction.fail(f"several {self.marker!r} sections with different lists")
         if not lists[-1]:
             return Extraction.fail(f"nothing after {self.marker!r}")
-        return Extraction(tuple(lists[-1]))
+        drugs = tuple(d for d in lists[-1] if d.lower() not in _NONE)
+        return Extraction(drugs)  # "none" / "n/a" alone: an explicit empty list (an answer, scored 0)
 
     def per_sample(self, value: Any, gold: Any) -> dict[str, float]:
         from clue.metrics.druglist import drug_prf

@@ -5,7 +5,7 @@ Reading rule (strict):
 1. Every "<n> | …" line (any n: models renumber), split on commas; angle brackets, quotes, markdown and a
    trailing type in parentheses ("(disease)") removed; "none"/"n/a" dropped; duplicates dropped.
 2. When the pipe holds only the prompt's placeholder ("<recognized entities>"), the bullet lines ("* x") after it.
-3. An explicit empty answer ("3 | none", "3 | <>", "3 |") → no entities.
+3. An explicit empty answer ("3 | none", "3 | <none>", "3 | <>", "3 |") → no entities.
 4. No "<n> | …" line, or only the placeholder echoed with nothing after it → failure (scored as all "O": it can
    only lose recall).
 The strings are mapped back onto the tokens (`tag_entities`): every occurrence of every entity, compared token by
@@ -54,7 +54,7 @@ def entity_strings(output: str) -> Extraction:
     entities = list(dict.fromkeys(e for e in entities if e and e.lower() not in {"none", "n/a"}))
     if entities:
         return Extraction(tuple(entities))
-    if re.search(r"^\s*\d+\s*\|\s*(?:<\s*>|none|)\s*$", text, flags=re.M | re.I):
+    if re.search(r"^\s*\d+\s*\|\s*(?:<\s*(?:none|n/a)?\s*>|none|n/a|)\s*$", text, flags=re.M | re.I):
         return Extraction(())
     return Extraction.fail("no 'i | entities' line found")
 

@@ -13,7 +13,7 @@ Reading rule (strict; whole words, any case), in this order:
    naming two ("Answer: yes or no", "the answer is yes, no or maybe"), → failure. "the answer is not yes" is
    no statement.
 2. A leading label — the answer opens with a label that ends its own clause: "Yes.", "No,", "**Maybe**",
-   "no\n…". Not when the next word is another label ("Yes, no, maybe") and not "Yes and no: the evidence is
+   "no\n…", "Yes - the trial …". Not when the next word is another label ("Yes, no, maybe") and not "Yes and no: the evidence is
    mixed" (→ failure through 4).
 3. A label standing alone on its own line ("…\n\n**Yes**"), or closing the answer ("…, so yes." /
    "… Therefore, maybe.") when no other label is named anywhere and it neither closes a list of labels ("… answer
@@ -55,7 +55,7 @@ class ClosedLabel(AnswerKind):
         self._statement = re.compile(statement(_KEYS) + rf"[\(\[]?({alts}){_END}", re.I)
         self._more = re.compile(rf"[\s\"'”*)\]]*(?:,|/|\bor\b|\band\b|and/or)\s*[\"'“*(\[]*({alts}){_END}"
                                 rf"(?=\s*(?:[.,;:!?\"'”*)\]]|\bor\b|$))", re.I)
-        self._lead = re.compile(rf"^[\s*_#>\"'“(\[]*({alts}){_END}[\s*\"'”)\]]*(?:[.!,:;\n]|$)", re.I)
+        self._lead = re.compile(rf"^[\s*_#>\"'“(\[]*({alts}){_END}[\s*\"'”)\]]*(?:[.!,:;\n]|\s[-–]\s|$)", re.I)
         self._next = re.compile(rf"^[.!,:;\s*\"'“”]*({alts}){_END}", re.I)
         self._alone = re.compile(rf"^[\s*_#>\"'“(\[•-]*({alts})[\s*\"'”)\].!]*$", re.I | re.M)
         self._close = re.compile(rf"(?<![\w-])({alts})[\s*\"'”)\].!]*$", re.I)

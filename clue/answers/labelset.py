@@ -8,7 +8,8 @@ Reading rule (strict; a failure is scored 0, never as a guess):
 1. Every label named by one of its spellings (whole words, any case) or by its code in parentheses ("(PS)"),
    unless negated in its sentence ("not about inducing angiogenesis", "… (A) is not relevant").
 2. Nothing named that way: the whole answer, or what follows "Answer:" / "Categories:" / "Labels:", is a list
-   of bare codes ("PS, CD") → those labels.
+   of bare codes, case as in the prompt ("PS, CD", "PS and CD") → those labels; codes inside a sentence ("The
+   categories are PS and CD") are not read.
 3. An answer naming every label is the prompt's list echoed → failure.
 4. No label but a none word ("none", "no category", "none of the categories") → the empty set.
 5. Otherwise → failure.
@@ -77,7 +78,7 @@ class LabelSet(AnswerKind):
         by_code = {code: canon for canon, code in self.codes.items() if code}
         tail = re.split(r"(?i)\b(?:answer|categories|category|labels?)\s*:", text)[-1]
         for part in (text, tail):
-            tokens = [t for t in re.split(r"[\s,;/]+", part.strip(" .\n*")) if t]
+            tokens = [t for t in re.split(r"[\s,;/]+|\band\b", part.strip(" .\n*")) if t]
             if tokens and all(t in by_code for t in tokens):
                 return {by_code[t] for t in tokens}
         return set()

@@ -10,11 +10,12 @@ Reading rule (strict; a failure is scored wrong and counted, never guessed), in 
 2. A leading letter — the answer opens with a letter marked as one: "C", "C.", "(B)", "D:", "**A**", "C - …",
    "(b)", "b)"; not "A 45-year-old …" (prose). It counts unless another option's letter is named elsewhere
    (marked, not negated) → failure; a negated one ("A: wrong") is not a leading answer.
-3. Marked letters elsewhere — "(C)", "option C", "**C**", "C." opening a line, "answer C": exactly one option
+3. Marked letters elsewhere — "(C)", "option C", "**C**", "C." opening a line or alone on a line, "answer C": exactly one option
    named this way (negated mentions — "not B", "B is incorrect", "rather than (A)" — do not count) → that one;
    several → failure. A bare capital inside prose ("… most likely has C") is not a marked letter: failure.
 4. Option text — exactly one option's full text quoted (whole words, any case, not negated; a longer option
-   text claims its words first) → that option; several → failure.
+   text claims its words first; an option whose letter was named as wrong does not count) → that option;
+   several → failure.
 5. "None of the above/of these/of the options" (when it is not itself an option) or nothing → failure.
 """
 
@@ -64,7 +65,7 @@ class OptionLetter(AnswerKind):
             return Extraction(stated.pop())
         if stated:
             return Extraction.fail(f"the answer statements name several options ({', '.join(sorted(stated))})")
-        marked = self._marked(text, letters)
+        marked, rejected = self._marked(text, letters)
         lead = _LEAD.match(text)
         if lead and self._is_letter(lead.group("letter"), lead.group("open"), lead.group("close"), lead.group("after"), letters, True) \
                 and not negated(text, lead.start("letter"), lead.end("letter")):
@@ -77,7 +78,7 @@ class OptionLetter(AnswerKind):
             return Extraction(marked.pop())
         if marked:
             return Extraction.fail(f"several options named ({', '.join(sorted(marked))})")
-        quoted = self._quoted(text, options)
+        quoted = self._quoted(text, options) - rejected  # an option named as wrong ("B is incorrect") is never read
         if len(quoted) == 1:
             return Extraction(quoted.pop())
         if quoted:
@@ -117,17 +118,17 @@ class OptionLetter(AnswerKind):
         return found
 
     @staticmethod
-    def _marked(text: str, letters: str) -> set[str]:
-        """Letters named as options anywhere, not negated."""
+    def _marked(text: str, letters: str) -> tuple[set[str], set[str]]:
+        """(letters named as options anywhere and not negated, letters named as options and negated)."""
         cls = f"[{re.escape(letters)}]"
         patterns = (rf"[\(\[]({cls})[\)\]]", rf"(?i:\b(?:option|choice|answer)s?)\s+[\(\[]?({cls})(?![\w'’-])",
-                    rf"(?m:^[\s*_#>•-]*({cls})(?:[.):]|\*\*))", rf"\*\*({cls})\*\*")
+                    rf"(?m:^[\s*_#>•-]*({cls})(?:[.):]|\*\*))", rf"\*\*({cls})\*\*", rf"(?m:^[\s*_#>•-]*({cls})[\s*.]*$)")
         found: set[str] = set()
+        rejected: set[str] = set()
         for pat in patterns:
             for m in re.finditer(pat, text):
-                if not negated(text, m.start(), m.end()):
-                    found.add(m.group(1))
-        return found
+                (rejected if negated(text, m.start(), m.end()) else found).add(m.group(1))
+        return found, rejected
 
     @staticmethod
     def _quoted(text: str, options: Mapping[str, str]) -> set[str]:
