@@ -1,8 +1,8 @@
 """ClinicBench (Liu et al., EMNLP 2024; arXiv 2405.00716) as one benchmark folder.
 
 `datasets.DATASETS` (the 17 datasets: 16 runnable, Referral QA unavailable), `loaders` (one per
-original file format), `prompts/` (.j2, provenance per dataset), `tasks` (the 16 tasks on the generic
-kinds), `rule` (groups = the three scenarios), `baselines` (parameterless floors), `sources` (data
+original file format), `prompts/` (.j2, provenance per dataset), `tasks` (the 16 tasks, each holding its
+dataset's answer kind from clue.answers), `rule` (groups = the three scenarios), `baselines` (parameterless floors), `sources` (data
 fetch/status), `bundled` (public samples + synthetic stand-ins), `roster.yaml` (22 models) and
 `published/` (header-only: no published ClinicBench number is bundled). The kit finds it through the
 `clue_kit.benchmarks` entry point `clinicbench = "clue.benchmarks.clinicbench:BENCHMARK"`.
