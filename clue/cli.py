@@ -76,7 +76,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from clue.benchmark import resolve
     from clue.engines import resolve_engine
     from clue.errors import ConfigError
-    from clue.evaluate import RunConfig, evaluate
+    from clue.evaluate import evaluate
+    from clue.run_config import RunConfig
     from clue.runner import RetryPolicy
 
     args.engine = resolve_engine(args.engine, args.endpoint)

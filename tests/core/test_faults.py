@@ -20,7 +20,8 @@ from clue.benchmarks.clue.profile import get_profile
 from clue.benchmarks.clue.tasks import get_tasks
 from clue.engines.base import EngineError
 from clue.errors import EndpointError
-from clue.evaluate import Evaluation, RunConfig, RunResult
+from clue.evaluate import Evaluation, RunResult
+from clue.run_config import RunConfig
 from clue.runner import RetryPolicy
 from tests.conftest import chat_template_file
 from tests.core.test_e2e import MODEL, invented_meqsum, meqsum_oracle

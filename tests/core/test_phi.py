@@ -9,8 +9,9 @@ import pytest
 from clue.benchmarks.clue.profile import get_profile
 from clue.benchmarks.clue.tasks import TASKS, get_tasks
 from clue.errors import DataError
-from clue.evaluate import Evaluation, RunConfig
+from clue.evaluate import Evaluation
 from clue.phi import PHIGuardError, check_endpoint, is_loopback_host
+from clue.run_config import RunConfig
 from tests.conftest import chat_template_file, run_clue
 from tests.core.test_cli_errors import assert_one_line_error
 from tests.fakeserver import FakeServer
