@@ -43,6 +43,8 @@ from clue.engines.transport import LeanTransport, as_response, make_transport
 from clue.errors import EndpointError
 from clue.types import Completion, Request
 
+AZURE_HOSTS = (".openai.azure.com", ".cognitiveservices.azure.com")  # Azure OpenAI resources (both APIs; clue/engines/azure.py)
+
 
 def _headers(api_key: str) -> dict[str, str]:
     headers = {"authorization": f"Bearer {api_key}", "content-type": "application/json", "accept": "application/json",
@@ -193,8 +195,6 @@ class OpenAIEngine:
     def _azure_v1(self) -> bool:
         """Azure's v1 API lists models, not the deployment names that go in `model`: no check against it."""
         from urllib.parse import urlparse
-
-        from clue.engines.azure import AZURE_HOSTS
 
         return (urlparse(self.url).hostname or "").endswith(AZURE_HOSTS)
 
