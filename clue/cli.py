@@ -63,7 +63,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     models.add_argument("--benchmark", default=None, help="benchmark whose roster is listed (default: the installed one)")
     add_serve_parser(sub)
     add_data_parser(sub)
-    from clue.ratings.commands import add_parser as add_ratings_parser
+    from clue.ratings_commands import add_parser as add_ratings_parser
 
     add_ratings_parser(sub)
     from clue.scale.cli import add_parsers as add_scale_parsers
@@ -224,7 +224,7 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def cmd_ratings(args: argparse.Namespace) -> int:
-    from clue.ratings.commands import cmd_ratings as ratings
+    from clue.ratings_commands import cmd_ratings as ratings
 
     return ratings(args)
 
