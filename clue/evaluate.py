@@ -226,8 +226,7 @@ class Evaluation:
                       file=sys.stderr)
             _check_model(cfg, info)
             template = _resolve_template(cfg, cfg.revision or info.get("model_sha"))
-            identity = engine.identity() if callable(getattr(engine, "identity", None)) else None  # type: ignore[attr-defined]
-            ctx = self._context(info, template, identity)
+            ctx = self._context(info, template, engine.identity())
             self._check_truncate(ctx, info)
             record = run_record(cfg, info, template, ctx, started)
             run_id = store.start_run(str(cfg.out), redact(record)) if not cfg.dry_run else 0
@@ -238,7 +237,7 @@ class Evaluation:
             planned: list[tuple[Task, list[Request]]] = []
             for task in cfg.tasks:
                 built = task.build(self.splits[task.name], ctx)
-                if getattr(built, "record", None):  # how a task drew/truncated (LongHealth's seed and budgets)
+                if built.record:  # how a task drew/truncated (LongHealth's seed and budgets)
                     record.setdefault("task_build", {})[task.name] = built.record
                 planned.append((task, built))
                 if cfg.engine in ("openai", "azure") and built:  # the model family's rules: what is sent, and why
@@ -265,9 +264,9 @@ class Evaluation:
         if cfg.dry_run:
             return self._plan(planned, store, record, ctx.tokenizer)
         stats = runner.stats.as_dict()
-        fingerprints = getattr(engine, "fingerprints", None)
+        fingerprints = engine.fingerprints()
         if fingerprints:  # OpenAI-compatible servers' system_fingerprint values
-            record["engine"]["system_fingerprints"] = sorted(fingerprints)
+            record["engine"]["system_fingerprints"] = fingerprints
         limit = failure_limit(cfg.max_failures, stats["requests"])
         record["concurrency"] = runner.gate.describe()
         record.update(finished=time.time(), stats=stats, max_failures=cfg.max_failures,
