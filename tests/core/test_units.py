@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from clue.benchmarks.clue import BENCHMARK
 from clue.benchmarks.clue.baseline_rules import first_question, majority_label
 from clue.benchmarks.clue.profile import CLUE_V3, CORRECTED, PROFILES, field_docs, get_profile
-from clue.benchmarks.clue.tasks import TASKS, get_tasks
+from clue.benchmarks.clue.tasks import TASKS
 from clue.benchmarks.clue.tasks.postprocess import phi_split, strip_self_prompting
 from clue.errors import ConfigError
 from clue.evaluate import failure_limit
@@ -37,8 +38,8 @@ def test_profiles_document_every_switch():
 
 def test_unknown_task_is_a_clear_error():
     with pytest.raises(ConfigError, match="unknown task"):
-        get_tasks("meqsum,nosuch")
-    assert [t.name for t in get_tasks("all")] == list(TASKS)
+        BENCHMARK.get_tasks("meqsum,nosuch")
+    assert [t.name for t in BENCHMARK.get_tasks("all")] == list(TASKS)
 
 
 def test_failure_limit_parsing():
