@@ -111,13 +111,13 @@ class Evaluation:
         self.cfg = cfg
         self.splits: dict[str, Split] = {}
         self.available: dict[str, int] = {}  # evaluated items before --limit
-        parsed_cache.configure(cfg.store_path.parent / "parsed")  # beside the store
-        for task in cfg.tasks:
-            split = task.prepare(cfg.data_dir, cfg.profile, cfg.shots)
-            self.available[task.name] = len(split.evaluated)
-            if cfg.limit is not None:
-                split = Split(split.shots, split.evaluated[: cfg.limit], split.how)
-            self.splits[task.name] = split
+        with parsed_cache.caching(cfg.store_path.parent / "parsed"):  # parsed copies of large sources, beside the store
+            for task in cfg.tasks:
+                split = task.prepare(cfg.data_dir, cfg.profile, cfg.shots)
+                self.available[task.name] = len(split.evaluated)
+                if cfg.limit is not None:
+                    split = Split(split.shots, split.evaluated[: cfg.limit], split.how)
+                self.splits[task.name] = split
 
     def shots(self) -> int | str:
         """The run's few-shot count: --shots, else the tasks' common default k, else "per task" (each task's n_shots)."""
