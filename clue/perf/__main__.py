@@ -37,7 +37,7 @@ SECTIONS = ("startup", "process", "saturation", "saturation_per_token", "saturat
 
 
 def run_section(name: str, c: dict[str, Any]) -> dict[str, Any]:
-    from clue.perf import process, reporting, scoring, serving
+    from clue.perf import process, reporting, scorer_speed, serving
 
     if name == "startup":
         return process.startup(c["startup_repeats"])
@@ -63,11 +63,11 @@ def run_section(name: str, c: dict[str, Any]) -> dict[str, Any]:
     if name == "resume":
         return serving.resume(c["resume_n"], c["concurrency"])
     if name == "rouge":
-        return scoring.rouge(c["rouge_n"], repeats=c["repeats"])
+        return scorer_speed.rouge(c["rouge_n"], repeats=c["repeats"])
     if name == "icd":
-        return scoring.icd(c["icd_n"])
+        return scorer_speed.icd(c["icd_n"])
     if name == "longhealth":
-        return scoring.longhealth(c["longhealth_n"], c["vocab"])
+        return scorer_speed.longhealth(c["longhealth_n"], c["vocab"])
     if name == "report":
         with tempfile.TemporaryDirectory() as tmp:
             t0 = time.perf_counter()
