@@ -34,7 +34,7 @@ def _default_run_name(args: argparse.Namespace) -> str:
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The whole CLI; `only="run"` builds just `clue run`'s parser — the other commands' modules (serve and its
     roster YAML, report, data, ratings, scale: ~50 ms) stay unimported on the path to the first request."""
-    parser = OneLineParser(prog="clue", description="Reproducibility kit for clinical LLM benchmarks (CLUE).")
+    parser = OneLineParser(prog="clue", description="Reproducibility kit for clinical LLM benchmarks (CLUE, ClinicBench and any installed one).")
     parser.add_argument("--version", action="version", version=f"clue-kit {clue.__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -50,7 +50,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     from clue.report.commands import add_report_arguments, add_verify_arguments
 
     add_report_arguments(sub.add_parser("report", help="build a self-contained HTML report (+ results.csv) from run directories"))
-    add_verify_arguments(sub.add_parser("verify", help="compare runs with the published CLUE v3 numbers (exit 0 all reproduced, "
+    add_verify_arguments(sub.add_parser("verify", help="compare runs with their benchmark's published numbers (exit 0 all reproduced, "
                                                        "1 something deviates, 4 inconclusive)"))
     demo = sub.add_parser("demo", help="offline demo: baseline engine on the bundled synthetic samples, then a report")
     demo.add_argument("--out", type=Path, default=Path("runs/demo"))
@@ -63,7 +63,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     models.add_argument("--benchmark", default=None, help="benchmark whose roster is listed (default: the installed one)")
     add_serve_parser(sub)
     add_data_parser(sub)
-    from clue.ratings.commands import add_parser as add_ratings_parser
+    from clue.ratings_commands import add_parser as add_ratings_parser
 
     add_ratings_parser(sub)
     from clue.scale.cli import add_parsers as add_scale_parsers
@@ -76,7 +76,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from clue.benchmark import resolve
     from clue.engines import resolve_engine
     from clue.errors import ConfigError
-    from clue.evaluate import RunConfig, evaluate
+    from clue.evaluate import evaluate
+    from clue.run_config import RunConfig
     from clue.runner import RetryPolicy
 
     args.engine = resolve_engine(args.engine, args.endpoint)
@@ -224,7 +225,7 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def cmd_ratings(args: argparse.Namespace) -> int:
-    from clue.ratings.commands import cmd_ratings as ratings
+    from clue.ratings_commands import cmd_ratings as ratings
 
     return ratings(args)
 

@@ -4,15 +4,13 @@ OpenAI-compatible engines, the generation fields each distinct parameter set sen
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from clue.chat_template import ChatTemplate
 from clue.provenance import environment
+from clue.run_config import RunConfig
 from clue.tasks import BuildContext
 from clue.types import Request
-
-if TYPE_CHECKING:
-    from clue.evaluate import RunConfig
 
 
 def run_record(cfg: RunConfig, info: dict[str, Any], template: ChatTemplate | None, ctx: BuildContext,

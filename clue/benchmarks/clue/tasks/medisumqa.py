@@ -28,8 +28,8 @@ from typing import Sequence
 
 from clue.benchmarks.clue.profile import ProtocolProfile
 from clue.benchmarks.clue.tasks.base import ClueTask
-from clue.benchmarks.clue.tasks.mednli import read_records
 from clue.benchmarks.clue.tasks.postprocess import phi_split
+from clue.benchmarks.clue.tasks.records import read_records
 from clue.errors import DataError
 from clue.metrics import summary
 from clue.metrics.rouge import rouge

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from clue.bench.serving import WORDS
+from clue.perf.serving import WORDS
 
 BENCHMARK = "clinicbench"
 SCENARIOS = ("reasoning", "generation", "understanding")
@@ -181,7 +181,7 @@ def measure(tmp: Path, n_models: int, shots: Sequence[int], scale: float) -> dic
     import resource
     import time
 
-    from clue.bench.reporting import first_paint
+    from clue.perf.reporting import first_paint
     from clue.report import build_report
 
     datasets = clinicbench_datasets(scale)
