@@ -62,6 +62,7 @@ class RunConfig:
     dry_run: bool = False  # build and write the exact requests, send none
     benchmark: str | None = None  # recorded in scores.json and run.json
     shots: int | None = None  # few-shot examples per task (None: each task's k)
+    fewshot_seeds: tuple[int, ...] | None = None  # --fewshot-seed: one exemplar draw per seed (None: the protocol's seed)
     refresh: bool = False  # ask the server again even where the store has an answer, and replace it
     synthetic: bool = False  # data_dir holds the bundled synthetic items (marked in scores.json, never `reproduced`)
     route: str = "chat"  # openai/azure: "chat" (server-side template) or "completions" (the rendered prompt)
@@ -153,10 +154,10 @@ class Evaluation:
         self.available: dict[str, int] = {}  # evaluated items before --limit
         parsed_cache.configure(cfg.store_path.parent / "parsed")  # beside the store
         for task in cfg.tasks:
-            split = task.prepare(cfg.data_dir, cfg.profile, cfg.shots)
-            self.available[task.name] = len(split.evaluated)
+            split = task.prepare(cfg.data_dir, cfg.profile, cfg.shots, cfg.fewshot_seeds)
+            self.available[task.name] = split.n_items
             if cfg.limit is not None:
-                split = Split(split.shots, split.evaluated[: cfg.limit], split.how)
+                split = split.limited(cfg.limit)
             self.splits[task.name] = split
 
     def shots(self) -> int | str:
