@@ -128,3 +128,17 @@ def test_too_few_items_for_leave_one_out_is_one_clear_error():
         fewshot.select(_items("ABC"), 3, [0], title="Tiny")
     with pytest.raises(DataError, match="negative"):
         fewshot.select(_items("ABC"), -1, [0])
+
+
+def test_the_reports_fewshot_table_shows_pool_seeds_and_mean_sd():
+    from clue.report.fewshot import fewshot_rows
+
+    scores = {"tasks": {
+        "zero": {"title": "Zero", "metrics": {"accuracy": 50.0}},
+        "pq": {"title": "Pharmacology QA", "metrics": {"accuracy": 60.0},
+               "fewshot": {"shots": 3, "pool": "leave-one-out", "pool_size": 212, "seeds": [0, 1, 2],
+                           "pool_origin": "no train/dev split", "sd": {"accuracy": 10.0},
+                           "per_seed": {"0": {"accuracy": 50.0}, "1": {"accuracy": 60.0}, "2": {"accuracy": 70.0}}}}}}
+    assert fewshot_rows(scores) == [{"task": "Pharmacology QA", "shots": 3, "pool": "leave-one-out", "origin": "no train/dev split",
+                                     "pool_size": 212, "seeds": "0, 1, 2",
+                                     "spread": "accuracy 60.00 ± 10.00 (50.00, 60.00, 70.00)"}]
