@@ -21,6 +21,7 @@ the first k test items) overrides `Task.split` and declares `Task.fewshot_choice
 from __future__ import annotations
 
 import random
+import re
 from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -75,9 +76,17 @@ class Split:
         return replace(self, evaluated=keep)
 
 
+SEEDED_ID = re.compile(r"@seed(?:-?\d+|None)$")
+
+
 def seeded_id(sample_id: str, seed: int | None) -> str:
     """The evaluated id of an item in one draw of a several-seed run."""
     return f"{sample_id}@seed{seed}"
+
+
+def item_of(sample_id: str) -> str:
+    """The item an evaluated id stands for (a several-seed run's `<id>@seed<n>` → `<id>`)."""
+    return SEEDED_ID.sub("", sample_id)
 
 
 def select(test: Sequence[Sample], k: int, seeds: Sequence[int | None], pool: Sequence[Sample] | None = None,

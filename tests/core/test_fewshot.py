@@ -142,3 +142,8 @@ def test_the_reports_fewshot_table_shows_pool_seeds_and_mean_sd():
     assert fewshot_rows(scores) == [{"task": "Pharmacology QA", "shots": 3, "pool": "leave-one-out", "origin": "no train/dev split",
                                      "pool_size": 212, "seeds": "0, 1, 2",
                                      "spread": "accuracy 60.00 ± 10.00 (50.00, 60.00, 70.00)"}]
+
+
+def test_an_evaluated_id_maps_back_to_its_item():
+    assert fewshot.item_of(fewshot.seeded_id("test-12", 3)) == "test-12"
+    assert fewshot.item_of("q@seedling") == "q@seedling" and fewshot.item_of("plain") == "plain"
