@@ -113,10 +113,10 @@ class Evaluation:
         self.available: dict[str, int] = {}  # evaluated items before --limit
         with parsed_cache.caching(cfg.store_path.parent / "parsed"):  # parsed copies of large sources, beside the store
             for task in cfg.tasks:
-                split = task.prepare(cfg.data_dir, cfg.profile, cfg.shots)
-                self.available[task.name] = len(split.evaluated)
+                split = task.prepare(cfg.data_dir, cfg.profile, cfg.shots, cfg.fewshot_seeds)
+                self.available[task.name] = split.n_items
                 if cfg.limit is not None:
-                    split = Split(split.shots, split.evaluated[: cfg.limit], split.how)
+                    split = split.limited(cfg.limit)
                 self.splits[task.name] = split
 
     def shots(self) -> int | str:

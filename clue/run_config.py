@@ -44,6 +44,7 @@ class RunConfig:
     dry_run: bool = False  # build and write the exact requests, send none
     benchmark: str | None = None  # recorded in scores.json and run.json
     shots: int | None = None  # few-shot examples per task (None: each task's k)
+    fewshot_seeds: tuple[int, ...] | None = None  # --fewshot-seed: one exemplar draw per seed (None: the protocol's seed)
     refresh: bool = False  # ask the server again even where the store has an answer, and replace it
     synthetic: bool = False  # data_dir holds the bundled synthetic items (marked in scores.json, never `reproduced`)
     route: str = "chat"  # openai/azure: "chat" (server-side template) or "completions" (the rendered prompt)

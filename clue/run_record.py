@@ -30,6 +30,8 @@ def run_record(cfg: RunConfig, info: dict[str, Any], template: ChatTemplate | No
         "max_position_embeddings": ctx.max_position_embeddings,
         "temperature": ctx.temperature if ctx.temperature is not None else cfg.profile.temperature,
         "seed": ctx.seed,
+        # the few-shot draw's seeds (--fewshot-seed, else the protocol's); each task's draw is in task_build
+        "fewshot_seeds": list(cfg.fewshot_seeds) if cfg.fewshot_seeds else [cfg.profile.shot_seed],
         "route": "native" if cfg.engine == "tgi" else cfg.route if cfg.engine != "baseline" else None,
         "prompts_byte_identical": ctx.send == "prompt",
         "prefill": "generation prefixes appended to the rendered prompt" if ctx.send == "prompt"

@@ -6,8 +6,9 @@ in `Dataset.choices`; `prompt` says where the prompt wording comes from:
   paper            the final paper's Table 8 text (as transcribed by nyuolab/CABA)
   earlier-release  the authors' v1-era prompts (AI-in-Health/ClinicBench orphaned commit b78265a9, results/*.csv)
   kit              the kit's own wording (the paper's text is not available to us)
-`exemplars` says where few-shot exemplars come from: "train", "dev", or "held-out draw" (a fixed,
-seeded draw from the released file, removed from the scored items: see pools.py).
+`exemplars` says where few-shot exemplars come from: "train" or "dev" (that split's file, when it is present beside
+the test file), or "leave-one-out" (no such split: each item's exemplars are drawn from the other test items). Every
+test item is scored in every setting either way (see pools.py).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ class Dataset:
     sources: tuple[str, ...]
     files: tuple[DataFile, ...]
     loader: str | None  # function name in clinicbench.loaders (None: nothing to load)
-    exemplars: str  # train | dev | held-out draw | none
+    exemplars: str  # train | dev | leave-one-out | none
     prompt: str  # paper | earlier-release | kit | none
     prompt_source: str
     choices: tuple[str, ...] = ()
@@ -70,8 +71,9 @@ _PQA = f"{_RAW}/pubmedqa/pubmedqa/1cbae8e92f72f20c8d3747cbb3bf5bc53554d997/data"
 _MC_CHOICE = ("choice: a letter outside the options, no letter, or several options named without one explicit answer "
               "statement is an extraction failure (counted, scored wrong; the reading rule: clue.answers.option)",)
 _V1 = f"{REPO}/blob/{V1_COMMIT}"
-_HELD = ("choice: no train/dev split: 5 items (pools.HELD_OUT_N, seed 0) are drawn as the exemplar pool and removed "
-         "from the scored items in every setting (zero- and few-shot score the same N − 5 items)",)
+_HELD = ("choice: no train/dev split: every test item is scored in every setting; in a few-shot run each item's k "
+         "exemplars are drawn from the other test items (leave-one-out, seeded by --fewshot-seed, stratified by label "
+         "where the label set is small), so no item is its own exemplar",)
 _LABEL = ("choice: an output naming several labels without an 'answer is …' statement is an extraction failure "
           "(the reading rule: clue.answers.label)",)
 
@@ -122,7 +124,7 @@ DATASETS: tuple[Dataset, ...] = (
             (REPO, "https://github.com/Kent0n-Li/ChatDoctor"),
             (DataFile("Treatment-Recommendation.csv", "b2f0412b982830a07d6dbc18493f475b09a10d664e17357ed7ce30b0792fa27e",
                       f"{_CB}/Treatment-Recommendation.csv"),),
-            "load_treatment", "held-out draw", "paper", "Table 8 task / answer format / not-to-dos (verbatim via nyuolab/CABA)",
+            "load_treatment", "leave-one-out", "paper", "Table 8 task / answer format / not-to-dos (verbatim via nyuolab/CABA)",
             choices=_HELD + ("choice: the unpublished 'content' slot = the `reason` column, 'question' = a kit sentence built from "
                      "the disease and its symptoms (as CABA did)",
                      "choice: drug names compared after normalisation (clue.metrics.druglist); per-item F1, mean over items",
@@ -140,7 +142,7 @@ DATASETS: tuple[Dataset, ...] = (
     Dataset("mimic-cxr", "MIMIC-CXR (findings → impression)", "generation", "radiology report summarization", FreeText("findings"),
             3269, "ROUGE-L", "credentialed", "PhysioNet Credentialed Health Data License 1.5.0",
             ("https://physionet.org/content/mimic-cxr/2.0.0/",), (DataFile("reports/", None, None),),
-            "load_mimic_cxr", "held-out draw", "paper", "Table 8 radiology prompt (verbatim via nyuolab/CABA)",
+            "load_mimic_cxr", "leave-one-out", "paper", "Table 8 radiology prompt (verbatim via nyuolab/CABA)",
             choices=_HELD + ("choice: the 3,269-report test list is not published: the kit scores every report (s*.txt) found "
                      "under the directory the user gives (e.g. the official test split's studies)",
                      "choice: reports lacking a FINDINGS or IMPRESSION section are skipped (counted in the load note)")),
@@ -148,7 +150,7 @@ DATASETS: tuple[Dataset, ...] = (
             FreeText("record"), 382, "ROUGE-L", "credentialed", "MIMIC-IV DUA applies (text posted by the authors)", (REPO,),
             (DataFile("Hospitalization-Summarization.json", "ff3b2872b5e6c684f38c5a0e346c06d096468207b4debaf0a84ef96688ac3fb3",
                       f"{_CB}/Hospitalization-Summarization.json"),),
-            "load_hospitalization", "held-out draw", "kit",
+            "load_hospitalization", "leave-one-out", "kit",
             "kit wording after the paper's task description (Table 8 text unavailable; paraphrase: ≤200 words)",
             choices=_HELD + ("choice: the downloadable file holds MIMIC-IV notes: handled as credentialed (0600, never committed, "
                      "no non-local endpoint without opt-in)", "choice: input = the `instruct` field as released")),
@@ -202,7 +204,7 @@ DATASETS: tuple[Dataset, ...] = (
             (REPO,),
             (DataFile("Pharmacology-QA.xlsx", "ad9346a63ed54cbe81a8057bf043e3eb147ea89c87de03808ccb4164dda326bb",
                       f"{_CB}/Pharmacology-QA.xlsx"),),
-            "load_pharmacology", "held-out draw", "kit", "kit wording (Table 8 wording unavailable)",
+            "load_pharmacology", "leave-one-out", "kit", "kit wording (Table 8 wording unavailable)",
             choices=_HELD + ("choice: the `description` column is not shown to the model (the paper tests knowledge of new drugs)",
                      "the constant answer B scores 135/213 = 63.4 % (baselines.py)") + _MC_CHOICE),
     Dataset("drug-interaction", "Drug Interaction for Emerging Drugs", "understanding", "drug interaction", YES_NO, 200,
@@ -210,9 +212,9 @@ DATASETS: tuple[Dataset, ...] = (
             (DataFile("Drug-Interaction-for-Emerging-Drugs.csv",
                       "a37e1b253eeb8d2b7f34e36fc8085ee6a19424f9d3cd814bdb431d59d40310e0",
                       f"{_CB}/Drug-Interaction-for-Emerging-Drugs.csv"),),
-            "load_drug_interaction", "held-out draw", "kit",
+            "load_drug_interaction", "leave-one-out", "kit",
             "kit wording (Table 8 has an unfilled placeholder about the vaccine)",
-            choices=_HELD + ("the file is sorted (100 yes, then 100 no): the held-out exemplar draw is a seeded shuffle, never the head",
+            choices=_HELD + ("the file is sorted (100 yes, then 100 no): exemplars are a seeded, label-stratified draw, never the head",
                      "choice: the placeholder description of the vaccine is left out") + _LABEL),
 )
 
@@ -228,9 +230,16 @@ def get(name: str) -> Dataset:
         raise ConfigError(f"unknown ClinicBench dataset {name!r}", f"one of: {', '.join(BY_NAME)}") from None
 
 
+def exemplar_source(d: Dataset) -> str:
+    """Where a few-shot run's exemplars come from, as `clue tasks` says it (every test item is scored either way)."""
+    if d.exemplars in ("train", "dev"):
+        return f"{d.exemplars} split (leave-one-out if absent)"
+    return d.exemplars
+
+
 def format_table() -> str:
     """The listing `clue tasks --benchmark clinicbench` is meant to print: one row per dataset with its access level."""
     rows = [("dataset", "scenario", "items", "metric", "access", "prompt", "exemplars")]
-    rows += [(d.name, d.scenario, f"{d.size:,}", d.metric, d.access, d.prompt, d.exemplars) for d in DATASETS]
+    rows += [(d.name, d.scenario, f"{d.size:,}", d.metric, d.access, d.prompt, exemplar_source(d)) for d in DATASETS]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)

@@ -3,12 +3,13 @@
 One task per dataset of `datasets.DATASETS` (Referral QA is unavailable: listed, never a task). Each task holds
 its dataset row's answer kind (`Dataset.answer`, a clue.answers object), which reads, scores and aggregates the
 answers and writes the parameterless floor; `ClinicBenchTask` ties it to the rest: loading (`loaders.load` +
-`pools.scored_and_pool`), prompts (`prompts/<dataset>/user.j2` for the item, `answer.j2` for an exemplar's
+`pools.exemplar_pool`), prompts (`prompts/<dataset>/user.j2` for the item, `answer.j2` for an exemplar's
 answer, fed by the kind's `answer_fields`; no system prompt) and the floors.
 
-* Few-shot: the core selection (`Task.split` → clue/tasks/fewshot.py) draws k exemplars, seeded by the
-  protocol, from the dataset's pool (train/dev, or the held-out draw of pools.py); the exemplar ids, the
-  pool and its size go to run.json (`task_build`). Zero-shot is the default (k = 0).
+* Few-shot: every test item is scored in every setting. The core selection (`Task.split` → clue/tasks/fewshot.py)
+  draws k exemplars per `--fewshot-seed` (default: the protocol's seed 0) from the train/dev split where the dataset
+  has one, else leave-one-out from the other test items (pools.py); the pool, its size, the seeds and the exemplar
+  ids go to run.json (`task_build`) and scores.json. Zero-shot is the default (k = 0).
 * Unreadable answers: flagged per sample (`extraction_failure`, the kind's reason) and counted per task
   (`extraction_failures`); scored wrong (or as "no positive prediction" for F1 figures).
 * Corpus-level figures (micro-F1, seqeval entity F1, token F1, BLUE's HoC F1) come from the means of per-sample
@@ -18,6 +19,7 @@ answer, fed by the kind's `answer_fields`; no system prompt) and the floors.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar, Mapping, Sequence
 
@@ -51,15 +53,12 @@ class ClinicBenchTask(AnswerTask):
                 for i, it in enumerate(items, start)]
 
     def _load(self, data_dir: Path) -> tuple[list[Sample], list[Sample], str]:
-        """(scored items, exemplar pool, where the pool comes from) — pools.scored_and_pool's rule."""
+        """(every test item, the train/dev pool or [] for leave-one-out, where exemplars come from): pools.exemplar_pool."""
         from clue.benchmarks.clinicbench import loaders, pools
 
         loaded = loaders.load(self.name, data_dir)
-        scored, pool = pools.scored_and_pool(self.name, loaded)
-        held = self.dataset.exemplars == "held-out draw" or not loaded.pool
-        origin = (f"held-out draw: {len(pool)} items (seed {pools.HELD_OUT_SEED}) removed from the scored items in every setting"
-                  if held else f"{self.dataset.exemplars} split")
-        scored_s = self._samples(scored)
+        pool, origin = pools.exemplar_pool(self.name, loaded)
+        scored_s = self._samples(loaded.items)
         taken = {s.id for s in scored_s}  # a pool id equal to a scored id (another split's numbering) is made distinct
         pool_s = [s if s.id not in taken else Sample(f"pool:{s.id}", s.fields, s.reference) for s in self._samples(pool)]
         return scored_s, pool_s, origin
@@ -70,18 +69,35 @@ class ClinicBenchTask(AnswerTask):
     def load_pool(self, data_dir: Path) -> list[Sample] | None:
         return self._load(data_dir)[1] or None
 
-    def prepare(self, data_dir: Path, profile: RunProtocol, shots: int | None = None) -> Split:
-        """Load once; the core draws the shots from the pool; the floor and the data's provenance are recorded."""
+    def stratum(self, sample: Sample) -> Any:
+        """Leave-one-out draws are stratified by the gold label where the dataset has a small label set (an option
+        letter, yes/no/maybe, a DDI type); label sets (HoC), entity and drug lists and free text are drawn plainly."""
+        return sample.reference if self.dataset.labels and isinstance(sample.reference, str) else None
+
+    def prepare(self, data_dir: Path, profile: RunProtocol, shots: int | None = None,
+                seeds: Sequence[int] | None = None) -> Split:
+        """Load once; every test item is scored; the core draws the exemplars (one draw per few-shot seed); the floor,
+        where the exemplars come from and the data's provenance are recorded (run.json task_build)."""
         scored, pool, origin = self._load(data_dir)
-        split = self.split(scored, profile, shots, pool)
         floor = self._floor(scored)
-        evaluated = [Sample(s.id, {**s.fields, BASELINE_FIELD: floor[s.id]}, s.reference) for s in split.evaluated]
-        how: dict[str, Any] = {**split.how, "exemplar_ids": [s.id for s in split.shots], "pool": origin,
-                               "pool_size": len(pool), "scored_items": len(scored)}
+        scored = [Sample(s.id, {**s.fields, BASELINE_FIELD: floor[s.id]}, s.reference) for s in scored]
+        split = self.split(scored, profile, shots, pool, seeds)
+        how: dict[str, Any] = {**split.how, "scored_items": len(scored)}
+        if split.n_shots:
+            how["pool_origin"] = origin
+            if split.per_item is None:
+                how["exemplar_ids"] = [s.id for s in split.shots]
+            elif pool and split.draws:  # several seeds over one train/dev pool: one shared draw per seed
+                first: dict[int | None, str] = {}
+                for s in split.evaluated:
+                    first.setdefault(split.draws[s.id], s.id)
+                how["exemplar_ids"] = {str(seed): [x.id for x in split.per_item[sid]] for seed, sid in first.items()}
+            else:
+                how["exemplar_ids"] = "per item: samples.jsonl `exemplar_ids`"
         bundled = _bundled_kind(data_dir, self.name)
         if bundled:
             how["data"] = bundled
-        return Split(split.shots, evaluated, how)
+        return replace(split, how=how)
 
     def _floor(self, scored: Sequence[Sample]) -> dict[str, str]:
         """The parameterless floor of every scored item (the answer kind's `floor` over all scored items)."""

@@ -28,7 +28,7 @@ def test_table_has_the_17_datasets() -> None:
         assert d.access in ACCESS
         if d.runnable:
             assert d.prompt in PROMPT_PROVENANCE and d.prompt_source and d.loader and d.files
-            assert d.exemplars in ("train", "dev", "held-out draw")
+            assert d.exemplars in ("train", "dev", "leave-one-out")
             assert all(f.sha256 is None or len(f.sha256) == 64 for f in d.files)
 
 
@@ -90,16 +90,14 @@ def test_oracle_scores_100_and_baseline_runs(name: str, data_dir: Path) -> None:
 
 
 @pytest.mark.parametrize("name", RUNNABLE)
-def test_scored_items_and_pool_are_disjoint(name: str, data_dir: Path) -> None:
+def test_the_pool_is_train_dev_where_the_data_has_it_else_leave_one_out(name: str, data_dir: Path) -> None:
     """The pool side of it; the draw through the real task path is tests/benchmarks/clinicbench/test_cb_wired.py."""
-    scored, pool = pools.scored_and_pool(name, loaders.load(name, data_dir))
-    assert scored and len(pool) >= 5 and not {it.id for it in scored} & {it.id for it in pool}
-
-
-def test_held_out_draw_is_order_independent() -> None:
-    items = tuple(Item(str(i), {}, "yes" if i < 100 else "no", "test") for i in range(200))  # Drug Interaction's layout
-    scored, pool = pools.held_out(items)
-    assert len(scored) == 195 and len(pool) == 5 and {it.reference for it in pool} == {"yes", "no"}
+    loaded = loaders.load(name, data_dir)
+    pool, origin = pools.exemplar_pool(name, loaded)
+    if name in ("gad", "hoc", "ddi", "iu-xray"):  # the bundled data ships their train split
+        assert origin == "train split" and len(pool) >= 5 and not {it.id for it in loaded.items} & {it.id for it in pool}
+    else:
+        assert pool == () and origin.endswith("leave-one-out over the test items")
 
 
 def test_realistic_outputs_score_as_extracted(data_dir: Path) -> None:

@@ -15,7 +15,6 @@ from clue.benchmark import get_benchmark
 from clue.benchmarks.clinicbench import bundled
 from clue.benchmarks.clinicbench.datasets import DATASETS
 from clue.benchmarks.clinicbench.tasks import TASKS
-from clue.protocol import GenericProtocol
 from clue.tasks import BuildContext
 from clue.types import Endpoint
 from tests.conftest import run_clue
@@ -123,21 +122,24 @@ def test_oracle_answers_score_100_on_every_metric_of_all_16_tasks(tmp_path: Path
 
 def test_realistic_answers_score_as_worked_out_by_hand(tmp_path: Path, run_dir_data: Path) -> None:
     splits = _splits(run_dir_data)
-    mapping, expected = {}, {}
-    for name, split in splits.items():
-        outs = [_realistic(name, s, i == 0) for i, s in enumerate(split.evaluated)]
-        for s, o in zip(split.evaluated, outs):
-            mapping[TASKS[name].render("user", s.fields)] = o
-        expected[name] = _expected(name, split.evaluated, outs)
+    mapping: dict[str, str] = {}
+    for name, split in splits.items():  # the first item of every dataset gets an answer with nothing to extract
+        for i, s in enumerate(split.evaluated):
+            text = TASKS[name].render("user", s.fields)
+            if i == 0 or text not in mapping:  # the synthetic radiology reports repeat (IU-Xray's two are MIMIC-CXR's)
+                mapping[text] = _realistic(name, s, i == 0)
+    expected = {name: _expected(name, split.evaluated, [mapping[TASKS[name].render("user", s.fields)] for s in split.evaluated])
+                for name, split in splits.items()}
     with FakeServer(responder=OracleResponder(mapping), model_id=MODEL) as srv:
         scores = _run(tmp_path, srv)
     for name, t in scores["tasks"].items():
-        assert t["extraction_failures"] == 1, name  # counted, never silently scored
+        assert t["extraction_failures"] >= 1, name  # counted, never silently scored
         assert t["metrics"] == {m: pytest.approx(v) for m, v in expected[name].items()}, (name, t["metrics"], expected[name])
     lines = [json.loads(ln) for ln in (tmp_path / "run" / "samples.jsonl").read_text().splitlines()]
     failed = [ln for ln in lines if ln["extraction_failed"]]
     assert all(ln["extraction_failure"] for ln in failed)  # with its reason
-    assert len(failed) == len(RUNNABLE) and {ln["task"] for ln in failed} == set(RUNNABLE)
+    assert len(failed) == sum(t["extraction_failures"] for t in scores["tasks"].values())
+    assert {ln["task"] for ln in failed} == set(RUNNABLE)
     assert any("no option letter" in ln["extraction_failure"] for ln in failed)
     from clue.report.load import load_run
     from clue.stats import run_intervals
@@ -157,10 +159,16 @@ def test_few_shot_run_records_its_exemplars_and_still_scores_100(tmp_path: Path,
     for name, t in scores["tasks"].items():
         assert t["n_shots"] == 3 and all(v == pytest.approx(100.0) for v in t["metrics"].values()), name
     record = json.loads((tmp_path / "run" / "run.json").read_text())
+    lines = [json.loads(ln) for ln in (tmp_path / "run" / "samples.jsonl").read_text().splitlines()]
     for name in RUNNABLE:
         build = record["task_build"][name]
-        assert build["shots"] == 3 and len(build["exemplar_ids"]) == 3 and build["pool_size"] >= 3, name
-    lines = [json.loads(ln) for ln in (tmp_path / "run" / "samples.jsonl").read_text().splitlines()]
+        assert build["shots"] == 3 and build["seeds"] == [0] and build["pool_size"] >= 3, name
+        assert scores["tasks"][name]["fewshot"]["pool"] == build["pool"] and scores["tasks"][name]["n"] == build["scored_items"]
+        mine = [ln for ln in lines if ln["task"] == name]
+        if name in ("gad", "hoc", "ddi", "iu-xray"):  # their train split ships with the bundled data: one shared draw
+            assert len(build["exemplar_ids"]) == 3 and all("exemplar_ids" not in ln for ln in mine), name
+        else:  # leave-one-out: each line names its own exemplars, never itself
+            assert all(len(ln["exemplar_ids"]) == 3 and ln["sample_id"] not in ln["exemplar_ids"] for ln in mine), name
     assert all(len(ln["prompt"]) == 7 for ln in lines)  # 3 × (user, assistant) + the item; no system turn
 
 
@@ -187,27 +195,31 @@ def test_base_mode_models_get_zero_shot_plain_prompts(tmp_path: Path, run_dir_da
 @pytest.mark.parametrize("name", RUNNABLE)
 @pytest.mark.parametrize("k", [1, 3, 5])
 def test_no_evaluated_item_is_ever_its_own_exemplar(name: str, k: int, data_dir: Path) -> None:
+    from clue.benchmarks.clinicbench import loaders
+
     task = TASKS[name]
     zero = task.prepare(data_dir, PROTOCOL, 0)
+    assert [s.id for s in zero.evaluated] == [it.id for it in loaders.load(name, data_dir).items]  # every test item
     scored, pool, _ = task._load(data_dir)  # noqa: SLF001
     texts = [task.render("user", s.fields) for s in [*scored, *pool]]
     repeated = {t for t in texts if texts.count(t) > 1}  # distinct items with the same text (the data's own duplicates)
     for seed in (0, 1, 7):
-        protocol = GenericProtocol(name="clinicbench", description="reseeded", seed=seed)
-        split = task.prepare(data_dir, protocol, k)
-        shot_ids = {s.id for s in split.shots}
-        assert len(split.shots) == k and not shot_ids & {s.id for s in split.evaluated}
+        split = task.prepare(data_dir, PROTOCOL, k, seeds=(seed,))
         assert [s.id for s in split.evaluated] == [s.id for s in zero.evaluated]  # zero- and few-shot score the same items
-        assert split.how["exemplar_ids"] == [s.id for s in split.shots]
-        ctx = BuildContext(endpoint=Endpoint("openai", MODEL), profile=protocol, mode="instruct-system", send="messages")
+        for s in split.evaluated:
+            own = [x.id for x in split.shots_for(s.id)]
+            assert len(own) == k and len(set(own)) == k and s.id not in own, (seed, s.id, own)
+        if pool:
+            assert split.how["exemplar_ids"] == [s.id for s in split.shots] and split.how["pool"] == "train/dev"
+        else:
+            assert split.how["pool"].startswith("leave-one-out") and split.how["pool_size"] == len(scored) - 1
+        ctx = BuildContext(endpoint=Endpoint("openai", MODEL), profile=PROTOCOL, mode="instruct-system", send="messages")
         requests = task.build(split, ctx)
         for req, sample in zip(requests, split.evaluated):
             query = task.render("user", sample.fields)
             shots = [m["content"] for m in req.messages[:-1] if m["role"] == "user"]
             assert req.messages[-1]["content"] == query and len(shots) == k
             assert query not in shots or query in repeated
-    again = task.prepare(data_dir, PROTOCOL, k)
-    assert [s.id for s in again.shots] == [s.id for s in task.prepare(data_dir, PROTOCOL, k).shots]  # seeded
 
 
 def test_baseline_engine_runs_every_runnable_dataset(tmp_path: Path, data_dir: Path) -> None:

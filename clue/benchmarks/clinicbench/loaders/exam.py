@@ -135,7 +135,7 @@ def load_pubmedqa(ori_pqal: str | Path, test_ground_truth: str | Path) -> Loaded
 
 
 def load_pharmacology(xlsx: str | Path) -> Loaded:
-    """ClinicBench Pharmacology-QA.xlsx, sheet "selected" (213 rows); no train split (held-out draw)."""
+    """ClinicBench Pharmacology-QA.xlsx, sheet "selected" (213 rows); no train split (leave-one-out exemplars)."""
     import pandas as pd
 
     xlsx = need(xlsx)

@@ -141,7 +141,7 @@ class LongHealth(ClueTask):
 
     # --- evaluation units ---------------------------------------------------------------
     def split(self, samples: Sequence[Sample], profile: ProtocolProfile, shots: int | None = None,
-              pool: Sequence[Sample] | None = None) -> Split:
+              pool: Sequence[Sample] | None = None, seeds: Sequence[int] | None = None) -> Split:
         """No shots; every question expands into its task-1, then (after all questions) task-2/3 samples."""
         if shots:
             raise ConfigError(f"CLUE's {self.title} is zero-shot (--shots {shots})", "leave --shots out for CLUE tasks")

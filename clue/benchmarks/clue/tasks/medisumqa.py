@@ -101,7 +101,7 @@ class MeDiSumQA(ClueTask):
         return samples
 
     def split(self, samples: Sequence[Sample], profile: ProtocolProfile, shots: int | None = None,
-              pool: Sequence[Sample] | None = None) -> Split:
+              pool: Sequence[Sample] | None = None, seeds: Sequence[int] | None = None) -> Split:
         """Both eras shuffle with CPython's random.seed(1) before taking the shot (§3.5)."""
         return super().split(samples, replace(profile, fewshot_shuffle_seed=SHUFFLE_SEED), shots)
 
