@@ -20,6 +20,7 @@ from typing import Any, Sequence
 from clue import parsed_cache, prompts, rundir
 from clue.chat_template import ChatTemplate
 from clue.concurrency import Gate
+from clue.data.check import check_run_data
 from clue.engines import Engine, make_engine
 from clue.errors import ConfigError, EndpointError, UserError
 from clue.files import write_atomic
@@ -72,6 +73,7 @@ class RunConfig:
     max_cost: float | None = None  # USD: stop sending once the reported usage costs this much (clue/budget.py)
     prices: str | None = None  # price table (USD per 1M tokens); None: clue/report/prices.yaml
     batch: bool = False  # OpenAI Batch API: submit, exit, collect on a later invocation
+    allow_data_mismatch: bool = False  # run on data files whose sha256 differs from the known one (recorded)
 
 
 @dataclass
@@ -152,6 +154,8 @@ class Evaluation:
         self.splits: dict[str, Split] = {}
         self.available: dict[str, int] = {}  # evaluated items before --limit
         parsed_cache.configure(cfg.store_path.parent / "parsed")  # beside the store
+        self.data_files = check_run_data(cfg.benchmark, cfg.tasks, cfg.data_dir, allow_mismatch=cfg.allow_data_mismatch,
+                                         synthetic=cfg.synthetic)  # sha256 of every data file, checked where known
         for task in cfg.tasks:
             split = task.prepare(cfg.data_dir, cfg.profile, cfg.shots)
             self.available[task.name] = len(split.evaluated)
@@ -270,6 +274,7 @@ class Evaluation:
             ctx = self._context(info, template, identity)
             self._check_truncate(ctx, info)
             record = run_record(cfg, info, template, ctx, started)
+            record["data_files"] = self.data_files
             run_id = store.start_run(str(cfg.out), redact(record)) if not cfg.dry_run else 0
             runner = Runner(engine, store, concurrency=self._gate(info), policy=cfg.policy, progress=cfg.progress,
                             refresh=cfg.refresh, meter=meter)
