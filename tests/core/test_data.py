@@ -114,7 +114,9 @@ def test_public_file_hash_recorded_on_first_fetch_then_enforced(server, tmp_path
     said: list[str] = []
     assert fetch_mod.fetch(["longhealth"], data, say=said.append) == {"longhealth/benchmark_v5.json": "recorded"}
     assert (data / "longhealth" / "benchmark_v5.json").read_bytes() == LONGHEALTH
-    assert json.loads((data / "checksums.json").read_text()) == {"longhealth/benchmark_v5.json": sha(LONGHEALTH)}
+    lock = json.loads((data / "clue-data.lock.json").read_text())["files"]
+    assert {k: v["sha256"] for k, v in lock.items()} == {"longhealth/benchmark_v5.json": sha(LONGHEALTH)}
+    assert lock["longhealth/benchmark_v5.json"]["source"] == "https://raw.githubusercontent.com/kbressem/LongHealth/main/data/benchmark_v5.json"
     assert any("recorded" in s and "no known hash" in s for s in said)
     # present: not downloaded again
     assert fetch_mod.fetch(["longhealth"], data, say=quiet) == {"longhealth/benchmark_v5.json": "present"}
@@ -125,7 +127,7 @@ def test_public_file_hash_recorded_on_first_fetch_then_enforced(server, tmp_path
     assert (data / "longhealth" / "benchmark_v5.json").read_bytes() == LONGHEALTH
     assert not list((data / "longhealth").glob("*.part"))
     assert fetch_mod.fetch(["longhealth"], data, say=quiet, force=True, accept_new=True)["longhealth/benchmark_v5.json"] == "recorded"
-    assert json.loads((data / "checksums.json").read_text())["longhealth/benchmark_v5.json"] == sha(b"tampered")
+    assert json.loads((data / "clue-data.lock.json").read_text())["files"]["longhealth/benchmark_v5.json"]["sha256"] == sha(b"tampered")
 
 
 @pytest.mark.skipif(not MEQSUM_XLSX.is_file(), reason="real MeQSum file not in ../shared")
@@ -146,7 +148,7 @@ def test_physionet_file_checked_against_sha256sums(server, creds, tmp_path):
     assert fetch_mod.fetch(["mednli"], tmp_path / "data", say=said.append) == {"mednli/mli_test_v1.jsonl": "fetched"}
     assert any("sha256 ok" in s for s in said)
     assert all(auth for path, auth in server.requests)
-    assert not (tmp_path / "data" / "checksums.json").exists()  # upstream hash: nothing to record
+    assert not (tmp_path / "data" / "clue-data.lock.json").exists()  # upstream hash: nothing to record
 
 
 def test_physionet_bad_checksum(server, creds, tmp_path):
