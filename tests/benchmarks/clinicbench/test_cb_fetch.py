@@ -52,9 +52,10 @@ PLAIN: dict[str, str] = {
         f"{GH}/AI-in-Health/ClinicBench/f55f454dc150d1e0312d17a178e8bd8459a4fcf7/Drug-Interaction-for-Emerging-Drugs.csv",
 }
 # dest -> (Hub dataset repo, revision, file)
+GBAKER = ("GBaker/MedQA-USMLE-4-options", "0fb93dd23a7339b6dcd27e241cb9b5eca62d4d18")
 HUB: dict[str, tuple[str, str, str]] = {
-    "medqa/phrases_no_exclude_test.jsonl": ("GBaker/MedQA-USMLE-4-options", "0fb93dd23a7339b6dcd27e241cb9b5eca62d4d18", "phrases_no_exclude_test.jsonl"),
-    "medqa/phrases_no_exclude_train.jsonl": ("GBaker/MedQA-USMLE-4-options", "0fb93dd23a7339b6dcd27e241cb9b5eca62d4d18", "phrases_no_exclude_train.jsonl"),
+    "medqa/phrases_no_exclude_test.jsonl": (*GBAKER, "phrases_no_exclude_test.jsonl"),
+    "medqa/phrases_no_exclude_train.jsonl": (*GBAKER, "phrases_no_exclude_train.jsonl"),
     "medmcqa/train.parquet": ("openlifescienceai/medmcqa", "91c6572c454088bf71b679ad90aa8dffcd0d5868", "data/train-00000-of-00001.parquet"),
 }
 GAD_ZIP = ("bigbio/gad", "8950f534f8012eef317e1b90b2a8b13fbec8746d", "data/REdata.zip")
