@@ -33,7 +33,7 @@ def sha256_file(path: Path) -> str:
 def _read(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    except OSError:  # absent, or the data dir is not a folder (the run's own check says so)
         return {}
     except (ValueError, UnicodeDecodeError):
         raise DataError(f"{path} is not valid JSON", "delete it; hashes are recorded again on the next fetch") from None

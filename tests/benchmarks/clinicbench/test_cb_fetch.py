@@ -122,6 +122,9 @@ def mirror(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     monkeypatch.setenv("HF_HUB_DISABLE_IMPLICIT_TOKEN", "1")
     for var in ("CLUE_GITHUB_RAW_URL", "CLUE_PHYSIONET_URL", "HF_HUB_OFFLINE"):
         monkeypatch.delenv(var, raising=False)
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)  # read at import: a loopback Hub is allowed here
     real = get_benchmark("clinicbench")
 
     def fixture_hashes(f):  # noqa: ANN001, ANN202 — the known hashes, for the fixture bytes
