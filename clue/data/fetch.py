@@ -50,10 +50,15 @@ def _member(archive: Path, member: str, out: Path) -> None:
         raise DataError(f"cannot read {archive} ({exc})", f"delete {archive} and fetch again") from None
 
 
-def _url_archive(src: Url, item: DataFile, data_dir: Path, creds: Credentials | None, say: Callable[[str], None]) -> Path:
-    """A downloaded archive in the download cache (reused while complete and, where known, matching)."""
+def _url_archive(src: Url, item: DataFile, data_dir: Path, creds: Credentials | None, say: Callable[[str], None],
+                 refresh: set[str] | None) -> Path:
+    """A downloaded archive in the download cache (reused while complete; `refresh`: the archives --force has not
+    downloaded again yet in this fetch)."""
     key = hashlib.sha256(src.url.encode()).hexdigest()[:12]
     cached = data_dir / DOWNLOADS / f"{key}-{src.url.rsplit('/', 1)[-1]}"
+    if refresh is not None and src.url not in refresh:
+        refresh.add(src.url)
+        cached.unlink(missing_ok=True)
     if not cached.is_file():
         say(f"  fetching {mirrored(src.url)}")
         part = download(mirrored(src.url), cached.with_name(cached.name + ".part"), item, creds, say)
@@ -92,14 +97,17 @@ def fetch_one(item: DataFile, data_dir: Path, *, creds: Credentials | None, say:
     part = target.with_name(target.name + ".part")
     if isinstance(src, HubFile):
         say(f"{item.dest}: fetching {src.repo}@{src.revision or 'main (unpinned)'} {src.filename} from the Hugging Face Hub")
-        raw = hub_download(src, data_dir / HUB_CACHE)
+        done = sums_cache.setdefault("refreshed", set())
+        again = force and src not in done
+        done.add(src)
+        raw = hub_download(src, data_dir / HUB_CACHE, force=again)
         _check_archive(raw, src.sha256 if item.member else None, owned=False)
         (_member(raw, item.member, tmp) if item.member else shutil.copyfile(raw, tmp))
         made = tmp
     elif isinstance(src, Url):
         say(f"{item.dest}: fetching {mirrored(src.url)}" if not item.member else f"{item.dest}: from {src.url}")
         if item.member:
-            archive = _url_archive(src, item, data_dir, creds, say)
+            archive = _url_archive(src, item, data_dir, creds, say, sums_cache.setdefault("refreshed", set()) if force else None)
             _check_archive(archive, src.sha256, owned=True)
             _member(archive, item.member, tmp)
             made = tmp

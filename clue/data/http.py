@@ -144,7 +144,7 @@ def upstream_sums(source: PhysioNet, item: DataFile, creds: Credentials | None, 
     return cache[folder]
 
 
-def hub_download(source: HubFile, cache_dir: Path) -> Path:
+def hub_download(source: HubFile, cache_dir: Path, force: bool = False) -> Path:
     """The Hub file through huggingface_hub (resumes by itself; `HF_ENDPOINT` is read at call time)."""
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError
@@ -152,7 +152,8 @@ def hub_download(source: HubFile, cache_dir: Path) -> Path:
     where = f"{source.repo}@{source.revision or 'main'}:{source.filename}"
     try:
         return Path(hf_hub_download(source.repo, source.filename, repo_type=source.repo_type, revision=source.revision,
-                                    cache_dir=str(cache_dir), endpoint=os.environ.get("HF_ENDPOINT") or None))
+                                    cache_dir=str(cache_dir), endpoint=os.environ.get("HF_ENDPOINT") or None,
+                                    force_download=force))
     except (RepositoryNotFoundError, RevisionNotFoundError, EntryNotFoundError) as exc:
         raise DataError(f"the Hub has no {where} ({type(exc).__name__})", f"the dataset may have moved: see {source.where}") from None
     except (LocalEntryNotFoundError, HfHubHTTPError, OSError) as exc:

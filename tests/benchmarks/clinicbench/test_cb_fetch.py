@@ -193,7 +193,6 @@ def test_a_flipped_byte_is_refused(mirror, tmp_path: Path) -> None:
         fetch(["medqa"], tmp_path / "other", say=lambda _: None, benchmark="clinicbench")
     assert not (tmp_path / "other" / "medqa" / "phrases_no_exclude_test.jsonl").exists()
     # a file whose hash was recorded in the lock file on first fetch: a changed file is refused later
-    (data / ".downloads").rename(tmp_path / "old-downloads")  # forget the cached archive
     entries = {"bert_data/hoc/test.tsv": b"changed upstream", "bert_data/hoc/train.tsv": body("hoc/train.tsv")}
     srv.serve_url(BLUE_ZIP, _zip(entries))
     with pytest.raises(DataError) as info:
