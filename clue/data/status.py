@@ -85,11 +85,12 @@ def status(data_dir: Path, *, verify: bool = True, benchmark: str | None = None)
             out.append(FileStatus(task, dest, "present", f"another copy: {path} (not the release: sha256 not compared)", "",
                                   build_input, role))
             return
-        want = expected(item, data_dir)[0] if item else None
+        want, origin = expected(item, data_dir) if item else (None, "")
         if want is None or not verify:
             out.append(FileStatus(task, dest, "present", "no known sha256" if want is None else "", "", build_input, role))
         elif (got := sha256_file(path)) == want:
-            out.append(FileStatus(task, dest, "present", "sha256 ok", "", build_input, role))
+            ok = "sha256 ok" + (f" ({origin})" if origin != "the kit" else "")
+            out.append(FileStatus(task, dest, "present", ok, "", build_input, role))
         else:
             out.append(FileStatus(task, dest, "mismatch", f"sha256 {got} differs from {want}", f"delete {path}; then {how}",
                                   build_input, role))

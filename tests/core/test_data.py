@@ -323,3 +323,48 @@ def test_build_cli_missing_input(tmp_path):
     proc = run_clue("data", "build", "medisumcode", "--mimic-notes", str(tmp_path / "nope.csv"),
                     "--diagnoses-icd", str(tmp_path / "nope.csv.gz"), "--data-dir", str(tmp_path))
     assert_one_line_error(proc, "nope.csv.gz not found")
+
+
+# --- a benchmark's own builder and file layout (no core edit) ------------------------------------
+
+
+def test_a_registered_benchmarks_builder_brings_its_own_option(tmp_path):
+    import argparse
+
+    from clue import cli
+    from clue.benchmark import Benchmark, register_benchmark, unregister_benchmark
+    from clue.data.sources import Builder
+    from clue.protocol import GenericProtocol
+
+    def add(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--rows", type=int, required=True)
+
+    def run(args: argparse.Namespace) -> Path:
+        out = args.data_dir / "toybuilt" / "rows.txt"
+        out.parent.mkdir(parents=True)
+        out.write_text("SYNTHETIC row\n" * args.rows)
+        return out
+
+    register_benchmark(Benchmark(name="toydata", title="Toy", tasks={}, protocols={"p": GenericProtocol(name="p", description="toy")},
+                                 default_protocol="p", builders=(Builder("toybuilt", "write invented rows", "clue data build toybuilt",
+                                                                         add, run),)))
+    try:
+        assert cli.main(["data", "build", "toybuilt", "--rows", "3", "--benchmark", "toydata", "--data-dir", str(tmp_path)]) == 0
+        assert (tmp_path / "toybuilt" / "rows.txt").read_text() == "SYNTHETIC row\n" * 3
+    finally:
+        unregister_benchmark("toydata")
+
+
+def test_locate_prefers_the_own_place_and_skips_an_ambiguous_glob(tmp_path):
+    from clue.data.sources import DataFile
+
+    f = DataFile("test.tsv", task="toy", also=("samples/*_first*.tsv",))
+    assert f.locate(tmp_path) is None
+    (tmp_path / "samples").mkdir()
+    (tmp_path / "samples" / "a_first10.tsv").write_text("x")
+    assert f.locate(tmp_path) == (tmp_path / "samples" / "a_first10.tsv", False)
+    (tmp_path / "samples" / "b_first50.tsv").write_text("y")
+    assert f.locate(tmp_path) is None  # two candidates: never a guess
+    (tmp_path / "toy").mkdir()
+    (tmp_path / "toy" / "test.tsv").write_text("z")
+    assert f.locate(tmp_path) == (tmp_path / "toy" / "test.tsv", True)
