@@ -42,6 +42,7 @@ def test_a_mismatch_stops_the_run_in_one_line_unless_allowed(tmp_path: Path, syn
     assert not (tmp_path / "b" / "run.json").exists()
     proc = _run(tmp_path, synthetic_dir, "c", "--allow-data-mismatch")
     assert proc.returncode == 0, proc.stderr
+    assert f"has sha256 {got}, expected {MEQSUM_SHA}; running on it" in proc.stderr
     record = json.loads((tmp_path / "c" / "run.json").read_text())["data_files"]
     assert record["allow_mismatch"] is True and record["mismatches"] == [MEQSUM]
     assert record["files"][MEQSUM]["check"].startswith("MISMATCH") and record["files"][MEQSUM]["expected"] == MEQSUM_SHA
