@@ -70,7 +70,7 @@ def check_run_data(benchmark: str | None, tasks: Sequence[Task], data_dir: Path,
         raise DataError(f"data file {where} has sha256 {got}, expected {want}{more}",
                         f"fetch it again (`clue data fetch {dest.split('/')[0]}`), or pass --allow-data-mismatch to run on it "
                         "anyway (recorded in run.json)")
-    for dest, where, want, got in bad:  # allowed: said once per file, and recorded
+    for _dest, where, want, got in bad:  # allowed: said once per file, and recorded
         print(f"clue: note: data file {where} has sha256 {got}, expected {want}; running on it (--allow-data-mismatch, "
               "recorded in run.json)", file=sys.stderr)
     return {"files": files, "mismatches": [b[0] for b in bad], "allow_mismatch": allow_mismatch}

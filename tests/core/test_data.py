@@ -346,8 +346,8 @@ def test_a_registered_benchmarks_builder_brings_its_own_option(tmp_path):
         return out
 
     register_benchmark(Benchmark(name="toydata", title="Toy", tasks={}, protocols={"p": GenericProtocol(name="p", description="toy")},
-                                 default_protocol="p", builders=(Builder("toybuilt", "write invented rows", "clue data build toybuilt",
-                                                                         add, run),)))
+                                 default_protocol="p",
+                                 builders=(Builder("toybuilt", "write invented rows", "clue data build toybuilt", add, run),)))
     try:
         assert cli.main(["data", "build", "toybuilt", "--rows", "3", "--benchmark", "toydata", "--data-dir", str(tmp_path)]) == 0
         assert (tmp_path / "toybuilt" / "rows.txt").read_text() == "SYNTHETIC row\n" * 3
