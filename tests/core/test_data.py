@@ -231,7 +231,8 @@ def test_status_lists_present_missing_and_mismatched(server, tmp_path):
     (data / "mednli").mkdir()
     (data / "mednli" / "mli_test_v1.jsonl").write_bytes(MEDNLI)
     rows = {r.dest: r for r in status(data)}
-    assert rows["longhealth/benchmark_v5.json"].state == "present" and rows["longhealth/benchmark_v5.json"].checked == "sha256 ok (recorded on first fetch)"
+    lh = rows["longhealth/benchmark_v5.json"]
+    assert lh.state == "present" and lh.checked == "sha256 ok (recorded on first fetch)"
     assert rows["mednli/mli_test_v1.jsonl"].checked == "no known sha256"
     meq = rows["meqsum/MeQSum_ACL2019_BenAbacha_Demner-Fushman.xlsx"]
     assert meq.state == "missing" and "clue data fetch meqsum" in meq.how
