@@ -107,6 +107,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                            outage_budget_s=args.retry_budget),
         progress=not args.no_progress and sys.stderr.isatty() or os.environ.get("CLUE_PROGRESS") == "1",
         argv=["clue", *sys.argv[1:]], allow_remote_phi=args.allow_remote_phi, dry_run=getattr(args, "dry_run", False),
+        allow_data_mismatch=args.allow_data_mismatch,
         benchmark=bench.name, shots=args.shots, fewshot_seeds=args.fewshot_seed, synthetic=args.synthetic, refresh=args.refresh,
         route=args.route, prefill=args.prefill, model_family=args.model_family, reasoning_effort=args.reasoning_effort,
         api_version=args.api_version, max_cost=args.max_cost, prices=args.prices, batch=args.batch,

@@ -20,6 +20,7 @@ from typing import Any
 from clue import parsed_cache, rundir
 from clue.chat_template import ChatTemplate
 from clue.concurrency import Gate
+from clue.data.check import check_run_data
 from clue.engines import Engine, make_engine
 from clue.errors import ConfigError, EndpointError, UserError
 from clue.files import write_atomic
@@ -112,6 +113,8 @@ class Evaluation:
         self.splits: dict[str, Split] = {}
         self.available: dict[str, int] = {}  # evaluated items before --limit
         with parsed_cache.caching(cfg.store_path.parent / "parsed"):  # parsed copies of large sources, beside the store
+            self.data_files = check_run_data(cfg.benchmark, cfg.tasks, cfg.data_dir, allow_mismatch=cfg.allow_data_mismatch,
+                                             synthetic=cfg.synthetic)  # sha256 of every data file, checked where known
             for task in cfg.tasks:
                 split = task.prepare(cfg.data_dir, cfg.profile, cfg.shots, cfg.fewshot_seeds)
                 self.available[task.name] = split.n_items
@@ -229,6 +232,7 @@ class Evaluation:
             ctx = self._context(info, template, engine.identity())
             self._check_truncate(ctx, info)
             record = run_record(cfg, info, template, ctx, started)
+            record["data_files"] = self.data_files
             run_id = store.start_run(str(cfg.out), redact(record)) if not cfg.dry_run else 0
             runner = Runner(engine, store, concurrency=self._gate(info), policy=cfg.policy, progress=cfg.progress,
                             refresh=cfg.refresh, meter=meter)

@@ -55,3 +55,4 @@ class RunConfig:
     max_cost: float | None = None  # USD: stop sending once the reported usage costs this much (clue/budget.py)
     prices: str | None = None  # price table (USD per 1M tokens); None: clue/report/prices.yaml
     batch: bool = False  # OpenAI Batch API: submit, exit, collect on a later invocation
+    allow_data_mismatch: bool = False  # run on data files whose sha256 differs from the known one (recorded)

@@ -127,6 +127,8 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--allow-remote-phi", action="store_true",
                    help="allow credentialed (PhysioNet) tasks to go to a non-loopback endpoint (see clue/phi.py)")
+    p.add_argument("--allow-data-mismatch", action="store_true",
+                   help="run even when a data file's sha256 differs from the one the kit knows or recorded on fetch (recorded in run.json)")
     p.add_argument("--refresh", action="store_true",
                    help="ask the server again for every request, even those in the response store, and replace the stored answers")
     p.add_argument("--dry-run", action="store_true",

@@ -43,7 +43,7 @@ BENCHMARK = Benchmark(
         "published": "none bundled",
     },
     roster=HERE / "roster.yaml",
-    data_sources=sources,
+    data=sources.DATA,
     synthetic=materialize,
     protocol_docs=protocol_docs,
     task_table=format_table,

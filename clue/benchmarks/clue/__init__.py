@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from clue.benchmark import Benchmark
-from clue.benchmarks.clue import build_medisumcode, published, sources
+from clue.benchmarks.clue import published, sources
 from clue.benchmarks.clue.profile import PROFILES, field_docs
 from clue.benchmarks.clue.published import rule
 from clue.benchmarks.clue.synthetic import materialize
@@ -39,8 +39,8 @@ BENCHMARK = Benchmark(
         "unlisted": "Not part of the published CLUE aggregate.",
     },
     roster=HERE / "roster.yaml",
-    data_sources=sources,
-    data_builders={"medisumcode": build_medisumcode.build},
+    data=sources.DATA,
+    builders=sources.BUILDERS,
     synthetic=materialize,
     protocol_docs=field_docs,
     default=True,  # commands without --benchmark mean CLUE

@@ -275,12 +275,11 @@ def test_verify_says_no_reference(model, tmp_path: Path, data_dir: Path, capsys:
 
 
 def test_data_sources_cover_every_runnable_dataset() -> None:
-    src = BENCH.data_sources
-    assert {s.task for s in src.SOURCES} == set(RUNNABLE)
-    for s in src.SOURCES:
-        if s.task in CREDENTIALED:
-            assert s.url() is None and "credentialed" in s.manual()  # never downloaded by the kit
-    assert src.KNOWN_SHA256["pubmedqa/ori_pqal.json"].startswith("8b3276be")
+    assert {f.task for f in BENCH.data} == set(RUNNABLE)
+    for f in BENCH.data:
+        if f.task in CREDENTIALED:
+            assert f.fetcher is None and f.credentialed  # never downloaded by the kit
+    assert next(f for f in BENCH.data if f.dest == "pubmedqa/ori_pqal.json").sha256.startswith("8b3276be")
 
 
 def test_demo_runs_clinicbench_beside_clue_each_with_its_own_report(tmp_path: Path) -> None:
@@ -313,7 +312,7 @@ def test_data_fetch_downloads_a_released_file_and_checks_its_sha256(tmp_path: Pa
     src = RELEASED / "Drug-Interaction-for-Emerging-Drugs.csv"
     if not src.is_file():
         pytest.skip("released ClinicBench fixtures not present")
-    url = next(s for s in BENCH.data_sources.SOURCES if s.task == "drug-interaction").full_url
+    url = next(f for f in BENCH.data if f.task == "drug-interaction").fetcher.url
     served = tmp_path / "www" / url.split("raw.githubusercontent.com/", 1)[1]
     served.parent.mkdir(parents=True)
     served.write_bytes(src.read_bytes())
@@ -343,7 +342,11 @@ def test_data_status_sees_a_report_directory_and_names_manual_sources(tmp_path: 
     rows = {r.dest: r for r in status(tmp_path, benchmark="clinicbench")}
     assert rows["mimic-cxr/reports/"].state == "present"
     assert rows["medqa/phrases_no_exclude_test.jsonl"].state == "missing"
-    assert "save it as <data-dir>/medqa/phrases_no_exclude_test.jsonl" in rows["medqa/phrases_no_exclude_test.jsonl"].how
+    how = rows["medqa/phrases_no_exclude_test.jsonl"].how
+    assert "clue data fetch medqa" in how and "<data-dir>" not in how
+    assert rows["medqa/phrases_no_exclude_train.jsonl"].role == "train"  # the few-shot pool's file is listed too
+    hosp = rows["hospitalization-summarization/Hospitalization-Summarization.json"].how
+    assert hosp.startswith(f"to place by hand: {(tmp_path / 'hospitalization-summarization').resolve()}")
 
 
 def test_groups_are_the_three_scenarios_of_the_runnable_datasets() -> None:
