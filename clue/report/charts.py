@@ -121,6 +121,13 @@ def _layout(fig, ax) -> None:
     fig.tight_layout()
 
 
+def _mark_flat(ax, xs: Sequence[float], ys: Sequence[float]) -> None:
+    """A bar too low to see (under 1 point) gets its value written on the axis: 0 is a result, not a gap."""
+    for x, y in zip(xs, ys):
+        if y < 1.0:
+            ax.text(x, 1.0, f"{y:.1f}", ha="center", va="bottom", fontsize=7, color="#475467", zorder=4)
+
+
 def color(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
@@ -199,6 +206,7 @@ def task_bars(title: str, metrics: Sequence[str], bars: Sequence[Bar], run_color
                 pub_y.append(bar.published[m])
         c = run_colors.get(bar.run, color(i))
         ax.bar(xs, ys, width * 0.92, color=c, alpha=0.85, label=bar.run, zorder=2)
+        _mark_flat(ax, xs, ys)
         ax.errorbar(xs, ys, yerr=[lo, hi], fmt="none", ecolor="#111827", elinewidth=0.8, capsize=2, zorder=3)
         if pub_x:
             ax.scatter(pub_x, pub_y, marker="D", s=22, c="white", edgecolors="#111827", linewidths=1.0, zorder=4,
@@ -243,6 +251,7 @@ def setting_bars(title: str, models: Sequence[str], series: dict[str, list[tuple
             hi.append(max(0.0, high - value) if high is not None else 0.0)
         c = SETTING_COLORS[i % len(SETTING_COLORS)]
         ax.bar(xs, ys, width * 0.92, color=c, label=label, zorder=2)
+        _mark_flat(ax, xs, ys)
         ax.errorbar(xs, ys, yerr=[lo, hi], fmt="none", ecolor="#111827", elinewidth=0.6, capsize=1.5, zorder=3)
     group_chars = max(12, int(fig.get_figwidth() * 0.75 / max(1, len(models)) / 0.075))  # ~0.075 in per 9 pt character
     if len(models) > 4:  # many models: slanted names

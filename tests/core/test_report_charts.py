@@ -112,6 +112,9 @@ def test_bar_charts_have_percent_ticks_and_uncut_labels():
     assert clipped_texts(svg) == []
     assert set(tick_labels(svg)) == {"0%", "20%", "40%", "60%", "80%", "100%"}
     assert 'rotate(-40' not in svg  # one model: its name wrapped level under the bar, not slanted across the chart
+    zero = str(charts.setting_bars("GAD", ["m"], {"zero-shot": [(0.0, 0.0, 0.0)], "3-shot": [(12.5, 5.0, 20.0)]}))
+    drawn = [unescape(t) for _, t in TEXT.findall(zero)]
+    assert "0.0" in drawn and "12.5" not in drawn  # a bar of height 0 says 0; a visible bar needs no number
     many = [f"model-number-{i}" for i in range(8)]
     svg = str(charts.setting_bars("MedQA", many, {"zero-shot": [(50.0, 40.0, 60.0)] * 8, "3-shot": [(55.0, 45.0, 65.0)] * 8}))
     assert 'rotate(-40' in svg and clipped_texts(svg) == []
