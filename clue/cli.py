@@ -34,7 +34,8 @@ def _default_run_name(args: argparse.Namespace) -> str:
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The whole CLI; `only="run"` builds just `clue run`'s parser — the other commands' modules (serve and its
     roster YAML, report, data, ratings, scale: ~50 ms) stay unimported on the path to the first request."""
-    parser = OneLineParser(prog="clue", description="Reproducibility kit for clinical LLM benchmarks (CLUE, ClinicBench and any installed one).")
+    parser = OneLineParser(prog="clue", description="Reproducibility kit for clinical LLM benchmarks: run a model on a "
+                                                        "benchmark's tasks under its protocol, report, verify against its published numbers.")
     parser.add_argument("--version", action="version", version=f"clue-kit {clue.__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -52,9 +53,12 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     add_report_arguments(sub.add_parser("report", help="build a self-contained HTML report (+ results.csv) from run directories"))
     add_verify_arguments(sub.add_parser("verify", help="compare runs with their benchmark's published numbers (exit 0 all reproduced, "
                                                        "1 something deviates, 4 inconclusive)"))
-    demo = sub.add_parser("demo", help="offline demo: baseline engine on the bundled synthetic samples, then a report")
-    demo.add_argument("--out", type=Path, default=Path("runs/demo"))
-    demo.add_argument("--report", type=Path, default=Path("reports/demo"))
+    demo = sub.add_parser("demo", help="offline demo: the baseline engine on each benchmark's bundled data (invented items, and "
+                                        "real public samples where their licence allows), then one report per benchmark")
+    demo.add_argument("--out", type=Path, default=Path("runs/demo"),
+                      help="run directory of the default benchmark; the others beside it as <out>-<benchmark> (default runs/demo)")
+    demo.add_argument("--report", type=Path, default=Path("reports/demo"),
+                      help="report folder of the default benchmark; the others in <report>/<benchmark>/ (default reports/demo)")
     from clue.data.cli import add_parser as add_data_parser
     from clue.serve import add_parser as add_serve_parser
 

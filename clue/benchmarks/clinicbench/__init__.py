@@ -32,8 +32,11 @@ BENCHMARK = Benchmark(
     scoring=rule,  # type: ignore[arg-type]
     published=published_table,
     report_text={
-        "header": "ClinicBench models (roster only) — no published ClinicBench numbers are bundled (the paper's tables could "
-                  "not be obtained), so runs are shown on their own, never against invented references",
+        "header": "no published ClinicBench numbers are bundled (the paper's result tables could not be obtained), so runs "
+                  "are shown on their own, never against invented references",
+        "leaderboard": "Your runs (highlighted), on their own: no published ClinicBench numbers are bundled with this kit (the "
+                       "paper's result tables could not be obtained), so no run is ranked against, matched with or verified "
+                       "against a published model.",
         "groups": "Scenario averages (kit choice) = mean of each scenario's runnable datasets: reasoning (5; Referral QA "
                   "unavailable), generation (4), understanding (7).",
         "scatter_title": "Reasoning vs generation",

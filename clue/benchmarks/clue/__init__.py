@@ -31,6 +31,9 @@ BENCHMARK = Benchmark(
     published=published,
     report_text={  # the report's CLUE wording (clue/report/templates/report.html.j2 reads these keys)
         "header": "published CLUE v3 models and the parameterless baseline",
+        "leaderboard": "Your runs (highlighted) next to the published CLUE v3 models.",
+        "published_notes": "≈ read from the paper's figure. Hugging Face ids of published models are inferred from their display "
+                           "names (the CLUE site shows names only).",
         "groups": "Level 1 = mean of MedNLI, MeQSum, ProblemSummary; Level 2 = mean of MeDiSumQA, MeDiSumCode, LongHealth.",
         "scatter_title": "Level 1 vs Level 2",
         "scatter_lead": "The paper's figure: published models (18 with both levels, plus the parameterless baseline read "
