@@ -219,8 +219,9 @@ def test_report_provenance_in_words_and_samples_worst_first(tmp_path):
     for task in ("mednli", "meqsum"):
         rows = [s for s in view["samples"] if s["task"] == task]
         title = rows[0]["title"]
-        from clue.report.samples import badness as _badness
         from clue.scoring import scoring_for
+
+        from clue.report.samples import badness as _badness
 
         metrics = scoring_for(view["runs"][0]["scores"]).TASK_METRICS  # worst by the task's primary metric
         keys = [_badness(title, {"status": s["status"], "scores": s["scores"]}, metrics) for s in rows]
