@@ -95,12 +95,13 @@ def _task_order(titles: Iterable[str], order: Sequence[str]) -> list[str]:
     return [t for t in order if t in titles] + [t for t in titles if t not in order]
 
 
-def task_shots(scores: Mapping[str, Any], task: Mapping[str, Any]) -> int:
-    """The exemplars a run's task used: its `n_shots`, else the run's `shots`, else 0 (runs recorded before either)."""
+def task_shots(scores: Mapping[str, Any], task: Mapping[str, Any], protocol_k: int | None = None) -> int:
+    """The exemplars a run's task used: its `n_shots`, else the run's `shots`; a run recorded before either followed
+    its protocol (`protocol_k`, the task's k), else it is taken as zero-shot."""
     for v in (task.get("n_shots"), scores.get("shots")):
         if isinstance(v, int) and not isinstance(v, bool):
             return v
-    return 0
+    return protocol_k if protocol_k is not None else 0
 
 
 def prompts_note(record: Mapping[str, Any]) -> str:
@@ -160,7 +161,8 @@ def verify_run(bench: Benchmark | None, run: Mapping[str, Any], *, tolerance: fl
     settings_of: dict[str, tuple[str, ...]] = {}
     for title, n in names.items():
         task_obj = bench.tasks.get(n) if bench is not None else None
-        settings_of[title] = task_settings(task_shots(scores, by_title[title]), getattr(task_obj, "k", None))
+        k = getattr(task_obj, "k", None)
+        settings_of[title] = task_settings(task_shots(scores, by_title[title], k), k)
     sc = scope_of(run)
     synthetic, subset_tasks = bool(sc["synthetic"]), dict(sc["subset"])
     group_members = {g.id: g.members for g in rule.groups}

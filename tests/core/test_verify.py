@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from clue.benchmarks.clue import published
+from clue.published import PROTOCOL
 from clue.report.load import load_run
 from clue.verify import any_deviates, format_table, judge, verify_run
 from tests.conftest import ROOT, chat_template_file, run_clue
@@ -48,7 +49,7 @@ def test_inconclusive_states_detectable_deviation_and_items_needed():
 
 def test_run_equal_to_published_is_reproduced_everywhere(tmp_path: Path):
     run = load_run(published_like_run(tmp_path / "llama3", "Meta-Llama-3-8B-Instruct"))
-    checks = verify_run(run, replicates=200)
+    checks = verify_run(run["benchmark"], run, replicates=200)
     judged = [c for c in checks if c.verdict != "no reference"]
     assert judged and all(c.verdict == "reproduced" for c in judged), [c for c in judged if c.verdict != "reproduced"]
     assert {c.task for c in judged} >= {"MedNLI", "MeQSum", "LongHealth", "Level1", "Level2"}
@@ -61,10 +62,10 @@ def test_run_equal_to_published_is_reproduced_everywhere(tmp_path: Path):
 
 def test_shifted_run_deviates_with_direction_and_delta(tmp_path: Path):
     run = load_run(published_like_run(tmp_path / "llama3", "Meta-Llama-3-8B-Instruct", shift=-5.0))
-    checks = verify_run(run, replicates=200, tolerance=1.0)
+    checks = verify_run(run["benchmark"], run, replicates=200, tolerance=1.0)
     acc = next(c for c in checks if c.task == "MedNLI" and c.metric == "accuracy")
     assert (acc.verdict, acc.direction) == ("deviates", "lower") and acc.delta == pytest.approx(-5.0)
-    assert verify_run(run, replicates=200, tolerance=6.0)[0].verdict == "reproduced"  # the stated margin matters
+    assert verify_run(run["benchmark"], run, replicates=200, tolerance=6.0)[0].verdict == "reproduced"  # the stated margin matters
     assert any_deviates(checks)
     table = format_table(checks)
     assert "deviates (lower)" in table and "-5.00" in table
@@ -73,7 +74,7 @@ def test_shifted_run_deviates_with_direction_and_delta(tmp_path: Path):
 def test_skipped_metric_is_not_computed_and_partial_scores_are_not_judged(tmp_path: Path):
     lines = [sample("meqsum", f"SYNTHETIC-{i}", {"rougeL": 32.2, "rouge1": 36.49, "rouge2": 16.37}) for i in range(20)]
     run = load_run(write_run(tmp_path / "r", LLAMA3, lines, skipped={"meqsum": {"bertscore_f1": "pip install 'clue-kit[bertscore]'"}}))
-    checks = {c.metric: c for c in verify_run(run, replicates=100)}
+    checks = {c.metric: c for c in verify_run(run["benchmark"], run, replicates=100)}
     assert checks["bertscore_f1"].verdict == "not computed" and "clue-kit[bertscore]" in checks["bertscore_f1"].note
     assert checks["score"].verdict == "not computed" and checks["score"].reproduced is not None
     assert "partial" in checks["score"].note
@@ -83,10 +84,10 @@ def test_skipped_metric_is_not_computed_and_partial_scores_are_not_judged(tmp_pa
 def test_unknown_model_has_no_reference_and_protocol_is_noted(tmp_path: Path):
     lines = [sample("mednli", f"SYNTHETIC-{i}", {"accuracy": 100.0}) for i in range(20)]
     run = load_run(write_run(tmp_path / "r", "someone/unknown-model", lines, protocol="corrected"))
-    checks = verify_run(run, replicates=50)
+    checks = verify_run(run["benchmark"], run, replicates=50)
     assert {c.verdict for c in checks} == {"no reference"} and not any_deviates(checks)
     assert "no published model" in checks[0].note
-    forced = verify_run(run, replicates=50, published_model="meditron-7b")
+    forced = verify_run(run["benchmark"], run, replicates=50, published_model="meditron-7b")
     assert forced[0].published == 2.39 and forced[0].verdict == "deviates" and "protocol corrected" in forced[0].note
 
 
@@ -128,7 +129,7 @@ def test_fake_server_oracle_synthetic_run_is_inconclusive_with_correct_deltas(tm
     assert proc.returncode == 4, proc.stdout + proc.stderr
     assert "SYNTHETIC DATA" in proc.stdout and "Verdict rule:" in proc.stdout
     checks = {(c["task"], c["metric"]): c for c in json.loads(out.read_text())}
-    pub = published.table()["Meta-Llama-3-8B-Instruct"]["MeQSum"]
+    pub = published.PUBLISHED.table(PROTOCOL)["Meta-Llama-3-8B-Instruct"]["MeQSum"]
     for metric in ("rougeL", "rouge1", "rouge2"):
         c = checks[("MeQSum", metric)]
         assert c["reproduced"] == pytest.approx(100.0)
