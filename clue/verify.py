@@ -198,8 +198,8 @@ def verify_run(bench: Benchmark | None, run: Mapping[str, Any], *, tolerance: fl
         task, name, settings = by_title[title], names[title], settings_of[title]
         used, found = ref.pick(settings, lambda table: task_values(table, title, name))  # noqa: B023
         pub_task: Mapping[str, PublishedValue] = found or {}
-        setting = used or settings[0]
-        elsewhere = "" if used else ref.elsewhere((title, name), settings[0])
+        setting = settings[0]  # what the run did (zero-shot / k-shot), whether matched as such or as its protocol's k
+        elsewhere = "" if used else ref.elsewhere((title, name), setting)
         metric_ivs = ivs.metrics.get(title, {})
         listed = rule.task_metrics.get(title, ())
         metric_names = list(listed) + [m for m in task.get("metrics", {}) if m not in listed]
@@ -230,13 +230,18 @@ def verify_run(bench: Benchmark | None, run: Mapping[str, Any], *, tolerance: fl
             note = f"needs {', '.join(t for t in group.members if t not in ivs.task_scores)}"
         elif iv.partial:
             note = f"partial: lacks {', '.join(iv.missing)}"
-        shown = used or (common[0] if common else "mixed settings")
+        own = list(dict.fromkeys(p[0] for p in present))
+        shown = own[0] if len(own) == 1 else "/".join(sorted(own, key=_shots_key))  # e.g. CLUE's Level 1: 3-shot
         elsewhere = "" if pv is not None else ref.elsewhere((group.id,), shown)
         add(group.id, "avg", shown, iv, pv, "; ".join(x for x in (elsewhere, note) if x))
     if pm is None:
         checks = [Check(**{**c.as_dict(), "note": "; ".join(x for x in (c.note, "no published model matches this model id") if x)})
                   for c in checks]
     return checks
+
+
+def _shots_key(setting: str) -> int:
+    return int(setting.split("-")[0]) if setting[:1].isdigit() else 0
 
 
 def _fmt(v: float | None, width: int = 6) -> str:
@@ -259,7 +264,7 @@ def format_table(checks: Sequence[Check], *, show_all: bool = False, margin: flo
         first = cs[0]
         target = first.published_model or "no published model"
         mark = f"  [{scopes[name]}]" if scopes and scopes.get(name) else ""
-        settings = ", ".join(dict.fromkeys(c.setting for c in cs if c.setting))
+        settings = ", ".join(sorted({c.setting for c in cs if c.setting and "/" not in c.setting}, key=_shots_key))
         lines.append(f"{name}: {first.model} ↔ {target} (protocol {first.protocol}{'; ' + settings if settings else ''}){mark}")
         shown = [c for c in cs if show_all or c.verdict != "no reference"]
         tw = max([13] + [len(c.task) for c in shown]) + 2  # columns as wide as their longest entry
