@@ -192,7 +192,8 @@ def test_report_keeps_synthetic_runs_apart_and_labelled(tmp_path):
     assert 'class="badge synthetic"' in html
     # asked for: ranked and plotted
     view = _view(tmp_path, tmp_path / "demo", real, include_synthetic=True)
-    assert all(r["ranked"] for r in view["sections"][0]["leaderboard"]) and not any(x.startswith("demo") for x in view["sections"][0]["scatter_left_out"])
+    section = view["sections"][0]
+    assert all(r["ranked"] for r in section["leaderboard"]) and not any(x.startswith("demo") for x in section["scatter_left_out"])
 
 
 def test_report_names_runs_missing_from_the_figure_and_derives_published_levels(tmp_path):
