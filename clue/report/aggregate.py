@@ -350,7 +350,7 @@ def build_view(runs: list[dict[str, Any]], opts: ReportOptions) -> dict[str, Any
     redacted_tasks = sorted(credentialed_tasks({str(s.get("task")) for r in runs for s in r["samples"]})) if opts.redact else []
     return {
         "runs": infos, "sections": sections, "summary": _summary(sections),
-        "titles": [t for sec in sections for t in sec["titles"]],
+        "titles": list(dict.fromkeys(t for sec in sections for t in sec["titles"])),  # the sample browser's task filter
         "synthetic_runs": [i["name"] for i in infos if i["synthetic"]], "subset_runs": [i["name"] for i in infos if i["subset"]],
         "rule": rule_text(opts.tolerance),
         "comparisons": _comparisons(infos, runs, opts), "samples": samples, "opts": opts,
