@@ -16,6 +16,7 @@ from typing import Any, Sequence
 
 from clue.benchmark import Benchmark, for_run
 from clue.errors import ConfigError
+from clue.published import PublishedModel, task_values
 from clue.ratings.report import ratings_section
 from clue.report import charts, settings
 from clue.report.cost import cost, load_prices, usage
@@ -81,11 +82,11 @@ def _run_info(i: int, run: dict[str, Any], opts: ReportOptions, prices: dict[str
     }
 
 
-def _detail(m: Any) -> str:
+def _detail(m: PublishedModel | None, approximate: bool) -> str:
     if m is None:
         return ""
     if m.type == "baseline":
-        return "Level averages read from the paper's figure"
+        return "values read from the paper's figure (approximate)" if approximate else "parameterless baseline"
     return m.hf_id or "HF id ambiguous"
 
 
@@ -101,10 +102,12 @@ def _published_rows(bench: Benchmark | None) -> list[dict[str, Any]]:
     if published is None:
         return []
     settings_shown = published.settings()
+    names = {task.title: name for name, task in bench.tasks.items()} if bench is not None else {}
     rows = []
     for setting in settings_shown:
         for name, tasks in published.table(setting).items():
-            task_scores = {t: rule.task_score(t, {k: v.value for k, v in tasks.get(t, {}).items()}) for t in rule.task_order}
+            task_scores = {t: rule.task_score(t, {k: v.value for k, v in task_values(tasks, t, names.get(t, t)).items()})
+                           for t in rule.task_order}
             levels = {}
             for g in rule.groups:
                 if g.id in tasks and "avg" in tasks[g.id]:
@@ -112,8 +115,9 @@ def _published_rows(bench: Benchmark | None) -> list[dict[str, Any]]:
                     continue
                 derived = rule.group_score(g, task_scores)
                 levels[g.id] = {**cell(value=derived), "derived": True} if derived is not None else cell()
+            approximate = any(v.approximate for per_task in tasks.values() for v in per_task.values())
             rows.append({"name": name, "setting": setting if len(settings_shown) > 1 else "", "model": published.models.get(name),
-                         "levels": levels, "tasks": {t: cell(value=v) for t, v in task_scores.items()}})
+                         "approximate": approximate, "levels": levels, "tasks": {t: cell(value=v) for t, v in task_scores.items()}})
     return rows
 
 
@@ -130,7 +134,7 @@ def _leaderboard(infos: list[dict[str, Any]], bench: Benchmark | None, opts: Rep
                      "tasks": {t: cell(ivs.task_scores[t]) if t in ivs.task_scores else cell() for t in rule.task_order}})
     for p in _published_rows(bench):
         m = p["model"]
-        detail = " · ".join(x for x in (_detail(m), p["setting"]) if x)
+        detail = " · ".join(x for x in (_detail(m, p["approximate"]), p["setting"]) if x)
         rows.append({"name": p["name"], "kind": "published", "type": m.type if m else "", "color": None, "ranked": True, "scope": "",
                      "detail": detail, "levels": p["levels"], "tasks": p["tasks"]})
     rows.sort(key=lambda r: (not r["ranked"],

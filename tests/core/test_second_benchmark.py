@@ -174,6 +174,8 @@ def test_the_toy_benchmark_is_reported_beside_clue_and_clinicbench_and_verified_
         assert f'id="{name}-leaderboard"' in html and f'id="{name}-benchmark"' in html
     assert 'id="summary"' in html and ">Toy average<" in html and ">Level 1<" in html and ">Reasoning<" in html
     assert "<code>toy_paper</code> = the toy paper, Table 1" in html
+    three_shot_row = html[html.index("parameterless baseline · 3-shot"):].split("</tr>")[0]
+    assert 'data-v="50.000000"' in three_shot_row  # the published 3-shot row, keyed by the kit's task name, in its own row
     rows = list(csv.DictReader((report / "results.csv").open()))
     assert {r["benchmark"] for r in rows} == {"toy", "clue", "clinicbench"}
     scores = json.loads((runs["0"] / "scores.json").read_text())["tasks"]
