@@ -8,7 +8,9 @@ A benchmark is one folder under `clue/benchmarks/` (or any installed package) th
 
 The core finds benchmarks only through that group (or `register_benchmark`, for tests and
 notebooks) and never imports `clue.benchmarks` (an import-linter contract in `make test`), so adding
-a benchmark touches no core file. What the core reads from a benchmark is declared here.
+a benchmark touches no core file. What the core reads from a benchmark is declared here, in types the
+core owns and a benchmark only fills in: `ScoreRule`/`Group` (clue/score_rule.py) and `Published`
+(clue/published.py).
 """
 
 from __future__ import annotations
@@ -17,30 +19,16 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from clue.data.sources import Builder, DataFile
 from clue.errors import ConfigError
 from clue.protocol import RunProtocol
+from clue.published import Published
+from clue.score_rule import PLAIN, ScoreRule
 from clue.tasks.base import Task
 
 ENTRY_POINT_GROUP = "clue_kit.benchmarks"
-
-
-class Scoring(Protocol):
-    """How task scores and group averages are formed (CLUE: clue/benchmarks/clue/published/rule.py)."""
-
-    TASK_METRICS: Mapping[str, tuple[str, ...]]  # task title -> the metrics its task score averages
-    LEVELS: Mapping[str, tuple[str, ...]]  # group id -> task titles (CLUE: its two Levels)
-    LEVEL_TITLES: Mapping[str, str]  # group id -> display title
-    TASK_ORDER: tuple[str, ...]  # task titles in report order
-    BINARY_METRICS: frozenset[str]  # per-sample 0/100 metrics (McNemar, not bootstrap)
-
-    def task_score(self, title: str, metrics: Mapping[str, float | None]) -> float | None: ...
-
-    def partial_task_score(self, title: str, metrics: Mapping[str, float | None]) -> tuple[float | None, tuple[str, ...]]: ...
-
-    def level_score(self, level: str, task_scores: Mapping[str, float | None]) -> float | None: ...
 
 
 @dataclass(frozen=True)
@@ -55,8 +43,8 @@ class Benchmark:
     default_protocol: str  # used when --protocol is not given
     engine_protocols: Mapping[str, str] = field(default_factory=dict)  # server kind (tgi/vllm) -> default protocol
     reference_protocol: str | None = None  # the protocol published numbers were made with (verify, report)
-    scoring: Scoring | None = None  # task scores and group averages (None: plain per-metric means only)
-    published: Any = None  # published numbers: module/object with table(), match_model(), find_model(), values()
+    rule: ScoreRule | None = None  # task scores and group averages (None: plain per-metric means only)
+    published: Published | None = None  # published numbers by (model, task, metric, setting)
     report_text: Mapping[str, str] = field(default_factory=dict)  # e.g. {"groups": "Level 1 = …"}
     roster: Path | None = None  # roster YAML of the benchmark's models
     data: tuple[DataFile, ...] = ()  # every file its tasks read, train/dev included (clue data fetch/status, clue run's check)
@@ -65,6 +53,11 @@ class Benchmark:
     protocol_docs: Callable[[], Mapping[str, str]] | None = None  # switch -> documentation (`clue protocols --show`)
     task_table: Callable[[], str] | None = None  # its own `clue tasks` listing (e.g. with datasets it cannot run)
     default: bool = False  # the benchmark commands use without --benchmark when several are installed (at most one)
+
+    @property
+    def score_rule(self) -> ScoreRule:
+        """The declared rule, else the plain one (metrics only, no task scores, no groups)."""
+        return self.rule if self.rule is not None else PLAIN
 
     def get_tasks(self, spec: str) -> list[Task]:
         """Parse a comma-separated task list; `all` = every task of this benchmark."""

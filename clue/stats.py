@@ -4,8 +4,9 @@
   LongHealth resamples whole questions (its 15 prompts per question are not independent), so
   every item belongs to a *cluster* (`cluster_of`). A replicate mean is Σ(weight·sum)/Σ(weight·count)
   over clusters drawn with multinomial weights, which vectorises to two matrix products.
-  Task scores and Level averages are recomputed inside every replicate (tasks resampled
-  independently), so their CIs carry the covariance of the metrics of one task.
+  Task scores and group averages are recomputed inside every replicate by the benchmark's own
+  `ScoreRule` (weights included; tasks resampled independently), so their CIs carry the covariance
+  of the metrics of one task. The caller passes the run's benchmark once; nothing here looks it up.
 * The point estimate stays the run's reported value (with the profile's quirks, e.g. Q1's
   double-counted first item); the interval is that of the plain mean of the scored items.
 * Paired comparison of two runs on the same items: paired bootstrap of the mean difference
@@ -25,7 +26,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from clue.scoring import scoring_for, task_of
+from clue.benchmark import Benchmark
+from clue.score_rule import PLAIN
 from clue.tasks.fewshot import item_of
 
 DEFAULT_REPLICATES = 1000
@@ -73,7 +75,7 @@ class Paired:
 
 @dataclass
 class RunIntervals:
-    """CIs of one run: per task and metric, per task score, per Level (titles as published)."""
+    """CIs of one run: per task and metric, per task score, per group of the rule (`levels`: group id → CI)."""
 
     metrics: dict[str, dict[str, Interval]] = field(default_factory=dict)
     task_scores: dict[str, Interval] = field(default_factory=dict)
@@ -165,18 +167,19 @@ def _ok_by_task(samples: Sequence[Mapping[str, Any]]) -> dict[Any, list[Mapping[
     return out
 
 
-def _score_reps(title: str, reps: Mapping[str, np.ndarray], task_metrics: Mapping[str, tuple[str, ...]]) -> np.ndarray | None:
-    listed = [reps[m] for m in task_metrics.get(title, ()) if m in reps]
-    return np.mean(np.vstack(listed), axis=0) if listed else None
+def _task(bench: Benchmark | None, name: str) -> Any:
+    """The task object a run's task name refers to (None when the benchmark is unknown)."""
+    return bench.tasks.get(name) if bench is not None else None
 
 
-def run_intervals(scores: Mapping[str, Any], samples: Sequence[Mapping[str, Any]], *,
+def run_intervals(bench: Benchmark | None, scores: Mapping[str, Any], samples: Sequence[Mapping[str, Any]], *,
                   replicates: int = DEFAULT_REPLICATES, seed: int = DEFAULT_SEED) -> RunIntervals:
-    """CIs for every reported metric, task score and Level average of one run.
+    """CIs for every reported metric, task score and group average of one run of `bench` (None: unknown
+    benchmark, metrics only).
 
     `scores` is scores.json, `samples` the lines of samples.jsonl; only status-ok items count.
     """
-    rule = scoring_for(scores)
+    rule = bench.score_rule if bench is not None else PLAIN
     out = RunIntervals()
     score_reps: dict[str, np.ndarray] = {}
     ok_by_task = _ok_by_task(samples)
@@ -185,7 +188,7 @@ def run_intervals(scores: Mapping[str, Any], samples: Sequence[Mapping[str, Any]
         reported = {m: v for m, v in task.get("metrics", {}).items() if v is not None}
         lines = ok_by_task.get(name, [])
         per_sample = [s.get("scores") or {} for s in lines]
-        task_obj = task_of(scores, name)
+        task_obj = _task(bench, name)
         ids = [cluster_of(task_obj, str(s.get("sample_id"))) for s in lines]
         reps = metric_replicates(per_sample, ids, list(reported), replicates=replicates, seed=seed, key=name)
         corpus: set[str] = set()
@@ -205,21 +208,22 @@ def run_intervals(scores: Mapping[str, Any], samples: Sequence[Mapping[str, Any]
         value, missing = rule.partial_task_score(title, reported)
         if value is None:
             continue
-        sreps = _score_reps(title, reps, rule.TASK_METRICS)
+        sreps, _ = rule.partial_task_score(title, reps)
         if sreps is not None:
             score_reps[title] = sreps
         low, high = _percentile(sreps) if sreps is not None else (None, None)
         out.task_scores[title] = Interval(value, low, high, len(lines), n_clusters, missing)
-    for level, tasks in rule.LEVELS.items():
-        if not all(t in out.task_scores for t in tasks):
+    for group in rule.groups:
+        tasks = group.members
+        value = rule.group_score(group, {t: iv.value for t, iv in out.task_scores.items()})
+        if value is None:
             continue
-        value = float(np.mean([out.task_scores[t].value for t in tasks]))  # type: ignore[misc]
-        low, high = _percentile(np.mean(np.vstack([score_reps[t] for t in tasks]), axis=0)) \
-            if all(t in score_reps for t in tasks) else (None, None)
+        group_reps = rule.group_score(group, score_reps)
+        low, high = _percentile(group_reps) if group_reps is not None else (None, None)
         missing = tuple(f"{t}:{m}" for t in tasks for m in out.task_scores[t].missing)
-        # clusters: the smallest task's, the unit that bounds how well a Level average is known
-        out.levels[level] = Interval(value, low, high, sum(out.task_scores[t].n for t in tasks),
-                                     min(out.task_scores[t].clusters for t in tasks), missing)
+        # clusters: the smallest task's, the unit that bounds how well a group average is known
+        out.levels[group.id] = Interval(float(value), low, high, sum(out.task_scores[t].n for t in tasks),
+                                        min(out.task_scores[t].clusters for t in tasks), missing)
     return out
 
 
@@ -250,12 +254,12 @@ def paired_bootstrap(a: Sequence[float], b: Sequence[float], clusters: Sequence[
     return observed, low, high, (1 + extreme) / (replicates + 1)
 
 
-def compare_runs(scores_a: Mapping[str, Any], samples_a: Sequence[Mapping[str, Any]], scores_b: Mapping[str, Any],
-                 samples_b: Sequence[Mapping[str, Any]], *, replicates: int = DEFAULT_REPLICATES,
+def compare_runs(bench: Benchmark | None, scores_a: Mapping[str, Any], samples_a: Sequence[Mapping[str, Any]],
+                 scores_b: Mapping[str, Any], samples_b: Sequence[Mapping[str, Any]], *, replicates: int = DEFAULT_REPLICATES,
                  seed: int = DEFAULT_SEED) -> list[Paired]:
-    """Paired comparison per task and metric on the items both runs scored (matched by sample id)."""
+    """Paired comparison per task and metric on the items both runs (of benchmark `bench`) scored, matched by sample id."""
     out: list[Paired] = []
-    rule = scoring_for(scores_a)
+    rule = bench.score_rule if bench is not None else PLAIN
     tasks_b = scores_b.get("tasks", {})
     ok_a, ok_b = _ok_by_task(samples_a), _ok_by_task(samples_b)
     for name, task in scores_a.get("tasks", {}).items():
@@ -265,7 +269,7 @@ def compare_runs(scores_a: Mapping[str, Any], samples_a: Sequence[Mapping[str, A
         a_by_id = {str(s["sample_id"]): s.get("scores") or {} for s in ok_a.get(name, [])}
         b_by_id = {str(s["sample_id"]): s.get("scores") or {} for s in ok_b.get(name, [])}
         common = [i for i in a_by_id if i in b_by_id]
-        task_obj = task_of(scores_a, name)  # once per task, not per item (it looks the benchmark up)
+        task_obj = _task(bench, name)
         metrics = [m for m in task.get("metrics", {}) if m in tasks_b[name].get("metrics", {})]
         for m in metrics:
             items = [i for i in common if a_by_id[i].get(m) is not None and b_by_id[i].get(m) is not None]
@@ -277,7 +281,7 @@ def compare_runs(scores_a: Mapping[str, Any], samples_a: Sequence[Mapping[str, A
             diff, low, high, p = paired_bootstrap(xa, xb, clusters, replicates=replicates, seed=seed, key=f"{name}:{m}")
             a_only = b_only = None
             test = "paired bootstrap"
-            if m in rule.BINARY_METRICS:
+            if m in rule.binary_metrics:
                 a_only, b_only, p = mcnemar([v > 0 for v in xa], [v > 0 for v in xb])
                 test = "McNemar (exact)"
             out.append(Paired(title, m, len(items), float(np.mean(xa)), float(np.mean(xb)), diff, low, high, p, test, a_only, b_only))

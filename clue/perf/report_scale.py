@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 from clue.perf.serving import WORDS
+from clue.score_rule import Group, ScoreRule
 
 BENCHMARK = "clinicbench"
 SCENARIOS = ("reasoning", "generation", "understanding")
@@ -47,33 +48,12 @@ def clinicbench_datasets(scale: float = 1.0) -> list[FakeDataset]:
     return out
 
 
-@dataclass
-class _Rule:
+def rule_for(datasets: Sequence[FakeDataset]) -> ScoreRule:
     """A scoring rule of the ClinicBench shape: task score = its one metric, group = mean of its datasets."""
-
-    TASK_METRICS: Mapping[str, tuple[str, ...]]
-    LEVELS: Mapping[str, tuple[str, ...]]
-    LEVEL_TITLES: Mapping[str, str]
-    TASK_ORDER: tuple[str, ...]
-    BINARY_METRICS: frozenset[str] = field(default_factory=lambda: frozenset({"accuracy"}))
-
-    def task_score(self, title: str, metrics: Mapping[str, float | None]) -> float | None:
-        listed = self.TASK_METRICS.get(title, ())
-        vals = [metrics.get(m) for m in listed]
-        return None if not listed or any(v is None for v in vals) else sum(vals) / len(vals)  # type: ignore[arg-type,misc]
-
-    def partial_task_score(self, title: str, metrics: Mapping[str, float | None]) -> tuple[float | None, tuple[str, ...]]:
-        return self.task_score(title, metrics), ()
-
-    def level_score(self, level: str, task_scores: Mapping[str, float | None]) -> float | None:
-        vals = [task_scores.get(t) for t in self.LEVELS.get(level, ())]
-        return None if not vals or any(v is None for v in vals) else sum(vals) / len(vals)  # type: ignore[arg-type,misc]
-
-
-def rule_for(datasets: Sequence[FakeDataset]) -> _Rule:
-    return _Rule(TASK_METRICS={d.title: (d.metric,) for d in datasets},
-                 LEVELS={s: tuple(d.title for d in datasets if d.scenario == s) for s in SCENARIOS},
-                 LEVEL_TITLES={s: s.capitalize() for s in SCENARIOS}, TASK_ORDER=tuple(d.title for d in datasets))
+    return ScoreRule(task_metrics={d.title: (d.metric,) for d in datasets},
+                     groups=tuple(Group(s, s.capitalize(), tuple(d.title for d in datasets if d.scenario == s)) for s in SCENARIOS
+                                  if any(d.scenario == s for d in datasets)),
+                     binary_metrics=frozenset({"accuracy"}), task_order=tuple(d.title for d in datasets))
 
 
 def stand_in(datasets: Sequence[FakeDataset], name: str = BENCHMARK) -> Any:
@@ -86,7 +66,7 @@ def stand_in(datasets: Sequence[FakeDataset], name: str = BENCHMARK) -> Any:
     tasks = {d.name: type(f"StandIn_{d.name}", (Task,), {"name": d.name, "title": d.title, "credentialed": False,  # never run:
                                                           "metrics": (d.metric,)})() for d in datasets}  # the report reads names only
     return register_benchmark(Benchmark(
-        name=name, title="ClinicBench (stand-in)", tasks=tasks, protocols={}, default_protocol="", scoring=rule_for(datasets),
+        name=name, title="ClinicBench (stand-in)", tasks=tasks, protocols={}, default_protocol="", rule=rule_for(datasets),
         report_text={"groups": "Scenario = mean of its datasets' scores.",
                      "groups_title": "Scenarios", "scatter_title": "Reasoning vs Generation",
                      "scatter_lead": "Scenario averages of each run (★, with 95 % CIs); no published models to plot."}))

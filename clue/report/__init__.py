@@ -1,4 +1,4 @@
-"""A self-contained HTML report of one or more runs, next to the published CLUE numbers.
+"""A self-contained HTML report of one or more runs (of one or several benchmarks), next to each benchmark's published numbers.
 
 `build_report(run_dirs, out_dir)` writes `<out_dir>/index.html` (inline CSS, inline matplotlib
 SVG, a small inline script allowed by a hash-pinned Content-Security-Policy that forbids every
@@ -86,7 +86,7 @@ def render_html(view: dict[str, Any]) -> str:
 
 
 def write_results_csv(rows: list[dict[str, Any]], path: Path) -> None:
-    fields = ["run", "benchmark", "model", "protocol", "task", "metric", "value", "ci_low", "ci_high", "n", "partial", "published_model",
+    fields = ["run", "benchmark", "model", "protocol", "setting", "task", "metric", "value", "ci_low", "ci_high", "n", "partial", "published_model",
               "published", "published_source", "delta", "verdict", "direction", "note"]
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=fields)

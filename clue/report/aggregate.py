@@ -1,8 +1,10 @@
 """Everything the report shows, computed once as plain data; the template only formats it.
 
-Per run: bootstrap CIs (clue.stats), verification checks (clue.verify), usage and cost. Across
-runs: the leaderboard next to the published models, per-task tables and charts, paired
-comparisons, the sample browser rows (clue/report/samples.py) and the `results.csv` rows.
+Per run: bootstrap CIs (clue.stats), verification checks (clue.verify), usage and cost — each with the
+run's own benchmark, looked up once when it was loaded. Per benchmark (one `section` each, runs grouped
+by clue.report.load.by_benchmark): the leaderboard next to its published models, its groups, per-task
+tables and charts, its text. Across benchmarks: a summary per model. Across runs: paired comparisons
+(within a benchmark), the sample browser rows (clue/report/samples.py) and the `results.csv` rows.
 """
 
 from __future__ import annotations
@@ -12,16 +14,17 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from clue.benchmark import Benchmark
+from clue.benchmark import Benchmark, for_run
 from clue.errors import ConfigError
+from clue.published import PublishedModel, task_values
 from clue.ratings.report import ratings_section
 from clue.report import charts, settings
 from clue.report.cost import cost, load_prices, usage
 from clue.report.fewshot import fewshot_rows
-from clue.report.load import credentialed_tasks, redact_samples
+from clue.report.load import RunSet, by_benchmark, credentialed_tasks, redact_samples
 from clue.report.samples import sample_rows, samples_per_task
 from clue.rundir import scope_of
-from clue.scoring import PLAIN, benchmark_of, scoring_for
+from clue.score_rule import PLAIN, ScoreRule
 from clue.stats import DEFAULT_REPLICATES, DEFAULT_SEED, Interval, compare_runs, run_intervals
 from clue.verdict import rule_text
 from clue.verify import DEFAULT_TOLERANCE, VERDICTS, scope_label, verify_run
@@ -50,46 +53,29 @@ def cell(iv: Interval | None = None, *, value: float | None = None, approx: bool
     return {"value": value, "low": None, "high": None, "partial": False, "missing": [], "approx": approx}
 
 
-def _task_titles(runs: Sequence[dict[str, Any]]) -> list[str]:
+def _task_titles(runs: Sequence[dict[str, Any]], rule: ScoreRule) -> list[str]:
     titles: list[str] = []
     for r in runs:
         for name, t in r["scores"]["tasks"].items():
             if t.get("title", name) not in titles:
                 titles.append(t.get("title", name))
-    order = scoring_for(runs[0]["scores"]).TASK_ORDER if runs else ()
-    return [t for t in order if t in titles] + [t for t in titles if t not in order]
-
-
-class _NoPublished:
-    """A benchmark without published numbers: empty tables."""
-
-    SOURCE_NOTES: dict[str, str] = {}
-
-    @staticmethod
-    def table() -> dict[str, Any]:
-        return {}
-
-    @staticmethod
-    def models() -> dict[str, Any]:
-        return {}
-
-
-def _published(bench: Benchmark | None) -> Any:
-    return bench.published if bench is not None and bench.published is not None else _NoPublished
+    return [t for t in rule.task_order if t in titles] + [t for t in titles if t not in rule.task_order]
 
 
 def _run_info(i: int, run: dict[str, Any], opts: ReportOptions, prices: dict[str, dict[str, float]]) -> dict[str, Any]:
-    scores, record = run["scores"], run["record"]
-    ivs = run_intervals(scores, run["samples"], replicates=opts.replicates, seed=opts.seed)
-    checks = verify_run(run, tolerance=opts.tolerance, published_model=opts.published_model, intervals=ivs)
+    scores, record, bench = run["scores"], run["record"], run["benchmark"]
+    ivs = run_intervals(bench, scores, run["samples"], replicates=opts.replicates, seed=opts.seed)
+    checks = verify_run(bench, run, tolerance=opts.tolerance, published_model=opts.published_model, intervals=ivs)
     pm_name = checks[0].published_model if checks else None
+    published = bench.published if bench is not None else None
     totals = usage(run["samples"])
     model = str(scores.get("model"))
     sc = scope_of(run)
     return {
         "scope": sc, "synthetic": bool(sc["synthetic"]), "subset": bool(sc["subset"]), "scope_label": scope_label(run),
         "name": run["name"], "dir": run["dir"], "model": model, "protocol": scores.get("protocol"), "color": charts.color(i),
-        "published_model": pm_name, "pm": _published(benchmark_of(scores)).models().get(pm_name) if pm_name else None,
+        "bench": bench, "rule": bench.score_rule if bench is not None else PLAIN,
+        "published_model": pm_name, "pm": published.models.get(pm_name) if published is not None and pm_name else None,
         "intervals": ivs, "checks": checks, "counts": {v: sum(1 for c in checks if c.verdict == v) for v in VERDICTS},
         "scores": scores, "record": record, "usage": totals, "cost": cost(model, totals, prices),
         "cost_sent": cost(model, totals, prices, sent_only=True), "priced": model in prices,
@@ -97,11 +83,11 @@ def _run_info(i: int, run: dict[str, Any], opts: ReportOptions, prices: dict[str
     }
 
 
-def _detail(m: Any) -> str:
+def _detail(m: PublishedModel | None, approximate: bool) -> str:
     if m is None:
         return ""
     if m.type == "baseline":
-        return "Level averages read from the paper's figure"
+        return "values read from the paper's figure (approximate)" if approximate else "parameterless baseline"
     return m.hf_id or "HF id ambiguous"
 
 
@@ -110,37 +96,48 @@ def _ranked(info: dict[str, Any], opts: ReportOptions) -> bool:
     return not info["synthetic"] or opts.include_synthetic
 
 
-def _published_levels(tasks: dict[str, Any], rule: Any) -> dict[str, dict[str, Any]]:
-    """Published group averages; where the source prints none but all of a group's task scores are published,
-    the group average is their mean by the same rule (marked `derived`)."""
-    out = {}
-    for lv, members in rule.LEVELS.items():
-        if lv in tasks:
-            out[lv] = cell(value=tasks[lv]["avg"].value, approx=tasks[lv]["avg"].approximate)
-            continue
-        scores = [rule.task_score(t, {k: v.value for k, v in tasks.get(t, {}).items()}) for t in members]
-        out[lv] = {**cell(value=sum(scores) / len(scores)), "derived": True} if scores and all(x is not None for x in scores) else cell()
-    return out
+def _published_rows(bench: Benchmark | None) -> list[dict[str, Any]]:
+    """One row per published model and setting: its group averages (as printed; where the source prints none but
+    every member's task score is published, the rule's group score of them, marked `derived`) and task scores."""
+    published, rule = (bench.published, bench.score_rule) if bench is not None else (None, PLAIN)
+    if published is None:
+        return []
+    settings_shown = published.settings()
+    names = {task.title: name for name, task in bench.tasks.items()} if bench is not None else {}
+    rows = []
+    for setting in settings_shown:
+        for name, tasks in published.table(setting).items():
+            task_scores = {t: rule.task_score(t, {k: v.value for k, v in task_values(tasks, t, names.get(t, t)).items()})
+                           for t in rule.task_order}
+            levels = {}
+            for g in rule.groups:
+                if g.id in tasks and "avg" in tasks[g.id]:
+                    levels[g.id] = cell(value=tasks[g.id]["avg"].value, approx=tasks[g.id]["avg"].approximate)
+                    continue
+                derived = rule.group_score(g, task_scores)
+                levels[g.id] = {**cell(value=derived), "derived": True} if derived is not None else cell()
+            approximate = any(v.approximate for per_task in tasks.values() for v in per_task.values())
+            rows.append({"name": name, "setting": setting if len(settings_shown) > 1 else "", "model": published.models.get(name),
+                         "approximate": approximate, "levels": levels, "tasks": {t: cell(value=v) for t, v in task_scores.items()}})
+    return rows
 
 
 def _leaderboard(infos: list[dict[str, Any]], bench: Benchmark | None, opts: ReportOptions) -> list[dict[str, Any]]:
-    rule, published = (bench.scoring or PLAIN) if bench else PLAIN, _published(bench)
-    LEVELS, TASK_ORDER, task_score = rule.LEVELS, rule.TASK_ORDER, rule.task_score  # noqa: N806
-    first = next(iter(LEVELS), None)  # rows are sorted by the first group's average
+    rule = bench.score_rule if bench is not None else PLAIN
+    first = rule.groups[0].id if rule.groups else None  # rows are sorted by the first group's average
     rows = []
     for info in infos:
         ivs = info["intervals"]
         rows.append({"name": info["name"], "kind": "run", "type": "your run", "color": info["color"],
                      "ranked": _ranked(info, opts), "scope": info["scope_label"],
                      "detail": f"{info['model']} · {info['protocol']}",
-                     "levels": {lv: cell(ivs.levels.get(lv)) if lv in ivs.levels else cell() for lv in LEVELS},
-                     "tasks": {t: cell(ivs.task_scores[t]) if t in ivs.task_scores else cell() for t in TASK_ORDER}})
-    for name, tasks in published.table().items():
-        m = published.models().get(name)
-        levels = _published_levels(tasks, rule)
-        scores = {t: cell(value=task_score(t, {k: v.value for k, v in tasks.get(t, {}).items()})) for t in TASK_ORDER}
-        rows.append({"name": name, "kind": "published", "type": m.type if m else "", "color": None, "ranked": True, "scope": "",
-                     "detail": _detail(m), "levels": levels, "tasks": scores})
+                     "levels": {g.id: cell(ivs.levels.get(g.id)) if g.id in ivs.levels else cell() for g in rule.groups},
+                     "tasks": {t: cell(ivs.task_scores[t]) if t in ivs.task_scores else cell() for t in rule.task_order}})
+    for p in _published_rows(bench):
+        m = p["model"]
+        detail = " · ".join(x for x in (_detail(m, p["approximate"]), p["setting"]) if x)
+        rows.append({"name": p["name"], "kind": "published", "type": m.type if m else "", "color": None, "ranked": True, "scope": "",
+                     "detail": detail, "levels": p["levels"], "tasks": p["tasks"]})
     rows.sort(key=lambda r: (not r["ranked"],
                              -(r["levels"][first]["value"] if first is not None and r["levels"][first]["value"] is not None else -1.0)))
     return rows
@@ -149,58 +146,51 @@ def _leaderboard(infos: list[dict[str, Any]], bench: Benchmark | None, opts: Rep
 def _scatter(infos: list[dict[str, Any]], bench: Benchmark | None, opts: ReportOptions) -> tuple[Any, list[str]]:
     """The first two groups' averages against each other (CLUE: the paper's Level 1 vs Level 2 figure), and one
     line per run that is not in it (and why): nothing drops out silently."""
-    rule = (bench.scoring or PLAIN) if bench else PLAIN
-    groups = list(rule.LEVELS)
-    if len(groups) < 2:
+    rule = bench.score_rule if bench is not None else PLAIN
+    if len(rule.groups) < 2:
         return None, []
-    gx, gy = groups[:2]
-    published = _published(bench)
+    gx, gy = rule.groups[:2]
     points = []
     left_out: list[str] = []
-    for name, tasks in published.table().items():
-        levels = _published_levels(tasks, rule)
-        if levels[gx]["value"] is not None and levels[gy]["value"] is not None:
-            m = published.models().get(name)
-            points.append(charts.Point(name, levels[gx]["value"], levels[gy]["value"], m.type if m else "general"))
+    for p in _published_rows(bench):
+        x, y = p["levels"][gx.id]["value"], p["levels"][gy.id]["value"]
+        if x is not None and y is not None:
+            label = p["name"] + (f" ({p['setting']})" if p["setting"] else "")
+            points.append(charts.Point(label, x, y, p["model"].type if p["model"] else "general"))
     for info in infos:
         lv = info["intervals"].levels
         if not _ranked(info, opts):
             left_out.append(f"{info['name']}: synthetic data (pass --include-synthetic to plot it)")
             continue
-        missing = [g for g in (gx, gy) if g not in lv]
+        missing = [g for g in (gx, gy) if g.id not in lv]
         if missing:
             titles = {n: t.get("title", n) for n, t in info["scores"]["tasks"].items()}
-            lacks = [t for g in missing for t in rule.LEVELS[g] if t not in info["intervals"].task_scores]
-            left_out.append(f"{info['name']}: no {' / '.join(rule.LEVEL_TITLES.get(g, g) for g in missing)} average "
+            lacks = [t for g in missing for t in g.members if t not in info["intervals"].task_scores]
+            left_out.append(f"{info['name']}: no {' / '.join(g.title for g in missing)} average "
                             f"(lacks {', '.join(lacks) or 'task scores'}; ran {', '.join(titles.values()) or 'nothing'})")
             continue
-        a, b = lv[gx], lv[gy]
+        a, b = lv[gx.id], lv[gy.id]
         points.append(charts.Point(info["name"], a.value, b.value, "run",  # type: ignore[arg-type]
                                    (a.low, a.high) if a.low is not None else None,
                                    (b.low, b.high) if b.low is not None else None, a.partial or b.partial))
-    labels = [f"{rule.LEVEL_TITLES.get(g, g)} ({', '.join(rule.LEVELS[g])})" for g in (gx, gy)]
+    labels = [f"{g.title} ({', '.join(g.members)})" for g in (gx, gy)]
     return charts.scatter(points, {i["name"]: i["color"] for i in infos}, *labels), left_out
 
 
 def _tasks(infos: list[dict[str, Any]], titles: list[str], bench: Benchmark | None,
-           grouped: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    rule = (bench.scoring or PLAIN) if bench else PLAIN
-    TASK_METRICS, task_score = rule.TASK_METRICS, rule.task_score  # noqa: N806
-    table = _published(bench).table()
+           grouped: dict[str, Any] | None = None, prefix: str = "") -> list[dict[str, Any]]:
+    rule = bench.score_rule if bench is not None else PLAIN
     out = []
     for title in titles:
-        rows, metrics = [], list(TASK_METRICS.get(title, ()))
+        rows, metrics = [], list(rule.task_metrics.get(title, ()))
         for info in infos:
             entry = next(((n, t) for n, t in info["scores"]["tasks"].items() if t.get("title", n) == title), None)
             if entry is None:
                 continue
             name, task = entry
             metrics += [m for m in task.get("metrics", {}) if m not in metrics]
-            pub = table.get(info["published_model"] or "", {}).get(title, {})
-            pub_values = {m: v.value for m, v in pub.items()}
-            score = task_score(title, pub_values)
-            if score is not None:
-                pub_values["score"] = score
+            checks = [c for c in info["checks"] if c.task == title]
+            pub_values = {c.metric: c.published for c in checks if c.published is not None}  # of the run's own setting
             skipped: dict[str, list[str]] = {}
             for m, how in (task.get("skipped") or {}).items():
                 skipped.setdefault(str(how), []).append(m)
@@ -208,10 +198,10 @@ def _tasks(infos: list[dict[str, Any]], titles: list[str], bench: Benchmark | No
                          "setting": settings.setting_label(settings.shots_of(info)),
                          "skipped": list(skipped.items()), "task_model": info["model"],
                          "cells": info["intervals"].metrics.get(title, {}), "score": info["intervals"].task_scores.get(title),
-                         "published_model": info["published_model"], "published": pub_values,
-                         "checks": [c for c in info["checks"] if c.task == title]})
+                         "published_model": info["published_model"], "published": pub_values, "checks": checks})
         shown = [m for m in metrics if any(m in r["cells"] or m in r["published"] for r in rows)]
-        chart_metrics = [m for m in TASK_METRICS.get(title, ()) if m in shown] or shown[:6]
+        listed = rule.task_metrics.get(title, ())
+        chart_metrics = [m for m in listed if m in shown] or shown[:6]
         bars = []
         for r in rows:
             values = {m: (iv.value, iv.low, iv.high) for m, iv in r["cells"].items()}
@@ -219,12 +209,12 @@ def _tasks(infos: list[dict[str, Any]], titles: list[str], bench: Benchmark | No
                 values["score"] = (r["score"].value, r["score"].low, r["score"].high)
             bars.append(charts.Bar(r["run"], values, r["published"]))
         if grouped is not None:  # runs by model × setting: one chart per dataset, not one bar per run
-            chart = settings.chart(grouped, title, TASK_METRICS)
+            chart = settings.chart(grouped, title, rule.task_metrics)
         else:
-            chart = charts.task_bars(title, chart_metrics + (["score"] if len(TASK_METRICS.get(title, ())) > 1 else []), bars,
+            chart = charts.task_bars(title, chart_metrics + (["score"] if len(listed) > 1 else []), bars,
                                      {i["name"]: i["color"] for i in infos})
-        out.append({"title": title, "anchor": "task-" + "".join(ch for ch in title.lower() if ch.isalnum()),
-                    "metrics": shown, "rows": rows, "chart": chart, "listed": TASK_METRICS.get(title, ()),
+        out.append({"title": title, "anchor": prefix + "task-" + "".join(ch for ch in title.lower() if ch.isalnum()),
+                    "metrics": shown, "rows": rows, "chart": chart, "listed": listed,
                     "extraction": any("extraction_failures" in r["task"] for r in rows)})
     return out
 
@@ -236,10 +226,11 @@ def _pairs(infos: list[dict[str, Any]], explicit: Sequence[tuple[str, str]]) -> 
         if unknown:
             raise ConfigError(f"--compare names unknown run(s): {', '.join(unknown)}", f"use run directory names: {', '.join(by_name)}")
         return [(by_name[a], by_name[b]) for a, b in explicit]
+    same = [(a, b) for a, b in itertools.combinations(infos, 2) if a["bench"] is b["bench"]]  # runs of one benchmark
     if len(infos) <= ALL_PAIRS_UP_TO:
-        return list(itertools.combinations(infos, 2))
+        return same
     pairs = []
-    for a, b in itertools.combinations(infos, 2):
+    for a, b in same:
         same_model = a["model"] == b["model"]
         base = (a["pm"] and b["pm"] and (a["pm"].base_model == b["pm"].name or b["pm"].base_model == a["pm"].name))
         if same_model or base:
@@ -251,9 +242,9 @@ def _comparisons(infos: list[dict[str, Any]], runs: list[dict[str, Any]], opts: 
     raw = {r["name"]: r for r in runs}
     out: list[dict[str, Any]] = []
     for a, b in _pairs(infos, opts.compare):
-        results = compare_runs(a["scores"], raw[a["name"]]["samples"], b["scores"], raw[b["name"]]["samples"],
+        results = compare_runs(a["bench"], a["scores"], raw[a["name"]]["samples"], b["scores"], raw[b["name"]]["samples"],
                                replicates=opts.replicates, seed=opts.seed)
-        order = {t: i for i, t in enumerate(scoring_for(a["scores"]).TASK_ORDER)}
+        order = {t: i for i, t in enumerate(a["rule"].task_order)}
         results.sort(key=lambda p: order.get(p.task, len(order)))  # stable: metric order kept within a task
         out.append({"id": f"cmp{len(out)}", "a": a["name"], "b": b["name"], "results": results})
     return out
@@ -277,7 +268,7 @@ def _provenance(info: dict[str, Any]) -> dict[str, Any]:
     """Run record, seeds and protocol switches; switches that differ from the benchmark's reference
     protocol (the one its published numbers were made with) are highlighted."""
     rec = info["record"]
-    bench = benchmark_of(info["scores"])
+    bench = info["bench"]
     switches = rec.get("protocol_switches") or {}
     reference = bench.protocols.get(bench.reference_protocol) if bench and bench.reference_protocol else None
     ref = reference.switches() if reference is not None else {}
@@ -300,36 +291,76 @@ def _task_runs(rec: dict[str, Any]) -> list[tuple[str, list[str], Any]]:
     return [(cmd, tasks, None if limit == "None" else limit) for (cmd, limit), tasks in groups.items()]
 
 
-def build_view(runs: list[dict[str, Any]], opts: ReportOptions) -> dict[str, Any]:
-    """The whole report as data (see the module docstring)."""
-    prices = load_prices(opts.prices)
-    infos = [_run_info(i, r, opts, prices) for i, r in enumerate(runs)]
-    titles = _task_titles(runs)
-    bench = benchmark_of(runs[0]["scores"]) if runs else None
-    rule, published = (bench.scoring or PLAIN) if bench else PLAIN, _published(bench)
-    for info in infos:
-        info["provenance"] = _provenance(info)
-    samples = sample_rows(infos, opts.max_samples)
+def _section(runset: RunSet, infos: list[dict[str, Any]], opts: ReportOptions, prefix: str) -> dict[str, Any]:
+    """Everything the report shows about one benchmark's runs: its groups, leaderboard, charts, published table, text."""
+    bench = runset.benchmark
+    rule = bench.score_rule if bench is not None else PLAIN
+    published = bench.published if bench is not None else None
+    titles = _task_titles(runset.runs, rule)
     bench_text = dict(bench.report_text) if bench else {}
-    grouped = settings.build(infos, rule, titles, bench_text)
+    grouped = settings.build(infos, rule, titles, bench_text, prefix)
     for info in infos:
         info["setting"] = settings.setting_label(settings.shots_of(info)) if grouped else None
     scatter, left_out = _scatter(infos, bench, opts)
+    return {
+        "name": runset.name, "title": runset.title, "prefix": prefix, "runs": infos, "titles": titles,
+        "levels": [g.id for g in rule.groups], "level_titles": rule.group_titles, "task_order": rule.task_order,
+        "benchmark": bench.name if bench else None, "bench_text": bench_text, "grouped": grouped,
+        "no_published": (bench_text.get("no_published") or f"No published {bench.title} numbers are bundled with this kit: "
+                         "nothing here is compared with or verified against the paper.")
+        if bench and (published is None or not published.values) else None,
+        "leaderboard": _leaderboard(infos, bench, opts), "scatter": scatter, "scatter_left_out": left_out,
+        "tasks": _tasks(infos, titles, bench, grouped, prefix),
+        "source_notes": dict(published.notes) if published is not None else {},
+        "published_count": sum(1 for m in published.models.values() if m.type != "baseline") if published is not None else 0,
+    }
+
+
+def _summary(sections: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Across benchmarks, one row per model: each benchmark's group averages and how many of its tasks have a score
+    (from that model's first run in the benchmark; further runs are counted). None for a one-benchmark report."""
+    if len(sections) < 2:
+        return None
+    models: dict[str, dict[str, Any]] = {}
+    for sec in sections:
+        for info in sec["runs"]:
+            row = models.setdefault(info["model"], {"model": info["model"], "color": info["color"], "cells": {}})
+            have = row["cells"].get(sec["name"])
+            if have is not None:
+                have["more"] += 1
+                continue
+            ivs = info["intervals"]
+            row["cells"][sec["name"]] = {"run": info["name"], "setting": settings.setting_label(settings.shots_of(info)),
+                                         "scope": info["scope_label"], "more": 0,
+                                         "levels": {g: cell(ivs.levels.get(g)) if g in ivs.levels else cell() for g in sec["levels"]},
+                                         "scored": len(ivs.task_scores), "tasks": len(info["scores"]["tasks"])}
+    return {"sections": [{"name": s["name"], "title": s["title"], "prefix": s["prefix"], "levels": s["levels"],
+                          "level_titles": s["level_titles"]} for s in sections], "rows": list(models.values())}
+
+
+def build_view(runs: list[dict[str, Any]], opts: ReportOptions) -> dict[str, Any]:
+    """The whole report as data (see the module docstring): one section per benchmark, a summary across them."""
+    prices = load_prices(opts.prices)
+    for r in runs:
+        if "benchmark" not in r:  # runs not read by load_run: their benchmark, looked up once here
+            r["benchmark"] = for_run(r["scores"])
+    infos = [_run_info(i, r, opts, prices) for i, r in enumerate(runs)]
+    for info in infos:
+        info["provenance"] = _provenance(info)
+    samples = sample_rows(infos, opts.max_samples)
+    runsets = by_benchmark(runs)
+    by_name = {i["name"]: i for i in infos}
+    several = len(runsets) > 1
+    sections = [_section(rs, [by_name[r["name"]] for r in rs.runs], opts, f"{rs.name}-" if several else "") for rs in runsets]
     redacted_tasks = sorted(credentialed_tasks({str(s.get("task")) for r in runs for s in r["samples"]})) if opts.redact else []
     return {
-        "runs": infos, "titles": titles, "levels": list(rule.LEVELS), "level_titles": rule.LEVEL_TITLES,
-        "task_order": rule.TASK_ORDER, "benchmark": bench.name if bench else None,
-        "bench_text": bench_text, "grouped": grouped,
-        "no_published": (bench_text.get("no_published") or f"No published {bench.title} numbers are bundled with this kit: "
-                         "nothing here is compared with or verified against the paper.") if bench and not published.table() else None,
-        "leaderboard": _leaderboard(infos, bench, opts), "scatter": scatter, "scatter_left_out": left_out,
-        "tasks": _tasks(infos, titles, bench, grouped),
+        "runs": infos, "sections": sections, "summary": _summary(sections),
+        "titles": list(dict.fromkeys(t for sec in sections for t in sec["titles"])),  # the sample browser's task filter
         "synthetic_runs": [i["name"] for i in infos if i["synthetic"]], "subset_runs": [i["name"] for i in infos if i["subset"]],
         "rule": rule_text(opts.tolerance),
         "comparisons": _comparisons(infos, runs, opts), "samples": samples, "opts": opts,
         "samples_per_task": samples_per_task(infos, opts.max_samples),
-        "redacted_tasks": redacted_tasks, "verdicts": VERDICTS, "source_notes": getattr(published, "SOURCE_NOTES", {}),
-        "published_count": sum(1 for m in published.models().values() if m.type != "baseline"),
+        "redacted_tasks": redacted_tasks, "verdicts": VERDICTS,
         "ratings": ratings_section(runs, replicates=opts.replicates, seed=opts.seed),
     }
 
@@ -342,8 +373,8 @@ def results_rows(view: dict[str, Any]) -> list[dict[str, Any]]:
         for c in info["checks"]:
             iv = ivs.metrics.get(c.task, {}).get(c.metric) if c.metric not in ("score", "avg") else \
                 (ivs.task_scores.get(c.task) if c.metric == "score" else ivs.levels.get(c.task))
-            rows.append({"run": c.run, "benchmark": info["scores"].get("benchmark") or view.get("benchmark"),
-                         "model": c.model, "protocol": c.protocol, "task": c.task, "metric": c.metric,
+            rows.append({"run": c.run, "benchmark": info["bench"].name if info["bench"] is not None else info["scores"].get("benchmark"),
+                         "model": c.model, "protocol": c.protocol, "setting": c.setting, "task": c.task, "metric": c.metric,
                          "value": c.reproduced, "ci_low": c.low, "ci_high": c.high, "n": iv.n if iv else None,
                          "partial": bool(iv and iv.partial), "published_model": c.published_model, "published": c.published,
                          "published_source": c.source, "delta": c.delta, "verdict": c.verdict, "direction": c.direction,

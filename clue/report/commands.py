@@ -81,29 +81,41 @@ def verify_command(args: argparse.Namespace) -> int:
     from clue.benchmark import resolve
 
     if args.list_models:
-        published = resolve(getattr(args, "benchmark", None)).published
-        if published is None:
-            raise ConfigError("this benchmark has no published numbers", "pass --benchmark NAME of one that has")
-        for m in published.models().values():
+        chosen = resolve(getattr(args, "benchmark", None))
+        if chosen.published is None or not chosen.published.models:
+            raise ConfigError(f"{chosen.title} has no published models", "pass --benchmark NAME of one that has")
+        for m in chosen.published.models.values():
             print(f"{m.name:<30} {m.type:<11} {m.hf_id or '(no HF id: ' + m.hf_id_status + ')'}")
         return 0
     if not args.runs:
         raise ConfigError("clue verify needs at least one run directory", "e.g. clue verify runs/<model>__<protocol>")
     _check_numbers(args)
-    from clue.report.load import load_runs
+    from clue.report.load import by_benchmark, load_runs
     from clue.verify import exit_status, format_table, scope_label, verify_run
 
     checks = []
     scopes = {}
-    for run in load_runs(list(args.runs)):
-        checks += verify_run(run, tolerance=args.tolerance, published_model=args.published_model,
-                             replicates=args.bootstrap, seed=args.seed)
-        scopes[run["name"]] = scope_label(run)
-    print(format_table(checks, show_all=args.all, margin=args.tolerance, scopes=scopes))
+    unverifiable = []
+    for runset in by_benchmark(load_runs(list(args.runs))):
+        bench = runset.benchmark
+        if bench is None or bench.published is None or not bench.published.values:
+            what = f"no published {bench.title} numbers are bundled with this kit" if bench is not None else \
+                "no installed benchmark knows these runs' tasks"
+            unverifiable.append(f"clue: verify: {', '.join(r['name'] for r in runset.runs)}: {what}; nothing to verify")
+            continue
+        for run in runset.runs:
+            checks += verify_run(bench, run, tolerance=args.tolerance, published_model=args.published_model,
+                                 replicates=args.bootstrap, seed=args.seed)
+            scopes[run["name"]] = scope_label(run)
+    for line in unverifiable:
+        print(line)
     if args.json:
         from clue.files import write_text
 
         write_text(args.json, json.dumps([c.as_dict() for c in checks], indent=2) + "\n", what="--json")
+    if not checks:
+        return EXIT_INCONCLUSIVE  # nothing could be compared: not reproduced, and said why above
+    print(format_table(checks, show_all=args.all, margin=args.tolerance, scopes=scopes))
     code = exit_status(checks)
     if code == EXIT_DEVIATES:
         print(f"clue: verify: some numbers deviate from the published ones (exit {code})", file=sys.stderr)

@@ -1,4 +1,8 @@
-"""Reading finished run directories (scores.json, samples.jsonl, run.json) and redacting them.
+"""Reading finished run directories (scores.json, samples.jsonl, run.json), grouping them by benchmark, redacting them.
+
+Each run's benchmark is looked up once, when it is loaded (`run["benchmark"]`: its recorded
+`benchmark`, else the one owning its tasks, else None); `by_benchmark` groups loaded runs into
+`RunSet`s, and everything downstream (stats, verify, the report) takes that benchmark as given.
 
 Redaction (`--redact`) drops what could carry credentialed source text — prompts (they hold the
 documents), raw and post-processed outputs, references and server error messages — for every task marked
@@ -8,9 +12,11 @@ documents), raw and post-processed outputs, references and server error messages
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
+from clue.benchmark import Benchmark, for_run
 from clue.errors import DataError
 from clue.rundir import scope
 
@@ -18,7 +24,7 @@ REDACTED_FIELDS = ("prompt", "raw_output", "output", "reference", "error")  # se
 
 
 def load_run(run_dir: str | Path) -> dict[str, Any]:
-    """{"dir", "name", "scores", "record", "samples"} of one run directory written by `clue run`."""
+    """{"dir", "name", "scores", "record", "samples", "scope", "benchmark"} of one run directory written by `clue run`."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise DataError(f"run directory {run_dir} does not exist", "pass a directory written by `clue run` (e.g. runs/<model>__<protocol>)")
@@ -47,7 +53,7 @@ def load_run(run_dir: str | Path) -> dict[str, Any]:
     scores.setdefault("model", record.get("model", run_dir.name))
     scores.setdefault("protocol", record.get("protocol", "?"))
     return {"dir": str(run_dir), "name": run_dir.resolve().name or str(run_dir), "scores": scores, "record": record, "samples": samples,
-            "scope": scope(scores, record)}
+            "scope": scope(scores, record), "benchmark": for_run(scores)}
 
 
 def load_runs(run_dirs: list[str | Path]) -> list[dict[str, Any]]:
@@ -60,6 +66,34 @@ def load_runs(run_dirs: list[str | Path]) -> list[dict[str, Any]]:
         if seen[base] > 1:
             run["name"] = f"{base} ({seen[base]})"
     return runs
+
+
+@dataclass(frozen=True)
+class RunSet:
+    """The loaded runs of one benchmark (None: runs no installed benchmark claims), in the order given."""
+
+    benchmark: Benchmark | None
+    runs: tuple[dict[str, Any], ...]
+
+    @property
+    def name(self) -> str:
+        return self.benchmark.name if self.benchmark is not None else "unknown"
+
+    @property
+    def title(self) -> str:
+        return self.benchmark.title if self.benchmark is not None else "Unknown benchmark"
+
+
+def by_benchmark(runs: Sequence[dict[str, Any]]) -> list[RunSet]:
+    """Loaded runs grouped by their benchmark, groups in order of first appearance."""
+    groups: dict[str | None, list[dict[str, Any]]] = {}
+    benches: dict[str | None, Benchmark | None] = {}
+    for run in runs:
+        bench = run.get("benchmark")
+        key = bench.name if bench is not None else None
+        groups.setdefault(key, []).append(run)
+        benches[key] = bench
+    return [RunSet(benches[k], tuple(rs)) for k, rs in groups.items()]
 
 
 def credentialed_tasks(names: set[str]) -> set[str]:

@@ -7,8 +7,6 @@ import functools
 import heapq
 from typing import Any
 
-from clue.scoring import scoring_for
-
 TEXT_LIMIT = 20_000  # characters of one prompt/output shown; the rest is in samples.jsonl
 SAMPLE_BUDGET = 1500  # rows in the sample browser across all runs and tasks (keeps big reports light)
 MIN_SAMPLES = 2  # per run and task (plus as many worst): hundreds of run × task pairs still list their worst items
@@ -52,7 +50,7 @@ def sample_rows(infos: list[dict[str, Any]], max_samples: int) -> list[dict[str,
         by_task: dict[str, list[dict[str, Any]]] = {}
         for s in info["samples"]:
             by_task.setdefault(str(s.get("task")), []).append(s)
-        task_metrics = scoring_for(info["scores"]).TASK_METRICS
+        task_metrics = info["rule"].task_metrics  # the run's benchmark's rule (set by aggregate._run_info)
         for task, lines in by_task.items():
             title = titles.get(task, task)
             flagged = []

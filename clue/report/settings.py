@@ -1,6 +1,7 @@
 """Runs by the benchmark's groups, settings side by side: the view a many-dataset, zero/few-shot benchmark needs.
 
-A run's *setting* is its `shots` (scores.json, else run.json; 0 = zero-shot). Runs of one model that
+A run's *setting* is its `shots` (scores.json, else run.json; 0 = zero-shot). Built per benchmark (the report
+has one section per benchmark). Runs of one model that
 differ only in their setting (same model, protocol and scope) form one row; per group of the benchmark's
 scoring rule (ClinicBench: its scenarios) a table shows each dataset's score per setting next to each
 other, with the extraction failures of every cell (answers the extraction could not read: scored wrong,
@@ -14,6 +15,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from clue.report import charts
+from clue.score_rule import ScoreRule
 
 
 def shots_of(info: Mapping[str, Any]) -> int | None:
@@ -70,13 +72,15 @@ def _rows(infos: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return list(rows.values())
 
 
-def build(infos: Sequence[dict[str, Any]], rule: Any, titles: Sequence[str], bench_text: Mapping[str, str]) -> dict[str, Any] | None:
-    """The grouped view as plain data (None when it does not apply)."""
+def build(infos: Sequence[dict[str, Any]], rule: ScoreRule, titles: Sequence[str], bench_text: Mapping[str, str],
+          prefix: str = "") -> dict[str, Any] | None:
+    """The grouped view of one benchmark's runs as plain data (None when it does not apply); `prefix` keeps its
+    anchors apart from another benchmark's in the same report."""
     if not infos or not applies(infos):
         return None
     settings = sorted({shots_of(i) for i in infos}, key=lambda s: (s is None, s or 0))
     rows = _rows(infos)
-    groups = [(g, rule.LEVEL_TITLES.get(g, g), [t for t in members if t in titles]) for g, members in rule.LEVELS.items()]
+    groups = [(g.id, g.title, [t for t in g.members if t in titles]) for g in rule.groups]
     grouped = {t for _, _, members in groups for t in members}
     rest = [t for t in titles if t not in grouped]
     if rest:
@@ -87,15 +91,15 @@ def build(infos: Sequence[dict[str, Any]], rule: Any, titles: Sequence[str], ben
             continue
         table = []
         for row in rows:
-            cells = {t: {s: (_cell(row["runs"][s], t, rule.TASK_METRICS) if s in row["runs"] else None) for s in settings}
+            cells = {t: {s: (_cell(row["runs"][s], t, rule.task_metrics) if s in row["runs"] else None) for s in settings}
                      for t in members}
             avg = {s: (row["runs"][s]["intervals"].levels.get(gid) if s in row["runs"] else None) for s in settings}
             table.append({**{k: row[k] for k in ("model", "protocol", "scope", "color", "extra")}, "cells": cells, "avg": avg})
         failures = {t: sum((c or {}).get("extraction_failures") or 0 for r in table for c in r["cells"][t].values()) for t in members}
-        out_groups.append({"id": gid, "title": gtitle, "anchor": "group-" + "".join(ch for ch in gid.lower() if ch.isalnum()),
+        out_groups.append({"id": gid, "title": gtitle, "anchor": prefix + "group-" + "".join(ch for ch in gid.lower() if ch.isalnum()),
                            "datasets": members, "rows": table,
-                           "anchors": {t: "task-" + "".join(ch for ch in t.lower() if ch.isalnum()) for t in members},
- "has_avg": gid in rule.LEVELS, "failures": failures})
+                           "anchors": {t: prefix + "task-" + "".join(ch for ch in t.lower() if ch.isalnum()) for t in members},
+                           "has_avg": gid in rule.group_titles, "failures": failures})
     return {"settings": [(s, setting_label(s)) for s in settings], "groups": out_groups, "rows": rows,
             "paired": sum(1 for r in rows if len(r["runs"]) > 1),
             "title": bench_text.get("groups_title") or "Groups",

@@ -199,14 +199,13 @@ def test_dry_run_estimates_without_a_server(tmp_path):
 
 
 def test_verify_notes_prompts_that_are_not_byte_identical(tmp_path):
-    from clue.report.load import load_run
-    from clue.verify import verify_run
+    from tests.core.test_report_fixtures import verified
 
     data = invented_meqsum(tmp_path, n=6)
     with FakeServer(responder=meqsum_oracle(data), model_id="meta-llama/Meta-Llama-3-8B-Instruct") as srv:
         proc = _run(srv.url, tmp_path, data, "meta-llama/Meta-Llama-3-8B-Instruct")
     assert proc.returncode == 0, proc.stderr
-    checks = verify_run(load_run(tmp_path / "run"), replicates=20)
+    checks = verified(tmp_path / "run", replicates=20)
     assert checks and all("not byte-identical" in c.note for c in checks)
 
 

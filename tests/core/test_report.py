@@ -127,3 +127,30 @@ def test_demo_ends_with_a_full_report(tmp_path: Path):
     html = (tmp_path / "reports" / "demo" / "index.html").read_text(encoding="utf-8")
     assert "Leaderboard" in html and "Provenance" in html and "parameterless-baseline" in html
     assert (tmp_path / "reports" / "demo" / "results.csv").is_file()
+
+
+def test_a_report_over_two_benchmarks_has_one_section_each_and_a_summary(tmp_path: Path):
+    """Measured on the old code: the first run's benchmark shaped the page (CLUE's Level columns for ClinicBench)."""
+    from clue.report.aggregate import ReportOptions, build_view
+    from clue.report.load import by_benchmark, load_runs
+
+    cb_lines = [sample(n, f"SYNTHETIC-{i}", {"accuracy": 100.0 * (i % 2)}) for n in ("medqa", "medmcqa") for i in range(6)]
+    cb = write_run(tmp_path / "cb", "gpt-4", cb_lines, protocol="clinicbench", shots=0, benchmark="clinicbench",
+                   titles={"medqa": "MedQA (USMLE, US)", "medmcqa": "MedMCQA (dev)"})
+    clue_run = published_like_run(tmp_path / "clue", "Meta-Llama-3-8B-Instruct", n=4)
+    runs = load_runs([cb, clue_run])
+    assert [(rs.name, [r["name"] for r in rs.runs]) for rs in by_benchmark(runs)] == [("clinicbench", ["cb"]), ("clue", ["clue"])]
+    view = build_view(runs, ReportOptions(replicates=20))
+    cb_sec, clue_sec = view["sections"]
+    assert cb_sec["levels"] == ["reasoning", "generation", "understanding"] and clue_sec["levels"] == ["Level1", "Level2"]
+    assert [r["name"] for r in cb_sec["leaderboard"]] == ["cb"] and "Meta-Llama-3-8B-Instruct" in [r["name"] for r in clue_sec["leaderboard"]]
+    assert cb_sec["no_published"] and not clue_sec["no_published"]
+    assert {r["model"] for r in view["summary"]["rows"]} == {"gpt-4", "meta-llama/Meta-Llama-3-8B-Instruct"}
+    assert view["comparisons"] == []  # never a pair across benchmarks
+    out = tmp_path / "report"
+    build_report([cb, clue_run], out, replicates=20)
+    html = (out / "index.html").read_text()
+    cb_part = html[html.index('id="clinicbench-benchmark"'):html.index('id="clue-benchmark"')]
+    assert ">Reasoning<" in cb_part and "Level 1" not in cb_part and 'id="clinicbench-task-medqausmleus"' in cb_part
+    assert "Level 1" in html[html.index('id="clue-benchmark"'):] and 'id="summary"' in html
+    assert len(re.findall(r'<section id="[a-z-]*leaderboard"', html)) == 2

@@ -13,6 +13,7 @@ from clue.benchmarks.clue.published.rule import TASK_METRICS
 
 TASK_NAMES = {"MedNLI": "mednli", "MeQSum": "meqsum", "ProblemSummary": "problemsummary", "MeDiSumQA": "medisumqa",
               "MeDiSumCode": "medisumcode", "LongHealth": "longhealth"}
+CLUE_SHOTS = {"mednli": 3, "meqsum": 3, "problemsummary": 3, "medisumqa": 1, "medisumcode": 1, "longhealth": 0}  # CLUE's k (Q26)
 
 
 def record(model: str, protocol: str = "clue-v3", **extra: Any) -> dict[str, Any]:
@@ -38,8 +39,10 @@ def sample(task: str, sid: str, scores: Mapping[str, float], *, output: str = "S
 
 
 def write_run(path: Path, model: str, samples: Sequence[Mapping[str, Any]], *, protocol: str = "clue-v3",
-              skipped: Mapping[str, Mapping[str, str]] | None = None, titles: Mapping[str, str] | None = None) -> Path:
-    """A run directory whose scores.json holds the plain means of the samples' scores."""
+              skipped: Mapping[str, Mapping[str, str]] | None = None, titles: Mapping[str, str] | None = None,
+              shots: int | None = None, benchmark: str | None = None) -> Path:
+    """A run directory whose scores.json holds the plain means of the samples' scores; each task's `n_shots` is
+    `shots`, else CLUE's k for a CLUE task, else 0."""
     path.mkdir(parents=True, exist_ok=True)
     names = {v: k for k, v in TASK_NAMES.items()} | dict(titles or {})
     tasks: dict[str, Any] = {}
@@ -56,8 +59,10 @@ def write_run(path: Path, model: str, samples: Sequence[Mapping[str, Any]], *, p
             vals = [s["scores"][m] for s in ok if m in s["scores"]]
             metrics[m] = sum(vals) / len(vals)
         scores[name] = {"title": names.get(name, name), "metrics": metrics, "skipped": dict((skipped or {}).get(name, {})),
-                        "n": len(lines), "n_scored": len(ok), "n_failed": len(lines) - len(ok), "n_shots": 3}
-    (path / "scores.json").write_text(json.dumps({"model": model, "protocol": protocol, "tasks": scores}), encoding="utf-8")
+                        "n": len(lines), "n_scored": len(ok), "n_failed": len(lines) - len(ok),
+                        "n_shots": shots if shots is not None else CLUE_SHOTS.get(name, 0)}
+    doc = {"model": model, "protocol": protocol, "tasks": scores, **({"benchmark": benchmark} if benchmark else {})}
+    (path / "scores.json").write_text(json.dumps(doc), encoding="utf-8")
     (path / "samples.jsonl").write_text("".join(json.dumps(s) + "\n" for s in samples), encoding="utf-8")
     (path / "run.json").write_text(json.dumps(record(model, protocol)), encoding="utf-8")
     return path
@@ -65,9 +70,10 @@ def write_run(path: Path, model: str, samples: Sequence[Mapping[str, Any]], *, p
 
 def published_like_run(path: Path, model_name: str, *, n: int = 24, shift: float = 0.0) -> Path:
     """Every task of `model_name` with each sample scoring exactly the published value (+ shift)."""
-    from clue.benchmarks.clue import published
+    from clue.benchmarks.clue.published import PUBLISHED
+    from clue.published import PROTOCOL
 
-    table = published.table()[model_name]
+    table = PUBLISHED.table(PROTOCOL)[model_name]
     samples = []
     for title, name in TASK_NAMES.items():
         if title not in table:
@@ -79,4 +85,13 @@ def published_like_run(path: Path, model_name: str, *, n: int = 24, shift: float
                     samples.append(sample(name, f"SYNTHETIC-p{i}/q0/t{sub}/r0", {f"task{sub}_acc": v}))
                 continue
             samples.append(sample(name, f"SYNTHETIC-{i}", {m: table[title][m].value + shift for m in TASK_METRICS[title]}))
-    return write_run(path, published.models()[model_name].hf_id or model_name, samples)
+    return write_run(path, PUBLISHED.models[model_name].hf_id or model_name, samples)
+
+
+def verified(run_dir: Path, **options: Any) -> list[Any]:
+    """`clue verify`'s checks of one run directory (its benchmark as loaded)."""
+    from clue.report.load import load_run
+    from clue.verify import verify_run
+
+    run = load_run(run_dir)
+    return verify_run(run["benchmark"], run, **options)

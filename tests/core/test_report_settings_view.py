@@ -47,7 +47,7 @@ def _scores(d: Path) -> dict:
 
 def test_groups_pairs_and_extraction_counts(runs: list[Path]):
     view = build_view(load_runs(runs), ReportOptions(replicates=50))
-    grouped = view["grouped"]
+    grouped = view["sections"][0]["grouped"]
     assert grouped is not None
     assert [g["id"] for g in grouped["groups"]] == ["reasoning", "generation", "understanding"]
     assert grouped["groups"][0]["datasets"] == ["MedQA (USMLE, US)", "PubMedQA (PQA-L test)"]
@@ -70,7 +70,7 @@ def test_groups_pairs_and_extraction_counts(runs: list[Path]):
     avg = rows["SYNTHETIC/model-a"]["avg"][0]
     assert avg is not None and avg.value == pytest.approx(
         sum(by_name[a[0]["run"]]["tasks"][t]["metrics"]["accuracy"] for t in ("medqa", "pubmedqa")) / 2)
-    assert view["no_published"] and "No published" in view["no_published"]
+    assert view["sections"][0]["no_published"] and "No published" in view["sections"][0]["no_published"]
 
 
 def test_html_shows_failures_side_by_side_and_no_published(runs: list[Path], tmp_path: Path):
@@ -114,7 +114,7 @@ def test_clue_runs_get_no_grouped_view(tmp_path: Path):
     from tests.core.test_report_fixtures import published_like_run
 
     view = build_view(load_runs([published_like_run(tmp_path / "r", "Meta-Llama-3-8B-Instruct", n=6)]), ReportOptions(replicates=20))
-    assert view["grouped"] is None and view["no_published"] is None
+    assert view["sections"][0]["grouped"] is None and view["sections"][0]["no_published"] is None
 
 
 def test_view_in_headless_chromium(runs: list[Path], tmp_path: Path):

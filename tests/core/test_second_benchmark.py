@@ -1,7 +1,9 @@
-"""A throwaway second benchmark, declared entirely in this file: two tiny tasks (a multiple-choice task
-with a train split, a generation task without one), a generic protocol and a registry entry. It runs
-end to end through the unchanged core — `clue run/tasks/protocols --benchmark toy`, scores.json,
-run.json, the report — which is the proof that adding a benchmark touches no core file."""
+"""A throwaway third benchmark, declared entirely in this file: two tiny tasks (a multiple-choice task
+with a train split, a generation task without one), a generic protocol, a scoring rule with a weighted
+group, a published table with a zero-shot and a 3-shot row, and a registry entry. It runs end to end
+through the unchanged core — `clue run/tasks/protocols --benchmark toy`, scores.json, run.json, a report
+mixed with CLUE and ClinicBench runs, `clue verify` by setting — which is the proof that adding a
+benchmark touches no core file (the living spec of the benchmark contract)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ import pytest
 from clue import cli
 from clue.benchmark import Benchmark, register_benchmark, resolve, unregister_benchmark
 from clue.protocol import GenericProtocol
+from clue.published import Published
+from clue.score_rule import Group, ScoreRule
 from clue.tasks import BuildContext, fewshot
 from clue.tasks.kinds import GenerationTask, MultipleChoiceTask
 from clue.types import Endpoint, Sample
@@ -73,8 +77,17 @@ def toy(tmp_path):
         [{"id": f"s{i}", "text": f"Patient {i} is well. Follow up in {i} weeks.", "summary": f"Patient {i} is well."} for i in range(6)]))
     protocols = {"plain": GenericProtocol(name="plain", description="greedy, seeded shots", seed=3, prefill=True),
                  "reseeded": GenericProtocol(name="reseeded", description="another shot draw", seed=4)}
+    (tmp_path / "models.csv").write_text("model,hf_id,hf_id_status,type,base_model,size,aliases\n"
+                                         "Parameterless baseline,,none,baseline,,,\n")
+    (tmp_path / "values.csv").write_text("model,task,metric,value,source,setting\n"  # the 3-shot row must never judge a zero-shot run
+                                         "Parameterless baseline,Toy QA,accuracy,33.33,toy_paper,zero-shot\n"
+                                         "Parameterless baseline,toyqa,accuracy,50.00,toy_paper,3-shot\n")
+    rule = ScoreRule(task_metrics={"Toy QA": ("accuracy",), "Toy Summary": ("rouge1",)},
+                     groups=(Group("toy", "Toy average", ("Toy QA", "Toy Summary"), weights=(2.0, 1.0)),))
     bench = register_benchmark(Benchmark(name="toy", title="Toy benchmark", tasks={"toyqa": ToyQA(), "toysum": ToySum()},
-                                         protocols=protocols, default_protocol="plain"))
+                                         protocols=protocols, default_protocol="plain", reference_protocol="plain", rule=rule,
+                                         published=Published.from_csv(tmp_path / "values.csv", tmp_path / "models.csv",
+                                                                      notes={"toy_paper": "the toy paper, Table 1"})))
     yield bench, data
     unregister_benchmark("toy")
 
@@ -144,3 +157,40 @@ def test_zero_shot_base_model_prompts_are_allowed_by_the_generic_core(toy):
     assert request.protocol == "plain" and request.params.max_new_tokens == 512 and request.params.temperature is None
     messages = qa.build(split, _ctx(plain))[0].messages
     assert [m["role"] for m in messages] == ["system", "user"]
+
+
+def test_the_toy_benchmark_is_reported_beside_clue_and_clinicbench_and_verified_by_setting(toy, tmp_path, capsys):
+    from tests.core.test_report_fixtures import published_like_run, sample, write_run
+
+    _, data = toy
+    runs = {}
+    for shots in ("0", "3"):
+        runs[shots] = tmp_path / f"toy{shots}"
+        assert cli.main(["run", "--benchmark", "toy", "--engine", "baseline", "--data-dir", str(data), "--out", str(runs[shots]),
+                         "--store", str(tmp_path / "store.sqlite"), "--no-progress", "--shots", shots]) == 0
+    clue_run = published_like_run(tmp_path / "clue-run", "Meta-Llama-3-8B-Instruct", n=4)
+    cb_run = write_run(tmp_path / "cb-run", "gpt-4", [sample("medqa", f"SYNTHETIC-{i}", {"accuracy": 100.0 * (i % 2)}) for i in range(4)],
+                       protocol="clinicbench", titles={"medqa": "MedQA (USMLE, US)"}, shots=0, benchmark="clinicbench")
+    report = tmp_path / "report"
+    assert cli.main(["report", str(runs["0"]), str(runs["3"]), str(clue_run), str(cb_run), "--out", str(report), "--bootstrap", "50"]) == 0
+    html = (report / "index.html").read_text()
+    for name in ("toy", "clue", "clinicbench"):  # one section per benchmark, each with its own groups
+        assert f'id="{name}-leaderboard"' in html and f'id="{name}-benchmark"' in html
+    assert 'id="summary"' in html and ">Toy average<" in html and ">Level 1<" in html and ">Reasoning<" in html
+    assert "<code>toy_paper</code> = the toy paper, Table 1" in html
+    three_shot_row = html[html.index("parameterless baseline · 3-shot"):].split("</tr>")[0]
+    assert 'data-v="50.000000"' in three_shot_row  # the published 3-shot row, keyed by the kit's task name, in its own row
+    rows = list(csv.DictReader((report / "results.csv").open()))
+    assert {r["benchmark"] for r in rows} == {"toy", "clue", "clinicbench"}
+    scores = json.loads((runs["0"] / "scores.json").read_text())["tasks"]
+    acc, rouge1 = scores["toyqa"]["metrics"]["accuracy"], scores["toysum"]["metrics"]["rouge1"]
+    (avg,) = [r for r in rows if r["run"] == "toy0" and r["task"] == "toy"]
+    assert float(avg["value"]) == pytest.approx((2 * acc + 1 * rouge1) / 3)  # the declared weights, not the plain mean
+
+    capsys.readouterr()
+    assert cli.main(["verify", str(runs["0"]), str(runs["3"]), "--json", str(tmp_path / "v.json"), "--bootstrap", "50"]) == 4
+    checks = {(c["run"], c["task"], c["metric"]): c for c in json.loads((tmp_path / "v.json").read_text())}
+    zero, three = checks[("toy0", "Toy QA", "accuracy")], checks[("toy3", "Toy QA", "accuracy")]
+    assert (zero["setting"], zero["published"], zero["reproduced"]) == ("zero-shot", 33.33, pytest.approx(100 * 2 / 6))
+    assert (three["setting"], three["published"], three["delta"]) == ("3-shot", 50.0, pytest.approx(100 * 2 / 6 - 50.0))
+    assert zero["published_model"] == three["published_model"] == "Parameterless baseline"

@@ -8,7 +8,10 @@ import numpy as np
 import pytest
 
 from clue import stats
+from clue.benchmark import get_benchmark
 from tests.core.test_report_fixtures import sample
+
+CLUE = get_benchmark("clue")
 
 
 def test_mean_ci_is_seeded_and_contains_the_mean():
@@ -57,7 +60,7 @@ def test_run_intervals_task_score_and_levels():
         lines = [sample(name, f"SYNTHETIC-{i}", {m: float(rng.uniform(0, 100)) for m in metrics}) for i in range(30)]
         samples += lines
         tasks[name] = {"title": title, "metrics": {m: float(np.mean([s["scores"][m] for s in lines])) for m in metrics}}
-    out = stats.run_intervals({"tasks": tasks}, samples, replicates=300, seed=1)
+    out = stats.run_intervals(CLUE, {"tasks": tasks}, samples, replicates=300, seed=1)
     assert set(out.metrics) == {"MedNLI", "MeQSum", "ProblemSummary"}
     acc = out.metrics["MedNLI"]["accuracy"]
     assert acc.low < acc.value < acc.high and acc.n == 30
@@ -70,7 +73,7 @@ def test_run_intervals_task_score_and_levels():
     assert "Level2" not in out.levels
     # failed items never count
     samples.append(sample("mednli", "SYNTHETIC-failed", {}, status="failed"))
-    assert stats.run_intervals({"tasks": tasks}, samples, replicates=300, seed=1).metrics["MedNLI"]["accuracy"].n == 30
+    assert stats.run_intervals(CLUE, {"tasks": tasks}, samples, replicates=300, seed=1).metrics["MedNLI"]["accuracy"].n == 30
 
 
 def test_mcnemar_exact():
@@ -102,7 +105,7 @@ def test_compare_runs_uses_common_items_and_picks_the_test():
     sb.append(sample("meqsum", "SYNTHETIC-only-b", {"rougeL": 0.0}))
     sb[0] = sample("mednli", "SYNTHETIC-0", {}, status="failed")
     scores = {"tasks": {"mednli": {"title": "MedNLI", "metrics": {"accuracy": 1}}, "meqsum": {"title": "MeQSum", "metrics": {"rougeL": 1}}}}
-    res = {r.task: r for r in stats.compare_runs(scores, sa, scores, sb, replicates=200)}
+    res = {r.task: r for r in stats.compare_runs(CLUE, scores, sa, scores, sb, replicates=200)}
     assert res["MedNLI"].test.startswith("McNemar") and res["MedNLI"].n == 39
     assert (res["MedNLI"].a_only, res["MedNLI"].b_only) == (25, 0) and res["MedNLI"].p_value < 1e-6
     assert res["MeQSum"].test == "paired bootstrap" and res["MeQSum"].n == 20

@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from clue.report.load import load_run
-from clue.verify import exit_status, verify_run
+from clue.verify import exit_status
 from tests.conftest import run_clue
-from tests.core.test_report_fixtures import published_like_run
+from tests.core.test_report_fixtures import published_like_run, verified
 from tests.fakeserver import FakeServer, constant_responder
 
 MODEL = "meta-llama/Meta-Llama-3-8B-Instruct"
@@ -36,7 +35,7 @@ def test_tiny_synthetic_run_is_inconclusive_and_labelled(tmp_path):
     assert proc.returncode == 0, proc.stderr
     scores = json.loads((tmp_path / "demo" / "scores.json").read_text())
     assert scores["synthetic"] is True
-    checks = verify_run(load_run(tmp_path / "demo"), replicates=100, published_model="Meta-Llama-3-8B-Instruct")
+    checks = verified(tmp_path / "demo", replicates=100, published_model="Meta-Llama-3-8B-Instruct")
     assert judged(checks) and {c.verdict for c in judged(checks)} == {"inconclusive"}
     assert all("synthetic" in c.note for c in judged(checks))
     proc = run_clue("verify", str(tmp_path / "demo"), "--published-model", "Meta-Llama-3-8B-Instruct", "--bootstrap", "100")
@@ -47,7 +46,7 @@ def test_tiny_synthetic_run_is_inconclusive_and_labelled(tmp_path):
 
 def test_full_run_equal_to_published_is_reproduced_exit_0(tmp_path):
     run = published_like_run(tmp_path / "full", "Meta-Llama-3-8B-Instruct", n=30)
-    checks = verify_run(load_run(run), replicates=200)
+    checks = verified(run, replicates=200)
     assert judged(checks) and all(c.verdict == "reproduced" for c in judged(checks))
     assert exit_status(checks) == 0
     proc = run_clue("verify", str(run), "--bootstrap", "100")
@@ -56,7 +55,7 @@ def test_full_run_equal_to_published_is_reproduced_exit_0(tmp_path):
 
 def test_systematically_shifted_run_deviates_exit_1(tmp_path):
     run = published_like_run(tmp_path / "shifted", "Meta-Llama-3-8B-Instruct", n=30, shift=-8.0)
-    checks = verify_run(load_run(run), replicates=200)
+    checks = verified(run, replicates=200)
     assert {c.verdict for c in judged(checks)} == {"deviates"} and {c.direction for c in judged(checks)} == {"lower"}
     assert exit_status(checks) == 1
 
@@ -68,7 +67,7 @@ def test_a_limit_run_is_never_reproduced(tmp_path):
     for task in doc["tasks"].values():
         task.update(limit=30, n_available=500)
     (run / "scores.json").write_text(json.dumps(doc))
-    checks = verify_run(load_run(run), replicates=100)
+    checks = verified(run, replicates=100)
     assert judged(checks) and "reproduced" not in {c.verdict for c in judged(checks)}
     assert all("subset" in c.note for c in judged(checks))
     assert exit_status(checks) == 4
@@ -79,7 +78,7 @@ def test_a_limit_run_is_never_reproduced(tmp_path):
     (run / "scores.json").write_text(json.dumps(doc))
     record = json.loads((run / "run.json").read_text())
     (run / "run.json").write_text(json.dumps({**record, "limit": 30}))
-    assert "reproduced" not in {c.verdict for c in judged(verify_run(load_run(run), replicates=100))}
+    assert "reproduced" not in {c.verdict for c in judged(verified(run, replicates=100))}
 
 
 def test_separate_task_runs_into_one_out_accumulate(tmp_path):
@@ -183,24 +182,25 @@ def test_report_keeps_synthetic_runs_apart_and_labelled(tmp_path):
     assert baseline_run(tmp_path, "demo").returncode == 0
     real = published_like_run(tmp_path / "llama3", "Meta-Llama-3-8B-Instruct", n=20)
     view = _view(tmp_path, tmp_path / "demo", real)
-    rows = {r["name"]: r for r in view["leaderboard"]}
+    rows = {r["name"]: r for r in view["sections"][0]["leaderboard"]}
     assert rows["demo"]["ranked"] is False and "SYNTHETIC" in rows["demo"]["scope"] and rows["llama3"]["ranked"]
-    ranked = [r["name"] for r in view["leaderboard"] if r["ranked"]]
-    assert "demo" not in ranked and view["leaderboard"][-1]["name"] == "demo"  # listed after every ranked row
-    assert any(line.startswith("demo: synthetic") for line in view["scatter_left_out"])
+    ranked = [r["name"] for r in view["sections"][0]["leaderboard"] if r["ranked"]]
+    assert "demo" not in ranked and view["sections"][0]["leaderboard"][-1]["name"] == "demo"  # listed after every ranked row
+    assert any(line.startswith("demo: synthetic") for line in view["sections"][0]["scatter_left_out"])
     html = render_html(view)
     assert "synthetic-banner" in html and "Not ranked" in html and "Verdict rule:" in html
     assert 'class="badge synthetic"' in html
     # asked for: ranked and plotted
     view = _view(tmp_path, tmp_path / "demo", real, include_synthetic=True)
-    assert all(r["ranked"] for r in view["leaderboard"]) and not any(x.startswith("demo") for x in view["scatter_left_out"])
+    section = view["sections"][0]
+    assert all(r["ranked"] for r in section["leaderboard"]) and not any(x.startswith("demo") for x in section["scatter_left_out"])
 
 
 def test_report_names_runs_missing_from_the_figure_and_derives_published_levels(tmp_path):
     assert baseline_run(tmp_path, "meqsum-only", "--tasks", "meqsum").returncode == 0
     view = _view(tmp_path, tmp_path / "meqsum-only", include_synthetic=True)
-    assert any(x.startswith("meqsum-only: no Level 1 / Level 2") or x.startswith("meqsum-only: no ") for x in view["scatter_left_out"])
-    mixtral = next(r for r in view["leaderboard"] if r["name"] == "Mixtral-8x7B-v0.1")
+    assert any(x.startswith("meqsum-only: no Level 1 / Level 2") or x.startswith("meqsum-only: no ") for x in view["sections"][0]["scatter_left_out"])
+    mixtral = next(r for r in view["sections"][0]["leaderboard"] if r["name"] == "Mixtral-8x7B-v0.1")
     lv1 = mixtral["levels"]["Level1"]
     tasks = [mixtral["tasks"][t]["value"] for t in ("MedNLI", "MeQSum", "ProblemSummary")]
     assert lv1.get("derived") and lv1["value"] == pytest.approx(sum(tasks) / 3)
@@ -219,17 +219,17 @@ def test_report_provenance_in_words_and_samples_worst_first(tmp_path):
     for task in ("mednli", "meqsum"):
         rows = [s for s in view["samples"] if s["task"] == task]
         title = rows[0]["title"]
-        from clue.report.samples import badness as _badness
-        from clue.scoring import scoring_for
 
-        metrics = scoring_for(view["runs"][0]["scores"]).TASK_METRICS  # worst by the task's primary metric
+        from clue.report.samples import badness as _badness
+
+        metrics = view["runs"][0]["rule"].task_metrics  # worst by the task's primary metric
         keys = [_badness(title, {"status": s["status"], "scores": s["scores"]}, metrics) for s in rows]
         assert keys == sorted(keys) and len(rows) > 1
 
 
 def test_a_baseline_run_is_matched_to_the_published_baseline(tmp_path):
     assert baseline_run(tmp_path, "base").returncode == 0
-    checks = verify_run(load_run(tmp_path / "base"), replicates=50)
+    checks = verified(tmp_path / "base", replicates=50)
     assert checks[0].published_model == "Parameterless baseline"
     level = next(c for c in checks if c.task == "Level1")
     assert level.published is not None

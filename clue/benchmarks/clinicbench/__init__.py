@@ -13,10 +13,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from clue.benchmark import Benchmark
-from clue.benchmarks.clinicbench import published_table, rule, sources
+from clue.benchmarks.clinicbench import sources
 from clue.benchmarks.clinicbench.bundled import materialize
 from clue.benchmarks.clinicbench.datasets import format_table
 from clue.benchmarks.clinicbench.protocol import PROTOCOLS, protocol_docs
+from clue.benchmarks.clinicbench.published import PUBLISHED
+from clue.benchmarks.clinicbench.rule import RULE
 from clue.benchmarks.clinicbench.tasks import TASKS
 
 HERE = Path(__file__).resolve().parent
@@ -29,8 +31,8 @@ BENCHMARK = Benchmark(
     default_protocol="clinicbench",
     engine_protocols={"tgi": "clinicbench", "vllm": "clinicbench"},
     reference_protocol="clinicbench",
-    scoring=rule,  # type: ignore[arg-type]
-    published=published_table,
+    rule=RULE,
+    published=PUBLISHED,
     report_text={
         "header": "no published ClinicBench numbers are bundled (the paper's result tables could not be obtained), so runs "
                   "are shown on their own, never against invented references",

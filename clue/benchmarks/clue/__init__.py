@@ -11,9 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from clue.benchmark import Benchmark
-from clue.benchmarks.clue import published, sources
+from clue.benchmarks.clue import sources
 from clue.benchmarks.clue.profile import PROFILES, field_docs
-from clue.benchmarks.clue.published import rule
+from clue.benchmarks.clue.published import PUBLISHED
+from clue.benchmarks.clue.published.rule import RULE
 from clue.benchmarks.clue.synthetic import materialize
 from clue.benchmarks.clue.tasks import TASKS
 
@@ -27,8 +28,8 @@ BENCHMARK = Benchmark(
     default_protocol="clue-v3",
     engine_protocols={"tgi": "clue-v3", "vllm": "clue-2025"},
     reference_protocol="clue-v3",
-    scoring=rule,  # type: ignore[arg-type]
-    published=published,
+    rule=RULE,
+    published=PUBLISHED,
     report_text={  # the report's CLUE wording (clue/report/templates/report.html.j2 reads these keys)
         "header": "published CLUE v3 models and the parameterless baseline",
         "leaderboard": "Your runs (highlighted) next to the published CLUE v3 models.",

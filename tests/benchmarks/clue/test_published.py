@@ -9,7 +9,12 @@ import hashlib
 import pytest
 
 from clue.benchmarks.clue import published
-from clue.benchmarks.clue.published.rule import LEVELS, TASK_METRICS, level_score, partial_task_score, task_score
+from clue.benchmarks.clue.published import PUBLISHED
+from clue.benchmarks.clue.published.rule import RULE, TASK_METRICS
+from clue.errors import ConfigError
+from clue.published import PROTOCOL
+
+task_score, partial_task_score, group_score = RULE.task_score, RULE.partial_task_score, RULE.group_score
 
 
 def test_csv_is_the_pinned_copy_with_every_source_tag():
@@ -23,19 +28,20 @@ def test_csv_is_the_pinned_copy_with_every_source_tag():
 
 
 def test_default_values_are_v3_only_and_keep_their_source():
-    vals = published.values()
+    vals = PUBLISHED.values
     assert vals and {v.source for v in vals} == {published.V3_SITE, published.V3_FIGURE}
-    baseline = published.table()["Parameterless baseline"]
+    assert {v.setting for v in vals} == {PROTOCOL} and PUBLISHED.table() == {}  # each task at its own k, never "zero-shot"
+    baseline = PUBLISHED.table(PROTOCOL)["Parameterless baseline"]
     assert baseline["Level1"]["avg"].approximate and baseline["Level1"]["avg"].value == pytest.approx(25.13)
-    assert not published.table()["Meta-Llama-3-8B-Instruct"]["MedNLI"]["accuracy"].approximate
-    v2 = published.values((published.V2_SITE,))
+    assert not PUBLISHED.table(PROTOCOL)["Meta-Llama-3-8B-Instruct"]["MedNLI"]["accuracy"].approximate
+    v2 = published.ALL.select((published.V2_SITE,)).values
     assert v2 and all(v.source == published.V2_SITE for v in v2)
-    assert "llama2-70b" not in published.table((published.V2_SITE,))  # alias folded into Llama-2-70b
+    assert "llama2-70b" not in published.ALL.select((published.V2_SITE,)).table(PROTOCOL)  # alias folded into Llama-2-70b
 
 
 def test_26_models_plus_baseline_all_mapped():
-    models = published.models()
-    in_csv = {v.model for v in published.values()}
+    models = PUBLISHED.models
+    in_csv = {v.model for v in PUBLISHED.values}
     assert in_csv == set(models)
     assert sum(1 for m in models.values() if m.type != "baseline") == 26
     assert sum(1 for m in models.values() if m.type == "biomedical") == 12
@@ -46,12 +52,12 @@ def test_26_models_plus_baseline_all_mapped():
 
 def test_aggregate_rule_reproduces_all_43_published_averages():
     checked = {"Level1": 0, "Level2": 0}
-    for model, tasks in published.table((published.V3_SITE,)).items():
+    for model, tasks in PUBLISHED.select((published.V3_SITE,)).table(PROTOCOL).items():
         scores = {t: task_score(t, {m: v.value for m, v in tasks[t].items()}) for t in TASK_METRICS if t in tasks}
-        for level in LEVELS:
+        for level in ("Level1", "Level2"):
             if level not in tasks:
                 continue
-            got = level_score(level, scores)
+            got = group_score(level, scores)
             assert got is not None, (model, level)
             assert got == pytest.approx(tasks[level]["avg"].value, abs=0.01), (model, level)
             checked[level] += 1
@@ -62,8 +68,8 @@ def test_rule_needs_every_listed_metric():
     assert task_score("MeQSum", {"rougeL": 30, "rouge1": 40, "rouge2": 10}) is None
     assert task_score("MeQSum", {"rougeL": 30, "rouge1": 40, "rouge2": 10, "bertscore_f1": 80}) == pytest.approx(40)
     assert partial_task_score("MeQSum", {"rougeL": 30, "rouge1": 40, "rouge2": 20}) == (pytest.approx(30), ("bertscore_f1",))
-    assert level_score("Level1", {"MedNLI": 1, "MeQSum": 2}) is None
-    assert level_score("Level1", {"MedNLI": 1, "MeQSum": 2, "ProblemSummary": 6}) == pytest.approx(3)
+    assert group_score("Level1", {"MedNLI": 1, "MeQSum": 2}) is None
+    assert group_score("Level1", {"MedNLI": 1, "MeQSum": 2, "ProblemSummary": 6}) == pytest.approx(3)
 
 
 @pytest.mark.parametrize("model_id, name", [
@@ -75,15 +81,15 @@ def test_rule_needs_every_listed_metric():
     ("my-served-name/Mixtral-8x22B-Instruct-v0.1", "Mixtral-8x22B-Instruct-v0.1"),
 ])
 def test_match_model(model_id, name):
-    assert published.match_model(model_id).name == name
+    assert PUBLISHED.match_model(model_id).name == name
 
 
 def test_unknown_does_not_match_and_the_baseline_engine_matches_the_published_baseline():
     # the kit's baseline engine reports model "parameterless-baseline": compared with the paper's baseline
-    assert published.match_model("parameterless-baseline").name == "Parameterless baseline"
-    assert published.match_model("meta-llama/parameterless_baseline").type == "baseline"
-    assert published.match_model("someone/else") is None
-    assert published.match_model("") is None
-    assert published.find_model("Parameterless baseline").type == "baseline"
-    with pytest.raises(published.ConfigError, match="no published model named"):
-        published.find_model("nope")
+    assert PUBLISHED.match_model("parameterless-baseline").name == "Parameterless baseline"
+    assert PUBLISHED.match_model("meta-llama/parameterless_baseline").type == "baseline"
+    assert PUBLISHED.match_model("someone/else") is None
+    assert PUBLISHED.match_model("") is None
+    assert PUBLISHED.find_model("Parameterless baseline").type == "baseline"
+    with pytest.raises(ConfigError, match="no published model named"):
+        PUBLISHED.find_model("nope")
