@@ -1,32 +1,38 @@
-"""A throwaway third benchmark, declared entirely in this file: two tiny tasks (a multiple-choice task
-with a train split, a generation task without one), a generic protocol, a scoring rule with a weighted
-group, a published table with a zero-shot and a 3-shot row, and a registry entry. It runs end to end
+"""A throwaway third benchmark, declared entirely in this file: three tiny tasks (a multiple-choice task
+with a train split, a generation task without one, a dose task read by a custom answer kind), a generic
+protocol, a scoring rule with a weighted group, a published table with a zero-shot and a 3-shot row, a data
+builder with its own option (`clue data build toydose --doses N`), and a registry entry. It runs end to end
 through the unchanged core — `clue run/tasks/protocols --benchmark toy`, scores.json, run.json, a report
 mixed with CLUE and ClinicBench runs, `clue verify` by setting — which is the proof that adding a
 benchmark touches no core file (the living spec of the benchmark contract)."""
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
+import re
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import pytest
 
 from clue import cli
+from clue.answers import AnswerKind, Extraction
 from clue.benchmark import Benchmark, register_benchmark, resolve, unregister_benchmark
+from clue.data.sources import Builder
 from clue.protocol import GenericProtocol
 from clue.published import Published
 from clue.score_rule import Group, ScoreRule
 from clue.tasks import BuildContext, fewshot
-from clue.tasks.kinds import GenerationTask, MultipleChoiceTask
+from clue.tasks.kinds import AnswerTask, GenerationTask, MultipleChoiceTask
 from clue.types import Endpoint, Sample
 
 PROMPTS = {
     "toyqa": {"system": "Answer with the letter of the correct option.", "user": "{{ question }}\n{{ options }}",
               "assistant": "{{ answer }}", "prefix": "Answer: "},
     "toysum": {"system": "Summarise in one sentence.", "user": "Text: {{ text }}", "assistant": "{{ summary }}"},
+    "toydose": {"system": "Give the dose in mg.", "user": "{{ drug }} for a patient of {{ kg }} kg?", "assistant": "{{ answer }} mg"},
 }
 
 
@@ -60,6 +66,43 @@ class ToySum(GenerationTask):
         return sample.fields["text"].split(".")[0] + "."
 
 
+class Dose(AnswerKind):
+    """A custom answer kind: a dose in mg. "dose: X mg" (the explicit statement) wins; else the one "X mg" named;
+    two different doses without a statement, or none, → unreadable (scored wrong, counted)."""
+
+    name, metrics = "dose", ("accuracy",)
+
+    def read(self, output: str, fields: Mapping[str, Any]) -> Extraction:
+        stated = set(re.findall(r"dose\s*(?:is|:)\s*(\d+(?:\.\d+)?)\s*mg", output, re.I))
+        named = stated or set(re.findall(r"(\d+(?:\.\d+)?)\s*mg\b", output, re.I))
+        return Extraction(float(named.pop())) if len(named) == 1 else Extraction.fail(f"{len(named)} doses named")
+
+    def per_sample(self, value: Any, gold: Any) -> dict[str, float]:
+        return {"accuracy": 100.0 if value is not None and value == float(gold) else 0.0}
+
+
+class ToyDose(AnswerTask):
+    name, title, files, source, k, answer_kind = "toydose", "Toy Dose", ("test.json",), "`clue data build toydose`", 0, Dose()
+
+    def load(self, data_dir: Path) -> list[Sample]:
+        return [Sample(r["id"], r, r["answer"]) for r in json.loads(self.path(data_dir).read_text())]
+
+    def baseline(self, sample: Sample, shots: Sequence[Sample]) -> str:
+        """A chatty constant: 10 mg, with the weight (in kg, never read as a dose) repeated."""
+        return f"For {sample.fields['kg']} kg the dose: 10 mg."
+
+
+def _build_doses(args: argparse.Namespace) -> Path:
+    out = args.data_dir / "toydose" / "test.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps([{"id": f"d{i}", "drug": "toyol", "kg": 10 * i, "answer": 5 * i} for i in range(args.doses)]))
+    return out
+
+
+DOSE_BUILDER = Builder("toydose", "write the toy dose items", "clue data build toydose --doses N",
+                       lambda p: p.add_argument("--doses", type=int, required=True, help="how many items"), _build_doses)
+
+
 @pytest.fixture
 def toy(tmp_path):
     root = tmp_path / "prompts"
@@ -67,7 +110,7 @@ def toy(tmp_path):
         (root / task).mkdir(parents=True)
         for part, text in parts.items():
             (root / task / f"{part}.j2").write_text(text + "\n")
-    ToyQA.prompt_root = ToySum.prompt_root = root
+    ToyQA.prompt_root = ToySum.prompt_root = ToyDose.prompt_root = root
     data = tmp_path / "data"
     (data / "toyqa").mkdir(parents=True)
     (data / "toyqa" / "test.json").write_text(json.dumps([_qa(i) for i in range(6)]))
@@ -84,10 +127,13 @@ def toy(tmp_path):
                                          "Parameterless baseline,toyqa,accuracy,50.00,toy_paper,3-shot\n")
     rule = ScoreRule(task_metrics={"Toy QA": ("accuracy",), "Toy Summary": ("rouge1",)},
                      groups=(Group("toy", "Toy average", ("Toy QA", "Toy Summary"), weights=(2.0, 1.0)),))
-    bench = register_benchmark(Benchmark(name="toy", title="Toy benchmark", tasks={"toyqa": ToyQA(), "toysum": ToySum()},
+    bench = register_benchmark(Benchmark(name="toy", title="Toy benchmark", tasks={"toyqa": ToyQA(), "toysum": ToySum(),
+                                                                                   "toydose": ToyDose()},
                                          protocols=protocols, default_protocol="plain", reference_protocol="plain", rule=rule,
                                          published=Published.from_csv(tmp_path / "values.csv", tmp_path / "models.csv",
-                                                                      notes={"toy_paper": "the toy paper, Table 1"})))
+                                                                      notes={"toy_paper": "the toy paper, Table 1"}),
+                                         builders=(DOSE_BUILDER,)))
+    assert cli.main(["data", "build", "toydose", "--doses", "4", "--data-dir", str(data)]) == 0  # its own option
     yield bench, data
     unregister_benchmark("toy")
 
@@ -99,7 +145,10 @@ def test_the_toy_benchmark_runs_end_to_end_through_the_core(toy, tmp_path, capsy
                      "--store", str(tmp_path / "store.sqlite"), "--no-progress", "--shots", "2"])
     assert code == 0, capsys.readouterr().err
     scores = json.loads((out / "scores.json").read_text())
-    assert scores["benchmark"] == "toy" and scores["protocol"] == "plain" and set(scores["tasks"]) == {"toyqa", "toysum"}
+    assert scores["benchmark"] == "toy" and scores["protocol"] == "plain" and set(scores["tasks"]) == {"toyqa", "toysum", "toydose"}
+    # the builder wrote doses 0, 5, 10, 15 mg; the floor says "For 20 kg the dose: 10 mg." → read 10 (the statement), 1 of 4
+    assert scores["tasks"]["toydose"]["n"] == 4 and scores["tasks"]["toydose"]["metrics"]["accuracy"] == pytest.approx(25.0)
+    assert scores["tasks"]["toydose"]["extraction_failures"] == 0
     assert scores["tasks"]["toyqa"]["metrics"]["accuracy"] == pytest.approx(100 * 2 / 6)  # answers A: q0, q3
     assert scores["tasks"]["toyqa"]["n"] == 6 and scores["tasks"]["toyqa"]["n_shots"] == 2  # shots from train.json
     # no train split: every one of the 6 items is scored, each with 2 exemplars drawn from the other 5
@@ -194,3 +243,11 @@ def test_the_toy_benchmark_is_reported_beside_clue_and_clinicbench_and_verified_
     assert (zero["setting"], zero["published"], zero["reproduced"]) == ("zero-shot", 33.33, pytest.approx(100 * 2 / 6))
     assert (three["setting"], three["published"], three["delta"]) == ("3-shot", 50.0, pytest.approx(100 * 2 / 6 - 50.0))
     assert zero["published_model"] == three["published_model"] == "Parameterless baseline"
+
+
+@pytest.mark.parametrize("answer, expected", [
+    ("The dose: 15 mg (not 10 mg).", 15.0), ("Give 5 mg.", 5.0), ("5 mg or 10 mg", None), ("dose is 2.5 mg", 2.5),
+    ("For 30 kg: 7 MG", 7.0), ("no idea", None), ("Dose: 10 mg. Dose: 5 mg.", None), ("50 mg/kg… 50 mg", 50.0)])
+def test_the_custom_answer_kind_reads_by_its_own_rule(answer, expected):
+    got = Dose().read(answer, {})
+    assert (got.value, got.failed) == (expected, expected is None)
