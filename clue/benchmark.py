@@ -21,7 +21,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from clue.data.sources import Builder, DataFile
+from clue.datafiles import Builder, DataFile
 from clue.errors import ConfigError
 from clue.protocol import RunProtocol
 from clue.published import Published

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from clue.data.lock import bundled, expected, sha256_file
-from clue.data.sources import DataFile
+from clue.datafiles import DataFile
 from clue.errors import ConfigError, DataError
 from clue.tasks import Task
 

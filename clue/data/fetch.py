@@ -21,7 +21,7 @@ from typing import Callable, Iterable
 
 from clue.data.http import NO_CREDENTIALS_FIX, Credentials, download, hub_download, physionet_base, physionet_credentials, upstream_sums
 from clue.data.lock import expected, record, sha256_file
-from clue.data.sources import DataFile, HubFile, PhysioNet, Url, mirrored
+from clue.datafiles import DataFile, HubFile, PhysioNet, Url, mirrored
 from clue.errors import DataError
 
 DOWNLOADS = ".downloads"

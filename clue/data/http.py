@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import urlparse
 
-from clue.data.sources import DataFile, HubFile, PhysioNet, mirrored
+from clue.datafiles import DataFile, HubFile, PhysioNet, mirrored
 from clue.errors import DataError
 
 CHUNK = 1 << 20

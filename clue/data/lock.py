@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from clue.data.sources import DataFile
+from clue.datafiles import DataFile
 from clue.errors import DataError
 from clue.files import write_atomic
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from clue.data.http import physionet_credentials
 from clue.data.lock import expected, sha256_file
-from clue.data.sources import DataFile, HubFile, PhysioNet
+from clue.datafiles import DataFile, HubFile, PhysioNet
 
 
 @dataclass(frozen=True)

@@ -230,7 +230,7 @@ def test_the_run_record_says_how_the_number_was_chosen(tmp_path, engine, server,
     record = json.loads((tmp_path / "run" / "run.json").read_text())["concurrency"]
     assert served == 40 and record["policy"] == "follow the server"
     assert record["source"] == source and record["ceiling"] == ceiling
-    assert record["max_in_flight"] <= min(ceiling, START)
+    assert record["max_in_flight"] <= ceiling  # never above the stated limit; growth past START is load-dependent by design
 
 
 def test_a_refusal_above_a_clean_number_goes_back_to_it_and_growth_stops_below_the_refusal():

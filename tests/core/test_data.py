@@ -334,7 +334,7 @@ def test_a_registered_benchmarks_builder_brings_its_own_option(tmp_path):
 
     from clue import cli
     from clue.benchmark import Benchmark, register_benchmark, unregister_benchmark
-    from clue.data.sources import Builder
+    from clue.datafiles import Builder
     from clue.protocol import GenericProtocol
 
     def add(p: argparse.ArgumentParser) -> None:
@@ -357,7 +357,7 @@ def test_a_registered_benchmarks_builder_brings_its_own_option(tmp_path):
 
 
 def test_locate_prefers_the_own_place_and_skips_an_ambiguous_glob(tmp_path):
-    from clue.data.sources import DataFile
+    from clue.datafiles import DataFile
 
     f = DataFile("test.tsv", task="toy", also=("samples/*_first*.tsv",))
     assert f.locate(tmp_path) is None

@@ -20,7 +20,7 @@ import pytest
 from clue import cli
 from clue.answers import AnswerKind, Extraction
 from clue.benchmark import Benchmark, register_benchmark, resolve, unregister_benchmark
-from clue.data.sources import Builder
+from clue.datafiles import Builder
 from clue.protocol import GenericProtocol
 from clue.published import Published
 from clue.score_rule import Group, ScoreRule

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from clue.answers import AnswerKind, ClosedLabel, DrugList, EntityList, FreeText, IobTags, LabelSet, OptionLetter
 from clue.benchmarks.clinicbench.labels import DDI_ALIASES, HOC_CODES, HOC_NAMES, HOC_PROMPT_NAMES
-from clue.data.sources import DataFile, HubFile, Url
+from clue.datafiles import DataFile, HubFile, Url
 
 SCENARIOS = ("reasoning", "generation", "understanding")
 ACCESS = ("public", "released-by-authors", "credentialed", "unavailable")

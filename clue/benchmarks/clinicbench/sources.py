@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from clue.benchmarks.clinicbench.datasets import DATASETS
-from clue.data.sources import DataFile
+from clue.datafiles import DataFile
 
 CITATIONS: dict[str, str] = {
     "medqa": "Jin et al., Applied Sciences 2021 (MedQA)",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from clue.data.sources import Builder, DataFile, PhysioNet, Url
+from clue.datafiles import Builder, DataFile, PhysioNet, Url
 from clue.errors import ConfigError
 
 _PN = "PhysioNet Credentialed Health Data License 1.5.0"

@@ -23,7 +23,7 @@ import pytest
 from clue import cli
 from clue.benchmark import get_benchmark, register_benchmark, unregister_benchmark
 from clue.data.fetch import fetch
-from clue.data.sources import HubFile
+from clue.datafiles import HubFile
 from clue.errors import DataError
 from tests.data_mirror import Mirror
 

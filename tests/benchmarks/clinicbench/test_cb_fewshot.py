@@ -178,10 +178,11 @@ def test_a_two_seed_run_on_the_bundled_data_is_reported_with_its_pools_and_sprea
     assert gad["fewshot"]["pool"] == "train/dev"
     record = json.loads((out / "run.json").read_text())
     assert set(record["task_build"]["gad"]["exemplar_ids"]) == {"0", "1"}  # one shared draw per seed
+    from clue.benchmark import get_benchmark
     from clue.report.load import load_run
     from clue.stats import run_intervals
 
-    iv = run_intervals(scores, load_run(out)["samples"], replicates=50).metrics[di["title"]]["accuracy"]
+    iv = run_intervals(get_benchmark("clinicbench"), scores, load_run(out)["samples"], replicates=50).metrics[di["title"]]["accuracy"]
     assert iv.n == 16 and iv.clusters == 8  # the bootstrap resamples items: an item's two seeds are one unit
     assert cli.main(["report", str(out), "--out", str(tmp_path / "report")]) == 0
     html = (tmp_path / "report" / "index.html").read_text()

@@ -36,7 +36,7 @@ from clue.benchmarks.clinicbench.loaders.released import (
     load_patient_education,
     load_treatment,
 )
-from clue.data.sources import bind
+from clue.datafiles import bind
 from clue.errors import ConfigError
 
 LOADERS: dict[str, Callable[..., Loaded]] = {
