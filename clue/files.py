@@ -1,14 +1,23 @@
-"""Writing files a user named (--out, --json, --report): one clear line instead of a traceback.
+"""Writing files: whole or not at all, private when they hold credentialed text, one clear line on failure.
 
-A read-only file system, a missing permission, or a file where a folder is expected (and the
+- `write_atomic(path, text, private=)`: one file replaced by a rename (a crash leaves the old file or the new one).
+- `write_folder(folder, files, private=)`: several files that must agree (a report's index.html and results.csv)
+  staged in a temporary sibling folder and swapped into place in one step, so a crash or a full disk leaves the
+  old complete set or the new one, never a truncated or 0-byte file and never a mix.
+- `private` (decided by the caller from the tasks' access level): files 0600 and folders 0700, else 0644/0755.
+A read-only file system, a missing permission, a full disk, or a file where a folder is expected (and the
 reverse) is the user's to fix: it becomes a `UserError` naming the option and the path.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import os
+import shutil
 import tempfile
 from pathlib import Path
+from typing import Mapping
 
 from clue.errors import UserError
 
@@ -61,3 +70,71 @@ def write_atomic(path: Path, text: str, *, private: bool = True) -> None:
             Path(tmp).unlink(missing_ok=True)
         raise UserError(f"cannot write {path} ({exc.strerror or exc})",
                         "free disk space or fix permissions, then re-run the same command (completions are in the store)") from None
+
+
+def _put(path: Path, data: str | bytes, private: bool) -> None:
+    """Write a new file in full and flush it to disk (the caller renames it into place)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o644)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data.encode("utf-8", "backslashreplace") if isinstance(data, str) else data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.chmod(path, 0o600 if private else 0o644)  # whatever the umask said
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two existing paths in one step (Linux renameat2 RENAME_EXCHANGE); False where the system cannot."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _swap_in(stage: Path, folder: Path) -> None:
+    """Put `stage` at `folder`; the old folder (if any) ends at `stage` for the caller to remove."""
+    if not folder.exists():
+        os.rename(stage, folder)
+    elif not _exchange(stage, folder):  # no atomic exchange here: two renames (the old set stays whole beside it)
+        old = stage.with_name(stage.name + ".old")
+        os.rename(folder, old)
+        os.rename(stage, folder)
+        os.rename(old, stage)
+
+
+def write_folder(folder: Path, files: Mapping[str, str | bytes], *, private: bool, what: str = "--out") -> None:
+    """Replace `files` (name → content) in `folder` as one unit: staged in a temporary sibling folder, then swapped
+    into place. A folder that also holds other files (not written here) keeps them: then each file is renamed
+    into place in turn, after all were staged. Private: files 0600, the folder 0700."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"{what} {folder} is an existing file, not a folder", f"pass {what} a folder (new or existing)")
+    stage = None
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        for stale in folder.parent.glob(f".{folder.name}.*.tmp"):  # left by a crash (owner-only, as staged)
+            shutil.rmtree(stale, ignore_errors=True)
+        stage = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.", suffix=".tmp"))  # 0700
+        for name, data in files.items():
+            _put(stage / name, data, private)
+        others = folder.is_dir() and any(p.name not in files for p in folder.iterdir())
+        os.chmod(stage, 0o700 if private else 0o755)
+        if others:
+            for name in files:
+                os.replace(stage / name, folder / name)
+            if private:
+                os.chmod(folder, 0o700)
+        else:
+            _swap_in(stage, folder)
+    except OSError as exc:  # disk full, read-only, permissions: the old files stay whole
+        raise UserError(f"cannot write {what} {folder} ({exc.strerror or exc})",
+                        f"free disk space or fix permissions, or pass {what} another folder; the previous files are unchanged") from None
+    finally:
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)
