@@ -108,6 +108,40 @@ def _swap_in(stage: Path, folder: Path) -> None:
         os.rename(old, stage)
 
 
+def _folders(root: Path, sub: Path, private: bool) -> None:
+    """Create root/sub folder by folder (0700 when private, else 0755)."""
+    at = root
+    for part in sub.parts:
+        at = at / part
+        at.mkdir(exist_ok=True)
+        os.chmod(at, 0o700 if private else 0o755)
+
+
+def write_together(files: Mapping[Path, str | bytes], *, private: bool, what: str) -> None:
+    """Files in several folders that must agree (one ratings import across runs): each is staged in full beside
+    its target first, then all are renamed into place. A failure while staging (full disk, permissions) leaves
+    every old file as it was; readers tell a set cut short between the renames apart by an id the files share."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for path, data in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if private:
+                os.chmod(path.parent, 0o700)
+            for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a crash
+                stale.unlink(missing_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            tmp.unlink(missing_ok=True)
+            staged.append((tmp, path))
+            _put(tmp, data, private)
+        for tmp, path in staged:
+            os.replace(tmp, path)
+    except OSError as exc:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        raise UserError(f"cannot write {what} ({exc.strerror or exc}: {getattr(exc, 'filename', '') or ''})",
+                        "free disk space or fix permissions, then run the same command again; the previous files are unchanged") from None
+
+
 def write_folder(folder: Path, files: Mapping[str, str | bytes], *, private: bool, what: str = "--out") -> None:
     """Replace `files` (name → content) in `folder` as one unit: staged in a temporary sibling folder, then swapped
     into place. A folder that also holds other files (not written here) keeps them: then each file is renamed
@@ -121,12 +155,15 @@ def write_folder(folder: Path, files: Mapping[str, str | bytes], *, private: boo
         for stale in folder.parent.glob(f".{folder.name}.*.tmp"):  # left by a crash (owner-only, as staged)
             shutil.rmtree(stale, ignore_errors=True)
         stage = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.", suffix=".tmp"))  # 0700
-        for name, data in files.items():
+        for name, data in files.items():  # a name may hold subfolders ("key/key.json")
+            _folders(stage, Path(name).parent, private)
             _put(stage / name, data, private)
-        others = folder.is_dir() and any(p.name not in files for p in folder.iterdir())
+        tops = {Path(name).parts[0] for name in files}
+        others = folder.is_dir() and any(p.name not in tops for p in folder.iterdir())
         os.chmod(stage, 0o700 if private else 0o755)
         if others:
             for name in files:
+                _folders(folder, Path(name).parent, private)
                 os.replace(stage / name, folder / name)
             if private:
                 os.chmod(folder, 0o700)
