@@ -42,13 +42,18 @@ def ensure_dir(path: Path, what: str) -> Path:
 
 
 def write_text(path: Path, text: str, *, what: str) -> None:
-    """Write `text` to `path` (its folder created); any OS error is one line naming `what`."""
+    """Write `text` to `path` (its folder created) whole or not at all (staged beside it, then renamed; 0644);
+    any OS error is one line naming `what`."""
     if path.is_dir():
         raise UserError(f"{what} {path} is a folder", f"pass {what} a file name")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        tmp.unlink(missing_ok=True)
+        _put(tmp, text, private=False)
+        os.replace(tmp, path)
     except OSError as exc:
+        tmp.unlink(missing_ok=True)
         raise _fail(path, what, exc) from None
 
 
@@ -147,6 +152,8 @@ def write_folder(folder: Path, files: Mapping[str, str | bytes], *, private: boo
     into place. A folder that also holds other files (not written here) keeps them: then each file is renamed
     into place in turn, after all were staged. Private: files 0600, the folder 0700."""
     folder = Path(folder)
+    if folder.is_symlink():  # reports/latest -> reports/2026-…: replace what it points at, keep the link
+        folder = folder.resolve()
     if folder.exists() and not folder.is_dir():
         raise UserError(f"{what} {folder} is an existing file, not a folder", f"pass {what} a folder (new or existing)")
     stage = None

@@ -131,6 +131,10 @@ class BatchJob:
                 if seen >= SEARCH:
                     break
         except Exception as exc:  # noqa: BLE001
+            import openai
+
+            if isinstance(exc, openai.APIStatusError) and exc.response.status_code in (404, 405):
+                return None  # no batch list here: nothing to find (the upload says whether there is a Batch API at all)
             raise _error(self.engine, "listing the account's batches", exc) from None
         return None
 

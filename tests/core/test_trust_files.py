@@ -147,3 +147,23 @@ def test_kill_9_while_writing_leaves_old_or_new(tmp_path: Path, two_reports):
     assert run_clue("report", *new_args, "--out", str(tmp_path / "rep"), "--bootstrap", "20").returncode == 0
     assert snapshot(tmp_path / "rep") == new
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".rep")] == []  # a crash's staging folder is cleared
+
+
+def test_without_an_atomic_exchange_the_folder_is_still_replaced_whole(tmp_path: Path, monkeypatch):
+    import clue.files as files
+
+    out = tmp_path / "rep"
+    write_folder(out, {"index.html": "old", "results.csv": "old"}, private=False)
+    monkeypatch.setattr(files, "_exchange", lambda a, b: False)  # e.g. macOS: two renames instead
+    write_folder(out, {"index.html": "new", "results.csv": "new"}, private=True)
+    assert snapshot(out) == {"index.html": b"new", "results.csv": b"new"} and mode(out) == 0o700
+    assert [p.name for p in tmp_path.iterdir()] == ["rep"]
+
+
+def test_a_symlinked_report_folder_keeps_its_link(tmp_path: Path):
+    target = tmp_path / "2026-12-06"
+    write_folder(target, {"index.html": "old"}, private=False)
+    (tmp_path / "latest").symlink_to(target)
+    write_folder(tmp_path / "latest", {"index.html": "new"}, private=False)
+    assert (tmp_path / "latest").is_symlink() and (target / "index.html").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2026-12-06", "latest"]
