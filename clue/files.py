@@ -11,6 +11,7 @@ reverse) is the user's to fix: it becomes a `UserError` naming the option and th
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import os
@@ -53,7 +54,8 @@ def write_text(path: Path, text: str, *, what: str) -> None:
         _put(tmp, text, private=False)
         os.replace(tmp, path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
         raise _fail(path, what, exc) from None
 
 
@@ -142,7 +144,8 @@ def write_together(files: Mapping[Path, str | bytes], *, private: bool, what: st
             os.replace(tmp, path)
     except OSError as exc:
         for tmp, _ in staged:
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
         raise UserError(f"cannot write {what} ({exc.strerror or exc}: {getattr(exc, 'filename', '') or ''})",
                         "free disk space or fix permissions, then run the same command again; the previous files are unchanged") from None
 
