@@ -181,6 +181,8 @@ def _job_ids(sub: dict[str, Any]) -> list[str]:
 def submit(reproduce_argv: list[str], so: SlurmOptions, *, write_only: bool = False) -> Path | None:
     """Write and submit the arrays + merge job for the models without a finished run; returns the submission folder."""
     args = reproduce.parse_args(reproduce_argv)
+    one_line("--runs", str(Path(args.runs).resolve()))  # both end up in every script (--output, --chdir)
+    one_line("the working directory", str(Path.cwd()))
     opts = serve.options_from(args)
     models = load_roster(args.roster).select(args.models)
     for m in models:

@@ -89,3 +89,11 @@ def test_k8s_manifest_refuses_on_the_command_line(tmp_path: Path):
     proc = clue("k8s", "manifest", "--models", "zephyr-7b-beta", "--pvc", "results\nkind: Pod", "--no-validate")
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2 and len(lines) == 1 and "--pvc" in lines[0], proc.stderr
+
+
+def test_a_runs_folder_with_a_newline_is_refused_on_the_command_line(tmp_path: Path):
+    proc = clue("slurm", "submit", "--write-only", "--", "--models", "zephyr-7b-beta", "--runs", str(tmp_path / "runs\ntouch X"),
+                cwd=tmp_path)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and "--runs" in lines[0], proc.stderr
+    assert list(tmp_path.iterdir()) == []
