@@ -128,7 +128,7 @@ data: install ## fetch the datasets (TASKS=…; PhysioNet: PHYSIONET_USERNAME/PA
 	$(CLUE) data status --data-dir $(DATA_DIR); exit $$rc
 
 bench: install ## performance figures on loopback simulated servers → reports/bench.json
-	$(PY) -m clue.bench
+	$(PY) -m clue.perf
 
 docker-build: ## build the kit's own image (EXTRAS=bertscore,umls adds the optional metric stacks)
 	$(DOCKER) build --build-arg EXTRAS='$(EXTRAS)' -t $(IMAGE) .

@@ -19,6 +19,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Callable, Mapping, Protocol, Sequence
 
+from clue.data.sources import Builder, DataFile
 from clue.errors import ConfigError
 from clue.protocol import RunProtocol
 from clue.tasks.base import Task
@@ -58,8 +59,8 @@ class Benchmark:
     published: Any = None  # published numbers: module/object with table(), match_model(), find_model(), values()
     report_text: Mapping[str, str] = field(default_factory=dict)  # e.g. {"groups": "Level 1 = …"}
     roster: Path | None = None  # roster YAML of the benchmark's models
-    data_sources: Any = None  # SOURCES / BUILT / KNOWN_SHA256 declarations (clue data fetch/status)
-    data_builders: Mapping[str, Callable[..., Any]] = field(default_factory=dict)  # `clue data build NAME`
+    data: tuple[DataFile, ...] = ()  # every file its tasks read, train/dev included (clue data fetch/status, clue run's check)
+    builders: tuple[Builder, ...] = ()  # `clue data build NAME`, each with its own options
     synthetic: Callable[[Path], Path] | None = None  # writes bundled synthetic samples into a data dir
     protocol_docs: Callable[[], Mapping[str, str]] | None = None  # switch -> documentation (`clue protocols --show`)
     task_table: Callable[[], str] | None = None  # its own `clue tasks` listing (e.g. with datasets it cannot run)

@@ -34,7 +34,8 @@ def _default_run_name(args: argparse.Namespace) -> str:
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The whole CLI; `only="run"` builds just `clue run`'s parser — the other commands' modules (serve and its
     roster YAML, report, data, ratings, scale: ~50 ms) stay unimported on the path to the first request."""
-    parser = OneLineParser(prog="clue", description="Reproducibility kit for clinical LLM benchmarks (CLUE).")
+    parser = OneLineParser(prog="clue", description="Reproducibility kit for clinical LLM benchmarks: run a model on a "
+                                                        "benchmark's tasks under its protocol, report, verify against its published numbers.")
     parser.add_argument("--version", action="version", version=f"clue-kit {clue.__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -50,11 +51,14 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     from clue.report.commands import add_report_arguments, add_verify_arguments
 
     add_report_arguments(sub.add_parser("report", help="build a self-contained HTML report (+ results.csv) from run directories"))
-    add_verify_arguments(sub.add_parser("verify", help="compare runs with the published CLUE v3 numbers (exit 0 all reproduced, "
+    add_verify_arguments(sub.add_parser("verify", help="compare runs with their benchmark's published numbers (exit 0 all reproduced, "
                                                        "1 something deviates, 4 inconclusive)"))
-    demo = sub.add_parser("demo", help="offline demo: baseline engine on the bundled synthetic samples, then a report")
-    demo.add_argument("--out", type=Path, default=Path("runs/demo"))
-    demo.add_argument("--report", type=Path, default=Path("reports/demo"))
+    demo = sub.add_parser("demo", help="offline demo: the baseline engine on each benchmark's bundled data (invented items, and "
+                                        "real public samples where their licence allows), then one report per benchmark")
+    demo.add_argument("--out", type=Path, default=Path("runs/demo"),
+                      help="run directory of the default benchmark; the others beside it as <out>-<benchmark> (default runs/demo)")
+    demo.add_argument("--report", type=Path, default=Path("reports/demo"),
+                      help="report folder of the default benchmark; the others in <report>/<benchmark>/ (default reports/demo)")
     from clue.data.cli import add_parser as add_data_parser
     from clue.serve import add_parser as add_serve_parser
 
@@ -63,7 +67,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     models.add_argument("--benchmark", default=None, help="benchmark whose roster is listed (default: the installed one)")
     add_serve_parser(sub)
     add_data_parser(sub)
-    from clue.ratings.commands import add_parser as add_ratings_parser
+    from clue.ratings_commands import add_parser as add_ratings_parser
 
     add_ratings_parser(sub)
     from clue.scale.cli import add_parsers as add_scale_parsers
@@ -76,7 +80,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from clue.benchmark import resolve
     from clue.engines import resolve_engine
     from clue.errors import ConfigError
-    from clue.evaluate import RunConfig, evaluate
+    from clue.evaluate import evaluate
+    from clue.run_config import RunConfig
     from clue.runner import RetryPolicy
 
     args.engine = resolve_engine(args.engine, args.endpoint)
@@ -106,7 +111,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                            outage_budget_s=args.retry_budget),
         progress=not args.no_progress and sys.stderr.isatty() or os.environ.get("CLUE_PROGRESS") == "1",
         argv=["clue", *sys.argv[1:]], allow_remote_phi=args.allow_remote_phi, dry_run=getattr(args, "dry_run", False),
-        benchmark=bench.name, shots=args.shots, synthetic=args.synthetic, refresh=args.refresh,
+        allow_data_mismatch=args.allow_data_mismatch,
+        benchmark=bench.name, shots=args.shots, fewshot_seeds=args.fewshot_seed, synthetic=args.synthetic, refresh=args.refresh,
         route=args.route, prefill=args.prefill, model_family=args.model_family, reasoning_effort=args.reasoning_effort,
         api_version=args.api_version, max_cost=args.max_cost, prices=args.prices, batch=args.batch,
     )
@@ -127,7 +133,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         shown = ", ".join(f"{m} {v:.2f}" if v is not None else f"{m} —" for m, v in t["metrics"].items())
         flags = "".join(f", {t[k]} {what}" for k, what in (("n_empty", "empty answers"), ("n_length", "cut at the token limit"))
                         if t.get(k))
-        print(f"{t['title']}: {shown}  ({t['n_scored']} scored, {t['n_failed']} failed{flags})")
+        unreadable = f", {t['extraction_failures']} answers unreadable" if "extraction_failures" in t else ""
+        print(f"{t['title']}: {shown}  ({t['n_scored']} scored, {t['n_failed']} requests failed{unreadable}{flags})")
     s = result.stats
     print(f"requests: {s['requests']} ({s['cached']} cached, {s['sent']} sent, {s['retries']} retries, {s['failed']} failed)")
     print(f"run written to {result.out}")
@@ -223,7 +230,7 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def cmd_ratings(args: argparse.Namespace) -> int:
-    from clue.ratings.commands import cmd_ratings as ratings
+    from clue.ratings_commands import cmd_ratings as ratings
 
     return ratings(args)
 

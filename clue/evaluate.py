@@ -13,65 +13,26 @@ import os
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
-from clue import parsed_cache, prompts, rundir
+from clue import parsed_cache, rundir
 from clue.chat_template import ChatTemplate
 from clue.concurrency import Gate
+from clue.data.check import check_run_data
 from clue.engines import Engine, make_engine
 from clue.errors import ConfigError, EndpointError, UserError
 from clue.files import write_atomic
-from clue.protocol import RunProtocol
+from clue.run_config import RunConfig
 from clue.run_record import parameter_record, run_record
 from clue.runlock import RunDirLock
-from clue.runner import RetryPolicy, Runner
+from clue.runner import Runner
 from clue.secrets import redact
 from clue.store import Store
 from clue.task_scores import score_task
 from clue.tasks import BuildContext, Split, Task
 from clue.types import Endpoint, Request
-
-
-@dataclass
-class RunConfig:
-    engine: str
-    model: str
-    tasks: Sequence[Task]
-    profile: RunProtocol
-    data_dir: Path
-    out: Path
-    store_path: Path
-    endpoint: str | None = None
-    revision: str | None = None
-    mode: prompts.Mode | None = None  # None: instruct-system, or what the engine can do
-    chat_template: str | None = None  # path of a tokenizer_config.json; None = the Hub at `revision`
-    tokenizer: str | None = None  # path of a tokenizer.json; None = the Hub at `revision` (when a task needs it)
-    max_position_embeddings: int | None = None
-    temperature: float | None = None
-    seed: int | None = None
-    limit: int | None = None
-    concurrency: int | None = None  # None: follow the server (clue/concurrency.py)
-    max_failures: str = "0"
-    api_key_env: str | None = None  # default per engine: OPENAI_API_KEY / TGI_API_KEY
-    policy: RetryPolicy = field(default_factory=RetryPolicy)
-    progress: bool = True
-    argv: Sequence[str] = ()
-    allow_remote_phi: bool = False  # credentialed tasks may go to a non-loopback endpoint (clue/phi.py)
-    dry_run: bool = False  # build and write the exact requests, send none
-    benchmark: str | None = None  # recorded in scores.json and run.json
-    shots: int | None = None  # few-shot examples per task (None: each task's k)
-    refresh: bool = False  # ask the server again even where the store has an answer, and replace it
-    synthetic: bool = False  # data_dir holds the bundled synthetic items (marked in scores.json, never `reproduced`)
-    route: str = "chat"  # openai/azure: "chat" (server-side template) or "completions" (the rendered prompt)
-    prefill: bool = False  # chat route: send the generation prefix as a final assistant message to continue
-    model_family: str | None = None  # clue/engines/families.py; None: from the model name
-    reasoning_effort: str | None = None
-    api_version: str | None = None  # azure
-    max_cost: float | None = None  # USD: stop sending once the reported usage costs this much (clue/budget.py)
-    prices: str | None = None  # price table (USD per 1M tokens); None: clue/report/prices.yaml
-    batch: bool = False  # OpenAI Batch API: submit, exit, collect on a later invocation
 
 
 @dataclass
@@ -151,13 +112,15 @@ class Evaluation:
         self.cfg = cfg
         self.splits: dict[str, Split] = {}
         self.available: dict[str, int] = {}  # evaluated items before --limit
-        parsed_cache.configure(cfg.store_path.parent / "parsed")  # beside the store
-        for task in cfg.tasks:
-            split = task.prepare(cfg.data_dir, cfg.profile, cfg.shots)
-            self.available[task.name] = len(split.evaluated)
-            if cfg.limit is not None:
-                split = Split(split.shots, split.evaluated[: cfg.limit], split.how)
-            self.splits[task.name] = split
+        with parsed_cache.caching(cfg.store_path.parent / "parsed"):  # parsed copies of large sources, beside the store
+            self.data_files = check_run_data(cfg.benchmark, cfg.tasks, cfg.data_dir, allow_mismatch=cfg.allow_data_mismatch,
+                                             synthetic=cfg.synthetic)  # sha256 of every data file, checked where known
+            for task in cfg.tasks:
+                split = task.prepare(cfg.data_dir, cfg.profile, cfg.shots, cfg.fewshot_seeds)
+                self.available[task.name] = split.n_items
+                if cfg.limit is not None:
+                    split = split.limited(cfg.limit)
+                self.splits[task.name] = split
 
     def shots(self) -> int | str:
         """The run's few-shot count: --shots, else the tasks' common default k, else "per task" (each task's n_shots)."""
@@ -266,10 +229,10 @@ class Evaluation:
                       file=sys.stderr)
             _check_model(cfg, info)
             template = _resolve_template(cfg, cfg.revision or info.get("model_sha"))
-            identity = engine.identity() if callable(getattr(engine, "identity", None)) else None  # type: ignore[attr-defined]
-            ctx = self._context(info, template, identity)
+            ctx = self._context(info, template, engine.identity())
             self._check_truncate(ctx, info)
             record = run_record(cfg, info, template, ctx, started)
+            record["data_files"] = self.data_files
             run_id = store.start_run(str(cfg.out), redact(record)) if not cfg.dry_run else 0
             runner = Runner(engine, store, concurrency=self._gate(info), policy=cfg.policy, progress=cfg.progress,
                             refresh=cfg.refresh, meter=meter)
@@ -278,7 +241,7 @@ class Evaluation:
             planned: list[tuple[Task, list[Request]]] = []
             for task in cfg.tasks:
                 built = task.build(self.splits[task.name], ctx)
-                if getattr(built, "record", None):  # how a task drew/truncated (LongHealth's seed and budgets)
+                if built.record:  # how a task drew/truncated (LongHealth's seed and budgets)
                     record.setdefault("task_build", {})[task.name] = built.record
                 planned.append((task, built))
                 if cfg.engine in ("openai", "azure") and built:  # the model family's rules: what is sent, and why
@@ -305,9 +268,9 @@ class Evaluation:
         if cfg.dry_run:
             return self._plan(planned, store, record, ctx.tokenizer)
         stats = runner.stats.as_dict()
-        fingerprints = getattr(engine, "fingerprints", None)
+        fingerprints = engine.fingerprints()
         if fingerprints:  # OpenAI-compatible servers' system_fingerprint values
-            record["engine"]["system_fingerprints"] = sorted(fingerprints)
+            record["engine"]["system_fingerprints"] = fingerprints
         limit = failure_limit(cfg.max_failures, stats["requests"])
         record["concurrency"] = runner.gate.describe()
         record.update(finished=time.time(), stats=stats, max_failures=cfg.max_failures,

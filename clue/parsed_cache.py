@@ -5,9 +5,10 @@ every `clue run` (issue 16); its records as JSON load in a few milliseconds. The
 by the SHA-256 of the source file's bytes and the parser's version: a changed file (or parser)
 is parsed afresh, never served stale. JSON, not pickle: loading it can never run code.
 
-Where: `<store folder>/parsed/` (`clue run` points it there, beside the response store); nothing
-is cached until something calls `configure`. Files are owner-only (0600 in a 0700 folder), since
-a source may be credentialed. A cache that cannot be written or read is skipped silently: the
+Where: the folder of the enclosing `with caching(folder):` block — `clue run` opens one around reading
+its tasks' data, at `<store folder>/parsed/` beside the response store; outside such a block nothing
+is cached (the setting is a context variable, restored when the block ends: no global left behind).
+Files are owner-only (0600 in a 0700 folder), since a source may be credentialed. A cache that cannot be written or read is skipped silently: the
 file is parsed as before.
 """
 
@@ -17,16 +18,22 @@ import hashlib
 import json
 import os
 import tempfile
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
-_dir: Path | None = None
+_dir: ContextVar[Path | None] = ContextVar("clue_parsed_cache_dir", default=None)
 
 
-def configure(folder: Path | None) -> None:
-    """Cache parsed copies under `folder` (None: no caching)."""
-    global _dir
-    _dir = folder
+@contextmanager
+def caching(folder: Path | None) -> Iterator[None]:
+    """Inside the block, `records` keeps parsed copies under `folder` (None: no caching)."""
+    token = _dir.set(folder)
+    try:
+        yield
+    finally:
+        _dir.reset(token)
 
 
 def file_sha256(path: Path) -> str:
@@ -39,13 +46,14 @@ def file_sha256(path: Path) -> str:
 
 def records(path: Path, parse: Callable[[Path], list[dict[str, Any]]], version: str) -> list[dict[str, Any]]:
     """`parse(path)`, or its JSON copy made earlier from the same bytes by the same parser `version`."""
-    if _dir is None:
+    folder = _dir.get()
+    if folder is None:
         return parse(path)
     try:
         key = f"{file_sha256(path)}.{version}.json"
     except OSError:
         return parse(path)  # let the parser report the unreadable file its own way
-    cached = _dir / key
+    cached = folder / key
     try:
         data = json.loads(cached.read_text(encoding="utf-8"))
         if data.get("sha256") == key.split(".")[0] and isinstance(data.get("records"), list):
@@ -70,4 +78,4 @@ def _write(target: Path, data: dict[str, Any]) -> None:
             Path(tmp).unlink(missing_ok=True)
 
 
-__all__ = ["configure", "records", "file_sha256"]
+__all__ = ["caching", "records", "file_sha256"]

@@ -43,6 +43,20 @@ def _non_negative(name: str):
     return parse
 
 
+def _seeds(value: str) -> tuple[int, ...]:
+    """--fewshot-seed: one whole number, or several separated by commas (one exemplar draw each)."""
+    parts = [p.strip() for p in value.split(",")]
+    try:
+        seeds = tuple(int(p) for p in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number or a comma-separated list of them (e.g. 0,1,2)") from None
+    if len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"{value!r} names a seed twice")
+    if any(s < 0 for s in seeds):
+        raise argparse.ArgumentTypeError(f"seeds must be 0 or more (got {value})")
+    return seeds
+
+
 def _max_failures(value: str) -> str:
     from clue.errors import ConfigError
     from clue.evaluate import failure_limit
@@ -77,7 +91,11 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--benchmark", default=None, help="benchmark (see `clue tasks`); default: the one owning --tasks")
     p.add_argument("--tasks", default="all", help="comma-separated task names, or 'all' (default)")
     p.add_argument("--protocol", default=None, help="protocol profile (see `clue protocols`); default: the benchmark's")
-    p.add_argument("--shots", type=int, default=None, help="few-shot examples per task (default: each task's; CLUE fixes them)")
+    p.add_argument("--shots", type=int, default=None,
+                   help="few-shot examples per task (default: each task's); refused where the protocol fixes them (CLUE)")
+    p.add_argument("--fewshot-seed", type=_seeds, default=None, metavar="N[,N…]",
+                   help="seed of the few-shot exemplar draw (default: the protocol's, 0 for ClinicBench; separate from the "
+                        "sampling --seed); several (0,1,2) run one draw each and report the mean ± sd per task")
     p.add_argument("--data-dir", default="data", type=Path, help="folder holding <task>/<original file name> (default: data)")
     p.add_argument("--synthetic", action="store_true", help="use the bundled synthetic samples instead of --data-dir")
     p.add_argument("--limit", type=_positive_int("--limit"), default=None, help="evaluate only the first N items per task")
@@ -109,6 +127,8 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--allow-remote-phi", action="store_true",
                    help="allow credentialed (PhysioNet) tasks to go to a non-loopback endpoint (see clue/phi.py)")
+    p.add_argument("--allow-data-mismatch", action="store_true",
+                   help="run even when a data file's sha256 differs from the one the kit knows or recorded on fetch (recorded in run.json)")
     p.add_argument("--refresh", action="store_true",
                    help="ask the server again for every request, even those in the response store, and replace the stored answers")
     p.add_argument("--dry-run", action="store_true",

@@ -4,15 +4,13 @@ OpenAI-compatible engines, the generation fields each distinct parameter set sen
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from clue.chat_template import ChatTemplate
 from clue.provenance import environment
+from clue.run_config import RunConfig
 from clue.tasks import BuildContext
 from clue.types import Request
-
-if TYPE_CHECKING:
-    from clue.evaluate import RunConfig
 
 
 def run_record(cfg: RunConfig, info: dict[str, Any], template: ChatTemplate | None, ctx: BuildContext,
@@ -32,6 +30,8 @@ def run_record(cfg: RunConfig, info: dict[str, Any], template: ChatTemplate | No
         "max_position_embeddings": ctx.max_position_embeddings,
         "temperature": ctx.temperature if ctx.temperature is not None else cfg.profile.temperature,
         "seed": ctx.seed,
+        # the few-shot draw's seeds (--fewshot-seed, else the protocol's); each task's draw is in task_build
+        "fewshot_seeds": list(cfg.fewshot_seeds) if cfg.fewshot_seeds else [cfg.profile.shot_seed],
         "route": "native" if cfg.engine == "tgi" else cfg.route if cfg.engine != "baseline" else None,
         "prompts_byte_identical": ctx.send == "prompt",
         "prefill": "generation prefixes appended to the rendered prompt" if ctx.send == "prompt"

@@ -107,11 +107,13 @@ def remove_plan(out: Path) -> None:
 
 
 def scope(scores: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
-    """What a run's data was: {"synthetic": bool, "limit": N | None, "subset": {task title: [n, n_available]}}.
+    """What a run's data was: {"synthetic": bool, "limit": N | None, "subset": {task title: [n, n_available]},
+    "data": {task title: "synthetic" | "public sample" | None}}.
 
     scores.json says it (`synthetic`, `limit`, per task `n_available`); runs written before it did are
     read from run.json (the --synthetic data folder, --limit). A task run with --limit counts as a subset
-    unless it is known that the limit covered every item."""
+    unless it is known that the limit covered every item. `data` is the mark a benchmark's bundled data
+    carries per dataset (run.json task_build → data: real public samples or invented items); None = unmarked."""
     synthetic = bool(scores.get("synthetic")) or str(record.get("data_dir", "")).rstrip("/").endswith("synthetic-data")
     limit = scores.get("limit", record.get("limit"))
     subset: dict[str, list[int | None]] = {}
@@ -120,7 +122,14 @@ def scope(scores: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
         lim = task.get("limit", limit)
         if lim is not None and (available is None or (n or 0) < available):
             subset[str(task.get("title", name))] = [n, available]
-    return {"synthetic": synthetic, "limit": limit, "subset": subset}
+    builds = record.get("task_build") or {}
+    data = {str(task.get("title", name)): _data_mark(builds.get(name)) for name, task in scores.get("tasks", {}).items()}
+    return {"synthetic": synthetic, "limit": limit, "subset": subset, "data": data}
+
+
+def _data_mark(build: Any) -> str | None:
+    mark = build.get("data") if isinstance(build, dict) else None
+    return mark if isinstance(mark, str) else None
 
 
 def scope_of(run: Mapping[str, Any]) -> dict[str, Any]:

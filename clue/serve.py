@@ -111,6 +111,29 @@ def run_argv(model: RosterModel, opts: ServeOptions) -> list[str]:
             argv += ["--dtype", model.dtype]
     return argv
 
+APPTAINER_TOKEN_ENV = "APPTAINERENV_HF_TOKEN"  # the one variable `apptainer --cleanenv` passes in (as HF_TOKEN)
+
+
+def server_args(model: RosterModel, opts: ServeOptions, host: str = "127.0.0.1") -> list[str]:
+    """The server's own arguments (what follows the image in `docker run`), listening on host:port."""
+    docker = run_argv(model, opts)
+    args = docker[docker.index(opts.image_ref) + 1:]
+    return [*args, "--hostname" if opts.engine == "tgi" else "--host", host, "--port", str(opts.port)]
+
+
+def apptainer_argv(model: RosterModel, opts: ServeOptions, apptainer: str = "apptainer") -> list[str]:
+    """`apptainer run …` for `model` (clue/scale/apptainer.py; no secret values: the token goes by APPTAINER_TOKEN_ENV)."""
+    env = ["--env", "HF_HUB_OFFLINE=" + os.environ["HF_HUB_OFFLINE"]] if os.environ.get("HF_HUB_OFFLINE") else []
+    if opts.engine == "vllm":
+        env += ["--env", "VLLM_NO_USAGE_STATS=1", "--env", "DO_NOT_TRACK=1"]
+    return [*shlex.split(apptainer), "run", "--nv", "--cleanenv", "--bind", f"{opts.hf_cache}:{CACHE_MOUNT[opts.engine]}",
+            *env, f"docker://{opts.image_ref}", *server_args(model, opts)]
+
+
+def apptainer_command_line(model: RosterModel, opts: ServeOptions, apptainer: str = "apptainer") -> str:
+    """The shell line `clue serve command --runtime apptainer` prints: the token is expanded by the shell, by name."""
+    return f'{APPTAINER_TOKEN_ENV}="${{HF_TOKEN:-}}" ' + shlex.join(apptainer_argv(model, opts, apptainer))
+
 
 # --- docker and HTTP plumbing ------------------------------------------------------------------
 
@@ -351,9 +374,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     opts = options_from(args)
     if args.action == "command":
         if args.runtime == "apptainer":
-            from clue.scale.apptainer import command_line
-
-            print(command_line(model, opts))
+            print(apptainer_command_line(model, opts))
         else:
             print(shlex.join(run_argv(model, opts)))
         return 0

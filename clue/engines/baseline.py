@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any, Mapping, Protocol, Sequence
 
+from clue.engines.base import Engine
 from clue.types import Completion, Request, Sample
 
 
@@ -19,7 +20,7 @@ class HasBaseline(Protocol):
     def baseline(self, sample: Sample, shots: Sequence[Sample]) -> str: ...
 
 
-class BaselineEngine:
+class BaselineEngine(Engine):
     """Answers each request from the sample it was built for; never touches the network."""
 
     kind = "baseline"

@@ -37,11 +37,13 @@ import httpx2
 
 from clue import __version__
 from clue.engines import families, openai_body
-from clue.engines.base import EngineError, kind_for_status, parse_retry_after, redirect_error, server_message
+from clue.engines.base import Engine, EngineError, kind_for_status, parse_retry_after, redirect_error, server_message
 from clue.engines.server_info import server_provenance
 from clue.engines.transport import LeanTransport, as_response, make_transport
 from clue.errors import EndpointError
 from clue.types import Completion, Request
+
+AZURE_HOSTS = (".openai.azure.com", ".cognitiveservices.azure.com")  # Azure OpenAI resources (both APIs; clue/engines/azure.py)
 
 
 def _headers(api_key: str) -> dict[str, str]:
@@ -53,7 +55,7 @@ def _headers(api_key: str) -> dict[str, str]:
     return headers
 
 
-class OpenAIEngine:
+class OpenAIEngine(Engine):
     kind = "openai"
 
     def __init__(self, url: str, model: str, *, api_key: str, timeout_s: float = 300.0, key_env: str = "OPENAI_API_KEY",
@@ -67,7 +69,7 @@ class OpenAIEngine:
         self.reasoning_effort = reasoning_effort
         self.prefill = prefill  # a final assistant message is continued (the generation prefix)
         self.server_kind = "unknown"  # set by describe(): llama.cpp answers a continued message with the prefix included
-        self.fingerprints: set[str] = set()  # system_fingerprint values the server answered with
+        self._fingerprints: set[str] = set()  # system_fingerprint values the server answered with
         self._fields: dict[Any, dict[str, Any]] = {}  # GenParams -> the family's generation fields (one per task)
         self._timeout = timeout_s
         self._api_key = api_key  # for the Batch API's SDK client (clue/engines/batch.py); never logged
@@ -146,8 +148,8 @@ class OpenAIEngine:
         except ValueError:  # not JSON (an HTML page), or JSON without choices
             raise EngineError("transient", f"{self.url} sent a malformed response (no choices)", label="malformed") from None
         fingerprint = payload.get("system_fingerprint")
-        if fingerprint and len(self.fingerprints) < 20:
-            self.fingerprints.add(str(fingerprint))
+        if fingerprint and len(self._fingerprints) < 20:
+            self._fingerprints.add(str(fingerprint))
         if self.prefill and self.server_kind == "llama.cpp" and request.messages:
             last = request.messages[-1]
             if last.get("role") == "assistant" and text.startswith(last["content"]):
@@ -194,8 +196,6 @@ class OpenAIEngine:
         """Azure's v1 API lists models, not the deployment names that go in `model`: no check against it."""
         from urllib.parse import urlparse
 
-        from clue.engines.azure import AZURE_HOSTS
-
         return (urlparse(self.url).hostname or "").endswith(AZURE_HOSTS)
 
     def sdk_client(self) -> Any:
@@ -218,6 +218,10 @@ class OpenAIEngine:
 
         parts = urlsplit(self.url)
         return f"{urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip('/'), '', ''))}#{self.model}"
+
+    def fingerprints(self) -> list[str]:
+        """The `system_fingerprint` values the server answered with (at most 20), sorted."""
+        return sorted(self._fingerprints)
 
     async def close(self) -> None:
         await self._http.aclose()

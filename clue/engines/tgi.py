@@ -18,7 +18,7 @@ from typing import Any
 import httpx2
 from huggingface_hub import constants
 
-from clue.engines.base import EngineError, kind_for_status, parse_retry_after, redirect_error, server_message
+from clue.engines.base import Engine, EngineError, kind_for_status, parse_retry_after, redirect_error, server_message
 from clue.engines.transport import LeanTransport, as_response, make_transport
 from clue.errors import EndpointError
 from clue.types import Completion, Request
@@ -92,7 +92,7 @@ def _endpoint_client_factory(host: str):
     return factory
 
 
-class TGIEngine:
+class TGIEngine(Engine):
     kind = "tgi"
 
     def __init__(self, url: str, *, token: str | None = None, timeout_s: float = 300.0, key_env: str = "TGI_API_KEY"):

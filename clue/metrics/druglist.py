@@ -14,6 +14,8 @@ import re
 import unicodedata
 from typing import Iterable
 
+from clue.metrics import prf
+
 
 def _unescape(text: str) -> str:
     if "\\x" not in text:
@@ -36,7 +38,4 @@ def drug_prf(reference: Iterable[str], predicted: Iterable[str] | None) -> dict[
     gold = {n for n in map(normalise_drug, reference) if n}
     pred = {n for n in map(normalise_drug, predicted or ()) if n}
     tp = len(gold & pred)
-    p = tp / len(pred) if pred else 0.0
-    r = tp / len(gold) if gold else 0.0
-    f = 2 * p * r / (p + r) if p + r else 0.0
-    return {"precision": 100.0 * p, "recall": 100.0 * r, "f1": 100.0 * f}
+    return prf.from_counts(tp, len(pred) - tp, len(gold) - tp)

@@ -24,6 +24,8 @@ import re
 from functools import cache
 from typing import Literal, Sequence
 
+from clue.metrics import prf
+
 Regex = Literal["original", "broad"]
 PATTERNS: dict[str, re.Pattern[str]] = {
     "original": re.compile(r"\b[A-TV-Z][0-9]{2}(?:\.?[0-9A-Z]{1,4})?\b"),
@@ -63,8 +65,8 @@ def valid_share(pred: Sequence[str]) -> float:
 
 
 def _prf(p: float, r: float, keys: tuple[str, str, str]) -> dict[str, float]:
-    f = 2 * p * r / (p + r) if p + r else 0.0
-    return dict(zip(keys, (100.0 * p, 100.0 * r, 100.0 * f)))
+    out = prf.from_ratios(p, r)
+    return dict(zip(keys, (out["precision"], out["recall"], out["f1"])))
 
 
 def multiset_prf(pred: Sequence[str], gold: Sequence[str], keys: tuple[str, str, str] = EM_KEYS) -> dict[str, float]:

@@ -17,6 +17,7 @@ from clue.errors import ConfigError
 from clue.ratings.report import ratings_section
 from clue.report import charts, settings
 from clue.report.cost import cost, load_prices, usage
+from clue.report.fewshot import fewshot_rows
 from clue.report.load import credentialed_tasks, redact_samples
 from clue.report.samples import sample_rows, samples_per_task
 from clue.rundir import scope_of
@@ -285,7 +286,7 @@ def _provenance(info: dict[str, Any]) -> dict[str, Any]:
     return {"record": rec, "when": when, "seeds": _seeds(rec),
             "switches": [(k, v, k not in ("name", "description") and k in ref and ref[k] != v) for k, v in switches.items()],
             "describe": {k: v for k, v in ((rec.get("engine") or {}).get("describe") or {}).items() if k != "engine"},
-            "stats": rec.get("stats") or {}, "task_runs": _task_runs(rec)}
+            "stats": rec.get("stats") or {}, "task_runs": _task_runs(rec), "fewshot": fewshot_rows(info["scores"])}
 
 
 def _task_runs(rec: dict[str, Any]) -> list[tuple[str, list[str], Any]]:

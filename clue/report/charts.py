@@ -2,6 +2,10 @@
 
 Text stays text (`svg.fonttype = none`, escaped by matplotlib's SVG writer), which keeps files
 small; every chart gets its own hash salt so element ids never collide inside one HTML page.
+Scores are percent (0–100): value axes say so on their ticks ("40%") and never leave 0–100.
+Axis labels longer than their axis are wrapped to it, and the SVG is cut to what was drawn
+(`bbox_inches="tight"`), so no label is clipped. A chart with nothing to plot is no chart: the
+functions return an empty string and the report says why in a sentence instead.
 Point labels of the scatter are placed by adjustText (no overlaps, leader lines where moved);
 error bars are clipped at zero (a bootstrap bound can miss the point estimate by rounding).
 """
@@ -9,12 +13,14 @@ error bars are clipped at zero (a bootstrap bound can miss the point estimate by
 from __future__ import annotations
 
 import io
+import textwrap
 from dataclasses import dataclass
 from typing import Sequence
 
 from markupsafe import Markup
 
 PALETTE = ("#2563eb", "#d97706", "#059669", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#65a30d", "#9333ea", "#ea580c")
+MIN_SPAN = 10.0  # percent points: the least a scatter axis shows (one point alone is not zoomed to ±0.05)
 SHORT_LABELS_UP_TO = 3  # runs labelled by name at their star; more are numbered (names in the legend)
 TYPE_STYLE = {"general": ("#64748b", "o"), "biomedical": ("#0d9488", "s"), "baseline": ("#111827", "X")}
 
@@ -52,7 +58,7 @@ def _svg(fig, salt: str) -> Markup:
     plt = _plt()
     plt.rcParams["svg.hashsalt"] = f"clue-kit-{salt}"
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight", pad_inches=0.06)
     plt.close(fig)
     svg = buf.getvalue()
     return Markup(svg[svg.index("<svg"):])  # our own SVG: drop the XML prolog and DOCTYPE
@@ -74,13 +80,63 @@ def _place_labels(ax, texts: list, xs: list[float], ys: list[float]) -> None:
                 ensure_inside_axes=True, iter_lim=500, arrowprops={"arrowstyle": "-", "color": "#94a3b8", "lw": 0.5})
 
 
+def _percent(axis) -> None:
+    """Tick labels in percent ("40%", "27.5%"): the scores are percent (0–100), not fractions."""
+    from matplotlib.ticker import FuncFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{round(v, 6):g}%"))
+
+
+def _percent_limits(values: Sequence[float]) -> tuple[float, float]:
+    """An axis range around `values` (points and their CI bounds) inside 0–100, at least MIN_SPAN wide."""
+    lo, hi = min(values), max(values)
+    pad = max((hi - lo) * 0.06, (MIN_SPAN - (hi - lo)) / 2, 0.0)
+    lo, hi = lo - pad, hi + pad
+    if lo < 0:
+        lo, hi = 0.0, min(100.0, hi - lo)
+    if hi > 100:
+        lo, hi = max(0.0, lo - (hi - 100)), 100.0
+    return lo, hi
+
+
+def _fit_labels(fig, ax) -> None:
+    """Wrap each axis label onto lines no longer than its axis (a label longer than its axis is cut at both ends
+    once the SVG is scaled into the page); measured with the renderer, not guessed from character counts."""
+    renderer = fig.canvas.get_renderer()
+    for label, along in ((ax.xaxis.label, "width"), (ax.yaxis.label, "height")):
+        text = label.get_text().replace("\n", " ")
+        if not text:
+            continue
+        room = getattr(ax.get_window_extent(renderer), along) * 0.98
+        width = len(text)
+        label.set_text(text)
+        while getattr(label.get_window_extent(renderer), along) > room and width > 12:
+            width = min(width - 1, int(width * room / getattr(label.get_window_extent(renderer), along)))
+            label.set_text(textwrap.fill(text, max(12, width), break_on_hyphens=False))
+
+
+def _layout(fig, ax) -> None:
+    fig.tight_layout()
+    _fit_labels(fig, ax)
+    fig.tight_layout()
+
+
+def _mark_flat(ax, xs: Sequence[float], ys: Sequence[float]) -> None:
+    """A bar too low to see (under 1 point) gets its value written on the axis: 0 is a result, not a gap."""
+    for x, y in zip(xs, ys):
+        if y < 1.0:
+            ax.text(x, 1.0, f"{y:.1f}", ha="center", va="bottom", fontsize=7, color="#475467", zorder=4)
+
+
 def color(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
 
 def scatter(points: Sequence[Point], run_colors: dict[str, str], x_label: str = "", y_label: str = "") -> Markup:
     """Two group averages against each other (CLUE: the paper's Level 1 vs Level 2 figure); published
-    models by type, runs highlighted."""
+    models by type, runs highlighted. Nothing to plot: an empty string (the report says so in a sentence)."""
+    if not points:
+        return Markup("")
     plt = _plt()
     fig, ax = plt.subplots(figsize=(10.0, 6.2))
     seen: set[str] = set()
@@ -110,6 +166,10 @@ def scatter(points: Sequence[Point], run_colors: dict[str, str], x_label: str = 
         texts.append(ax.text(p.x, p.y, str(k) if numbered else p.label, fontsize=8 if numbered else 7.5, color=c, fontweight="bold"))
         xs.append(p.x)
         ys.append(p.y)
+    ax.set_xlim(*_percent_limits([v for p in points for v in (p.x, *(p.x_err or ()))]))
+    ax.set_ylim(*_percent_limits([v for p in points for v in (p.y, *(p.y_err or ()))]))
+    _percent(ax.xaxis)
+    _percent(ax.yaxis)
     _place_labels(ax, texts, xs, ys)
     ax.set_xlabel(x_label)
     ax.set_ylabel(y_label)
@@ -119,7 +179,7 @@ def scatter(points: Sequence[Point], run_colors: dict[str, str], x_label: str = 
         keep = [i for i, lbl in enumerate(labels) if lbl.startswith("published")]
         handles, labels = [handles[i] for i in keep], [labels[i] for i in keep]
     ax.legend(handles, labels, fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    fig.tight_layout()
+    _layout(fig, ax)
     return _svg(fig, "scatter")
 
 
@@ -146,6 +206,7 @@ def task_bars(title: str, metrics: Sequence[str], bars: Sequence[Bar], run_color
                 pub_y.append(bar.published[m])
         c = run_colors.get(bar.run, color(i))
         ax.bar(xs, ys, width * 0.92, color=c, alpha=0.85, label=bar.run, zorder=2)
+        _mark_flat(ax, xs, ys)
         ax.errorbar(xs, ys, yerr=[lo, hi], fmt="none", ecolor="#111827", elinewidth=0.8, capsize=2, zorder=3)
         if pub_x:
             ax.scatter(pub_x, pub_y, marker="D", s=22, c="white", edgecolors="#111827", linewidths=1.0, zorder=4,
@@ -156,13 +217,14 @@ def task_bars(title: str, metrics: Sequence[str], bars: Sequence[Bar], run_color
         ax.tick_params(axis="x", labelrotation=30)
         for label in ax.get_xticklabels():
             label.set_horizontalalignment("right")
-    ax.set_ylabel("percent")
     ax.set_ylim(0, 105)
+    ax.set_yticks(range(0, 101, 20))
+    _percent(ax.yaxis)
     ax.set_title(title, fontsize=10, loc="left")
     ax.grid(True, axis="y", color="#e5e7eb", linewidth=0.6, zorder=0)
     if n <= 12:
         ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    fig.tight_layout()
+    _layout(fig, ax)
     return _svg(fig, f"bars-{title}")
 
 
@@ -171,7 +233,9 @@ SETTING_COLORS = ("#94a3b8", "#2563eb", "#d97706", "#059669")  # zero-shot grey,
 
 def setting_bars(title: str, models: Sequence[str], series: dict[str, list[tuple[float | None, float | None, float | None]]]) -> Markup:
     """One dataset: a group of bars per model, one bar per setting (zero-shot, k-shot …) with its 95 % CI.
-    Many runs make one chart per dataset (not one per run), its width growing with the models."""
+    Many runs make one chart per dataset (not one per run), its width growing with the models. No value: no chart."""
+    if not any(v[0] is not None for values in series.values() for v in values):
+        return Markup("")
     plt = _plt()
     n = max(1, len(series))
     width = 0.8 / n
@@ -187,16 +251,21 @@ def setting_bars(title: str, models: Sequence[str], series: dict[str, list[tuple
             hi.append(max(0.0, high - value) if high is not None else 0.0)
         c = SETTING_COLORS[i % len(SETTING_COLORS)]
         ax.bar(xs, ys, width * 0.92, color=c, label=label, zorder=2)
+        _mark_flat(ax, xs, ys)
         ax.errorbar(xs, ys, yerr=[lo, hi], fmt="none", ecolor="#111827", elinewidth=0.6, capsize=1.5, zorder=3)
-    ax.set_xticks(range(len(models)), list(models))
-    if len(models) > 4 or max((len(m) for m in models), default=0) > 14:
+    group_chars = max(12, int(fig.get_figwidth() * 0.75 / max(1, len(models)) / 0.075))  # ~0.075 in per 9 pt character
+    if len(models) > 4:  # many models: slanted names
+        ax.set_xticks(range(len(models)), list(models))
         ax.tick_params(axis="x", labelrotation=40, labelsize=7)
         for lbl in ax.get_xticklabels():
             lbl.set_horizontalalignment("right")
-    ax.set_ylabel("percent")
+    else:  # a few: each name wrapped under its group, level (a slanted long name takes more room than the chart)
+        ax.set_xticks(range(len(models)), [textwrap.fill(m, group_chars, break_on_hyphens=False) for m in models])
     ax.set_ylim(0, 105)
+    ax.set_yticks(range(0, 101, 20))
+    _percent(ax.yaxis)
     ax.set_title(title, fontsize=10, loc="left")
     ax.grid(True, axis="y", color="#e5e7eb", linewidth=0.6, zorder=0)
     ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    fig.tight_layout()
+    _layout(fig, ax)
     return _svg(fig, f"settings-{title}")

@@ -1,7 +1,7 @@
 """The inference server of a roster model under Apptainer (HPC sites where Docker is not allowed).
 
-`apptainer run --nv docker://IMAGE …` runs the same TGI / vLLM image and the same server arguments as
-`clue serve` (taken from `serve.run_argv`, so the two never drift), with the differences Apptainer
+`apptainer run --nv docker://IMAGE …` (`serve.apptainer_argv`, built beside `serve.run_argv` so the two never
+drift) runs the same TGI / vLLM image and the same server arguments as `clue serve`, with the differences Apptainer
 needs: no port mapping (the container shares the host network, so the server itself binds
 127.0.0.1:PORT), the Hugging Face cache bound with `--bind`, and `--cleanenv` so the host environment
 does not leak in. The token travels by name: `APPTAINERENV_HF_TOKEN` is the one variable Apptainer
@@ -12,47 +12,23 @@ Podman needs nothing here: it is docker-CLI compatible (`--docker podman`).
 from __future__ import annotations
 
 import os
-import shlex
 import signal
 import subprocess
 import time
 from pathlib import Path
 
 from clue.roster import RosterModel
-from clue.serve import CACHE_MOUNT, ServeError, ServeOptions, http_get, run_argv
-
-TOKEN_ENV = "APPTAINERENV_HF_TOKEN"
-
-
-def server_args(model: RosterModel, opts: ServeOptions, host: str = "127.0.0.1") -> list[str]:
-    """The server's own arguments (what follows the image in `docker run`), listening on host:port."""
-    docker = run_argv(model, opts)
-    args = docker[docker.index(opts.image_ref) + 1:]
-    return [*args, "--hostname" if opts.engine == "tgi" else "--host", host, "--port", str(opts.port)]
-
-
-def argv(model: RosterModel, opts: ServeOptions, apptainer: str = "apptainer") -> list[str]:
-    """`apptainer run …` for `model` (no secret values; see `env` for the token)."""
-    env = ["--env", "HF_HUB_OFFLINE=" + os.environ["HF_HUB_OFFLINE"]] if os.environ.get("HF_HUB_OFFLINE") else []
-    if opts.engine == "vllm":
-        env += ["--env", "VLLM_NO_USAGE_STATS=1", "--env", "DO_NOT_TRACK=1"]
-    return [*shlex.split(apptainer), "run", "--nv", "--cleanenv", "--bind", f"{opts.hf_cache}:{CACHE_MOUNT[opts.engine]}",
-            *env, f"docker://{opts.image_ref}", *server_args(model, opts)]
-
-
-def command_line(model: RosterModel, opts: ServeOptions, apptainer: str = "apptainer") -> str:
-    """The shell line `clue serve command --runtime apptainer` prints: the token is expanded by the shell, by name."""
-    return f'{TOKEN_ENV}="${{HF_TOKEN:-}}" ' + shlex.join(argv(model, opts, apptainer))
+from clue.serve import APPTAINER_TOKEN_ENV, ServeError, ServeOptions, apptainer_argv, http_get
 
 
 def start(model: RosterModel, opts: ServeOptions, apptainer: str = "apptainer", log: Path | None = None) -> subprocess.Popen:
     """Start the server in the background and wait for GET /health (the process is stopped on failure)."""
     env = {**os.environ}
     if os.environ.get("HF_TOKEN"):
-        env[TOKEN_ENV] = os.environ["HF_TOKEN"]
+        env[APPTAINER_TOKEN_ENV] = os.environ["HF_TOKEN"]
     out = open(log, "ab") if log else None  # noqa: SIM115 — handed to the child, closed below
     try:
-        proc = subprocess.Popen(argv(model, opts, apptainer), env=env, stdout=out, stderr=subprocess.STDOUT if out else None,
+        proc = subprocess.Popen(apptainer_argv(model, opts, apptainer), env=env, stdout=out, stderr=subprocess.STDOUT if out else None,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
     except FileNotFoundError:
         raise ServeError(f"apptainer command {apptainer!r} not found", "load the site's apptainer module, or pass --apptainer PATH") from None

@@ -31,7 +31,6 @@ import yaml
 from clue import serve
 from clue.errors import ConfigError
 from clue.roster import RosterModel, load_roster
-from clue.scale.apptainer import server_args
 from clue.scale.checks import one_line
 
 ENTRYPOINT = {"tgi": ["/tgi-entrypoint.sh"], "vllm": ["vllm", "serve"]}  # the images' own entrypoints
@@ -68,7 +67,7 @@ def _case(index_cmds: list[str]) -> str:
 def job(models: list[RosterModel], gpus: int, opts: serve.ServeOptions, ko: K8sOptions, reproduce_args: list[str]) -> dict[str, Any]:
     """One Indexed Job: index i serves and evaluates models[i]."""
     sopts = serve.ServeOptions(**{**opts.__dict__, "port": SERVER_PORT})
-    server_cmds = ["exec " + shlex.join([*ENTRYPOINT[opts.engine], *server_args(m, sopts, host="0.0.0.0")]) for m in models]
+    server_cmds = ["exec " + shlex.join([*ENTRYPOINT[opts.engine], *serve.server_args(m, sopts, host="0.0.0.0")]) for m in models]
     runs = f"{ko.mount}/runs"
     eval_cmds = []
     for m in models:

@@ -19,13 +19,9 @@ Arguments after `--` are `python -m clue.reproduce` options, passed to every tas
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import os
-import re
 import shlex
-import shutil
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -36,8 +32,8 @@ from clue import reproduce, serve
 from clue.errors import ConfigError, UserError
 from clue.roster import RosterModel, load_roster
 from clue.scale.checks import one_line, sbatch_option
+from clue.scale.slurm_state import latest_submission, load_submission, queued, slurm_cmd, state_dir
 
-STATE_DIR = ".slurm"
 RUNTIMES = ("docker", "apptainer", "none")
 
 
@@ -69,10 +65,6 @@ class SlurmOptions:
             one_line("--sbatch-line", line)
             if "\n" in line or not line.strip().startswith("-"):
                 raise ConfigError(f"--sbatch-line {line!r} is not one sbatch option", "e.g. --sbatch-line='--constraint=a100'")
-
-
-def state_dir(runs: str | Path) -> Path:
-    return Path(runs).resolve() / STATE_DIR
 
 
 def gpus_for(model: RosterModel, opts: serve.ServeOptions) -> int:
@@ -123,15 +115,6 @@ def merge_script(sub_dir: Path, so: SlurmOptions, workdir: Path) -> str:
 
 # --- Slurm commands -------------------------------------------------------------------------------
 
-def slurm_cmd(*argv: str, timeout: float = 60.0) -> subprocess.CompletedProcess:
-    if shutil.which(argv[0]) is None:
-        raise ConfigError(f"`{argv[0]}` not found", "run this on a Slurm login node (or load the site's slurm module)")
-    try:
-        return subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        raise UserError(f"`{argv[0]}` did not answer within {timeout:.0f} s", "is slurmctld reachable? try `scontrol ping`") from None
-
-
 def sbatch(script: Path, *options: str) -> str:
     proc = slurm_cmd("sbatch", "--parsable", *options, str(script))
     if proc.returncode != 0:
@@ -140,39 +123,7 @@ def sbatch(script: Path, *options: str) -> str:
     return proc.stdout.strip().split(";")[0]
 
 
-def queued(job_ids: list[str]) -> dict[str, tuple[str, str]]:
-    """{job id or array task id (`12_3`): (state, reason)} for the given jobs still known to squeue."""
-    if not job_ids:
-        return {}
-    proc = slurm_cmd("squeue", "-h", "-r", "-u", getpass.getuser(), "-o", "%F|%i|%T|%r")
-    found: dict[str, tuple[str, str]] = {}
-    for line in proc.stdout.splitlines():
-        parts = line.strip().split("|")
-        if len(parts) == 4 and (parts[0] in job_ids or parts[1] in job_ids):
-            found[parts[1]] = (parts[2], parts[3])
-    return found
-
-
-def job_state(job_id: str) -> str | None:
-    """JobState from `scontrol show job` (None once Slurm has forgotten the job)."""
-    proc = slurm_cmd("scontrol", "-o", "show", "job", job_id)
-    match = re.search(r"\bJobState=(\S+)", proc.stdout) if proc.returncode == 0 else None
-    return match.group(1) if match else None
-
-
 # --- submissions ----------------------------------------------------------------------------------
-
-def load_submission(sub_dir: Path) -> dict[str, Any]:
-    try:
-        return json.loads((sub_dir / "submit.json").read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError):
-        raise ConfigError(f"{sub_dir} holds no readable submit.json", "submit first: clue slurm submit -- [reproduce options]") from None
-
-
-def latest_submission(runs: str | Path) -> Path | None:
-    subs = sorted((state_dir(runs) / "submissions").glob("[0-9]*"))
-    return subs[-1] if subs else None
-
 
 def _job_ids(sub: dict[str, Any]) -> list[str]:
     return [a["job_id"] for a in sub.get("arrays", [])] + ([sub["merge"]["job_id"]] if sub.get("merge") else [])

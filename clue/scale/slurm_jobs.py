@@ -24,7 +24,7 @@ from typing import Any
 from clue import reproduce, serve
 from clue.errors import UserError
 from clue.roster import load_roster
-from clue.scale.slurm import job_state, latest_submission, load_submission, queued, state_dir
+from clue.scale.slurm_state import job_state, latest_submission, load_submission, queued, state_dir
 from clue.secrets import redact
 
 

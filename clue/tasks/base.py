@@ -12,6 +12,7 @@ and base-model (plain text) prompts are allowed; a benchmark's own protocol may 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar, Generic, Mapping, Sequence, TypeVar, cast
 
@@ -70,6 +71,7 @@ class Task(Generic[P]):
     kind: ClassVar[str] = "generation"  # multiple_choice | label_set | extraction | generation (clue.tasks.kinds)
     prompt_root: ClassVar[Path]  # folder holding <name>/*.j2
     k: ClassVar[int] = 0  # default few-shot examples (`--shots` overrides where the protocol allows)
+    fewshot_choice: ClassVar[bool] = True  # the user may choose the shots and their draw (False: --shots refused)
     max_tokens: ClassVar[int] = 512  # max new tokens (`new_tokens` may vary it by protocol)
     needs_tokenizer: ClassVar[bool] = False  # builds prompts to a token budget
     reports_extraction: ClassVar[bool] = False  # counts outputs with no extractable answer (`extraction_failure`)
@@ -191,13 +193,31 @@ class Task(Generic[P]):
         return path
 
     def split(self, samples: Sequence[Sample], profile: P, shots: int | None = None,
-              pool: Sequence[Sample] | None = None) -> Split:
-        """Few-shot selection (clue.tasks.fewshot): `shots` (default k) seeded by the protocol."""
-        return fewshot.select(samples, self.k if shots is None else shots, profile.shot_seed, pool, self.title)
+              pool: Sequence[Sample] | None = None, seeds: Sequence[int] | None = None) -> Split:
+        """Few-shot selection (clue.tasks.fewshot): `shots` (default k), one draw per seed (default: the protocol's)."""
+        return fewshot.select(samples, self.k if shots is None else shots, seeds or (profile.shot_seed,), pool, self.title,
+                              self.stratum)
 
-    def prepare(self, data_dir: Path, profile: P, shots: int | None = None) -> Split:
-        """Load the data and pick the shots for one run."""
-        return self.split(self.load(data_dir), profile, shots, self.load_pool(data_dir))
+    def prepare(self, data_dir: Path, profile: P, shots: int | None = None, seeds: Sequence[int] | None = None) -> Split:
+        """Load the data and pick the shots for one run (`seeds`: `--fewshot-seed`, several draws in one run)."""
+        self.check_fewshot(shots, seeds)
+        if not self.fewshot_choice:
+            return self.split(self.load(data_dir), profile, None, self.load_pool(data_dir))
+        return self.split(self.load(data_dir), profile, shots, self.load_pool(data_dir), seeds)
+
+    def check_fewshot(self, shots: int | None, seeds: Sequence[int] | None) -> None:
+        """--shots / --fewshot-seed are refused where the protocol fixes the shots (`fewshot_choice` False)."""
+        if self.fewshot_choice:
+            return
+        seed_text = ",".join(str(s) for s in seeds) if seeds is not None else None
+        given = " ".join(f"{flag} {value}" for flag, value in (("--shots", shots), ("--fewshot-seed", seed_text)) if value is not None)
+        if given:
+            raise ConfigError(f"{self.title}'s protocol fixes its few-shot examples (k = {self.k}; {given} was given)",
+                              "leave --shots and --fewshot-seed out for this benchmark")
+
+    def stratum(self, sample: Sample) -> Any:
+        """The label a leave-one-out exemplar draw is stratified by (a small label set), or None: a plain draw."""
+        return None
 
     def gen_params(self, ctx: BuildContext, truncate: int | None) -> GenParams:
         profile = cast(P, ctx.profile)
@@ -213,7 +233,16 @@ class Task(Generic[P]):
         profile = cast(P, ctx.profile)
         user, assistant = self.user_part(profile), self.assistant_part(profile)
         system = self.render("system")
-        shots = [prompts.Turn(self.render(user, s.fields), self.render(assistant, s.fields)) for s in split.shots]
+        turns: dict[int, prompts.Turn] = {}  # each exemplar rendered once (leave-one-out shares them across items)
+
+        def shots_of(sample: Sample) -> list[prompts.Turn]:
+            out = []
+            for s in split.shots_for(sample.id):
+                if id(s) not in turns:
+                    turns[id(s)] = prompts.Turn(self.render(user, s.fields), self.render(assistant, s.fields))
+                out.append(turns[id(s)])
+            return out
+
         prefix = self.prefix(profile)
         limit = self.context_limit(ctx)
         truncate = limit if profile.truncation == "keep_last" else None
@@ -234,7 +263,7 @@ class Task(Generic[P]):
         if ctx.mode != "base" and ctx.send == "prompt" and ctx.chat_template is None:
             raise ConfigError("the tgi engine needs the model's chat template", "pass --chat-template FILE or --mode base")
 
-        def render_prompt(fields: Mapping[str, Any]) -> str:
+        def render_prompt(fields: Mapping[str, Any], shots: Sequence[prompts.Turn]) -> str:
             query = self.render(user, fields)
             if ctx.mode == "base":
                 return self.base_prompt(system, shots, query, prefix, profile)
@@ -245,14 +274,16 @@ class Task(Generic[P]):
         requests = []
         for sample in split.evaluated:
             prompt = messages = None
+            shots = shots_of(sample)
             if ctx.send != "prompt":
                 messages = tuple(prompts.assemble_messages(system, shots, self.render(user, sample.fields), ctx.mode))
                 if ctx.prefill and prefix:
                     messages += ({"role": "assistant", "content": prefix},)
             elif fitting is not None:
-                prompt = fit_document(render_prompt, sample.fields, doc_fields, ctx.tokenizer, fitting.budget, sample.id, fitting)
+                prompt = fit_document(partial(render_prompt, shots=shots), sample.fields, doc_fields, ctx.tokenizer,
+                                      fitting.budget, sample.id, fitting)
             else:
-                prompt = render_prompt(sample.fields)
+                prompt = render_prompt(sample.fields, shots)
             requests.append(
                 Request(task=self.name, sample_id=sample.id, params=params, protocol=profile.name,
                         endpoint=ctx.endpoint, prompt=prompt, messages=messages)

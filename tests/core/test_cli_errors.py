@@ -83,6 +83,9 @@ def test_damaged_xlsx(tmp_path):
     (bad / "MeQSum_ACL2019_BenAbacha_Demner-Fushman.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
     proc = run_clue("run", "--engine", "baseline", "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "run"),
                     "--store", str(tmp_path / "s.sqlite"))
+    assert_one_line_error(proc, "has sha256", "expected abedd939")  # the data check sees it first
+    proc = run_clue("run", "--engine", "baseline", "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "run"),
+                    "--store", str(tmp_path / "s.sqlite"), "--allow-data-mismatch")
     assert_one_line_error(proc, "not a readable xlsx")
 
 

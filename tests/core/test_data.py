@@ -114,7 +114,9 @@ def test_public_file_hash_recorded_on_first_fetch_then_enforced(server, tmp_path
     said: list[str] = []
     assert fetch_mod.fetch(["longhealth"], data, say=said.append) == {"longhealth/benchmark_v5.json": "recorded"}
     assert (data / "longhealth" / "benchmark_v5.json").read_bytes() == LONGHEALTH
-    assert json.loads((data / "checksums.json").read_text()) == {"longhealth/benchmark_v5.json": sha(LONGHEALTH)}
+    lock = json.loads((data / "clue-data.lock.json").read_text())["files"]
+    assert {k: v["sha256"] for k, v in lock.items()} == {"longhealth/benchmark_v5.json": sha(LONGHEALTH)}
+    assert lock["longhealth/benchmark_v5.json"]["source"] == "https://raw.githubusercontent.com/kbressem/LongHealth/main/data/benchmark_v5.json"
     assert any("recorded" in s and "no known hash" in s for s in said)
     # present: not downloaded again
     assert fetch_mod.fetch(["longhealth"], data, say=quiet) == {"longhealth/benchmark_v5.json": "present"}
@@ -125,7 +127,7 @@ def test_public_file_hash_recorded_on_first_fetch_then_enforced(server, tmp_path
     assert (data / "longhealth" / "benchmark_v5.json").read_bytes() == LONGHEALTH
     assert not list((data / "longhealth").glob("*.part"))
     assert fetch_mod.fetch(["longhealth"], data, say=quiet, force=True, accept_new=True)["longhealth/benchmark_v5.json"] == "recorded"
-    assert json.loads((data / "checksums.json").read_text())["longhealth/benchmark_v5.json"] == sha(b"tampered")
+    assert json.loads((data / "clue-data.lock.json").read_text())["files"]["longhealth/benchmark_v5.json"]["sha256"] == sha(b"tampered")
 
 
 @pytest.mark.skipif(not MEQSUM_XLSX.is_file(), reason="real MeQSum file not in ../shared")
@@ -146,7 +148,7 @@ def test_physionet_file_checked_against_sha256sums(server, creds, tmp_path):
     assert fetch_mod.fetch(["mednli"], tmp_path / "data", say=said.append) == {"mednli/mli_test_v1.jsonl": "fetched"}
     assert any("sha256 ok" in s for s in said)
     assert all(auth for path, auth in server.requests)
-    assert not (tmp_path / "data" / "checksums.json").exists()  # upstream hash: nothing to record
+    assert not (tmp_path / "data" / "clue-data.lock.json").exists()  # upstream hash: nothing to record
 
 
 def test_physionet_bad_checksum(server, creds, tmp_path):
@@ -229,7 +231,8 @@ def test_status_lists_present_missing_and_mismatched(server, tmp_path):
     (data / "mednli").mkdir()
     (data / "mednli" / "mli_test_v1.jsonl").write_bytes(MEDNLI)
     rows = {r.dest: r for r in status(data)}
-    assert rows["longhealth/benchmark_v5.json"].state == "present" and rows["longhealth/benchmark_v5.json"].checked == "sha256 ok"
+    lh = rows["longhealth/benchmark_v5.json"]
+    assert lh.state == "present" and lh.checked == "sha256 ok (recorded on first fetch)"
     assert rows["mednli/mli_test_v1.jsonl"].checked == "no known sha256"
     meq = rows["meqsum/MeQSum_ACL2019_BenAbacha_Demner-Fushman.xlsx"]
     assert meq.state == "missing" and "clue data fetch meqsum" in meq.how
@@ -321,3 +324,48 @@ def test_build_cli_missing_input(tmp_path):
     proc = run_clue("data", "build", "medisumcode", "--mimic-notes", str(tmp_path / "nope.csv"),
                     "--diagnoses-icd", str(tmp_path / "nope.csv.gz"), "--data-dir", str(tmp_path))
     assert_one_line_error(proc, "nope.csv.gz not found")
+
+
+# --- a benchmark's own builder and file layout (no core edit) ------------------------------------
+
+
+def test_a_registered_benchmarks_builder_brings_its_own_option(tmp_path):
+    import argparse
+
+    from clue import cli
+    from clue.benchmark import Benchmark, register_benchmark, unregister_benchmark
+    from clue.data.sources import Builder
+    from clue.protocol import GenericProtocol
+
+    def add(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--rows", type=int, required=True)
+
+    def run(args: argparse.Namespace) -> Path:
+        out = args.data_dir / "toybuilt" / "rows.txt"
+        out.parent.mkdir(parents=True)
+        out.write_text("SYNTHETIC row\n" * args.rows)
+        return out
+
+    register_benchmark(Benchmark(name="toydata", title="Toy", tasks={}, protocols={"p": GenericProtocol(name="p", description="toy")},
+                                 default_protocol="p",
+                                 builders=(Builder("toybuilt", "write invented rows", "clue data build toybuilt", add, run),)))
+    try:
+        assert cli.main(["data", "build", "toybuilt", "--rows", "3", "--benchmark", "toydata", "--data-dir", str(tmp_path)]) == 0
+        assert (tmp_path / "toybuilt" / "rows.txt").read_text() == "SYNTHETIC row\n" * 3
+    finally:
+        unregister_benchmark("toydata")
+
+
+def test_locate_prefers_the_own_place_and_skips_an_ambiguous_glob(tmp_path):
+    from clue.data.sources import DataFile
+
+    f = DataFile("test.tsv", task="toy", also=("samples/*_first*.tsv",))
+    assert f.locate(tmp_path) is None
+    (tmp_path / "samples").mkdir()
+    (tmp_path / "samples" / "a_first10.tsv").write_text("x")
+    assert f.locate(tmp_path) == (tmp_path / "samples" / "a_first10.tsv", False)
+    (tmp_path / "samples" / "b_first50.tsv").write_text("y")
+    assert f.locate(tmp_path) is None  # two candidates: never a guess
+    (tmp_path / "toy").mkdir()
+    (tmp_path / "toy" / "test.tsv").write_text("z")
+    assert f.locate(tmp_path) == (tmp_path / "toy" / "test.tsv", True)

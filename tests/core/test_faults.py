@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 
 import clue.runner
+from clue.benchmarks.clue import BENCHMARK
 from clue.benchmarks.clue.profile import get_profile
-from clue.benchmarks.clue.tasks import get_tasks
 from clue.engines.base import EngineError
 from clue.errors import EndpointError
-from clue.evaluate import Evaluation, RunConfig, RunResult
+from clue.evaluate import Evaluation, RunResult
+from clue.run_config import RunConfig
 from clue.runner import RetryPolicy
 from tests.conftest import chat_template_file
 from tests.core.test_e2e import MODEL, invented_meqsum, meqsum_oracle
@@ -36,7 +37,7 @@ CAUSE = {"429": "http_429", "429_retry_after": "http_429", "503": "http_503", "r
 
 def run_config(engine: str, srv: FakeServer, tmp_path: Path, data: Path, *, out: str = "run", policy: RetryPolicy = POLICY,
                concurrency: int = 16, **kw) -> RunConfig:
-    return RunConfig(engine=engine, model=MODEL, tasks=get_tasks("meqsum"), profile=get_profile("clue-v3"), data_dir=data,
+    return RunConfig(engine=engine, model=MODEL, tasks=BENCHMARK.get_tasks("meqsum"), profile=get_profile("clue-v3"), data_dir=data,
                      out=tmp_path / out, store_path=tmp_path / "s.sqlite", endpoint=srv.url if engine == "tgi" else srv.url + "/v1",
                      chat_template=str(chat_template_file(tmp_path)) if engine == "tgi" else None,
                      concurrency=concurrency, policy=policy, progress=False, **kw)

@@ -15,7 +15,7 @@ import pytest
 import clue
 
 ROOT = Path(__file__).resolve().parents[2]
-NOT_CORE = {"benchmarks", "bench"}  # the benchmark folders; the CLUE performance harness
+NOT_CORE = {"benchmarks", "perf"}  # the benchmark folders; the performance harness (`make bench`)
 
 
 def contracts() -> list[dict]:

@@ -6,11 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from clue.benchmarks.clue import BENCHMARK
 from clue.benchmarks.clue.profile import get_profile
-from clue.benchmarks.clue.tasks import TASKS, get_tasks
+from clue.benchmarks.clue.tasks import TASKS
 from clue.errors import DataError
-from clue.evaluate import Evaluation, RunConfig
+from clue.evaluate import Evaluation
 from clue.phi import PHIGuardError, check_endpoint, is_loopback_host
+from clue.run_config import RunConfig
 from tests.conftest import chat_template_file, run_clue
 from tests.core.test_cli_errors import assert_one_line_error
 from tests.fakeserver import FakeServer
@@ -33,7 +35,7 @@ def test_credentialed_tasks_are_exactly_the_physionet_ones():
 
 def test_remote_endpoint_is_refused_with_the_rule():
     with pytest.raises(PHIGuardError) as info:
-        check_endpoint(get_tasks("meqsum,mednli"), "https://api.example.com/v1")
+        check_endpoint(BENCHMARK.get_tasks("meqsum,mednli"), "https://api.example.com/v1")
     line = info.value.line()
     assert "MedNLI" in line and "MeQSum" not in line and "api.example.com" in line
     assert "PhysioNet Credentialed Health Data Use Agreement" in line and "--allow-remote-phi" in line
@@ -47,11 +49,11 @@ def test_remote_endpoint_is_refused_with_the_rule():
     (None, "all", False),  # baseline: no endpoint
 ])
 def test_allowed(endpoint, tasks, allow):
-    check_endpoint(get_tasks(tasks), endpoint, allow_remote_phi=allow)
+    check_endpoint(BENCHMARK.get_tasks(tasks), endpoint, allow_remote_phi=allow)
 
 
 def _config(tmp_path: Path, allow: bool) -> RunConfig:
-    return RunConfig(engine="openai", model="m", tasks=get_tasks("problemsummary"), profile=get_profile("clue-v3"),
+    return RunConfig(engine="openai", model="m", tasks=BENCHMARK.get_tasks("problemsummary"), profile=get_profile("clue-v3"),
                      data_dir=tmp_path / "no-data", out=tmp_path / "run", store_path=tmp_path / "s.sqlite",
                      endpoint="https://203.0.113.7/v1", allow_remote_phi=allow)
 

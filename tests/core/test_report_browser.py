@@ -1,6 +1,8 @@
 """The demo report in headless Chromium (Debian `chromium`, installed by .ci/run): no console errors,
 no network requests, no dialogs; model text with <script>/<img onerror> renders as text; the
 inline script runs under the CSP; a screenshot is saved (tmp dir + /tmp/report-screenshot.png).
+Layout, in both demo reports (CLUE and ClinicBench) at 1400 and 900 px: nothing wider than the page,
+nothing wider than its section (wide tables scroll inside their own frame), no chart text cut off.
 
 Talks the DevTools protocol over a minimal stdlib WebSocket client (no extra test dependency).
 Skips when chromium is absent.
@@ -160,6 +162,32 @@ def evaluate(cdp: DevTools, session: str, expr: str) -> Any:
     return res["result"].get("value")
 
 
+# every section holds its content (a wide table scrolls inside its .scroll frame, never the section or the page)
+SECTIONS_HOLD = ("Array.prototype.filter.call(document.querySelectorAll('main section'), function(s){"
+                 "return s.scrollWidth > s.clientWidth + 1}).map(function(s){return s.id})")
+# chart text drawn outside its SVG is cut off by the browser: list it (with a pixel of tolerance)
+CUT_TEXT = ("Array.prototype.concat.apply([], Array.prototype.map.call(document.querySelectorAll('.chart svg'), function(svg){"
+            "var b = svg.getBoundingClientRect(); return Array.prototype.filter.call(svg.querySelectorAll('text'), function(t){"
+            "var r = t.getBoundingClientRect(); return r.width > 0 && (r.left < b.left - 1.5 || r.right > b.right + 1.5 || "
+            "r.top < b.top - 1.5 || r.bottom > b.bottom + 1.5)}).map(function(t){return t.textContent})}))")
+SCROLLING_FRAMES = "Array.prototype.filter.call(document.querySelectorAll('.scroll'), function(d){return d.scrollWidth > d.clientWidth}).length"
+
+
+def assert_layout(cdp: DevTools, session: str) -> int:
+    """The layout checks at 1400 px and 900 px; returns how many table frames scroll at 900 px."""
+    frames = 0
+    for width in (1400, 900):
+        cdp.call("Emulation.setDeviceMetricsOverride", {"width": width, "height": 2400, "deviceScaleFactor": 1, "mobile": False},
+                 session=session)
+        assert evaluate(cdp, session, "document.documentElement.scrollWidth <= document.documentElement.clientWidth"), width
+        assert evaluate(cdp, session, SECTIONS_HOLD) == [], width
+        assert evaluate(cdp, session, CUT_TEXT) == [], width
+        frames = evaluate(cdp, session, SCROLLING_FRAMES)
+    cdp.call("Emulation.setDeviceMetricsOverride", {"width": 1400, "height": 2400, "deviceScaleFactor": 1, "mobile": False},
+             session=session)
+    return frames
+
+
 def test_demo_report_in_headless_chromium(tmp_path: Path):
     proc = run_clue("demo", "--out", str(tmp_path / "runs" / "demo"), "--report", str(tmp_path / "reports" / "demo"), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -182,6 +210,7 @@ def test_demo_report_in_headless_chromium(tmp_path: Path):
             time.sleep(0.1)
         # layout sanity at 1400 px: no horizontal page overflow, table rows are laid out as rows
         assert evaluate(cdp, session, "document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+        assert assert_layout(cdp, session) >= 1  # the leaderboard (10 columns) scrolls in its frame at 900 px
         assert evaluate(cdp, session, "Array.prototype.every.call(document.querySelectorAll('tbody tr'), "
                                       "function(r){return getComputedStyle(r).display !== 'block'})")
         # screenshot of the top of the page
@@ -227,3 +256,12 @@ def test_demo_report_in_headless_chromium(tmp_path: Path):
         assert not errors, errors
         requests = [e["params"]["request"]["url"] for e in events if e.get("method") == "Network.requestWillBeSent"]
         assert requests and all(u == url for u in requests), requests  # the document itself, nothing else
+
+        # the ClinicBench report of the same demo: 19-column leaderboard, figures, banner
+        cb = open_page(cdp, (tmp_path / "reports" / "demo" / "clinicbench" / "index.html").resolve().as_uri())
+        assert assert_layout(cdp, cb) >= 1
+        assert evaluate(cdp, cb, "(function(){var d = document.getElementById('leaderboard-table').parentNode;"
+                                 "return d.className === 'scroll' && d.scrollWidth > d.clientWidth})()")  # 19 columns: it scrolls
+        assert evaluate(cdp, cb, "document.querySelector('#scatter svg') === null")  # nothing plottable: no figure
+        assert "No figure: nothing to plot" in evaluate(cdp, cb, "document.getElementById('scatter').textContent")
+        assert evaluate(cdp, cb, "document.querySelectorAll('.chart svg').length") >= 16  # one per dataset

@@ -16,8 +16,8 @@ from typing import Iterator
 
 import pytest
 
-from clue.bench.report_scale import FakeDataset, stand_in, write_runs
 from clue.benchmark import unregister_benchmark
+from clue.perf.report_scale import FakeDataset, stand_in, write_runs
 from clue.report import build_report
 from clue.report.aggregate import ReportOptions, build_view
 from clue.report.load import load_runs

@@ -15,7 +15,7 @@ import pytest
 from clue import cli
 from clue.benchmark import Benchmark, register_benchmark, resolve, unregister_benchmark
 from clue.protocol import GenericProtocol
-from clue.tasks import BuildContext
+from clue.tasks import BuildContext, fewshot
 from clue.tasks.kinds import GenerationTask, MultipleChoiceTask
 from clue.types import Endpoint, Sample
 
@@ -89,11 +89,13 @@ def test_the_toy_benchmark_runs_end_to_end_through_the_core(toy, tmp_path, capsy
     assert scores["benchmark"] == "toy" and scores["protocol"] == "plain" and set(scores["tasks"]) == {"toyqa", "toysum"}
     assert scores["tasks"]["toyqa"]["metrics"]["accuracy"] == pytest.approx(100 * 2 / 6)  # answers A: q0, q3
     assert scores["tasks"]["toyqa"]["n"] == 6 and scores["tasks"]["toyqa"]["n_shots"] == 2  # shots from train.json
-    assert scores["tasks"]["toysum"]["n"] == 4 and scores["tasks"]["toysum"]["metrics"]["rouge1"] == pytest.approx(100.0)
+    # no train split: every one of the 6 items is scored, each with 2 exemplars drawn from the other 5
+    assert scores["tasks"]["toysum"]["n"] == 6 and scores["tasks"]["toysum"]["metrics"]["rouge1"] == pytest.approx(100.0)
     record = json.loads((out / "run.json").read_text())
-    assert record["benchmark"] == "toy"
-    assert record["task_build"]["toysum"]["from"].startswith("held-out draw")
-    assert record["task_build"]["toyqa"] == {"shots": 2, "from": "train/dev pool", "seed": 3}
+    assert record["benchmark"] == "toy" and record["fewshot_seeds"] == [3]
+    assert record["task_build"]["toysum"] == {"shots": 2, "pool": fewshot.LEAVE_ONE_OUT, "pool_size": 5, "seeds": [3]}
+    assert record["task_build"]["toyqa"] == {"shots": 2, "pool": "train/dev", "pool_size": 4, "seeds": [3]}
+    assert scores["tasks"]["toyqa"]["fewshot"] == record["task_build"]["toyqa"]
 
     report = tmp_path / "report"
     assert cli.main(["report", str(out), "--out", str(report)]) == 0
@@ -125,8 +127,10 @@ def test_few_shot_draws_are_seeded_per_run_and_never_evaluated(toy):
     assert [s.id for s in a.shots] == [s.id for s in again.shots] != [s.id for s in b.shots]
     assert all(s.id.startswith("train") for s in a.shots) and len(a.evaluated) == 6
     held = bench.tasks["toysum"].prepare(data, plain, shots=3)
-    assert len(held.shots) == 3 and not {s.id for s in held.shots} & {s.id for s in held.evaluated}
-    assert len(held.evaluated) == 3 and held.how["from"].startswith("held-out draw")
+    assert [s.id for s in held.evaluated] == [f"s{i}" for i in range(6)] and held.shots == []  # all scored
+    for s in held.evaluated:  # each item's own 3 exemplars, never itself
+        own = [x.id for x in held.shots_for(s.id)]
+        assert len(set(own)) == 3 and s.id not in own and set(own) <= {f"s{i}" for i in range(6)}
     assert qa.prepare(data, plain, shots=0).shots == []
 
 

@@ -37,9 +37,8 @@ def test_scoring_still_loads_rouge_score_when_used():
 
 @pytest.fixture
 def cache(tmp_path: Path):
-    parsed_cache.configure(tmp_path / "parsed")
-    yield tmp_path / "parsed"
-    parsed_cache.configure(None)
+    with parsed_cache.caching(tmp_path / "parsed"):
+        yield tmp_path / "parsed"
 
 
 def _counting(monkeypatch) -> list[Path]:
@@ -79,10 +78,11 @@ def test_a_changed_source_file_is_parsed_again(synthetic_dir, cache, monkeypatch
 
 def test_without_a_cache_folder_nothing_is_written(synthetic_dir, tmp_path, monkeypatch):
     calls = _counting(monkeypatch)
-    parsed_cache.configure(None)
+    with parsed_cache.caching(tmp_path / "parsed"):
+        pass  # a block that ended leaves nothing behind
     TASKS["meqsum"].load(synthetic_dir)
     TASKS["meqsum"].load(synthetic_dir)
-    assert len(calls) == 2
+    assert len(calls) == 2 and not (tmp_path / "parsed").exists()
 
 
 def test_the_real_meqsum_copy_equals_a_fresh_parse(real_meqsum_dir, cache):
@@ -99,3 +99,19 @@ def test_a_damaged_copy_is_ignored(synthetic_dir, cache):
     (copy,) = cache.iterdir()
     copy.write_text("{not json")
     assert task.load(synthetic_dir) == good
+
+
+def test_a_run_caches_beside_its_store_and_leaves_no_setting_behind(synthetic_dir, tmp_path, monkeypatch):
+    """`Evaluation` keeps the parsed copy in `<store folder>/parsed/` while it reads the data; a later load elsewhere
+    in the same process is not cached (constructing an Evaluation sets no process-wide state)."""
+    from clue.benchmarks.clue.profile import get_profile
+    from clue.evaluate import Evaluation
+    from clue.run_config import RunConfig
+
+    calls = _counting(monkeypatch)
+    store = tmp_path / "stores" / "s.sqlite"
+    Evaluation(RunConfig(engine="baseline", model="m", tasks=[TASKS["meqsum"]], profile=get_profile("clue-v3"),
+                         data_dir=synthetic_dir, out=tmp_path / "run", store_path=store))
+    assert len(calls) == 1 and len(list((tmp_path / "stores" / "parsed").iterdir())) == 1
+    TASKS["meqsum"].load(synthetic_dir)  # outside the run: parsed again, not read from the run's copy
+    assert len(calls) == 2

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from clue.benchmarks.clue import BENCHMARK
 from clue.benchmarks.clue.baseline_rules import first_question, majority_label
 from clue.benchmarks.clue.profile import CLUE_V3, CORRECTED, PROFILES, field_docs, get_profile
-from clue.benchmarks.clue.tasks import TASKS, get_tasks
-from clue.benchmarks.clue.tasks.postprocess import phi_split, stop_strings, strip_self_prompting
+from clue.benchmarks.clue.tasks import TASKS
+from clue.benchmarks.clue.tasks.postprocess import phi_split, strip_self_prompting
 from clue.errors import ConfigError
 from clue.evaluate import failure_limit
 from clue.secrets import redact
@@ -37,8 +38,8 @@ def test_profiles_document_every_switch():
 
 def test_unknown_task_is_a_clear_error():
     with pytest.raises(ConfigError, match="unknown task"):
-        get_tasks("meqsum,nosuch")
-    assert [t.name for t in get_tasks("all")] == list(TASKS)
+        BENCHMARK.get_tasks("meqsum,nosuch")
+    assert [t.name for t in BENCHMARK.get_tasks("all")] == list(TASKS)
 
 
 def test_failure_limit_parsing():
@@ -56,10 +57,10 @@ def test_redact_replaces_secret_env_values(monkeypatch):
 
 
 def test_v3_postprocessing_quirks():
-    assert stop_strings(CLUE_V3, "meta-llama/Meta-Llama-3-8B-Instruct")[2] == "<|eot_id|>"
-    assert stop_strings(CLUE_V3, "aaditya/Llama3-OpenBioLLM-8B") != ()
-    assert stop_strings(CLUE_V3, "mistralai/Mistral-7B-Instruct-v0.2") == ()
-    assert stop_strings(CORRECTED, "mistralai/Mistral-7B-Instruct-v0.2") != ()
+    assert CLUE_V3.stop_for("meta-llama/Meta-Llama-3-8B-Instruct")[2] == "<|eot_id|>"
+    assert CLUE_V3.stop_for("aaditya/Llama3-OpenBioLLM-8B") != ()
+    assert CLUE_V3.stop_for("mistralai/Mistral-7B-Instruct-v0.2") == ()
+    assert CORRECTED.stop_for("mistralai/Mistral-7B-Instruct-v0.2") != ()
     assert phi_split("What? <|end|> more", CLUE_V3, "microsoft/Phi-3-mini") == "What?"
     assert phi_split("What?<|end|> more", CLUE_V3, "microsoft/Phi-3-mini") == "What?<|end|> more"  # Q7: needs the space
     assert phi_split("What? <|end|>", CLUE_V3, "mistral") == "What? <|end|>"

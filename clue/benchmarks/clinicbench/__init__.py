@@ -1,8 +1,8 @@
 """ClinicBench (Liu et al., EMNLP 2024; arXiv 2405.00716) as one benchmark folder.
 
 `datasets.DATASETS` (the 17 datasets: 16 runnable, Referral QA unavailable), `loaders` (one per
-original file format), `prompts/` (.j2, provenance per dataset), `tasks` (the 16 tasks on the generic
-kinds), `rule` (groups = the three scenarios), `baselines` (parameterless floors), `sources` (data
+original file format), `prompts/` (.j2, provenance per dataset), `tasks` (the 16 tasks, each holding its
+dataset's answer kind from clue.answers), `rule` (groups = the three scenarios), `baselines` (parameterless floors), `sources` (data
 fetch/status), `bundled` (public samples + synthetic stand-ins), `roster.yaml` (22 models) and
 `published/` (header-only: no published ClinicBench number is bundled). The kit finds it through the
 `clue_kit.benchmarks` entry point `clinicbench = "clue.benchmarks.clinicbench:BENCHMARK"`.
@@ -32,8 +32,11 @@ BENCHMARK = Benchmark(
     scoring=rule,  # type: ignore[arg-type]
     published=published_table,
     report_text={
-        "header": "ClinicBench models (roster only) — no published ClinicBench numbers are bundled (the paper's tables could "
-                  "not be obtained), so runs are shown on their own, never against invented references",
+        "header": "no published ClinicBench numbers are bundled (the paper's result tables could not be obtained), so runs "
+                  "are shown on their own, never against invented references",
+        "leaderboard": "Your runs (highlighted), on their own: no published ClinicBench numbers are bundled with this kit (the "
+                       "paper's result tables could not be obtained), so no run is ranked against, matched with or verified "
+                       "against a published model.",
         "groups": "Scenario averages (kit choice) = mean of each scenario's runnable datasets: reasoning (5; Referral QA "
                   "unavailable), generation (4), understanding (7).",
         "scatter_title": "Reasoning vs generation",
@@ -43,7 +46,7 @@ BENCHMARK = Benchmark(
         "published": "none bundled",
     },
     roster=HERE / "roster.yaml",
-    data_sources=sources,
+    data=sources.DATA,
     synthetic=materialize,
     protocol_docs=protocol_docs,
     task_table=format_table,

@@ -15,6 +15,8 @@ import tarfile
 import zipfile
 from pathlib import Path
 
+from clue.data.lock import mark_bundled
+
 HERE = Path(__file__).parent
 SAMPLES, SYNTHETIC = HERE / "samples", HERE / "synthetic"
 
@@ -79,8 +81,8 @@ def materialize(data_dir: str | Path, datasets: list[str] | None = None) -> Path
     """Write the bundled files of `datasets` (default: all 16 runnable ones) under `data_dir`."""
     data_dir = Path(data_dir)
     for name in datasets or list(SOURCE):
-        kind, files = SOURCE[name]
-        base = SAMPLES if kind == "public sample" else SYNTHETIC
+        origin, files = SOURCE[name]
+        base = SAMPLES if origin == "public sample" else SYNTHETIC
         for rel, target in files:
             _atomic(data_dir / name / target, lambda tmp, src=base / rel: shutil.copyfile(src, tmp))
         if name == "pharmacology-qa":
@@ -96,4 +98,5 @@ def materialize(data_dir: str | Path, datasets: list[str] | None = None) -> Path
             shutil.copytree(SYNTHETIC / "mimic-cxr/reports", dest)
     marks = {name: SOURCE[name][0] for name in datasets or list(SOURCE)}
     _atomic(data_dir / "BUNDLED.json", lambda tmp: tmp.write_text(json.dumps(marks, indent=2) + "\n", encoding="utf-8"))
+    mark_bundled(data_dir, "ClinicBench bundled public samples and synthetic items")  # hashes recorded, never compared
     return data_dir

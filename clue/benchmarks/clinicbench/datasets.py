@@ -6,13 +6,18 @@ in `Dataset.choices`; `prompt` says where the prompt wording comes from:
   paper            the final paper's Table 8 text (as transcribed by nyuolab/CABA)
   earlier-release  the authors' v1-era prompts (AI-in-Health/ClinicBench orphaned commit b78265a9, results/*.csv)
   kit              the kit's own wording (the paper's text is not available to us)
-`exemplars` says where few-shot exemplars come from: "train", "dev", or "held-out draw" (a fixed,
-seeded draw from the released file, removed from the scored items: see pools.py).
+`exemplars` says where few-shot exemplars come from: "train" or "dev" (that split's file, when it is present beside
+the test file), or "leave-one-out" (no such split: each item's exemplars are drawn from the other test items). Every
+test item is scored in every setting either way (see pools.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from clue.answers import AnswerKind, ClosedLabel, DrugList, EntityList, FreeText, IobTags, LabelSet, OptionLetter
+from clue.benchmarks.clinicbench.labels import DDI_ALIASES, HOC_CODES, HOC_NAMES, HOC_PROMPT_NAMES
+from clue.data.sources import DataFile, HubFile, Url
 
 SCENARIOS = ("reasoning", "generation", "understanding")
 ACCESS = ("public", "released-by-authors", "credentialed", "unavailable")
@@ -22,185 +27,234 @@ REPO = "https://github.com/AI-in-Health/ClinicBench"
 
 
 @dataclass(frozen=True)
-class DataFile:
-    name: str  # file name under the dataset's data directory
-    sha256: str | None  # None: not known to the kit (recorded on first fetch)
-    url: str | None = None  # None: no stable download URL (manual)
-
-
-@dataclass(frozen=True)
 class Dataset:
     name: str  # kit id (data directory, prompt directory, command line)
     title: str
     scenario: str
     task: str
-    kind: str  # answer kind → extraction rule: multiple_choice | label | label_set | entities | iob | drug_list | generation | none
+    answer: AnswerKind | None  # reads, scores and floors the answers (clue.answers); None: nothing to run
     size: int  # Table 1 test items
-    metric: str
+    metric: str  # display text of the primary figure (what is computed is `answer`'s)
     access: str
     licence: str
     sources: tuple[str, ...]
-    files: tuple[DataFile, ...]
+    files: tuple[DataFile, ...]  # core DataFiles without their task (sources.py binds it): test and train/dev files
     loader: str | None  # function name in clinicbench.loaders (None: nothing to load)
-    exemplars: str  # train | dev | held-out draw | none
+    exemplars: str  # train | dev | leave-one-out | none
     prompt: str  # paper | earlier-release | kit | none
     prompt_source: str
-    labels: tuple[str, ...] = ()
     choices: tuple[str, ...] = ()
 
     @property
     def runnable(self) -> bool:
-        return self.access != "unavailable"
+        return self.access != "unavailable" and self.answer is not None
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The answer's vocabulary (option letters, labels, entity type), as its kind declares it."""
+        return self.answer.labels if self.answer is not None else ()
 
     @property
     def credentialed(self) -> bool:
         return self.access == "credentialed"
 
 
+# Pinned sources (shared/research/clinicbench.md §0.1, §4; nyuolab/CABA manifests @ 4a0f8bce for the Hub revisions;
+# sha256 of the train files computed from the fetched repositories at these commits).
 _RAW = "https://raw.githubusercontent.com"
-_CB = f"{_RAW}/AI-in-Health/ClinicBench/f55f454dc150d1e0312d17a178e8bd8459a4fcf7"
-_PQA = f"{_RAW}/pubmedqa/pubmedqa/1cbae8e92f72f20c8d3747cbb3bf5bc53554d997/data"
-_MC_CHOICE = ("choice: a letter outside the options, or no letter, is an extraction failure (counted, scored wrong)",)
+CB_COMMIT = "f55f454dc150d1e0312d17a178e8bd8459a4fcf7"
+PQA_COMMIT = "1cbae8e92f72f20c8d3747cbb3bf5bc53554d997"
+MIRAGE_COMMIT = "392943af99cd94cafd50a0de2e7fca24bbf65494"
+MTL_COMMIT = "df0df02fae6dbb87d88ffcf323b9096528f06f84"
+DDI_COMMIT = "819b0fa538ed83ab2a8b4f5417bba3c03249b7f3"
+MEDQA_REV = "0fb93dd23a7339b6dcd27e241cb9b5eca62d4d18"  # HF GBaker/MedQA-USMLE-4-options
+MEDMCQA_REV = "91c6572c454088bf71b679ad90aa8dffcd0d5868"  # HF openlifescienceai/medmcqa
+GAD_REV = "8950f534f8012eef317e1b90b2a8b13fbec8746d"  # HF bigbio/gad
+_CB = f"{_RAW}/AI-in-Health/ClinicBench/{CB_COMMIT}"
+_PQA = f"{_RAW}/pubmedqa/pubmedqa/{PQA_COMMIT}/data"
+_MIRAGE = f"{_RAW}/Teddy-XiongGZ/MIRAGE/{MIRAGE_COMMIT}/rawdata"
+_MTL = f"{_RAW}/cambridgeltl/MTL-Bioinformatics-2016/{MTL_COMMIT}/data"
+_MMLU_TAR = Url("https://people.eecs.berkeley.edu/~hendrycks/data.tar")  # MMLU's own release (≈166 MB; no version id)
+_GAD_ZIP = HubFile("bigbio/gad", "data/REdata.zip", GAD_REV, sha256="b3317c119db6a8c5895e8c7464590e4a2e5f00ae7078745cf6adc9cbef42bd2e")
+_BLUE_ZIP = Url("https://github.com/ncbi-nlp/BLUE_Benchmark/releases/download/0.1/bert_data.zip")  # release tag 0.1, no commit
+_MIMIC_NOTE = ("credentialed content (MIMIC text): only with PhysioNet credentialed access under the DUA; download {} yourself, "
+               "chmod 600, never commit it")
+_MC_CHOICE = ("choice: a letter outside the options, no letter, or several options named without one explicit answer "
+              "statement is an extraction failure (counted, scored wrong; the reading rule: clue.answers.option)",)
 _V1 = f"{REPO}/blob/{V1_COMMIT}"
-_HELD = ("choice: no train/dev split: 5 items (pools.HELD_OUT_N, seed 0) are drawn as the exemplar pool and removed "
-         "from the scored items in every setting (zero- and few-shot score the same N − 5 items)",)
-_LABEL = ("choice: an output naming several labels without an 'answer is …' statement is an extraction failure",)
+_HELD = ("choice: no train/dev split: every test item is scored in every setting; in a few-shot run each item's k "
+         "exemplars are drawn from the other test items (leave-one-out, seeded by --fewshot-seed, stratified by label "
+         "where the label set is small), so no item is its own exemplar",)
+_LABEL = ("choice: an output naming several labels without an 'answer is …' statement is an extraction failure "
+          "(the reading rule: clue.answers.label)",)
+
+# the answer kinds (clue.answers): each reading rule, score and floor is configured here, once
+OPTION = OptionLetter("ABCD")  # an item's own options (A-E for the 5-option MedQA file) take precedence
+YES_NO_MAYBE = ClosedLabel(("yes", "no", "maybe"))  # accuracy
+YES_NO = ClosedLabel(("yes", "no"))  # accuracy
+GAD = ClosedLabel(("yes", "no"), negative={"no"})  # F1 of the positive class
+DDI = ClosedLabel(("mechanism", "effect", "advise", "int", "none"), DDI_ALIASES, negative={"none"})  # micro-F1, 4 types
+HOC = LabelSet(HOC_NAMES, HOC_CODES, HOC_PROMPT_NAMES)  # BLUE's example-based F1
 
 DATASETS: tuple[Dataset, ...] = (
-    Dataset("medqa", "MedQA (USMLE, US)", "reasoning", "exam-style QA", "multiple_choice", 1273, "accuracy", "public",
+    Dataset("medqa", "MedQA (USMLE, US)", "reasoning", "exam-style QA", OPTION, 1273, "accuracy", "public",
             "MIT (jind11/MedQA); HF GBaker card CC BY 4.0",
             ("https://github.com/jind11/MedQA", "https://huggingface.co/datasets/GBaker/MedQA-USMLE-4-options"),
-            (DataFile("phrases_no_exclude_test.jsonl", "c3b905ccfa66152dc25afbcb2c10e86c0bdb208824f0658fcdb2c040f60a2beb"),),
+            (DataFile("phrases_no_exclude_test.jsonl", "c3b905ccfa66152dc25afbcb2c10e86c0bdb208824f0658fcdb2c040f60a2beb",
+                      HubFile("GBaker/MedQA-USMLE-4-options", "phrases_no_exclude_test.jsonl", MEDQA_REV),
+                      also=("medqa/medqa_us_4options_test_first*.jsonl",)),
+             DataFile("phrases_no_exclude_train.jsonl", None, HubFile("GBaker/MedQA-USMLE-4-options", "phrases_no_exclude_train.jsonl",
+                                                                       MEDQA_REV), role="train")),
             "load_medqa", "train", "earlier-release", f"{_V1}/results/MedQA-USMLE_US.csv",
-            labels=tuple("ABCD"),
             choices=("choice: 4 options by default (Table 1 size 1,273 = the US 4-option test); the 5-option US test "
                      "file is loaded the same way (options A-E) when given — the paper does not say which it used",
                      "choice: exemplars from the US train file (same directory) when present",) + _MC_CHOICE),
-    Dataset("medmcqa", "MedMCQA (dev)", "reasoning", "exam-style QA", "multiple_choice", 4183, "accuracy", "public",
+    Dataset("medmcqa", "MedMCQA (dev)", "reasoning", "exam-style QA", OPTION, 4183, "accuracy", "public",
             "MIT (GitHub release); Apache-2.0 (HF card)",
             ("https://github.com/medmcqa/medmcqa", "https://huggingface.co/datasets/openlifescienceai/medmcqa"),
-            (DataFile("dev.json", "a2b5f53890f4e742b728378fb847bc5338088d48ea01218676379f587270af31"),),
-            "load_medmcqa", "train", "earlier-release", f"{_V1}/results/MedMCQA.csv", labels=tuple("ABCD"),
+            (DataFile("dev.json", "a2b5f53890f4e742b728378fb847bc5338088d48ea01218676379f587270af31",
+                      Url(f"{_MIRAGE}/medmcqa/data/dev.json", MIRAGE_COMMIT), also=("medmcqa/medmcqa_dev_first*.jsonl",)),
+             DataFile("train.parquet", None, HubFile("openlifescienceai/medmcqa", "data/train-00000-of-00001.parquet", MEDMCQA_REV),
+                      role="train", note="HF parquet, cop 0-indexed; reading it needs pyarrow")),
+            "load_medmcqa", "train", "earlier-release", f"{_V1}/results/MedMCQA.csv",
             choices=("choice: the release's dev.json has `cop` 1-indexed, HF validation 0-indexed: the loader takes "
                      "index_base (default: the release's 1) and refuses a file that contradicts it",) + _MC_CHOICE),
-    Dataset("mmlu-medicine", "MMLU professional medicine", "reasoning", "exam-style QA", "multiple_choice", 272, "accuracy",
+    Dataset("mmlu-medicine", "MMLU professional medicine", "reasoning", "exam-style QA", OPTION, 272, "accuracy",
             "public", "MIT (hendrycks/test)",
             ("https://github.com/hendrycks/test", "https://huggingface.co/datasets/cais/mmlu"),
-            (DataFile("professional_medicine_test.csv", "a034bf0dda10cb0848bdd3097eb1547d61ca2dac9e9b871563691621c38d51e9"),),
-            "load_mmlu", "dev", "earlier-release", f"{_V1}/results/MMLU-Medicine.csv", labels=tuple("ABCD"),
+            (DataFile("professional_medicine_test.csv", "a034bf0dda10cb0848bdd3097eb1547d61ca2dac9e9b871563691621c38d51e9",
+                      Url(f"{_MIRAGE}/mmlu/data/test/professional_medicine_test.csv", MIRAGE_COMMIT),
+                      also=("mmlu-medicine/professional_medicine_test_first*.csv",
+                            "mmlu-professional-medicine/professional_medicine_test_first*.csv")),
+             DataFile("professional_medicine_dev.csv", None, _MMLU_TAR, role="dev", member="data/dev/professional_medicine_dev.csv")),
+            "load_mmlu", "dev", "earlier-release", f"{_V1}/results/MMLU-Medicine.csv",
             choices=("choice: MMLU-Med = professional_medicine only (272 = its test size; the v1-era outputs start with its "
                      "first question)", "choice: exemplars from professional_medicine_dev.csv (5 items, MMLU's own few-shot pool)")
             + _MC_CHOICE),
-    Dataset("pubmedqa", "PubMedQA (PQA-L test)", "reasoning", "exam-style QA", "label", 500, "accuracy", "public", "MIT",
+    Dataset("pubmedqa", "PubMedQA (PQA-L test)", "reasoning", "exam-style QA", YES_NO_MAYBE, 500, "accuracy", "public", "MIT",
             ("https://github.com/pubmedqa/pubmedqa",),
-            (DataFile("ori_pqal.json", "8b3276be8942ebbd77f3ddcda12c1749bf0e490045a736fd8438ee40cf37a41d", f"{_PQA}/ori_pqal.json"),
+            (DataFile("ori_pqal.json", "8b3276be8942ebbd77f3ddcda12c1749bf0e490045a736fd8438ee40cf37a41d",
+                      Url(f"{_PQA}/ori_pqal.json", PQA_COMMIT), also=("pubmedqa/pqal_test_sample*.json",)),
              DataFile("test_ground_truth.json", "939fe566f09017d13b1ca64d2ddfee0bc2374b366048152997669cccedc44d51",
-                      f"{_PQA}/test_ground_truth.json")),
-            "load_pubmedqa", "train", "earlier-release", f"{_V1}/results/PubMedQA.csv", labels=("yes", "no", "maybe"),
+                      Url(f"{_PQA}/test_ground_truth.json", PQA_COMMIT), also=("pubmedqa/test_ground_truth_sample*.json",))),
+            "load_pubmedqa", "train", "earlier-release", f"{_V1}/results/PubMedQA.csv",
             choices=("choice: the 500 official test PMIDs (not HF's 1,000-row train); exemplars from the other 500 PQA-L items",
                      "choice: CONTEXTS = the abstract's context paragraphs joined by one space (as in the v1-era inputs)",
                      "test_ground_truth.json is sorted by label: items are taken in PMID order and exemplars by a seeded "
                      "draw, never in file order") + _LABEL),
-    Dataset("treatment-recommendation", "Treatment Recommendation", "reasoning", "treatment recommendation", "drug_list",
+    Dataset("treatment-recommendation", "Treatment Recommendation", "reasoning", "treatment recommendation", DrugList(),
             796, "F1 over drug lists", "released-by-authors", "Apache-2.0 (ChatDoctor format_dataset.csv; repo later Apache-2.0)",
             (REPO, "https://github.com/Kent0n-Li/ChatDoctor"),
             (DataFile("Treatment-Recommendation.csv", "b2f0412b982830a07d6dbc18493f475b09a10d664e17357ed7ce30b0792fa27e",
-                      f"{_CB}/Treatment-Recommendation.csv"),),
-            "load_treatment", "held-out draw", "paper", "Table 8 task / answer format / not-to-dos (verbatim via nyuolab/CABA)",
+                      Url(f"{_CB}/Treatment-Recommendation.csv", CB_COMMIT),
+                      also=("treatment-recommendation/Treatment-Recommendation_first*.csv",)),),
+            "load_treatment", "leave-one-out", "paper", "Table 8 task / answer format / not-to-dos (verbatim via nyuolab/CABA)",
             choices=_HELD + ("choice: the unpublished 'content' slot = the `reason` column, 'question' = a kit sentence built from "
                      "the disease and its symptoms (as CABA did)",
                      "choice: drug names compared after normalisation (clue.metrics.druglist); per-item F1, mean over items",
                      "choice: no 'Final Answer:' in the output = extraction failure (counted, F1 0)")),
-    Dataset("referral-qa", "Referral QA", "reasoning", "referral QA", "none", 1057, "unknown", "unavailable",
+    Dataset("referral-qa", "Referral QA", "reasoning", "referral QA", None, 1057, "unknown", "unavailable",
             "not released (MIMIC-IV derived)", (REPO,), (), None, "none", "none", "not published",
             choices=("never released by the authors: listed for completeness, never run",)),
-    Dataset("iu-xray", "IU-Xray (findings → impression)", "generation", "radiology report summarization", "generation", 341,
+    Dataset("iu-xray", "IU-Xray (findings → impression)", "generation", "radiology report summarization", FreeText("findings"), 341,
             "ROUGE-L", "public", "CC BY-NC-ND 4.0 (NLM Open-i)", ("https://openi.nlm.nih.gov/faq",),
-            (DataFile("NLMCXR_reports.tgz", None, "https://openi.nlm.nih.gov/imgs/collections/NLMCXR_reports.tgz"),),
+            (DataFile("NLMCXR_reports.tgz", "8fb6de7eec73d8c3665067ad4bb003ccd57f971ae316d2642e1627ac7268667a",
+                      Url("https://openi.nlm.nih.gov/imgs/collections/NLMCXR_reports.tgz")),),
             "load_iu_xray", "train", "paper", "Table 8 radiology prompt (verbatim via nyuolab/CABA)",
             choices=("choice: reports with both FINDINGS and IMPRESSION (3,419); test = a seeded 10 % draw, floor(0.1 × n) "
                      "= 341 for 3,419 (the paper's exact list is not published); the other 90 % are the exemplar pool",
                      "choice: whitespace inside each section collapsed to single spaces")),
-    Dataset("mimic-cxr", "MIMIC-CXR (findings → impression)", "generation", "radiology report summarization", "generation",
+    Dataset("mimic-cxr", "MIMIC-CXR (findings → impression)", "generation", "radiology report summarization", FreeText("findings"),
             3269, "ROUGE-L", "credentialed", "PhysioNet Credentialed Health Data License 1.5.0",
-            ("https://physionet.org/content/mimic-cxr/2.0.0/",), (DataFile("reports/", None, None),),
-            "load_mimic_cxr", "held-out draw", "paper", "Table 8 radiology prompt (verbatim via nyuolab/CABA)",
+            ("https://physionet.org/content/mimic-cxr/2.0.0/",), (DataFile("reports/", access="credentialed", note=(
+                "the mimic-cxr-reports tree (files/pXX/p<subject>/s<study>.txt) from PhysioNet, credentialed access under the "
+                "DUA; never committed")),),
+            "load_mimic_cxr", "leave-one-out", "paper", "Table 8 radiology prompt (verbatim via nyuolab/CABA)",
             choices=_HELD + ("choice: the 3,269-report test list is not published: the kit scores every report (s*.txt) found "
                      "under the directory the user gives (e.g. the official test split's studies)",
                      "choice: reports lacking a FINDINGS or IMPRESSION section are skipped (counted in the load note)")),
     Dataset("hospitalization-summarization", "Hospitalization Summarization", "generation", "hospitalization summarization",
-            "generation", 382, "ROUGE-L", "credentialed", "MIMIC-IV DUA applies (text posted by the authors)", (REPO,),
+            FreeText("record"), 382, "ROUGE-L", "credentialed", "MIMIC-IV DUA applies (text posted by the authors)", (REPO,),
             (DataFile("Hospitalization-Summarization.json", "ff3b2872b5e6c684f38c5a0e346c06d096468207b4debaf0a84ef96688ac3fb3",
-                      f"{_CB}/Hospitalization-Summarization.json"),),
-            "load_hospitalization", "held-out draw", "kit",
+                      access="credentialed", note=_MIMIC_NOTE.format(f"{_CB}/Hospitalization-Summarization.json")),),
+            "load_hospitalization", "leave-one-out", "kit",
             "kit wording after the paper's task description (Table 8 text unavailable; paraphrase: ≤200 words)",
             choices=_HELD + ("choice: the downloadable file holds MIMIC-IV notes: handled as credentialed (0600, never committed, "
                      "no non-local endpoint without opt-in)", "choice: input = the `instruct` field as released")),
-    Dataset("patient-education", "Patient Education", "generation", "patient education", "generation", 181, "ROUGE-L",
+    Dataset("patient-education", "Patient Education", "generation", "patient education", FreeText("document"), 181, "ROUGE-L",
             "credentialed", "MIMIC-III DUA applies (text posted by the authors)", (REPO,),
             (DataFile("Patient-Education.csv", "374cd2f6f956a618cb49bff3cd25ecc6a7c77652e7c90682153126e559902297",
-                      f"{_CB}/Patient-Education.csv"),),
+                      access="credentialed", note=_MIMIC_NOTE.format(f"{_CB}/Patient-Education.csv")),),
             "load_patient_education", "train", "kit",
             "kit wording after the paper's task description (Table 8 text unavailable; paraphrase: 3 components)",
             choices=("choice: the paper scores 181 of the 3,621 rows but does not say which: the kit takes a seeded draw of "
                      "181 rows (seed 0, loaders.PATIENT_EDUCATION_SEED); the remaining rows are the exemplar pool",
                      "choice: the file holds MIMIC-III text: handled as credentialed")),
-    Dataset("bc5-disease", "BC5-Disease NER", "understanding", "named entity recognition", "entities", 4797, "entity F1",
+    Dataset("bc5-disease", "BC5-Disease NER", "understanding", "named entity recognition", EntityList("Disease"), 4797, "entity F1",
             "public", "CC BY 4.0 (MTL-Bioinformatics-2016); BioCreative corpus free",
             ("https://github.com/cambridgeltl/MTL-Bioinformatics-2016", "https://huggingface.co/datasets/bigbio/bc5cdr"),
-            (DataFile("test.tsv", "a530bf9e17a4122b101b09cedd5f3cf8e6307d6a0093146c33b8de2e69ec0fa3"),),
-            "load_iob", "train", "earlier-release", f"{_V1}/results/BC5-Disease.csv", labels=("Disease",),
+            (DataFile("test.tsv", "a530bf9e17a4122b101b09cedd5f3cf8e6307d6a0093146c33b8de2e69ec0fa3",
+                      Url(f"{_MTL}/BC5CDR-disease-IOB/test.tsv", MTL_COMMIT),
+                      also=("bc5-disease/BC5CDR-disease-IOB_test_first*_sentences.tsv",
+                            "bc5cdr-disease/BC5CDR-disease-IOB_test_first*_sentences.tsv")),
+             DataFile("train.tsv", "d630dafe7dd67e21350cc3278dbdcfadcccbb2b63d0fda83b2427853988e5ad9",
+                      Url(f"{_MTL}/BC5CDR-disease-IOB/train.tsv", MTL_COMMIT), role="train")),
+            "load_iob", "train", "earlier-release", f"{_V1}/results/BC5-Disease.csv",
             choices=("choice: the listed entity strings are mapped back onto the sentence tokens (every occurrence tagged) "
                      "and scored with seqeval strict entity micro-F1; token-level F1 as the second figure",
                      "choice: the v1-era prompt asks for chemicals/genes/diseases; only Disease is gold, so extra "
                      "chemical mentions count as false positives (kept as the authors wrote it)",
                      "choice: 'i | …' lines with any index are accepted (models renumber)")),
-    Dataset("ncbi-disease", "NCBI-Disease NER", "understanding", "named entity recognition", "iob", 940, "entity F1",
+    Dataset("ncbi-disease", "NCBI-Disease NER", "understanding", "named entity recognition", IobTags("Disease"), 940, "entity F1",
             "public", "CC BY 4.0 (MTL-Bioinformatics-2016); corpus US-Gov public domain",
             ("https://github.com/cambridgeltl/MTL-Bioinformatics-2016", "https://huggingface.co/datasets/bigbio/ncbi_disease"),
-            (DataFile("test.tsv", "8f088ce45dc4746592188f9e69de3d89d87f3bb8f0ed8c4a287d018123fa148d"),),
-            "load_iob", "train", "earlier-release", f"{_V1}/results/NCBI-Disease.csv", labels=("Disease",),
+            (DataFile("test.tsv", "8f088ce45dc4746592188f9e69de3d89d87f3bb8f0ed8c4a287d018123fa148d",
+                      Url(f"{_MTL}/NCBI-disease-IOB/test.tsv", MTL_COMMIT),
+                      also=("ncbi-disease/NCBI-disease-IOB_test_first*_sentences.tsv",)),
+             DataFile("train.tsv", "58379baf4614b8d757d93dd7a21b202849ca99f9b9d71b49185523ff5443300c",
+                      Url(f"{_MTL}/NCBI-disease-IOB/train.tsv", MTL_COMMIT), role="train")),
+            "load_iob", "train", "earlier-release", f"{_V1}/results/NCBI-Disease.csv",
             choices=("choice: the v1-era prompt's mojibake quotes around @TEXT are written as “@TEXT”",
                      "choice: IOB answer lines are aligned to the sentence tokens left to right; unmatched tokens are O")),
-    Dataset("ddi", "DDI-2013", "understanding", "relation extraction", "label", 5716, "micro-F1 (positive types)", "public",
+    Dataset("ddi", "DDI-2013", "understanding", "relation extraction", DDI, 5716, "micro-F1 (positive types)", "public",
             "CC BY-NC 4.0 (DDICorpus)", ("https://github.com/isegura/DDICorpus", "https://huggingface.co/datasets/bigbio/ddi_corpus"),
-            (DataFile("DDICorpus-2013.zip", None, None),),
+            (DataFile("DDICorpus-2013.zip", "87fc63e32ebce20d9841c372e0c594ec72d60882ab5621550ca73c3eaf80ab60",
+                      Url(f"{_RAW}/isegura/DDICorpus/{DDI_COMMIT}/DDICorpus-2013.zip", DDI_COMMIT)),),
             "load_ddi", "train", "kit", "kit wording after the paper's paraphrase (@DRUG$ masks; mechanism/effect/advise/int/none)",
-            labels=("mechanism", "effect", "advise", "int", "none"),
+
             choices=("choice: one item per candidate pair of the 'Test for DDI Extraction task' XML; both drugs masked as "
                      "@DRUG$ (first span of a discontinuous offset)",
                      "choice: micro-F1 over the four positive types (DDI-2013 / BLURB); 'advice' accepted for 'advise'") + _LABEL),
-    Dataset("gad", "GAD", "understanding", "relation extraction", "label", 534, "F1 (positive class)", "public",
+    Dataset("gad", "GAD", "understanding", "relation extraction", GAD, 534, "F1 (positive class)", "public",
             "CC BY 4.0 (BigBIO card)", ("https://huggingface.co/datasets/bigbio/gad",),
-            (DataFile("test.tsv", None),), "load_gad", "train", "kit",
-            "kit wording after the paper's paraphrase (@GENE$/@DISEASE$, yes/no)", labels=("yes", "no"),
+            (DataFile("test.tsv", "68fe2b2bddefac2cd5d35b4bc8a13bceee95ee9a582a623632981e893cdb512e", _GAD_ZIP, member="GAD/1/test.tsv"),
+             DataFile("train.tsv", None, _GAD_ZIP, role="train", member="GAD/1/train.tsv")), "load_gad", "train", "kit",
+            "kit wording after the paper's paraphrase (@GENE$/@DISEASE$, yes/no)",
             choices=("choice: label 1 → yes, 0 → no; F1 of the 'yes' class",) + _LABEL),
-    Dataset("hoc", "Hallmarks of Cancer", "understanding", "document classification", "label_set", 315,
+    Dataset("hoc", "Hallmarks of Cancer", "understanding", "document classification", HOC, 315,
             "example-based F1 (BLUE)", "public", "GPL-3.0 (HoC corpus); BLUE code public domain",
             ("https://github.com/ncbi-nlp/BLUE_Benchmark/releases/tag/0.1", "https://github.com/sb895/Hallmarks-of-Cancer"),
-            (DataFile("test.tsv", None),), "load_hoc", "train", "earlier-release", f"{_V1}/results/hoc.csv",
-            labels=("sustaining proliferative signaling", "evading growth suppressors", "resisting cell death",
-                    "enabling replicative immortality", "inducing angiogenesis", "activating invasion and metastasis",
-                    "genomic instability and mutation", "tumor promoting inflammation", "cellular energetics",
-                    "avoiding immune destruction"),
+            (DataFile("test.tsv", None, _BLUE_ZIP, member="hoc/test.tsv"),
+             DataFile("train.tsv", None, _BLUE_ZIP, role="train", member="hoc/train.tsv")),
+            "load_hoc", "train", "earlier-release", f"{_V1}/results/hoc.csv",
             choices=("choice: BLUE's sentence rows are grouped into documents (id before '_'), text joined by spaces, "
-                     "labels united", "choice: BLUE's divide-by-zero cases defined in clue.metrics.classify.hoc_example_f1")),
-    Dataset("pharmacology-qa", "Pharmacology QA for Emerging Drugs", "understanding", "pharmacology QA", "multiple_choice",
+                     "labels united", "choice: BLUE's divide-by-zero cases defined in clue.answers.labelset")),
+    Dataset("pharmacology-qa", "Pharmacology QA for Emerging Drugs", "understanding", "pharmacology QA", OPTION,
             213, "accuracy", "released-by-authors", "repo Apache-2.0 (later commit); `description` is DrugBank text",
             (REPO,),
             (DataFile("Pharmacology-QA.xlsx", "ad9346a63ed54cbe81a8057bf043e3eb147ea89c87de03808ccb4164dda326bb",
-                      f"{_CB}/Pharmacology-QA.xlsx"),),
-            "load_pharmacology", "held-out draw", "kit", "kit wording (Table 8 wording unavailable)", labels=tuple("ABCD"),
+                      Url(f"{_CB}/Pharmacology-QA.xlsx", CB_COMMIT)),),
+            "load_pharmacology", "leave-one-out", "kit", "kit wording (Table 8 wording unavailable)",
             choices=_HELD + ("choice: the `description` column is not shown to the model (the paper tests knowledge of new drugs)",
                      "the constant answer B scores 135/213 = 63.4 % (baselines.py)") + _MC_CHOICE),
-    Dataset("drug-interaction", "Drug Interaction for Emerging Drugs", "understanding", "drug interaction", "label", 200,
+    Dataset("drug-interaction", "Drug Interaction for Emerging Drugs", "understanding", "drug interaction", YES_NO, 200,
             "accuracy", "released-by-authors", "repo Apache-2.0 (later commit)", (REPO,),
             (DataFile("Drug-Interaction-for-Emerging-Drugs.csv",
                       "a37e1b253eeb8d2b7f34e36fc8085ee6a19424f9d3cd814bdb431d59d40310e0",
-                      f"{_CB}/Drug-Interaction-for-Emerging-Drugs.csv"),),
-            "load_drug_interaction", "held-out draw", "kit",
-            "kit wording (Table 8 has an unfilled placeholder about the vaccine)", labels=("yes", "no"),
-            choices=_HELD + ("the file is sorted (100 yes, then 100 no): the held-out exemplar draw is a seeded shuffle, never the head",
+                      Url(f"{_CB}/Drug-Interaction-for-Emerging-Drugs.csv", CB_COMMIT)),),
+            "load_drug_interaction", "leave-one-out", "kit",
+            "kit wording (Table 8 has an unfilled placeholder about the vaccine)",
+            choices=_HELD + ("the file is sorted (100 yes, then 100 no): exemplars are a seeded, label-stratified draw, never the head",
                      "choice: the placeholder description of the vaccine is left out") + _LABEL),
 )
 
@@ -216,9 +270,16 @@ def get(name: str) -> Dataset:
         raise ConfigError(f"unknown ClinicBench dataset {name!r}", f"one of: {', '.join(BY_NAME)}") from None
 
 
+def exemplar_source(d: Dataset) -> str:
+    """Where a few-shot run's exemplars come from, as `clue tasks` says it (every test item is scored either way)."""
+    if d.exemplars in ("train", "dev"):
+        return f"{d.exemplars} split (leave-one-out if absent)"
+    return d.exemplars
+
+
 def format_table() -> str:
     """The listing `clue tasks --benchmark clinicbench` is meant to print: one row per dataset with its access level."""
     rows = [("dataset", "scenario", "items", "metric", "access", "prompt", "exemplars")]
-    rows += [(d.name, d.scenario, f"{d.size:,}", d.metric, d.access, d.prompt, d.exemplars) for d in DATASETS]
+    rows += [(d.name, d.scenario, f"{d.size:,}", d.metric, d.access, d.prompt, exemplar_source(d)) for d in DATASETS]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)

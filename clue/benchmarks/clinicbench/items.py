@@ -23,7 +23,7 @@ class Item:
 @dataclass(frozen=True)
 class Loaded:
     """A dataset as loaded: the evaluated items and, where the dataset has one, its exemplar pool
-    (train/dev items; empty when the dataset has none — then `pools.held_out` draws one)."""
+    (train/dev items; empty when the dataset has none — then each item's exemplars come from the other test items)."""
 
     items: tuple[Item, ...]
     pool: tuple[Item, ...] = field(default=())

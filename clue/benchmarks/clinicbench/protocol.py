@@ -19,7 +19,7 @@ PROTOCOLS = {
 _SWITCH_DOCS = {
     "name": "protocol name (part of every request's cache key)",
     "description": "what the protocol is",
-    "seed": "kit choice: seed 0 for the few-shot draw (clue/tasks/fewshot.py) and sent with each request",
+    "seed": "kit choice: seed 0 for the few-shot draw (clue/tasks/fewshot.py; --fewshot-seed overrides it) and sent with each request",
     "temperature": "kit choice: greedy decoding (None); the paper states no sampling settings",
     "truncation": "kit choice: prompts are sent whole; a prompt longer than the model's context fails and is reported",
     "double_bos": "the chat template is rendered without its BOS text (the server adds one)",

@@ -12,7 +12,7 @@ from typing import Mapping
 from clue.benchmarks.clinicbench.datasets import DATASETS, SCENARIOS
 
 _RUNNABLE = tuple(d for d in DATASETS if d.runnable)
-PRIMARY = {d.title: ("accuracy" if d.metric == "accuracy" else "rougeL" if d.kind == "generation" else "f1") for d in _RUNNABLE}
+PRIMARY = {d.title: d.answer.metrics[0] for d in _RUNNABLE if d.answer is not None}  # the answer kind's primary figure
 TASK_METRICS: dict[str, tuple[str, ...]] = {title: (m,) for title, m in PRIMARY.items()}
 LEVELS: dict[str, tuple[str, ...]] = {s: tuple(d.title for d in _RUNNABLE if d.scenario == s) for s in SCENARIOS}
 LEVEL_TITLES = {s: s.capitalize() for s in SCENARIOS}

@@ -1,81 +1,45 @@
-"""`clue data fetch|status --benchmark clinicbench`: where each dataset's files come from (datasets.py).
+"""`clue data fetch|status --benchmark clinicbench`: every file of the runnable datasets (datasets.py), test and
+the train/dev files the few-shot pools come from, as core `DataFile`s (`DATA`), with licence and citation.
 
-The declarations the core's data commands read (`Benchmark.data_sources`): SOURCES, BUILT,
-KNOWN_SHA256, PHYSIONET_HOST, physionet_base, DataFile. A file with a stable URL in datasets.py is
-downloaded and checked against its sha256 (or the hash is recorded on first fetch); the others are
-placed by the user (`manual()` says where from). MIMIC-derived files (MIMIC-CXR, and the authors'
-Hospitalization Summarization / Patient Education files, which hold MIMIC-IV / MIMIC-III text) are
-never downloaded by the kit even where a public URL exists: only someone holding PhysioNet credentialed
-access under the DUA may obtain them; they are credentialed tasks (PHI guard: loopback endpoints only
-unless --allow-remote-phi; run files 0600; never committed). Referral QA was never released.
+Sources: the Hugging Face Hub at a pinned revision where the dataset lives there, GitHub raw files at pinned
+commits, NLM Open-i, MMLU's and BLUE's own release archives (the file taken out of the archive). MIMIC-derived
+files (MIMIC-CXR, and the authors' Hospitalization Summarization / Patient Education files, which hold
+MIMIC-IV / MIMIC-III text) are never downloaded by the kit even where a public URL exists: only someone
+holding PhysioNet credentialed access under the DUA may obtain them; `clue data fetch` lists them as
+"to place by hand". Referral QA was never released.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
+from dataclasses import replace
 
 from clue.benchmarks.clinicbench.datasets import DATASETS
+from clue.data.sources import DataFile
 
-PHYSIONET_HOST = "physionet.org"
-GITHUB_RAW_ENV = "CLUE_GITHUB_RAW_URL"  # tests point GitHub raw downloads at a loopback server
-_RAW = "https://raw.githubusercontent.com"
-
-
-def physionet_base() -> str:
-    return os.environ.get("CLUE_PHYSIONET_URL", "https://physionet.org").rstrip("/")
-
-
-@dataclass(frozen=True)
-class DataFile:
-    task: str
-    dest: str  # path under the data directory
-    access: str  # public | released-by-authors | credentialed
-    full_url: str | None  # None: placed by the user
-    page: str  # licence / access page
-    note: str = ""
-    pick: str | None = None
-    build_input: bool = False
-
-    @property
-    def credentialed(self) -> bool:
-        """Downloads needing PhysioNet credentials: none (credentialed ClinicBench files are placed by hand)."""
-        return False
-
-    @property
-    def path(self) -> str | None:
-        return self.full_url
-
-    def url(self) -> str | None:
-        if self.full_url and self.full_url.startswith(_RAW):
-            return os.environ.get(GITHUB_RAW_ENV, _RAW).rstrip("/") + self.full_url[len(_RAW):]
-        return self.full_url
-
-    def manual(self) -> str:
-        if self.access == "credentialed":
-            return (f"only with PhysioNet credentialed access (signed DUA): obtain it from {self.page} and save it as "
-                    f"<data-dir>/{self.dest} (chmod 600; never commit it) — {self.note}")
-        if self.full_url:
-            return f"download {self.url()} and save it as <data-dir>/{self.dest}"
-        return f"download it from {self.page} and save it as <data-dir>/{self.dest} ({self.note})"
+CITATIONS: dict[str, str] = {
+    "medqa": "Jin et al., Applied Sciences 2021 (MedQA)",
+    "medmcqa": "Pal et al., CHIL 2022 (MedMCQA)",
+    "mmlu-medicine": "Hendrycks et al., ICLR 2021 (MMLU)",
+    "pubmedqa": "Jin et al., EMNLP 2019 (PubMedQA)",
+    "treatment-recommendation": "Liu et al., EMNLP 2024 (ClinicBench); Li et al., Cureus 2023 (ChatDoctor)",
+    "iu-xray": "Demner-Fushman et al., JAMIA 2016 (Indiana University chest X-ray collection, NLM Open-i)",
+    "mimic-cxr": "Johnson et al., Scientific Data 2019 (MIMIC-CXR)",
+    "hospitalization-summarization": "Liu et al., EMNLP 2024 (ClinicBench); Johnson et al., Scientific Data 2023 (MIMIC-IV)",
+    "patient-education": "Liu et al., EMNLP 2024 (ClinicBench); Johnson et al., Scientific Data 2016 (MIMIC-III)",
+    "bc5-disease": "Li et al., Database 2016 (BC5CDR); Crichton et al., BMC Bioinformatics 2017 (IOB files)",
+    "ncbi-disease": "Doğan et al., JBI 2014 (NCBI disease corpus); Crichton et al., BMC Bioinformatics 2017 (IOB files)",
+    "ddi": "Herrero-Zazo et al., JBI 2013 (DDI corpus)",
+    "gad": "Bravo et al., BMC Bioinformatics 2015 (GAD); Lee et al., Bioinformatics 2020 (BioBERT REdata)",
+    "hoc": "Baker et al., Bioinformatics 2016 (Hallmarks of Cancer); Peng et al., BioNLP 2019 (BLUE)",
+    "pharmacology-qa": "Liu et al., EMNLP 2024 (ClinicBench)",
+    "drug-interaction": "Liu et al., EMNLP 2024 (ClinicBench)",
+}
 
 
-def _sources() -> tuple[DataFile, ...]:
-    out = []
-    for d in DATASETS:
-        if not d.runnable:
-            continue
-        for f in d.files:
-            url = None if d.credentialed else f.url
-            note = f"{d.licence}; {d.sources[0]}"
-            out.append(DataFile(d.name, f"{d.name}/{f.name}", d.access, url, d.sources[0], note))
-    return tuple(out)
+def _data() -> tuple[DataFile, ...]:
+    return tuple(replace(f, task=d.name, licence=f.licence or d.licence, page=f.page or d.sources[0],
+                         citation=f.citation or CITATIONS.get(d.name, ""))
+                 for d in DATASETS if d.runnable for f in d.files)
 
 
-SOURCES: tuple[DataFile, ...] = _sources()
-KNOWN_SHA256: dict[str, str] = {f"{d.name}/{f.name}": f.sha256 for d in DATASETS for f in d.files if f.sha256}
-BUILT: dict[str, str] = {}
-
-
-def sources_for(task: str) -> list[DataFile]:
-    return [s for s in SOURCES if s.task == task]
+DATA: tuple[DataFile, ...] = _data()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from clue.benchmark import Benchmark
-from clue.benchmarks.clue import build_medisumcode, published, sources
+from clue.benchmarks.clue import published, sources
 from clue.benchmarks.clue.profile import PROFILES, field_docs
 from clue.benchmarks.clue.published import rule
 from clue.benchmarks.clue.synthetic import materialize
@@ -31,6 +31,9 @@ BENCHMARK = Benchmark(
     published=published,
     report_text={  # the report's CLUE wording (clue/report/templates/report.html.j2 reads these keys)
         "header": "published CLUE v3 models and the parameterless baseline",
+        "leaderboard": "Your runs (highlighted) next to the published CLUE v3 models.",
+        "published_notes": "≈ read from the paper's figure. Hugging Face ids of published models are inferred from their display "
+                           "names (the CLUE site shows names only).",
         "groups": "Level 1 = mean of MedNLI, MeQSum, ProblemSummary; Level 2 = mean of MeDiSumQA, MeDiSumCode, LongHealth.",
         "scatter_title": "Level 1 vs Level 2",
         "scatter_lead": "The paper's figure: published models (18 with both levels, plus the parameterless baseline read "
@@ -39,8 +42,8 @@ BENCHMARK = Benchmark(
         "unlisted": "Not part of the published CLUE aggregate.",
     },
     roster=HERE / "roster.yaml",
-    data_sources=sources,
-    data_builders={"medisumcode": build_medisumcode.build},
+    data=sources.DATA,
+    builders=sources.BUILDERS,
     synthetic=materialize,
     protocol_docs=field_docs,
     default=True,  # commands without --benchmark mean CLUE

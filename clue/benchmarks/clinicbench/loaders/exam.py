@@ -65,8 +65,11 @@ def load_medqa(test: str | Path, train: str | Path | None = None) -> Loaded:
 
 
 def _medmcqa_items(path: Path, split: str, index_base: int) -> list[Item]:
+    """The release's JSON lines (`cop` 1-indexed), or HF openlifescienceai/medmcqa parquet (`cop` 0-indexed)."""
     items = []
-    for n, row in enumerate(read_jsonl(path)):
+    if path.suffix == ".parquet":
+        index_base = 0
+    for n, row in enumerate(_medqa_rows(path)):
         require(row, ("question", "opa", "opb", "opc", "opd", "cop"), path, f"line {n + 1}")
         cop = int(row["cop"])
         if not index_base <= cop <= index_base + 3:
@@ -83,7 +86,7 @@ def load_medmcqa(dev: str | Path, train: str | Path | None = None, index_base: i
     """MedMCQA dev.json (JSON lines, `cop` 1-indexed) — or HF validation rows with index_base=0."""
     dev = need(dev)
     items = _medmcqa_items(dev, "dev", index_base)
-    train_path = Path(train) if train else _sibling(dev, "train.json")
+    train_path = Path(train) if train else _sibling(dev, "train.json", "train.parquet")
     pool = _medmcqa_items(train_path, "train", index_base) if train_path else []
     return Loaded(tuple(items), tuple(pool))
 
@@ -135,7 +138,7 @@ def load_pubmedqa(ori_pqal: str | Path, test_ground_truth: str | Path) -> Loaded
 
 
 def load_pharmacology(xlsx: str | Path) -> Loaded:
-    """ClinicBench Pharmacology-QA.xlsx, sheet "selected" (213 rows); no train split (held-out draw)."""
+    """ClinicBench Pharmacology-QA.xlsx, sheet "selected" (213 rows); no train split (leave-one-out exemplars)."""
     import pandas as pd
 
     xlsx = need(xlsx)

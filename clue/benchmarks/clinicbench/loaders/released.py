@@ -46,7 +46,7 @@ def load_treatment(csv_path: str | Path) -> Loaded:
 
 def load_drug_interaction(csv_path: str | Path) -> Loaded:
     """Drug-Interaction-for-Emerging-Drugs.csv: question, answer (yes/no). The file is sorted by label
-    (100 yes then 100 no): items keep file order, exemplars come from a seeded draw (pools.held_out)."""
+    (100 yes then 100 no): items keep file order, exemplars are a seeded leave-one-out draw (pools.py)."""
     path = need(csv_path)
     items = []
     for n, row in enumerate(read_csv(path)):

@@ -37,6 +37,7 @@ class ClueTask(Task[ClueProfile]):
     max_new_tokens: ClassVar[Mapping[str, int]]  # per era: {"tgi": N, "vllm": N}
     double_count_first: ClassVar[Mapping[str, bool]] = {"tgi": True, "vllm": False}  # Q1, per era's code
     q23_applies: ClassVar[bool] = False  # the vLLM era wrote this task's means as 2-decimal strings
+    fewshot_choice: ClassVar[bool] = False  # Q26 fixes the shots: --shots / --fewshot-seed are refused
 
     def new_tokens(self, profile: ClueProfile) -> int:
         return self.max_new_tokens[profile.era]
@@ -50,11 +51,9 @@ class ClueTask(Task[ClueProfile]):
         return self.postprocess(text, profile, model) if profile.era == "tgi" else text
 
     def split(self, samples: Sequence[Sample], profile: ClueProfile, shots: int | None = None,
-              pool: Sequence[Sample] | None = None) -> Split:
-        """Q26: shots are the first k items (after the era's shuffle) and are not evaluated."""
-        if shots is not None and shots != self.k:
-            raise ConfigError(f"CLUE's protocols fix {self.title}'s shots at k = {self.k} (--shots {shots})",
-                              "leave --shots out for CLUE tasks")
+              pool: Sequence[Sample] | None = None, seeds: Sequence[int] | None = None) -> Split:
+        """Q26: shots are the first k items (after the era's shuffle) and are not evaluated (`shots` is never
+        given: `fewshot_choice` False makes the core refuse --shots)."""
         items = list(samples)
         if profile.fewshot_shuffle_seed is not None:
             random.seed(profile.fewshot_shuffle_seed)  # CPython's global RNG, as the original scripts

@@ -35,7 +35,7 @@ from typing import Any, Mapping, Sequence
 from clue.benchmarks.clue.profile import ProtocolProfile
 from clue.benchmarks.clue.tasks.base import ClueTask, clue_profile
 from clue.benchmarks.clue.tasks.longhealth_prompt import PromptText, create_prompt, make_counter, option_block, refit, sample_distractions
-from clue.benchmarks.clue.tasks.postprocess import phi_split, stop_strings
+from clue.benchmarks.clue.tasks.postprocess import phi_split
 from clue.errors import ConfigError, DataError
 from clue.metrics.aggregate import task_mean
 from clue.tasks.base import BuildContext, Built, Split
@@ -141,7 +141,7 @@ class LongHealth(ClueTask):
 
     # --- evaluation units ---------------------------------------------------------------
     def split(self, samples: Sequence[Sample], profile: ProtocolProfile, shots: int | None = None,
-              pool: Sequence[Sample] | None = None) -> Split:
+              pool: Sequence[Sample] | None = None, seeds: Sequence[int] | None = None) -> Split:
         """No shots; every question expands into its task-1, then (after all questions) task-2/3 samples."""
         if shots:
             raise ConfigError(f"CLUE's {self.title} is zero-shot (--shots {shots})", "leave --shots out for CLUE tasks")
@@ -228,7 +228,7 @@ class LongHealth(ClueTask):
         truncate = self.context_limit(ctx) if not plain and profile.q8_truncate == "keep_last" else None
         return GenParams(
             max_new_tokens=self.max_new_tokens[profile.era],
-            stop=() if plain else stop_strings(profile, ctx.endpoint.model),
+            stop=() if plain else profile.stop_for(ctx.endpoint.model),
             temperature=ctx.temperature if ctx.temperature is not None else profile.q22_temperature,
             seed=ctx.seed if ctx.seed is not None else profile.seed,
             truncate=truncate,

@@ -20,7 +20,7 @@ from typing import Any, Sequence
 
 from clue.benchmarks.clue.profile import ProtocolProfile
 from clue.benchmarks.clue.tasks.base import ClueTask
-from clue.benchmarks.clue.tasks.mednli import read_records, require
+from clue.benchmarks.clue.tasks.records import read_records, require
 from clue.errors import DataError
 from clue.metrics.icd import icd_scores
 from clue.types import Sample

@@ -28,8 +28,8 @@ from typing import Sequence
 
 from clue.benchmarks.clue.profile import ProtocolProfile
 from clue.benchmarks.clue.tasks.base import ClueTask
-from clue.benchmarks.clue.tasks.mednli import read_records
 from clue.benchmarks.clue.tasks.postprocess import phi_split
+from clue.benchmarks.clue.tasks.records import read_records
 from clue.errors import DataError
 from clue.metrics import summary
 from clue.metrics.rouge import rouge
@@ -101,7 +101,7 @@ class MeDiSumQA(ClueTask):
         return samples
 
     def split(self, samples: Sequence[Sample], profile: ProtocolProfile, shots: int | None = None,
-              pool: Sequence[Sample] | None = None) -> Split:
+              pool: Sequence[Sample] | None = None, seeds: Sequence[int] | None = None) -> Split:
         """Both eras shuffle with CPython's random.seed(1) before taking the shot (§3.5)."""
         return super().split(samples, replace(profile, fewshot_shuffle_seed=SHUFFLE_SEED), shots)
 

@@ -6,63 +6,22 @@ Data: the MedNLI 1.0.0 test split from PhysioNet (credentialed, MIMIC-III derive
 order; vLLM era: seed-1 shuffle first), 20 new tokens in both eras, truncate = MPE − 200, no
 generation prefix; the few-shot answer is the raw gold label. Metric `accuracy` (Q4 rule, see
 `clue.metrics.choice`), averaged with the first-sample quirk in both eras' code (Q1).
-
-This module also holds `read_records`, the lenient JSON reader the MeDiSum tasks share (Q19).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 from clue.benchmarks.clue.baseline_rules import majority_label
 from clue.benchmarks.clue.profile import ProtocolProfile
 from clue.benchmarks.clue.tasks.base import ClueTask
-from clue.errors import DataError
+from clue.benchmarks.clue.tasks.records import read_records, require
 from clue.metrics.choice import NLI_LABELS, choice_accuracy
 from clue.types import Sample
 
 REQUIRED_FIELDS = ("sentence1", "sentence2", "gold_label")
-
-
-def read_records(path: Path, fix: str) -> list[dict[str, Any]]:
-    """Objects of a JSON array or a JSON Lines file (Q19: the releases and the code disagree on
-    the format, so both are read). Errors name the file and line; `fix` says where to get it."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise DataError(f"{path} is not UTF-8 text", fix) from None
-    if text.lstrip().startswith("["):
-        try:
-            records = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path} is not valid JSON (line {exc.lineno}: {exc.msg})", fix) from None
-        where = [f"item {i + 1}" for i in range(len(records))]
-    else:
-        records, where = [], []
-        for n, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path} line {n} is not valid JSON ({exc.msg})", f"expected a JSON array or JSON Lines; {fix}") from None
-            where.append(f"line {n}")
-    if not records:
-        raise DataError(f"{path} holds no records", fix)
-    for record, loc in zip(records, where):
-        if not isinstance(record, dict):
-            raise DataError(f"{path} {loc} is not a JSON object", f"expected one object per item; {fix}")
-    return records
-
-
-def require(records: Sequence[dict[str, Any]], fields: Sequence[str], path: Path, fix: str) -> None:
-    """DataError naming the first record that lacks one of `fields`."""
-    for i, record in enumerate(records):
-        missing = [f for f in fields if f not in record]
-        if missing:
-            raise DataError(f"{path} record {i + 1} lacks field(s) {', '.join(missing)}", fix)
 
 
 class MedNLI(ClueTask):

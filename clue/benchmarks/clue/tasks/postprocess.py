@@ -1,29 +1,14 @@
-"""Output post-processing and stop strings of the TGI era (spec §2.4, §2.6), driven by profile switches."""
+"""Output post-processing of the TGI era (spec §2.4, §2.6), driven by profile switches (the stop strings, Q6, are the
+profile's own `stop_for`)."""
 
 from __future__ import annotations
 
 import re
 
-from clue.benchmarks.clue.profile import LLAMA3_STOP, ProtocolProfile
+from clue.benchmarks.clue.profile import ProtocolProfile
 
 SELF_PROMPT = re.compile(r"(You are an AI.*)|(\[INST\].*)|((<\|user\|>).*)")  # no DOTALL: up to end of line
-# Corrected profile: stop at the usual end-of-turn / next-turn markers for every model (TGI allows 4).
-GENERIC_STOP = ("<|eot_id|>", "<|im_end|>", "<|end|>", "[INST]")
 GENERIC_END_TOKENS = ("<|end|>", "<|eot_id|>", "<|im_end|>", "</s>")
-
-
-def is_llama3(model: str) -> bool:
-    name = model.lower()
-    return "llama-3" in name or "llama3" in name
-
-
-def stop_strings(profile: ProtocolProfile, model: str) -> tuple[str, ...]:
-    """Q6: which stop strings a request carries."""
-    if profile.q6_stop == "llama3_names":
-        return LLAMA3_STOP if is_llama3(model) else ()
-    if profile.q6_stop == "all_models":
-        return GENERIC_STOP
-    return ()
 
 
 def phi_split(text: str, profile: ProtocolProfile, model: str) -> str:

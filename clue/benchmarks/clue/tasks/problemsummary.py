@@ -94,7 +94,7 @@ class ProblemSummary(ClueTask):
         return out
 
     def split(self, samples: Sequence[Sample], profile: ProtocolProfile, shots: int | None = None,
-              pool: Sequence[Sample] | None = None) -> Split:
+              pool: Sequence[Sample] | None = None, seeds: Sequence[int] | None = None) -> Split:
         """Clean first (the original cleaned while loading, before any shuffle), then split."""
         return super().split(self.clean(samples, profile), profile, shots)
 

@@ -94,7 +94,8 @@ def request_keys(tmp: Path) -> dict[str, list[str]]:
 
 def baseline_scores(tmp: Path) -> dict[str, Any]:
     """scores.json of the offline baseline run on the synthetic data (the demo's run), per profile."""
-    from clue.evaluate import RunConfig, evaluate
+    from clue.evaluate import evaluate
+    from clue.run_config import RunConfig
 
     tasks, profiles = _tasks_and_profiles()
     data_dir = _materialize(tmp / "synthetic-scores")

@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from clue.bench.process import _template, clue_run, meqsum_data
-from clue.bench.server import MODEL_ID, BenchServer, ServerConfig
+from clue.perf.process import _template, clue_run, meqsum_data
+from clue.perf.server import MODEL_ID, BenchServer, ServerConfig
 
 PEERS: dict[str, dict[str, Any]] = {
     "inspect": {"label": "Inspect 0.3.285", "dir": "inspect-ai-0.3.285", "packages": ["inspect-ai==0.3.285", "openai"],
@@ -104,8 +104,8 @@ metric_list:
 def _jobs(n: int, root: Path, data: Path) -> tuple[Path, Path, int]:
     """The kit's own MeQSum chat conversations from the same file ours reads: as messages (Inspect) and as
     one user turn of text (lm-eval)."""
-    from clue.bench.serving import build_requests
     from clue.benchmarks.clue.tasks import TASKS
+    from clue.perf.serving import build_requests
 
     requests = build_requests("openai", n, samples=TASKS["meqsum"].load(data))
     chats, texts = root / "meqsum-chat.jsonl", root / "meqsum-text.jsonl"

@@ -1,4 +1,4 @@
-"""`python -m clue.bench [--quick] [--out reports/bench.json]` — the kit's performance figures
+"""`python -m clue.perf [--quick] [--out reports/bench.json]` — the kit's performance figures
 (start-up, throughput, client overhead, concurrency against a batching server, cache, report timings, peers).
 
 Each section runs in its own child process (so its peak RSS is its own and no section warms
@@ -37,7 +37,7 @@ SECTIONS = ("startup", "process", "saturation", "saturation_per_token", "saturat
 
 
 def run_section(name: str, c: dict[str, Any]) -> dict[str, Any]:
-    from clue.bench import process, reporting, scoring, serving
+    from clue.perf import process, reporting, scorer_speed, serving
 
     if name == "startup":
         return process.startup(c["startup_repeats"])
@@ -47,7 +47,7 @@ def run_section(name: str, c: dict[str, Any]) -> dict[str, Any]:
         return serving.batching(c["batch_n"], c["batch_cap"], c["batch_step_s"], c["batch_growth"], c["batch_tokens"],
                                 c["batch_advertise"], tuple(c["batch_fixed"]), hidden_limit=c["batch_hidden"])
     if name == "peers":
-        from clue.bench import peers
+        from clue.perf import peers
 
         return peers.compare(c["proc_n"], c["concurrency"], c["latency_s"], c["peer_repeats"], quick=c is QUICK)
     if name == "saturation":
@@ -63,11 +63,11 @@ def run_section(name: str, c: dict[str, Any]) -> dict[str, Any]:
     if name == "resume":
         return serving.resume(c["resume_n"], c["concurrency"])
     if name == "rouge":
-        return scoring.rouge(c["rouge_n"], repeats=c["repeats"])
+        return scorer_speed.rouge(c["rouge_n"], repeats=c["repeats"])
     if name == "icd":
-        return scoring.icd(c["icd_n"])
+        return scorer_speed.icd(c["icd_n"])
     if name == "longhealth":
-        return scoring.longhealth(c["longhealth_n"], c["vocab"])
+        return scorer_speed.longhealth(c["longhealth_n"], c["vocab"])
     if name == "report":
         with tempfile.TemporaryDirectory() as tmp:
             t0 = time.perf_counter()
@@ -80,7 +80,7 @@ def run_section(name: str, c: dict[str, Any]) -> dict[str, Any]:
             out.update(reporting.first_paint(Path(out.pop("html")), Path(tmp)))
             return out
     if name == "report_scale":
-        from clue.bench import report_scale
+        from clue.perf import report_scale
 
         with tempfile.TemporaryDirectory() as tmp:
             return report_scale.measure(Path(tmp), c["scale_models"], c["scale_shots"], c["scale_size"])
@@ -92,7 +92,7 @@ def _peak_rss_mb() -> float:
 
 
 def _child(name: str, quick: bool) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "clue.bench", "--section", name] + (["--quick"] if quick else [])
+    cmd = [sys.executable, "-m", "clue.perf", "--section", name] + (["--quick"] if quick else [])
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -103,7 +103,7 @@ def _child(name: str, quick: bool) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m clue.bench", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m clue.perf", description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="tiny sizes: proves the bench runs (figures meaningless)")
     ap.add_argument("--out", default="reports/bench.json", help="where the JSON goes (default reports/bench.json)")
     ap.add_argument("--only", default="", help="comma-separated sections (default: all): " + ", ".join(SECTIONS))
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         result.setdefault("peak_rss_mb", _peak_rss_mb())
         print(json.dumps(result))
         return 0
-    from clue.bench.table import render
+    from clue.perf.table import render
 
     wanted = [s for s in (args.only.split(",") if args.only else SECTIONS) if s]
     unknown = [s for s in wanted if s not in SECTIONS]

@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from clue.bench.server import MODEL_ID, BenchServer, ServerConfig
-from clue.bench.serving import LLAMA3, meqsum_samples
+from clue.perf.server import MODEL_ID, BenchServer, ServerConfig
+from clue.perf.serving import LLAMA3, meqsum_samples
 
 REAL_MEQSUM = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "meqsum" / "MeQSum_ACL2019_BenAbacha_Demner-Fushman.xlsx"
 _IMPORT_LINE = re.compile(r"import time:\s+\d+ \|\s+(\d+) \| (\S.*)$")  # top level only: cumulative µs, no indent

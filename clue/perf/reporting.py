@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from clue.bench.serving import WORDS
+from clue.perf.serving import WORDS
 
 TASKS = {"MedNLI": "mednli", "MeQSum": "meqsum", "ProblemSummary": "problemsummary", "MeDiSumQA": "medisumqa",
          "MeDiSumCode": "medisumcode", "LongHealth": "longhealth"}

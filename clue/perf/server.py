@@ -232,7 +232,7 @@ class BenchServer:
 
     def __enter__(self) -> BenchServer:
         c = self.cfg
-        self._proc = subprocess.Popen([sys.executable, "-m", "clue.bench.server", json.dumps(asdict(c))],
+        self._proc = subprocess.Popen([sys.executable, "-m", "clue.perf.server", json.dumps(asdict(c))],
                                       stdout=subprocess.PIPE, text=True)
         line = self._proc.stdout.readline() if self._proc.stdout else ""
         if not line.startswith("READY "):

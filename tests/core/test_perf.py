@@ -1,4 +1,4 @@
-"""`python -m clue.bench --quick` runs every section end to end and writes the JSON (no timing asserts:
+"""`python -m clue.perf --quick` runs every section end to end and writes the JSON (no timing asserts:
 the figures of a tiny run mean nothing; `make bench` measures)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ SECTIONS = ("startup", "process", "saturation", "saturation_per_token", "saturat
 
 def test_quick_bench_runs_every_section(tmp_path):
     out = tmp_path / "bench.json"
-    proc = subprocess.run([sys.executable, "-m", "clue.bench", "--quick", "--out", str(out)], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "clue.perf", "--quick", "--out", str(out)], capture_output=True, text=True,
                           timeout=420, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     report = json.loads(out.read_text())
@@ -53,6 +53,6 @@ def test_quick_bench_runs_every_section(tmp_path):
 
 
 def test_unknown_section_is_refused():
-    proc = subprocess.run([sys.executable, "-m", "clue.bench", "--quick", "--only", "nope"], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "clue.perf", "--quick", "--only", "nope"], capture_output=True, text=True,
                           timeout=60, cwd=ROOT)
     assert proc.returncode != 0 and "nope" in proc.stderr

@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from clue.bench.serving import LLAMA3, WORDS, meqsum_samples
+from clue.perf.serving import LLAMA3, WORDS, meqsum_samples
 
 SYLLABLES = ("ka ri to me na lo su pe ti ra no vi de la mo ce bu ga fi ho ju ke li ma ne pa qu re se ta "
              "ul or an es in at on er is ed ar en al it ic ous ion ent ive ism oma itis osis emia").split()

@@ -1,4 +1,7 @@
-"""`clue ratings export` and `clue ratings import`: options and what they print (cli.py only wires them in)."""
+"""`clue ratings export` and `clue ratings import`: options and what they print (cli.py only wires them in).
+
+A command module, above both clue/ratings/ (what it runs) and clue/report/ (whose `load_runs` reads the runs to sample):
+it lives outside clue/ratings/ so that the report imports the ratings and never the other way round."""
 
 from __future__ import annotations
 

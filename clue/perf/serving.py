@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from clue.bench.server import MODEL_ID, BenchServer, ServerConfig, output_tokens
+from clue.perf.server import MODEL_ID, BenchServer, ServerConfig, output_tokens
 
 LLAMA3 = ("{% set loop_messages = messages %}{% for message in loop_messages %}{% set content = '<|start_header_id|>' + "
           "message['role'] + '<|end_header_id|>\n\n'+ message['content'] | trim + '<|eot_id|>' %}{% if loop.index0 == 0 %}"
@@ -268,7 +268,7 @@ BATCHING_SCENARIOS = (
 def batching(n: int, batch_cap: int, step_s: float, step_growth: float, tokens: int, advertise: int,
              fixed: tuple[int, ...], scenarios: tuple[str, ...] | None = None,
              hidden_limit: int | None = None) -> dict[str, Any]:
-    """A continuously batching server (clue/bench/server.py): `clue run`'s default concurrency vs fixed ones.
+    """A continuously batching server (clue/perf/server.py): `clue run`'s default concurrency vs fixed ones.
 
     Scenarios (BATCHING_SCENARIOS): the server states its limit (`advertise`) in /info or not, and refuses
     beyond its limit (429) or queues. `hidden_limit` (default `advertise`) is the refusal limit when none is

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from clue.bench.serving import WORDS
+from clue.perf.serving import WORDS
 
 BENCHMARK = "clinicbench"
 SCENARIOS = ("reasoning", "generation", "understanding")
@@ -39,10 +39,10 @@ def clinicbench_datasets(scale: float = 1.0) -> list[FakeDataset]:
 
     out = []
     for d in DATASETS:
-        if d.kind == "none":  # Referral QA: not released
+        if d.answer is None:  # Referral QA: not released
             continue
-        binary = d.kind in ("multiple_choice", "label") and d.metric == "accuracy"
-        metric = "accuracy" if binary else ("rougeL" if d.kind == "generation" else "f1")
+        metric = d.answer.metrics[0]
+        binary = metric == "accuracy"
         out.append(FakeDataset(d.name, d.title, d.scenario, max(20, int(d.size * scale)), metric, binary))
     return out
 
@@ -181,7 +181,7 @@ def measure(tmp: Path, n_models: int, shots: Sequence[int], scale: float) -> dic
     import resource
     import time
 
-    from clue.bench.reporting import first_paint
+    from clue.perf.reporting import first_paint
     from clue.report import build_report
 
     datasets = clinicbench_datasets(scale)

@@ -1,6 +1,0 @@
-"""`make bench` / `python -m clue.bench`: the kit's performance figures on loopback simulated servers.
-
-server.py (the simulated TGI/OpenAI server, its own process) · serving.py (saturation, client
-overhead, sequential baseline, resume) · scoring.py (ROUGE, ICD-10, LongHealth prompts) ·
-reporting.py (report build, first paint in headless Chromium) · table.py (the printed table).
-"""
