@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import glob
 import os
 import shutil
 import tempfile
@@ -134,7 +135,7 @@ def write_together(files: Mapping[Path, str | bytes], *, private: bool, what: st
             path.parent.mkdir(parents=True, exist_ok=True)
             if private:
                 os.chmod(path.parent, 0o700)
-            for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a crash
+            for stale in path.parent.glob(glob.escape(f".{path.name}.") + "*.tmp"):  # left by a crash
                 stale.unlink(missing_ok=True)
             tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
             tmp.unlink(missing_ok=True)
@@ -152,32 +153,34 @@ def write_together(files: Mapping[Path, str | bytes], *, private: bool, what: st
 
 def write_folder(folder: Path, files: Mapping[str, str | bytes], *, private: bool, what: str = "--out") -> None:
     """Replace `files` (name → content) in `folder` as one unit: staged in a temporary sibling folder, then swapped
-    into place. A folder that also holds other files (not written here) keeps them: then each file is renamed
-    into place in turn, after all were staged. Private: files 0600, the folder 0700."""
+    into place. A folder that also holds other files (not written here), or is a mount point, keeps them: then
+    everything is staged inside it and each file renamed into place in turn. Private: files 0600, folders 0700."""
     folder = Path(folder)
     if folder.is_symlink():  # reports/latest -> reports/2026-…: replace what it points at, keep the link
         folder = folder.resolve()
     if folder.exists() and not folder.is_dir():
         raise UserError(f"{what} {folder} is an existing file, not a folder", f"pass {what} a folder (new or existing)")
     stage = None
+    prefix = f".{folder.name}."
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
-        for stale in folder.parent.glob(f".{folder.name}.*.tmp"):  # left by a crash (owner-only, as staged)
-            shutil.rmtree(stale, ignore_errors=True)
-        stage = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.", suffix=".tmp"))  # 0700
+        for base in (folder.parent, folder) if folder.is_dir() else (folder.parent,):
+            for stale in base.glob(glob.escape(prefix) + "*.tmp"):  # left by a crash (owner-only, as staged)
+                shutil.rmtree(stale, ignore_errors=True)
+        tops = {Path(name).parts[0] for name in files}
+        in_place = folder.is_dir() and (os.path.ismount(folder) or any(p.name not in tops for p in folder.iterdir()))
+        stage = Path(tempfile.mkdtemp(dir=folder if in_place else folder.parent, prefix=prefix, suffix=".tmp"))  # 0700
         for name, data in files.items():  # a name may hold subfolders ("key/key.json")
             _folders(stage, Path(name).parent, private)
             _put(stage / name, data, private)
-        tops = {Path(name).parts[0] for name in files}
-        others = folder.is_dir() and any(p.name not in tops for p in folder.iterdir())
-        os.chmod(stage, 0o700 if private else 0o755)
-        if others:
+        if in_place:
             for name in files:
                 _folders(folder, Path(name).parent, private)
                 os.replace(stage / name, folder / name)
             if private:
                 os.chmod(folder, 0o700)
         else:
+            os.chmod(stage, 0o700 if private else 0o755)
             _swap_in(stage, folder)
     except OSError as exc:  # disk full, read-only, permissions: the old files stay whole
         raise UserError(f"cannot write {what} {folder} ({exc.strerror or exc})",
