@@ -161,6 +161,11 @@ class BatchJob:
         try:
             batch = await client.batches.retrieve(batch_id)
         except Exception as exc:  # noqa: BLE001
+            import openai
+
+            if isinstance(exc, openai.APIStatusError) and exc.response.status_code == 404:
+                raise BatchError(f"{self.engine.url} knows no batch {batch_id} (the id kept in {self.path})",
+                                 "if it belongs to another account or endpoint, delete that file and re-run the same command") from None
             raise _error(self.engine, f"looking up batch {batch_id}", exc) from None
         counts = batch.request_counts
         done = f"{counts.completed + counts.failed}/{counts.total}" if counts else "?"

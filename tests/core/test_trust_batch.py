@@ -81,3 +81,14 @@ def test_a_lost_batch_id_is_found_by_its_tag_not_paid_twice(tmp_path: Path, monk
     assert done.returncode == 0, done.stderr
     assert len(srv.batches) == 1 and live == 0 and "10 cached" in done.stdout
     assert not (run / "batch.json").exists()
+
+
+def test_a_batch_id_the_server_does_not_know_is_one_line(tmp_path: Path):
+    data = invented_meqsum(tmp_path, n=5)
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "batch.json").write_text(json.dumps({"batch_id": "batch_elsewhere"}))
+    with FakeServer(responder=meqsum_oracle(data), model_id=MODEL) as srv:
+        proc = _run(srv.url, tmp_path, data, MODEL, "--batch")
+        submitted = len(srv.batches)
+    assert_one_line_error(proc, "knows no batch batch_elsewhere", "batch.json")
+    assert submitted == 0
