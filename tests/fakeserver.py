@@ -18,8 +18,9 @@ model: ``max_tokens``, ``stop`` and a temperature other than 1 are rejected with
 messages (temperature is accepted with ``reasoning_effort: "none"``); ``max_completion_tokens``
 counts ``reasoning_tokens`` (per effort) first, so a small budget answers "" with finish_reason
 "length". Every generation body received is kept in ``srv.bodies``. OpenAI's Batch API: POST /v1/files
-(multipart upload), POST /v1/batches, GET /v1/batches/{id} (the batch runs its lines through the
-responder on the ``batch_polls``-th look, then is "completed"), GET /v1/files/{id}/content.
+(multipart upload), POST /v1/batches, GET /v1/batches (the list, newest first), GET /v1/batches/{id} (the batch runs its lines through the
+responder on the ``batch_polls``-th look, then is "completed"), GET /v1/files/{id}/content; ``batch_api=False``:
+all of these answer 404, like a vLLM or llama.cpp server.
 Tokens are whitespace-split words. Like TGI, the native generate
 routes keep the matched stop sequence at the end of ``generated_text``; the chat route drops it
 (OpenAI semantics). ``tgi=False`` imitates a non-TGI server: /info, / and /generate answer 404.
@@ -218,8 +219,13 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/info" and fake.tgi:
             return self._send(200, fake.info())
         m = re.fullmatch(r"/v1/(batches|files)/([^/]+)(/content)?", path)
-        if m:
+        if m and fake.batch_api:
             return self._batch_get(m.group(1), m.group(2))
+        if path == "/v1/batches" and fake.batch_api:  # newest first, one page
+            with fake._lock:
+                data = [{k: v for k, v in b.items() if k != "polls"} for b in reversed(fake.batches.values())]
+            return self._send(200, {"object": "list", "data": data, "has_more": False,
+                                    "first_id": data[0]["id"] if data else None, "last_id": data[-1]["id"] if data else None})
         if path == "/props" and fake.props is not None:
             return self._send(200, fake.props)
         if path == "/v1/models":
@@ -230,7 +236,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         fake, path = self.server.fake, self.path.split("?", 1)[0].rstrip("/") or "/"
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        if path in ("/v1/files", "/v1/batches"):
+        if path in ("/v1/files", "/v1/batches") and fake.batch_api:
             return self._batch_post(path, raw) if self._authorized() else None
         kind, azure = self._route(path)
         if kind is None:
@@ -359,6 +365,7 @@ class _Handler(BaseHTTPRequestHandler):
             bid = f"batch_{n}"
             fake.batches[bid] = {"id": bid, "object": "batch", "endpoint": body["endpoint"], "input_file_id": body["input_file_id"],
                                  "completion_window": "24h", "status": "in_progress", "created_at": int(time.time()),
+                                 "metadata": body.get("metadata"),
                                  "output_file_id": None, "error_file_id": None, "polls": 0,
                                  "request_counts": {"total": fake.files[body["input_file_id"]].count(b"\n"), "completed": 0, "failed": 0}}
             return self._send(200, {k: v for k, v in fake.batches[bid].items() if k != "polls"})
@@ -485,7 +492,7 @@ class FakeServer:
         retry_after: float = 1, hang_s: float = 30.0, latency_s: float = 0.0, latency_per_token_s: float = 0.0,
         max_input_tokens: int = 4095, max_total_tokens: int = 4096, max_stop_sequences: int = 4,
         reasoning: bool = False, reasoning_tokens: dict[str, int] | None = None, deployments: tuple[str, ...] | None = None,
-        props: dict[str, Any] | None = None,
+        props: dict[str, Any] | None = None, batch_api: bool = True,
     ) -> None:
         for kind in [*(faults or {}), *(k for k in fault_plan or [] if k)]:
             if kind not in FAULT_KINDS:
@@ -508,6 +515,7 @@ class FakeServer:
         self.batches: dict[str, dict[str, Any]] = {}
         self.batch_polls = 1  # the batch completes on this look at it
         self.batch_completed: list[str] = []  # custom_ids the batches answered
+        self.batch_api = batch_api  # False: /v1/files and /v1/batches answer 404, like vLLM or llama.cpp
         self._rng, self._lock, self._stop = random.Random(seed), threading.Lock(), threading.Event()
         self._conns: set[socket.socket] = set()
         self._httpd: _HTTPServer | None = None

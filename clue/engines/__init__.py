@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any, Mapping, Sequence
 from urllib.parse import urlparse
 
 from clue.engines.base import Engine, EngineError
 from clue.errors import ConfigError
+from clue.secrets import read_secret
 from clue.types import Sample
 
 ENGINES = ("tgi", "openai", "azure", "baseline")
@@ -48,15 +48,19 @@ def make_engine(kind: str, *, endpoint: str | None, model: str, api_key_env: str
     parsed = urlparse(endpoint)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise ConfigError(f"--endpoint {endpoint!r} is not an http(s) URL", "e.g. --endpoint http://127.0.0.1:8080")
+    named = api_key_env is not None
     api_key_env = api_key_env or DEFAULT_KEY_ENV[kind]
+    api_key = read_secret(api_key_env)  # remembered: redacted by value wherever it could be written or printed
+    if named and not api_key:
+        raise ConfigError(f"--api-key-env {api_key_env}: the environment variable {api_key_env} is not set (or empty)",
+                          f"export {api_key_env}=… or name the variable that holds the key")
     if kind == "tgi":
         from clue.engines.tgi import TGIEngine
 
         # Never the implicit HF token: huggingface_hub would send it to whatever --endpoint is.
-        return TGIEngine(endpoint, token=os.environ.get(api_key_env) or None, timeout_s=timeout_s, key_env=api_key_env)
+        return TGIEngine(endpoint, token=api_key or None, timeout_s=timeout_s, key_env=api_key_env)
     if route not in ROUTES:
         raise ConfigError(f"unknown route {route!r}", f"choose one of: {', '.join(ROUTES)}")
-    api_key = os.environ.get(api_key_env, "")
     if not api_key:
         if not is_loopback(endpoint):
             raise ConfigError(f"no API key: environment variable {api_key_env} is not set",

@@ -15,13 +15,13 @@ model's chat-template markers; prefer runs with the `openai` engine when that ma
 their maker in their own words; no export can hide that.
 
 Credentialed tasks need --allow-phi-export; their sheets say they hold patient text and every file is 0600
-(folders 0700).
+(folders 0700). The export is written as one unit (`clue.files.write_folder`): an interrupted export leaves the
+--out folder as it was, so the same command can simply be run again.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import string
 import time
@@ -32,7 +32,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from clue.errors import ConfigError
+from clue.errors import ConfigError, UserError
+from clue.files import write_folder
 from clue.ratings.rubric import Rubric
 from clue.ratings.select import answered, check_task, eligible, stratified_sample, task_entry, task_name
 
@@ -47,18 +48,6 @@ class ExportResult:
     sheets: list[Path]
     items: int
     credentialed: bool
-
-
-def write_private(path: Path, data: bytes, private: bool) -> None:
-    """Write `data`; owner-only (0600) from creation on when `private`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if private:
-        os.chmod(path.parent, 0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    if private:
-        os.chmod(path, 0o600)  # an existing file keeps its old mode through O_CREAT
 
 
 def input_text(lines: Sequence[dict[str, Any]]) -> str:
@@ -149,17 +138,21 @@ def export(runs: Sequence[dict[str, Any]], out: Path, *, task: str, n: int, seed
         raise ConfigError(f"{out} already holds an export (key/key.json)", "pass a new --out folder; an export is never overwritten")
     private = bool(key["credentialed"])
     key_path = out / "key" / "key.json"
-    write_private(key_path, (json.dumps(key, indent=1) + "\n").encode("utf-8"), private)
+    files: dict[str, bytes] = {}
     written = []
-    for sheet in sheets:
-        folder = out / sheet["rater"]
-        for writer, suffix in ((write_html, ".html"), (write_csv, ".csv"), (write_xlsx, ".xlsx")):
-            path = folder / f"{sheet['id']}{suffix}"
-            write_private(path, writer(sheet), private)
-            written.append(path)
+    try:
+        for sheet in sheets:
+            for writer, suffix in ((write_html, ".html"), (write_csv, ".csv"), (write_xlsx, ".xlsx")):
+                name = f"{sheet['rater']}/{sheet['id']}{suffix}"
+                files[name] = writer(sheet)  # openpyxl builds a workbook through temporary files
+                written.append(out / name)
+    except OSError as exc:
+        raise UserError(f"cannot build the sheets for --out {out} ({exc.strerror or exc})",
+                        "free disk space (the temporary folder too), then run the same command again") from None
     readme = README.format(export=key["export"], title=key["title"], n=key["n"], raters=raters, rubric=rubric.name,
                            low=rubric.low, high=rubric.high, key=key_path, phi=PHI_NOTE if private else "")
-    write_private(out / "README.txt", readme.encode("utf-8"), private)
-    if private:
-        os.chmod(out, 0o700)
+    files["README.txt"] = readme.encode("utf-8")
+    files["key/key.json"] = (json.dumps(key, indent=1) + "\n").encode("utf-8")  # last: in a shared folder it marks a whole export
+    # one unit: staged in a temporary sibling and swapped in, so an interrupted export leaves nothing to delete by hand
+    write_folder(out, files, private=private, what="--out")
     return ExportResult(out, key_path, written, len(key["items"]), private)

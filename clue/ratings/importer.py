@@ -8,6 +8,9 @@ by one rater (in one file or across files) — and if there is any, nothing is s
 
 Stored: `<run dir>/ratings/<export id>.json` for every run of the export (owner-only when the task is
 credentialed: notes may quote the record). Importing again replaces that file; the returned sheets stay the source.
+One import is one unit: every run's file carries the same `import` id and all are staged in full before any is
+renamed into place (`clue.files.write_together`), so a failed import changes nothing; a set cut short between the
+renames (kill -9) shows as mixed import ids, which the report flags (`mixed_imports`) until the import is re-run.
 """
 
 from __future__ import annotations
@@ -17,13 +20,14 @@ import hashlib
 import io
 import json
 import re
+import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from clue.errors import ConfigError, DataError, UserError
-from clue.files import write_atomic
+from clue.files import write_together
 from clue.ratings.export import KEY_FORMAT
 from clue.ratings.rubric import Rubric, from_dict
 
@@ -267,6 +271,8 @@ def import_ratings(dirs: Sequence[Path], key_path: Path | None = None) -> Import
     private = bool(key.get("credentialed", True))
     stored = []
     imported = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    import_id = secrets.token_hex(6)
+    docs: dict[Path, str] = {}
     sources = {str(p): _sha256(p) for p in files}
     raters = sorted({key["sheets"][r.sheet]["rater"] for r in rows})
     for run, ratings in zip(runs, per_run):
@@ -274,9 +280,10 @@ def import_ratings(dirs: Sequence[Path], key_path: Path | None = None) -> Import
         doc = {"format": STORE_FORMAT, "export": key["export"], "task": run["task"], "title": key["title"],
                "rubric": rubric.as_dict(), "credentialed": key.get("credentialed"), "seed": key.get("seed"),
                "run": run["name"], "runs": [r["name"] for r in runs], "raters": raters, "items": sorted(key["items"].values()),
-               "imported": imported, "sources": sources, "ratings": ratings}
+               "import": import_id, "imported": imported, "sources": sources, "ratings": ratings}
         path = Path(run["dir"]) / "ratings" / f"{key['export']}.json"
-        write_atomic(path, json.dumps(doc, indent=1, ensure_ascii=False) + "\n", private=private)
+        docs[path] = json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
         stored.append(path)
+    write_together(docs, private=private, what=f"the ratings of export {key['export']}")
     empty = sum(1 for r in rows for v in r.scores.values() if v is None)
     return ImportResult(stored, files, skipped, len(rows), empty, raters)

@@ -137,7 +137,15 @@ def _group_view(export: str, members: list[tuple[dict[str, Any], dict[str, Any]]
     return {"export": export, "title": doc0.get("title"), "task": doc0.get("task"), "rubric": rubric, "columns": columns,
             "raters": raters, "items": len(doc0.get("items") or []), "credentialed": doc0.get("credentialed"),
             "rows": rows, "pairs": pairs, "agreement": agreement, "correlations": correlations,
-            "missing_runs": [n for n in doc0.get("runs", []) if n not in {d.get("run") for _, d in members}]}
+            "missing_runs": [n for n in doc0.get("runs", []) if n not in {d.get("run") for _, d in members}],
+            "mixed_imports": mixed_imports(members)}
+
+
+def mixed_imports(members: Sequence[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, str]:
+    """{run name: its import} when the runs of one export hold ratings from different imports (an import cut short,
+    or runs imported apart); {} when they agree. Files written before import ids fall back to their time stamp."""
+    ids = {run["name"]: str(doc.get("import") or doc.get("imported") or "?") for run, doc in members}
+    return ids if len(set(ids.values())) > 1 else {}
 
 
 def ratings_view(runs: Sequence[dict[str, Any]], *, replicates: int = 1000, seed: int = 0) -> list[dict[str, Any]]:

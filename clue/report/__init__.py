@@ -12,14 +12,14 @@ from __future__ import annotations
 import base64
 import csv
 import hashlib
+import io
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from markupsafe import Markup
 
-from clue.errors import UserError
-from clue.report.load import load_run, load_runs
+from clue.report.load import credentialed_tasks, load_run, load_runs
 
 if TYPE_CHECKING:
     import jinja2
@@ -85,14 +85,15 @@ def render_html(view: dict[str, Any]) -> str:
         **view, css=Markup(css), script=Markup(script), script_hash=f"sha256-{digest}")
 
 
-def write_results_csv(rows: list[dict[str, Any]], path: Path) -> None:
+def results_csv(rows: list[dict[str, Any]]) -> str:
     fields = ["run", "benchmark", "model", "protocol", "setting", "task", "metric", "value", "ci_low", "ci_high", "n", "partial", "published_model",
               "published", "published_source", "delta", "verdict", "direction", "note"]
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=fields)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in fields})
+    fh = io.StringIO(newline="")
+    writer = csv.DictWriter(fh, fieldnames=fields)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in fields})
+    return fh.getvalue()
 
 
 def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, **options: Any) -> Path:
@@ -101,20 +102,17 @@ def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, **options:
     Options (see `aggregate.ReportOptions`): redact, max_samples, replicates, seed, tolerance,
     prices, compare, published_model.
     """
-    from clue.files import ensure_dir
+    from clue.files import ensure_dir, write_folder
     from clue.report.aggregate import ReportOptions, build_view, results_rows
 
     opts = ReportOptions(**options)
     out_dir = ensure_dir(Path(out_dir), "--out")  # before any work: a read-only or wrong --out is one line
     runs = load_runs(list(run_dirs))
     view = build_view(runs, opts)
-    path = out_dir / "index.html"
-    try:
-        path.write_text(render_html(view), encoding="utf-8", errors="backslashreplace")
-        write_results_csv(results_rows(view), out_dir / "results.csv")
-    except OSError as exc:
-        raise UserError(f"cannot write the report into {out_dir} ({exc.strerror or exc})", "pass --out a writable folder") from None
-    return path
+    # one unit, swapped into place (clue/files.py); owner-only when it shows credentialed text (the rule --redact uses)
+    private = not opts.redact and bool(credentialed_tasks({str(s.get("task")) for r in runs for s in r["samples"]}))
+    write_folder(out_dir, {"index.html": render_html(view), "results.csv": results_csv(results_rows(view))}, private=private)
+    return out_dir / "index.html"
 
 
 __all__ = ["build_report", "load_run", "load_runs", "render_html"]

@@ -31,6 +31,7 @@ import yaml
 from clue import serve
 from clue.errors import ConfigError
 from clue.roster import RosterModel, load_roster
+from clue.scale.checks import one_line
 
 ENTRYPOINT = {"tgi": ["/tgi-entrypoint.sh"], "vllm": ["vllm", "serve"]}  # the images' own entrypoints
 SERVER_PORT = 8080
@@ -50,6 +51,10 @@ class K8sOptions:
     name: str = "clue-reproduce"
     gpu_resource: str = "nvidia.com/gpu"
     shm: str = "16Gi"
+
+    def __post_init__(self) -> None:
+        for name in ("pvc", "mount", "hf_secret", "hf_secret_key", "hf_cache_pvc", "kit_image", "namespace", "name", "gpu_resource", "shm"):
+            one_line("--" + name.replace("_", "-"), getattr(self, name))  # each goes into the manifest or a pod's shell line
 
 
 def _case(index_cmds: list[str]) -> str:

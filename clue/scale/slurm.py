@@ -31,6 +31,7 @@ from typing import Any
 from clue import reproduce, serve
 from clue.errors import ConfigError, UserError
 from clue.roster import RosterModel, load_roster
+from clue.scale.checks import one_line, sbatch_option
 from clue.scale.slurm_state import latest_submission, load_submission, queued, slurm_cmd, state_dir
 
 RUNTIMES = ("docker", "apptainer", "none")
@@ -58,7 +59,10 @@ class SlurmOptions:
     def __post_init__(self) -> None:
         if self.runtime not in RUNTIMES:
             raise ConfigError(f"unknown runtime {self.runtime!r}", f"use one of: {', '.join(RUNTIMES)}")
+        for name in ("partition", "account", "qos", "time", "mem", "gres", "merge_time", "apptainer", "job_name", "python"):
+            one_line("--" + name.replace("_", "-"), getattr(self, name))  # each goes into a script: one line, no control characters
         for line in (*self.extra, *self.merge_extra):
+            one_line("--sbatch-line", line)
             if "\n" in line or not line.strip().startswith("-"):
                 raise ConfigError(f"--sbatch-line {line!r} is not one sbatch option", "e.g. --sbatch-line='--constraint=a100'")
 
@@ -68,22 +72,23 @@ def gpus_for(model: RosterModel, opts: serve.ServeOptions) -> int:
 
 
 def _directives(so: SlurmOptions, *, time_limit: str | None, extra: tuple[str, ...]) -> list[str]:
-    lines = [f"--partition={so.partition}" if so.partition else "", f"--account={so.account}" if so.account else "",
-             f"--qos={so.qos}" if so.qos else "", f"--time={time_limit}" if time_limit else ""]
+    lines = [sbatch_option("partition", so.partition) if so.partition else "", sbatch_option("account", so.account) if so.account else "",
+             sbatch_option("qos", so.qos) if so.qos else "", sbatch_option("time", time_limit) if time_limit else ""]
     return [f"#SBATCH {line}" for line in [*lines, *extra] if line]
 
 
 def array_script(models: list[RosterModel], gpus: int, sub_dir: Path, so: SlurmOptions, workdir: Path) -> str:
     """The sbatch script of one job array: task i runs models[i] through the reproduce loop."""
     logs = sub_dir.parent.parent / "logs"
-    head = [f"--job-name={so.job_name}-g{gpus}", f"--array=0-{len(models) - 1}" + (f"%{so.max_parallel}" if so.max_parallel else ""),
-            f"--output={logs}/{so.job_name}-%A_%a.out", f"--chdir={workdir}", "--ntasks=1", "--export=ALL"]
+    head = [sbatch_option("job-name", f"{so.job_name}-g{gpus}"),
+            f"--array=0-{len(models) - 1}" + (f"%{so.max_parallel}" if so.max_parallel else ""),
+            sbatch_option("output", f"{logs}/{so.job_name}-%A_%a.out"), sbatch_option("chdir", workdir), "--ntasks=1", "--export=ALL"]
     if gpus and not so.no_gpus and so.runtime != "none":
-        head.append(f"--gres={so.gres}:{gpus}")
+        head.append(sbatch_option("gres", f"{so.gres}:{gpus}"))
     if so.cpus_per_task:
         head.append(f"--cpus-per-task={so.cpus_per_task}")
     if so.mem:
-        head.append(f"--mem={so.mem}")
+        head.append(sbatch_option("mem", so.mem))
     directives = [f"#SBATCH {h}" for h in head] + _directives(so, time_limit=so.time, extra=so.extra)
     names = " ".join(shlex.quote(m.name) for m in models)
     return "\n".join([
@@ -98,7 +103,8 @@ def array_script(models: list[RosterModel], gpus: int, sub_dir: Path, so: SlurmO
 
 def merge_script(sub_dir: Path, so: SlurmOptions, workdir: Path) -> str:
     logs = sub_dir.parent.parent / "logs"
-    head = [f"--job-name={so.job_name}-merge", f"--output={logs}/{so.job_name}-merge-%j.out", f"--chdir={workdir}", "--ntasks=1", "--export=ALL"]
+    head = [sbatch_option("job-name", f"{so.job_name}-merge"), sbatch_option("output", f"{logs}/{so.job_name}-merge-%j.out"),
+            sbatch_option("chdir", workdir), "--ntasks=1", "--export=ALL"]
     directives = [f"#SBATCH {h}" for h in head] + _directives(so, time_limit=so.merge_time, extra=so.merge_extra)
     return "\n".join([
         "#!/bin/bash", *directives,
@@ -126,6 +132,8 @@ def _job_ids(sub: dict[str, Any]) -> list[str]:
 def submit(reproduce_argv: list[str], so: SlurmOptions, *, write_only: bool = False) -> Path | None:
     """Write and submit the arrays + merge job for the models without a finished run; returns the submission folder."""
     args = reproduce.parse_args(reproduce_argv)
+    one_line("--runs", str(Path(args.runs).resolve()))  # both end up in every script (--output, --chdir)
+    one_line("the working directory", str(Path.cwd()))
     opts = serve.options_from(args)
     models = load_roster(args.roster).select(args.models)
     for m in models:
