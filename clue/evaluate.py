@@ -266,6 +266,8 @@ class Evaluation:
                       file=sys.stderr)
             _check_model(cfg, info)
             template = _resolve_template(cfg, cfg.revision or info.get("model_sha"))
+            if template is not None:  # what the server said it adds in front of a prompt (BOS), where it was asked
+                template = template.for_server((info.get("server") or {}).get("bos"))
             identity = engine.identity() if callable(getattr(engine, "identity", None)) else None  # type: ignore[attr-defined]
             ctx = self._context(info, template, identity)
             self._check_truncate(ctx, info)
