@@ -8,10 +8,10 @@ The rendered string goes to TGI's native route, as CLUE v3 did, or to an OpenAI-
 `/completions` route.
 
 BOS: a protocol that wants one BOS (`strip_bos`) removes the template's leading BOS text only where
-the server adds that same token while tokenizing. What the server adds is asked where the server
-can say (llama.cpp's `/tokenize`, clue/engines/server_bos.py, given by `for_server`); where it was
-not asked (TGI, vLLM), the server is taken to add the model's BOS, as before. `bos_record` is the
-decision as run.json shows it.
+the server adds that same token while tokenizing. What the server adds is asked where the server can
+say (llama.cpp's and vLLM's `/tokenize`, clue/engines/server_bos.py, given by `for_server`); where it
+was not asked (TGI, hosted APIs) or could not say, the server is taken to add the model's BOS, as
+before. `bos_record` is the decision as run.json shows it.
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ class ChatTemplate:
             "server_adds": adds,
             "known_from": ("the server's /tokenize" if adds is not None else
                            "assumed: the server adds the model's BOS (it could not say)" if asked else
-                           "assumed: the server adds the model's BOS (TGI, vLLM: not asked)"),
+                           "assumed: the server adds the model's BOS (not asked: TGI, hosted APIs)"),
             "protocol": "one BOS: the template's BOS text is removed where the server adds that same token" if strip_bos
                         else "the template's BOS text is kept (Q9 double BOS)",
             "strip_leading_bos": strip_bos and self.strips_bos(),

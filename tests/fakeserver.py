@@ -21,7 +21,9 @@ counts ``reasoning_tokens`` (per effort) first, so a small budget answers "" wit
 (multipart upload), POST /v1/batches, GET /v1/batches/{id} (the batch runs its lines through the
 responder on the ``batch_polls``-th look, then is "completed"), GET /v1/files/{id}/content.
 ``props=`` answers GET /props like llama.cpp's llama-server; ``tokenizer=LlamaTokenizer(...)`` answers its
-POST /tokenize (``content``, ``add_special``, ``with_pieces``), adding a BOS in front or not.
+POST /tokenize (``content``, ``add_special``, ``with_pieces``), adding a BOS in front or not; with
+``vllm_version=`` it answers GET /version and /tokenize the way vLLM does (``prompt``, ``add_special_tokens``,
+``return_token_strs``) instead.
 Tokens are whitespace-split words. Like TGI, the native generate
 routes keep the matched stop sequence at the end of ``generated_text``; the chat route drops it
 (OpenAI semantics). ``tgi=False`` imitates a non-TGI server: /info, / and /generate answer 404.
@@ -249,6 +251,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._batch_get(m.group(1), m.group(2))
         if path == "/props" and fake.props is not None:
             return self._send(200, fake.props)
+        if path == "/version" and fake.vllm_version is not None:
+            return self._send(200, {"version": fake.vllm_version})
         if path == "/v1/models":
             model = {"id": fake.model_id, "object": "model", "created": 0, "owned_by": "fake"}
             return self._send(200, {"object": "list", "data": [model]})
@@ -374,6 +378,10 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.loads(raw or b"{}")
         with fake._lock:
             fake.tokenize_bodies.append(body)
+        if fake.vllm_version is not None:  # vLLM: add_special_tokens defaults to true; token_strs only when asked
+            tokens = fake.tokenizer.tokenize(str(body.get("prompt", "")), bool(body.get("add_special_tokens", True)))
+            return self._send(200, {"count": len(tokens), "max_model_len": fake.max_total_tokens, "tokens": [i for i, _ in tokens],
+                                    "token_strs": [p for _, p in tokens] if body.get("return_token_strs") else None})
         tokens = fake.tokenizer.tokenize(str(body.get("content", "")), bool(body.get("add_special", False)))
         self._send(200, {"tokens": [{"id": i, "piece": p} for i, p in tokens] if body.get("with_pieces")
                          else [i for i, _ in tokens]})
@@ -524,7 +532,7 @@ class FakeServer:
         retry_after: float = 1, hang_s: float = 30.0, latency_s: float = 0.0, latency_per_token_s: float = 0.0,
         max_input_tokens: int = 4095, max_total_tokens: int = 4096, max_stop_sequences: int = 4,
         reasoning: bool = False, reasoning_tokens: dict[str, int] | None = None, deployments: tuple[str, ...] | None = None,
-        props: dict[str, Any] | None = None, tokenizer: LlamaTokenizer | None = None,
+        props: dict[str, Any] | None = None, tokenizer: LlamaTokenizer | None = None, vllm_version: str | None = None,
     ) -> None:
         for kind in [*(faults or {}), *(k for k in fault_plan or [] if k)]:
             if kind not in FAULT_KINDS:
@@ -543,6 +551,7 @@ class FakeServer:
         self.deployments = set(deployments or (model_id,))  # Azure deployment names
         self.props = props  # served at GET /props (llama.cpp) when set
         self.tokenizer = tokenizer  # answers POST /tokenize (llama.cpp) when set
+        self.vllm_version = vllm_version  # GET /version and a vLLM-shaped /tokenize when set
         self.tokenize_bodies: list[dict[str, Any]] = []  # every /tokenize JSON body received
         self.bodies: list[dict[str, Any]] = []  # every generation JSON body received
         self.files: dict[str, bytes] = {}  # Batch API uploads and outputs

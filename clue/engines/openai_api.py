@@ -5,8 +5,8 @@ template; with `--prefill` the generation prefix goes as a final assistant messa
 continues — vLLM `continue_final_message`, llama.cpp by default). `--route completions`: the
 kit renders the exact protocol prompt and it goes to `{base}/completions` (vLLM, llama.cpp,
 Fireworks, Together tokenize it as given; BOS: a protocol that wants one BOS removes the template's
-leading BOS text only where the server adds that same token — a llama.cpp server is asked what it
-adds (`clue/engines/server_bos.py`, recorded in run.json), others are taken to add the model's BOS
+leading BOS text only where the server adds that same token — llama.cpp and vLLM are asked what they
+add (`clue/engines/server_bos.py`, recorded in run.json), others are taken to add the model's BOS
 as TGI does; the string is then sent unchanged). Which route a request takes follows from what it
 carries (messages or a rendered prompt). The generation fields follow the model family's rules
 (`clue/engines/families.py`: reasoning models get `max_completion_tokens`, no temperature/stop);
@@ -181,7 +181,7 @@ class OpenAIEngine:
         server = await server_provenance(self._http, self.url, self._headers)
         self.server_kind = server["kind"]
         if self.route == "completions":  # the kit renders the prompt: does the server add a BOS in front of it?
-            bos = await server_bos.probe(self._http, self.url, self._headers, self.server_kind)
+            bos = await server_bos.probe(self._http, self.url, self._headers, self.server_kind, self.model)
             if bos is not None:
                 server["bos"] = bos
         return {"engine": "openai", "url": self.url, "model_id": self.model, "served_models": served[:20],

@@ -1,5 +1,5 @@
 """The completions route's BOS rule (issue 22, item 6): the template's leading BOS text is removed only where the
-server adds that same token — asked of a llama.cpp server through `/tokenize`, assumed for TGI and vLLM as before.
+server adds that same token — asked of llama.cpp and vLLM through `/tokenize`, assumed for TGI and others as before.
 
 Expected prompts are written out by hand (ChatML as SmolLM2 writes it, Llama 3's headers); the server answers are
 shaped like llama-server's (`{"tokens": [{"id", "piece"}]}`), from the fake server's llama.cpp-like tokenizer."""
@@ -134,12 +134,16 @@ def chatml(messages: list[dict]) -> str:
     return out + "<|im_start|>assistant\n"
 
 
-def llama_fake(add_bos: bool | None) -> FakeServer:
-    """A llama.cpp-like fake (/props, /tokenize) whose model adds BOS or not; None: a vLLM-like server (neither)."""
+def llama_fake(add_bos: bool | None, vllm: bool = False) -> FakeServer:
+    """A llama.cpp-like fake (/props, /tokenize) whose model adds BOS or not (`vllm`: a vLLM-like one, /version and its
+    /tokenize); None: a server the kit does not ask (neither route, like a hosted API)."""
     if add_bos is None:
         return FakeServer(model_id="m", tgi=False)
+    tokenizer = LlamaTokenizer(SPECIALS, bos="<|im_start|>", add_bos=add_bos)
+    if vllm:
+        return FakeServer(model_id="m", tgi=False, tokenizer=tokenizer, vllm_version="0.9.2")
     return FakeServer(model_id="m", tgi=False, props={"model_path": "/m/smollm2.gguf", "bos_token": "<|im_start|>"},
-                      tokenizer=LlamaTokenizer(SPECIALS, bos="<|im_start|>", add_bos=add_bos))
+                      tokenizer=tokenizer)
 
 
 def run(srv: FakeServer, tmp_path: Path, out: str, *args: str) -> tuple[list[dict], dict]:
@@ -175,10 +179,10 @@ def test_completions_prompts_follow_what_the_server_adds(tmp_path, bench, prefix
     with llama_fake(add_bos=True) as srv:
         adds, rec_adds = run(srv, tmp_path, "adds", *bench)
     with llama_fake(None) as srv:
-        vllm, rec_vllm = run(srv, tmp_path, "vllm", *bench)
+        other, rec_other = run(srv, tmp_path, "other", *bench)
     assert [ln["prompt"] for ln in none] == expected  # the server adds none: the template's <|im_start|> stays
     assert [ln["prompt"] for ln in adds] == [e.removeprefix("<|im_start|>") for e in expected]  # it adds one: stripped
-    assert [ln["prompt"] for ln in vllm] == [ln["prompt"] for ln in adds]  # not asked: today's rule, unchanged
+    assert [ln["prompt"] for ln in other] == [ln["prompt"] for ln in adds]  # not asked: today's rule, unchanged
     assert asked == [{"content": "Hello world", "add_special": True, "with_pieces": True},
                      {"content": "Hello world", "add_special": False, "with_pieces": True}]
     for record, adds_, strip in ((rec_none, [], False), (rec_adds, ["<|im_start|>"], True)):
@@ -186,7 +190,8 @@ def test_completions_prompts_follow_what_the_server_adds(tmp_path, bench, prefix
         assert (bos["server_adds"], bos["strip_leading_bos"], bos["known_from"]) == (adds_, strip, "the server's /tokenize")
         assert record["engine"]["describe"]["server"]["bos"]["adds_in_front"] == adds_
     assert "adds no BOS" in rec_none["engine"]["describe"]["note"]
-    assert rec_vllm["chat_template"]["bos"]["known_from"].startswith("assumed") and "bos" not in rec_vllm["engine"]["describe"]["server"]
+    assert rec_other["chat_template"]["bos"]["known_from"].startswith("assumed")
+    assert "bos" not in rec_other["engine"]["describe"]["server"]
 
 
 def test_v3_keeps_the_template_bos_on_every_server(tmp_path):
@@ -197,3 +202,18 @@ def test_v3_keeps_the_template_bos_on_every_server(tmp_path):
     assert all(ln["prompt"].startswith("<|im_start|>system\n") for ln in none + adds)
     assert [ln["prompt"] for ln in none] == [ln["prompt"] for ln in adds]
     assert record["chat_template"]["bos"]["strip_leading_bos"] is False
+
+
+def test_vllm_is_asked_at_its_own_tokenize(tmp_path):
+    medqa = ("--benchmark", "clinicbench", "--tasks", "medqa")
+    with llama_fake(add_bos=False, vllm=True) as srv:
+        none, record = run(srv, tmp_path, "none", *medqa)
+        asked = list(srv.tokenize_bodies)
+    with llama_fake(add_bos=True, vllm=True) as srv:
+        adds, _ = run(srv, tmp_path, "adds", *medqa)
+    assert asked == [{"model": "m", "prompt": "Hello world", "add_special_tokens": True, "return_token_strs": True},
+                     {"model": "m", "prompt": "Hello world", "add_special_tokens": False, "return_token_strs": True}]
+    assert all(ln["prompt"].startswith("<|im_start|>system\n") for ln in none)
+    assert [ln["prompt"] for ln in adds] == [ln["prompt"].removeprefix("<|im_start|>") for ln in none]
+    assert record["engine"]["describe"]["server"]["kind"] == "vllm"
+    assert record["chat_template"]["bos"]["server_adds"] == [] and record["chat_template"]["bos"]["strip_leading_bos"] is False

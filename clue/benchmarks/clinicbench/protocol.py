@@ -23,7 +23,7 @@ _SWITCH_DOCS = {
     "temperature": "kit choice: greedy decoding (None); the paper states no sampling settings",
     "truncation": "kit choice: prompts are sent whole; a prompt longer than the model's context fails and is reported",
     "double_bos": "one BOS: the chat template's leading BOS text is removed where the server adds that same token "
-                  "(a llama.cpp server is asked; TGI and vLLM are taken to add it)",
+                  "(llama.cpp and vLLM are asked; TGI is taken to add it)",
     "prefill": "no answer prefix is prefilled (ClinicBench prompts end with the instruction)",
     "stop": "no stop strings",
 }
