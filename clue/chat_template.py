@@ -4,13 +4,20 @@ The environment mirrors transformers' `_compile_jinja_template` (see
 shared/data/chat-templates/README.md): ImmutableSandboxedEnvironment with trim_blocks and
 lstrip_blocks, the loopcontrols extension, a non-escaping `tojson`, `raise_exception` and
 `strftime_now`. Special tokens (bos_token, eos_token, …) are passed as plain strings.
-The rendered string goes to TGI's native route, as CLUE v3 did.
+The rendered string goes to TGI's native route, as CLUE v3 did, or to an OpenAI-compatible
+`/completions` route.
+
+BOS: a protocol that wants one BOS (`strip_bos`) removes the template's leading BOS text only where
+the server adds that same token while tokenizing. What the server adds is asked where the server can
+say (llama.cpp's and vLLM's `/tokenize`, clue/engines/server_bos.py, given by `for_server`); where it
+was not asked (TGI, hosted APIs) or could not say, the server is taken to add the model's BOS, as
+before. `bos_record` is the decision as run.json shows it.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -57,6 +64,8 @@ class ChatTemplate:
     special_tokens: Mapping[str, str] = field(default_factory=dict)
     clean_up_tokenization_spaces: bool | None = None  # the same config's decode setting (None: unset)
     tokenizer_class: str | None = None  # the same config's `tokenizer_class` (decides the unset flag's default)
+    add_bos_token: bool | None = None  # the same config's `add_bos_token` (recorded; None: unset)
+    server_bos: Mapping[str, Any] | None = None  # what the server said it adds in front (server_bos.probe); None: not asked
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], source: str) -> ChatTemplate:
@@ -71,10 +80,11 @@ class ChatTemplate:
             )
         tokens = {k: t for k in SPECIAL_TOKEN_KEYS if (t := _token_text(config.get(k))) is not None}
         cleanup = config.get("clean_up_tokenization_spaces")
-        klass = config.get("tokenizer_class")
+        klass, add_bos = config.get("tokenizer_class"), config.get("add_bos_token")
         return cls(source=source, template=template, special_tokens=tokens,
                    clean_up_tokenization_spaces=cleanup if isinstance(cleanup, bool) else None,
-                   tokenizer_class=klass if isinstance(klass, str) and klass else None)
+                   tokenizer_class=klass if isinstance(klass, str) and klass else None,
+                   add_bos_token=add_bos if isinstance(add_bos, bool) else None)
 
     @classmethod
     def from_file(cls, path: str | Path) -> ChatTemplate:
@@ -106,10 +116,46 @@ class ChatTemplate:
     def sha(self) -> str:
         return sha256(self.template)[:16]
 
+    def for_server(self, answer: Mapping[str, Any] | None) -> ChatTemplate:
+        """This template, rendering for a server that said what it adds in front of a prompt (None: not asked)."""
+        return replace(self, server_bos=dict(answer) if answer else None)
+
+    def _server_adds(self) -> list[str] | None:
+        adds = (self.server_bos or {}).get("adds_in_front")
+        return list(adds) if isinstance(adds, list) else None
+
+    def strips_bos(self) -> bool:
+        """Does `render(strip_bos=True)` remove the template's leading BOS text? Only where the server adds that
+        same token and nothing else in front; a server that was not asked (or could not say) is taken to add it."""
+        bos, adds = self.special_tokens.get("bos_token"), self._server_adds()
+        return bool(bos) and (adds is None or adds == [bos])
+
+    def bos_record(self, strip_bos: bool) -> dict[str, Any]:
+        """run.json's account of the BOS decision: the template's BOS, what the server adds and how that is known,
+        what the protocol wants (`strip_bos`: one BOS) and whether the leading BOS text is removed."""
+        bos, adds = self.special_tokens.get("bos_token"), self._server_adds()
+        asked = self.server_bos is not None
+        out: dict[str, Any] = {
+            "template_bos": bos,
+            "server_adds": adds,
+            "known_from": ("the server's /tokenize" if adds is not None else
+                           "assumed: the server adds the model's BOS (it could not say)" if asked else
+                           "assumed: the server adds the model's BOS (not asked: TGI, hosted APIs)"),
+            "protocol": "one BOS: the template's BOS text is removed where the server adds that same token" if strip_bos
+                        else "the template's BOS text is kept (Q9 double BOS)",
+            "strip_leading_bos": strip_bos and self.strips_bos(),
+        }
+        if self.add_bos_token is not None:
+            out["tokenizer_config_add_bos_token"] = self.add_bos_token
+        if asked:
+            out["server_said"] = dict(self.server_bos or {})
+        return out
+
     def render(self, messages: Sequence[Message], add_generation_prompt: bool = True, *, strip_bos: bool = False,
                **kwargs: Any) -> str:
         """Render like transformers' apply_chat_template(tokenize=False). `strip_bos` removes the
-        template's leading BOS text, so a server that adds BOS while tokenizing adds the only one (Q9)."""
+        template's leading BOS text where the server adds that same BOS while tokenizing, so the prompt
+        has one BOS (Q9; `strips_bos`); a server that adds none gets the template's text unchanged."""
         try:
             compiled = _compile(self.template)
             text = compiled.render(
@@ -124,7 +170,7 @@ class ChatTemplate:
                 "pick the conversation mode the model supports (--mode instruct / base)",
             ) from None
         bos = self.special_tokens.get("bos_token")
-        if strip_bos and bos and text.startswith(bos):
+        if strip_bos and bos and text.startswith(bos) and self.strips_bos():
             text = text[len(bos):]
         return text
 

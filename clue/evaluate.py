@@ -229,6 +229,8 @@ class Evaluation:
                       file=sys.stderr)
             _check_model(cfg, info)
             template = _resolve_template(cfg, cfg.revision or info.get("model_sha"))
+            if template is not None:  # what the server said it adds in front of a prompt (BOS), where it was asked
+                template = template.for_server((info.get("server") or {}).get("bos"))
             ctx = self._context(info, template, engine.identity())
             self._check_truncate(ctx, info)
             record = run_record(cfg, info, template, ctx, started)

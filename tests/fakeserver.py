@@ -21,6 +21,10 @@ counts ``reasoning_tokens`` (per effort) first, so a small budget answers "" wit
 (multipart upload), POST /v1/batches, GET /v1/batches (the list, newest first), GET /v1/batches/{id} (the batch runs its lines through the
 responder on the ``batch_polls``-th look, then is "completed"), GET /v1/files/{id}/content; ``batch_api=False``:
 all of these answer 404, like a vLLM or llama.cpp server.
+``props=`` answers GET /props like llama.cpp's llama-server; ``tokenizer=LlamaTokenizer(...)`` answers its
+POST /tokenize (``content``, ``add_special``, ``with_pieces``), adding a BOS in front or not; with
+``vllm_version=`` it answers GET /version and /tokenize the way vLLM does (``prompt``, ``add_special_tokens``,
+``return_token_strs``) instead.
 Tokens are whitespace-split words. Like TGI, the native generate
 routes keep the matched stop sequence at the end of ``generated_text``; the chat route drops it
 (OpenAI semantics). ``tgi=False`` imitates a non-TGI server: /info, / and /generate answer 404.
@@ -54,6 +58,31 @@ Responder = Callable[[str, Any], str]
 FAULT_KINDS = ("429", "429_retry_after", "503", "500", "408", "reset", "hang", "malformed", "400", "401", "404")
 HOST = "127.0.0.1"
 _STEP = 0.02  # granularity of interruptible sleeps
+
+
+@dataclass(frozen=True)
+class LlamaTokenizer:
+    """A llama.cpp-shaped /tokenize: special-token texts are parsed as one token each (llama.cpp's
+    parse_special), other text splits into words and single whitespace characters with ids from their
+    crc32; ``add_special`` puts ``bos`` in front only when ``add_bos`` (the GGUF's add_bos_token)."""
+
+    specials: dict[str, int]
+    bos: str | None = None
+    add_bos: bool = True
+
+    def tokenize(self, content: str, add_special: bool) -> list[tuple[int, str]]:
+        import zlib
+
+        names = "|".join(re.escape(t) for t in sorted(self.specials, key=len, reverse=True))
+        out: list[tuple[int, str]] = []
+        for chunk in re.split(f"({names})", content) if names else [content]:
+            if chunk in self.specials:
+                out.append((self.specials[chunk], chunk))
+            else:
+                out += [(1000 + zlib.crc32(w.encode()) % 90000, w) for w in re.findall(r"\S+|\s", chunk)]
+        if add_special and self.add_bos and self.bos is not None:
+            out.insert(0, (self.specials[self.bos], self.bos))
+        return out
 
 
 def echo_responder(kind: str, payload: Any) -> str:
@@ -228,6 +257,8 @@ class _Handler(BaseHTTPRequestHandler):
                                     "first_id": data[0]["id"] if data else None, "last_id": data[-1]["id"] if data else None})
         if path == "/props" and fake.props is not None:
             return self._send(200, fake.props)
+        if path == "/version" and fake.vllm_version is not None:
+            return self._send(200, {"version": fake.vllm_version})
         if path == "/v1/models":
             model = {"id": fake.model_id, "object": "model", "created": 0, "owned_by": "fake"}
             return self._send(200, {"object": "list", "data": [model]})
@@ -238,6 +269,8 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if path in ("/v1/files", "/v1/batches") and fake.batch_api:
             return self._batch_post(path, raw) if self._authorized() else None
+        if path == "/tokenize" and fake.tokenizer is not None:
+            return self._tokenize(raw) if self._authorized() else None
         kind, azure = self._route(path)
         if kind is None:
             return self._send(404, {"error": f"Not Found: POST {path}"})
@@ -344,6 +377,20 @@ class _Handler(BaseHTTPRequestHandler):
                     "prefill": [], "tokens": [], "best_of_sequences": None, "top_tokens": []}
             self._key = key
             self._send(200, [out] if path == "/" else out)
+
+    def _tokenize(self, raw: bytes) -> None:
+        """llama.cpp's POST /tokenize: {"tokens": [id, …]} or, with ``with_pieces``, [{"id", "piece"}, …]."""
+        fake = self.server.fake
+        body = json.loads(raw or b"{}")
+        with fake._lock:
+            fake.tokenize_bodies.append(body)
+        if fake.vllm_version is not None:  # vLLM: add_special_tokens defaults to true; token_strs only when asked
+            tokens = fake.tokenizer.tokenize(str(body.get("prompt", "")), bool(body.get("add_special_tokens", True)))
+            return self._send(200, {"count": len(tokens), "max_model_len": fake.max_total_tokens, "tokens": [i for i, _ in tokens],
+                                    "token_strs": [p for _, p in tokens] if body.get("return_token_strs") else None})
+        tokens = fake.tokenizer.tokenize(str(body.get("content", "")), bool(body.get("add_special", False)))
+        self._send(200, {"tokens": [{"id": i, "piece": p} for i, p in tokens] if body.get("with_pieces")
+                         else [i for i, _ in tokens]})
 
     # -- OpenAI Batch API ------------------------------------------------------------------------
     def _batch_post(self, path: str, raw: bytes) -> None:
@@ -492,7 +539,8 @@ class FakeServer:
         retry_after: float = 1, hang_s: float = 30.0, latency_s: float = 0.0, latency_per_token_s: float = 0.0,
         max_input_tokens: int = 4095, max_total_tokens: int = 4096, max_stop_sequences: int = 4,
         reasoning: bool = False, reasoning_tokens: dict[str, int] | None = None, deployments: tuple[str, ...] | None = None,
-        props: dict[str, Any] | None = None, batch_api: bool = True,
+        props: dict[str, Any] | None = None, batch_api: bool = True, tokenizer: LlamaTokenizer | None = None,
+        vllm_version: str | None = None,
     ) -> None:
         for kind in [*(faults or {}), *(k for k in fault_plan or [] if k)]:
             if kind not in FAULT_KINDS:
@@ -510,6 +558,9 @@ class FakeServer:
         self.reasoning_tokens = reasoning_tokens or {"none": 0, "minimal": 4, "low": 16, "medium": 64, "high": 256}
         self.deployments = set(deployments or (model_id,))  # Azure deployment names
         self.props = props  # served at GET /props (llama.cpp) when set
+        self.tokenizer = tokenizer  # answers POST /tokenize (llama.cpp) when set
+        self.vllm_version = vllm_version  # GET /version and a vLLM-shaped /tokenize when set
+        self.tokenize_bodies: list[dict[str, Any]] = []  # every /tokenize JSON body received
         self.bodies: list[dict[str, Any]] = []  # every generation JSON body received
         self.files: dict[str, bytes] = {}  # Batch API uploads and outputs
         self.batches: dict[str, dict[str, Any]] = {}

@@ -4,9 +4,10 @@
 template; with `--prefill` the generation prefix goes as a final assistant message the server
 continues — vLLM `continue_final_message`, llama.cpp by default). `--route completions`: the
 kit renders the exact protocol prompt and it goes to `{base}/completions` (vLLM, llama.cpp,
-Fireworks, Together tokenize it as given; BOS: like TGI, the server adds the model's BOS and the
-protocol's Q9 switch already decides whether the rendered string keeps the template's own BOS
-text, so the string is sent unchanged). Which route a request takes follows from what it
+Fireworks, Together tokenize it as given; BOS: a protocol that wants one BOS removes the template's
+leading BOS text only where the server adds that same token — llama.cpp and vLLM are asked what they
+add (`clue/engines/server_bos.py`, recorded in run.json), others are taken to add the model's BOS
+as TGI does; the string is then sent unchanged). Which route a request takes follows from what it
 carries (messages or a rendered prompt). The generation fields follow the model family's rules
 (`clue/engines/families.py`: reasoning models get `max_completion_tokens`, no temperature/stop);
 they are computed once per distinct `GenParams` and merged into the body at one point
@@ -36,7 +37,7 @@ from typing import Any
 import httpx2
 
 from clue import __version__
-from clue.engines import families, openai_body
+from clue.engines import families, openai_body, server_bos
 from clue.engines.base import Engine, EngineError, kind_for_status, parse_retry_after, redirect_error, server_message
 from clue.engines.server_info import server_provenance
 from clue.engines.transport import LeanTransport, as_response, make_transport
@@ -181,13 +182,20 @@ class OpenAIEngine(Engine):
             raise EndpointError(f"{self.url} does not serve model {self.model!r} (it serves: {shown})", "fix --model")
         server = await server_provenance(self._http, self.url, self._headers)
         self.server_kind = server["kind"]
+        if self.route == "completions":  # the kit renders the prompt: does the server add a BOS in front of it?
+            bos = await server_bos.probe(self._http, self.url, self._headers, self.server_kind, self.model)
+            if bos is not None:
+                server["bos"] = bos
         return {"engine": "openai", "url": self.url, "model_id": self.model, "served_models": served[:20],
-                "route": self.route, "server": server, "note": self._note()}
+                "route": self.route, "server": server, "note": self._note(server.get("bos"))}
 
-    def _note(self) -> str:
+    def _note(self, bos: dict[str, Any] | None = None) -> str:
         if self.route == "completions":
-            return ("the kit rendered the prompt (chat template + generation prefix) and sent it to /v1/completions; "
-                    "the server added BOS as TGI does")
+            adds = (bos or {}).get("adds_in_front")
+            said = ("the server was taken to add the model's BOS as TGI does" if adds is None else
+                    f"the server said (/tokenize) it adds {' '.join(adds)} in front" if adds else
+                    "the server said (/tokenize) it adds no BOS")
+            return f"the kit rendered the prompt (chat template + generation prefix) and sent it to /v1/completions; {said}"
         return "the server applied its own chat template; " + (
             "generation prefixes were sent as a final assistant message to continue" if self.prefill
             else "generation prefixes could not be prefilled")

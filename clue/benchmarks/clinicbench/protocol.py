@@ -22,7 +22,8 @@ _SWITCH_DOCS = {
     "seed": "kit choice: seed 0 for the few-shot draw (clue/tasks/fewshot.py; --fewshot-seed overrides it) and sent with each request",
     "temperature": "kit choice: greedy decoding (None); the paper states no sampling settings",
     "truncation": "kit choice: prompts are sent whole; a prompt longer than the model's context fails and is reported",
-    "double_bos": "the chat template is rendered without its BOS text (the server adds one)",
+    "double_bos": "one BOS: the chat template's leading BOS text is removed where the server adds that same token "
+                  "(llama.cpp and vLLM are asked; TGI is taken to add it)",
     "prefill": "no answer prefix is prefilled (ClinicBench prompts end with the instruction)",
     "stop": "no stop strings",
 }

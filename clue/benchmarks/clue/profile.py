@@ -66,7 +66,8 @@ class ProtocolProfile(RunProtocol):
      "(the server keeps the LAST T prompt tokens: instructions go first); 'cut_document' cuts the end of the evaluated "
      "document client-side until the prompt has ≤ T tokens.")
     q9_double_bos: bool = True
-    "Q9: send the rendered template with its BOS text; the server adds another BOS (as v3 did). False strips the template's leading BOS text."
+    ("Q9: send the rendered template with its BOS text; the server adds another BOS (as v3 did). False strips the "
+     "template's leading BOS text where the server adds that same token (llama.cpp and vLLM are asked).")
     q10_longhealth_rng: Literal["unseeded", "seeded"] = "seeded"
     ("Q10: LongHealth document order/distractors: 'unseeded' draws a fresh seed per run (v3 behaviour; the seed is still recorded), "
      "'seeded' uses `seed`.")
