@@ -14,7 +14,7 @@ from clue.benchmark import Benchmark
 from clue.benchmarks.clue import sources
 from clue.benchmarks.clue.protocol import PROFILES, field_docs
 from clue.benchmarks.clue.published import PUBLISHED
-from clue.benchmarks.clue.published.rule import RULE
+from clue.benchmarks.clue.rule import RULE
 from clue.benchmarks.clue.synthetic import materialize
 from clue.benchmarks.clue.tasks import TASKS
 
