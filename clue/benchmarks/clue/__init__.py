@@ -2,7 +2,8 @@
 
 Everything CLUE-specific lives here: its six tasks and prompt files, `ClueProfile` (era + Q1…Q29),
 post-processing, baseline rules, the published numbers and Level rule, the roster, the data
-sources, the MeDiSumCode builder and the synthetic samples. The kit finds it through the
+sources, the MeDiSumCode builder and the synthetic samples (README.md: the module table and the
+kit's choices). The kit finds it through the
 `clue_kit.benchmarks` entry point `clue = "clue.benchmarks.clue:BENCHMARK"`.
 """
 
