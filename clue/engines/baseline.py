@@ -1,7 +1,7 @@
 """The parameterless baseline: answers computed in-process from the item itself, no model.
 
 Each task states its rule in its `baseline(sample, shots)` method (a benchmark's rules live with the
-benchmark, e.g. clue/benchmarks/clue/baseline_rules.py). A task without a rule cannot be run with
+benchmark, e.g. clue/benchmarks/clue/baselines.py). A task without a rule cannot be run with
 this engine (a clear error says so).
 """
 

@@ -33,7 +33,7 @@ def _text(rng: random.Random, n: int) -> str:
 def write_runs(root: Path, n_runs: int, n_samples: int, seed: int = 17) -> list[Path]:
     """`n_runs` run directories × 6 tasks × `n_samples` samples (LongHealth: spread over tasks 1–3)."""
     from clue.benchmarks.clue.published import PUBLISHED
-    from clue.benchmarks.clue.published.rule import TASK_METRICS
+    from clue.benchmarks.clue.rule import TASK_METRICS
 
     rng = random.Random(seed)
     names = [m.hf_id or name for name, m in PUBLISHED.models.items()][:n_runs]

@@ -89,7 +89,7 @@ def longhealth_data(path: Path, patients: int, questions: int, texts: int = 6, w
 
 def longhealth(prompts_wanted: int, vocab_size: int = 32000) -> dict[str, Any]:
     """Build `prompts_wanted` LongHealth prompts (clue-v3, tgi, Llama-3 template) with a trained tokenizer."""
-    from clue.benchmarks.clue.profile import get_profile
+    from clue.benchmarks.clue.protocol import get_profile
     from clue.benchmarks.clue.tasks import TASKS
     from clue.chat_template import ChatTemplate
     from clue.tasks import BuildContext, Split
@@ -136,7 +136,7 @@ def rouge(n: int, repeats: int = 3) -> dict[str, Any]:
 
     from rouge_score import rouge_scorer
 
-    from clue.benchmarks.clue.profile import get_profile
+    from clue.benchmarks.clue.protocol import get_profile
     from clue.benchmarks.clue.tasks import TASKS
 
     preds, refs = rouge_pairs(n)

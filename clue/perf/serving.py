@@ -46,7 +46,7 @@ def meqsum_samples(n: int, seed: int = 7) -> list[Any]:
 
 def build_requests(engine: str, n: int, seed: int = 7, samples: list[Any] | None = None) -> list[Any]:
     """Render `n` MeQSum requests with the real task (3 shots), as `clue run` does."""
-    from clue.benchmarks.clue.profile import get_profile
+    from clue.benchmarks.clue.protocol import get_profile
     from clue.benchmarks.clue.tasks import TASKS
     from clue.chat_template import ChatTemplate
     from clue.tasks import BuildContext

@@ -17,7 +17,7 @@ import pytest
 
 import clue.runner
 from clue.benchmarks.clue import BENCHMARK
-from clue.benchmarks.clue.profile import get_profile
+from clue.benchmarks.clue.protocol import get_profile
 from clue.engines.base import EngineError
 from clue.errors import EndpointError
 from clue.evaluate import Evaluation, RunResult

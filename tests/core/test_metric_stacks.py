@@ -8,7 +8,7 @@ import types
 
 import pytest
 
-from clue.benchmarks.clue.profile import CLUE_2025, CLUE_V3, CORRECTED
+from clue.benchmarks.clue.protocol import CLUE_2025, CLUE_V3, CORRECTED
 from clue.benchmarks.clue.tasks import TASKS
 from clue.errors import ConfigError
 from clue.metrics import bertscore, umls

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from clue.benchmarks.clue.profile import PROFILES
+from clue.benchmarks.clue.protocol import PROFILES
 from clue.benchmarks.clue.tasks import TASKS
 from tests.conftest import chat_template_file, run_clue
 from tests.fakeserver import FakeServer, OracleResponder

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from clue.benchmarks.clue import BENCHMARK
-from clue.benchmarks.clue.profile import get_profile
+from clue.benchmarks.clue.protocol import get_profile
 from clue.benchmarks.clue.tasks import TASKS
 from clue.errors import DataError
 from clue.evaluate import Evaluation

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from clue.benchmarks.clue.published.rule import TASK_METRICS
+from clue.benchmarks.clue.rule import TASK_METRICS
 
 TASK_NAMES = {"MedNLI": "mednli", "MeQSum": "meqsum", "ProblemSummary": "problemsummary", "MeDiSumQA": "medisumqa",
               "MeDiSumCode": "medisumcode", "LongHealth": "longhealth"}

@@ -104,7 +104,7 @@ def test_a_damaged_copy_is_ignored(synthetic_dir, cache):
 def test_a_run_caches_beside_its_store_and_leaves_no_setting_behind(synthetic_dir, tmp_path, monkeypatch):
     """`Evaluation` keeps the parsed copy in `<store folder>/parsed/` while it reads the data; a later load elsewhere
     in the same process is not cached (constructing an Evaluation sets no process-wide state)."""
-    from clue.benchmarks.clue.profile import get_profile
+    from clue.benchmarks.clue.protocol import get_profile
     from clue.evaluate import Evaluation
     from clue.run_config import RunConfig
 

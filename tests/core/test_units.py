@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from clue.benchmarks.clue import BENCHMARK
-from clue.benchmarks.clue.baseline_rules import first_question, majority_label
-from clue.benchmarks.clue.profile import CLUE_V3, CORRECTED, PROFILES, field_docs, get_profile
+from clue.benchmarks.clue.baselines import first_question, majority_label
+from clue.benchmarks.clue.protocol import CLUE_V3, CORRECTED, PROFILES, field_docs, get_profile
 from clue.benchmarks.clue.tasks import TASKS
 from clue.benchmarks.clue.tasks.postprocess import phi_split, strip_self_prompting
 from clue.errors import ConfigError

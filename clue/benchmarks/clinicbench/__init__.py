@@ -3,7 +3,7 @@
 `datasets.DATASETS` (the 17 datasets: 16 runnable, Referral QA unavailable), `loaders` (one per
 original file format), `prompts/` (.j2, provenance per dataset), `tasks` (the 16 tasks, each holding its
 dataset's answer kind from clue.answers), `rule` (groups = the three scenarios), `baselines` (parameterless floors), `sources` (data
-fetch/status), `bundled` (public samples + synthetic stand-ins), `roster.yaml` (22 models) and
+fetch/status), `synthetic` (writes the bundled data: public samples from `samples/` + synthetic stand-ins), `roster.yaml` (22 models) and
 `published/` (header-only: no published ClinicBench number is bundled). The kit finds it through the
 `clue_kit.benchmarks` entry point `clinicbench = "clue.benchmarks.clinicbench:BENCHMARK"`.
 """
@@ -14,11 +14,11 @@ from pathlib import Path
 
 from clue.benchmark import Benchmark
 from clue.benchmarks.clinicbench import sources
-from clue.benchmarks.clinicbench.bundled import materialize
 from clue.benchmarks.clinicbench.datasets import format_table
 from clue.benchmarks.clinicbench.protocol import PROTOCOLS, protocol_docs
 from clue.benchmarks.clinicbench.published import PUBLISHED
 from clue.benchmarks.clinicbench.rule import RULE
+from clue.benchmarks.clinicbench.synthetic import materialize
 from clue.benchmarks.clinicbench.tasks import TASKS
 
 HERE = Path(__file__).resolve().parent

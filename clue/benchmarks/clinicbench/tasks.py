@@ -35,7 +35,7 @@ from clue.types import Sample
 PROMPT_ROOT = Path(__file__).with_name("prompts")
 # loaders and pools are imported where used: every `clue run` loads each installed
 # benchmark's tasks to find which one owns the named tasks, and they cost ~25 ms of its 0.3 s start-up budget
-BUNDLED_MARK = "BUNDLED.json"  # written by bundled.materialize: which datasets are public samples / synthetic
+BUNDLED_MARK = "BUNDLED.json"  # written by synthetic.materialize: which datasets are public samples / synthetic
 BASELINE_FIELD = "_baseline"  # the parameterless floor's answer for this dataset, set at prepare()
 
 

@@ -2,7 +2,8 @@
 
 Everything CLUE-specific lives here: its six tasks and prompt files, `ClueProfile` (era + Q1…Q29),
 post-processing, baseline rules, the published numbers and Level rule, the roster, the data
-sources, the MeDiSumCode builder and the synthetic samples. The kit finds it through the
+sources, the MeDiSumCode builder and the synthetic samples (README.md: the module table and the
+kit's choices). The kit finds it through the
 `clue_kit.benchmarks` entry point `clue = "clue.benchmarks.clue:BENCHMARK"`.
 """
 
@@ -12,9 +13,9 @@ from pathlib import Path
 
 from clue.benchmark import Benchmark
 from clue.benchmarks.clue import sources
-from clue.benchmarks.clue.profile import PROFILES, field_docs
+from clue.benchmarks.clue.protocol import PROFILES, field_docs
 from clue.benchmarks.clue.published import PUBLISHED
-from clue.benchmarks.clue.published.rule import RULE
+from clue.benchmarks.clue.rule import RULE
 from clue.benchmarks.clue.synthetic import materialize
 from clue.benchmarks.clue.tasks import TASKS
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from clue.benchmarks.clinicbench import baselines, bundled, loaders, pools
+from clue.benchmarks.clinicbench import baselines, loaders, pools, synthetic
 from clue.benchmarks.clinicbench.datasets import ACCESS, DATASETS, PROMPT_PROVENANCE, SCENARIOS, get
 from clue.benchmarks.clinicbench.items import Item
 from clue.benchmarks.clinicbench.protocol import PROTOCOLS
@@ -34,7 +34,7 @@ def test_table_has_the_17_datasets() -> None:
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return bundled.materialize(tmp_path_factory.mktemp("clinicbench"))
+    return synthetic.materialize(tmp_path_factory.mktemp("clinicbench"))
 
 
 def _user(name: str, item: Item, index: int = 0) -> str:
@@ -142,7 +142,7 @@ def test_published_is_header_only() -> None:
 
 
 def test_synthetic_stand_ins_are_labelled(data_dir: Path) -> None:
-    for name, (kind, _) in bundled.SOURCE.items():
+    for name, (kind, _) in synthetic.SOURCE.items():
         if get(name).credentialed:
             assert kind == "synthetic"
         if kind == "synthetic":

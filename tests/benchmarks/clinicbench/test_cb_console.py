@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 
 from clue import cli
-from clue.benchmarks.clinicbench import bundled
+from clue.benchmarks.clinicbench import synthetic
 from tests.fakeserver import FakeServer, constant_responder
 
 MODEL = "some-org/some-instruct-model"
 
 
 def _run(tmp_path: Path, srv: FakeServer, tasks: str) -> list[str]:
-    data = bundled.materialize(tmp_path / "data", ["pubmedqa", "gad"])
+    data = synthetic.materialize(tmp_path / "data", ["pubmedqa", "gad"])
     code = cli.main(["run", "--benchmark", "clinicbench", "--engine", "openai", "--endpoint", srv.url + "/v1", "--model", MODEL,
                      "--tasks", tasks, "--data-dir", str(data), "--out", str(tmp_path / "run"),
                      "--store", str(tmp_path / "s.sqlite"), "--no-progress"])

@@ -12,7 +12,7 @@ import pytest
 
 from clue import cli
 from clue.benchmark import get_benchmark
-from clue.benchmarks.clinicbench import bundled
+from clue.benchmarks.clinicbench import synthetic
 from clue.benchmarks.clinicbench.datasets import DATASETS
 from clue.benchmarks.clinicbench.tasks import TASKS
 from clue.tasks import BuildContext
@@ -30,7 +30,7 @@ PROTOCOL = BENCH.protocols["clinicbench"]
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return bundled.materialize(tmp_path_factory.mktemp("cb-data"))
+    return synthetic.materialize(tmp_path_factory.mktemp("cb-data"))
 
 
 def _splits(data_dir: Path, shots: int = 0, protocol=PROTOCOL) -> dict:
@@ -104,7 +104,7 @@ def extra_data(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def run_dir_data(tmp_path: Path) -> Path:
-    return bundled.materialize(tmp_path / "data")
+    return synthetic.materialize(tmp_path / "data")
 
 
 def test_oracle_answers_score_100_on_every_metric_of_all_16_tasks(tmp_path: Path, run_dir_data: Path) -> None:
@@ -290,7 +290,7 @@ def test_demo_runs_clinicbench_beside_clue_each_with_its_own_report(tmp_path: Pa
     assert clue_scores["benchmark"] == "clue" and cb_scores["benchmark"] == "clinicbench" and cb_scores["synthetic"] is True
     assert set(cb_scores["tasks"]) == set(RUNNABLE)
     build = json.loads((cb / "run.json").read_text())["task_build"]
-    assert {name: build[name]["data"] for name in RUNNABLE} == {name: kind for name, (kind, _) in bundled.SOURCE.items()}
+    assert {name: build[name]["data"] for name in RUNNABLE} == {name: kind for name, (kind, _) in synthetic.SOURCE.items()}
     rows = (tmp_path / "report" / "results.csv").read_text().splitlines()
     assert any(",clue," in r for r in rows) and not any(",clinicbench," in r for r in rows)
     cb_rows = (tmp_path / "report" / "clinicbench" / "results.csv").read_text().splitlines()
@@ -337,7 +337,7 @@ def test_data_fetch_downloads_a_released_file_and_checks_its_sha256(tmp_path: Pa
 def test_data_status_sees_a_report_directory_and_names_manual_sources(tmp_path: Path) -> None:
     from clue.data.status import status
 
-    bundled.materialize(tmp_path, ["mimic-cxr"])
+    synthetic.materialize(tmp_path, ["mimic-cxr"])
     rows = {r.dest: r for r in status(tmp_path, benchmark="clinicbench")}
     assert rows["mimic-cxr/reports/"].state == "present"
     assert rows["medqa/phrases_no_exclude_test.jsonl"].state == "missing"

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from clue.benchmarks.clue.profile import CLUE_2025, CLUE_V3, CORRECTED
+from clue.benchmarks.clue.protocol import CLUE_2025, CLUE_V3, CORRECTED
 from clue.benchmarks.clue.tasks.longhealth import LongHealth
 from clue.benchmarks.clue.tasks.longhealth_prompt import make_counter
 from clue.tasks import BuildContext

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from clue.benchmarks.clue.profile import CLUE_V3, CORRECTED
+from clue.benchmarks.clue.protocol import CLUE_V3, CORRECTED
 from clue.benchmarks.clue.tasks import TASKS
 from clue.benchmarks.clue.tasks.base import render as clue_render
 from clue.chat_template import ChatTemplate

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from clue import prompts
-from clue.benchmarks.clue.profile import PROFILES
+from clue.benchmarks.clue.protocol import PROFILES
 from clue.benchmarks.clue.tasks import TASKS
 from clue.chat_template import ChatTemplate
 from clue.errors import ConfigError

@@ -18,8 +18,8 @@ import dataclasses
 import pytest
 from rouge_score import rouge_scorer, scoring
 
-from clue.benchmarks.clue.baseline_rules import first_question
-from clue.benchmarks.clue.profile import CLUE_V3, CORRECTED
+from clue.benchmarks.clue.baselines import first_question
+from clue.benchmarks.clue.protocol import CLUE_V3, CORRECTED
 from clue.benchmarks.clue.tasks import TASKS
 from clue.metrics.rouge import rouge
 

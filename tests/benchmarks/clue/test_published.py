@@ -10,7 +10,7 @@ import pytest
 
 from clue.benchmarks.clue import published
 from clue.benchmarks.clue.published import PUBLISHED
-from clue.benchmarks.clue.published.rule import RULE, TASK_METRICS
+from clue.benchmarks.clue.rule import RULE, TASK_METRICS
 from clue.errors import ConfigError
 from clue.published import PROTOCOL
 

@@ -21,7 +21,7 @@ import typing
 
 import pytest
 
-from clue.benchmarks.clue.profile import CLUE_V3, ProtocolProfile
+from clue.benchmarks.clue.protocol import CLUE_V3, ProtocolProfile
 from clue.benchmarks.clue.tasks import TASKS
 from clue.benchmarks.clue.tasks import longhealth as longhealth_module
 from clue.benchmarks.clue.tasks.longhealth import LongHealth

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from clue.benchmarks.clue.profile import CLUE_2025, CLUE_V3, CORRECTED
+from clue.benchmarks.clue.protocol import CLUE_2025, CLUE_V3, CORRECTED
 from clue.benchmarks.clue.tasks import TASKS
 from clue.benchmarks.clue.tasks.base import render as clue_render
 from clue.benchmarks.clue.tasks.longhealth import correct_letter, parse_answer

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from clue.benchmarks.clue.profile import CLUE_2025, CLUE_V3, CORRECTED, LLAMA3_STOP
+from clue.benchmarks.clue.protocol import CLUE_2025, CLUE_V3, CORRECTED, LLAMA3_STOP
 from clue.benchmarks.clue.tasks import TASKS
 from clue.benchmarks.clue.tasks.base import render as clue_render
 from clue.chat_template import ChatTemplate

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Mapping, Sequence, cast
 
 from clue import prompts
-from clue.benchmarks.clue.profile import ClueProfile
+from clue.benchmarks.clue.protocol import ClueProfile
 from clue.benchmarks.clue.tasks.postprocess import phi_split, strip_self_prompting
 from clue.errors import ConfigError, DataError
 from clue.metrics.aggregate import task_mean, two_decimals

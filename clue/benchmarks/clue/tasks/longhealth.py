@@ -32,7 +32,7 @@ import sys
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from clue.benchmarks.clue.profile import ProtocolProfile
+from clue.benchmarks.clue.protocol import ProtocolProfile
 from clue.benchmarks.clue.tasks.base import ClueTask, clue_profile
 from clue.benchmarks.clue.tasks.longhealth_prompt import PromptText, create_prompt, make_counter, option_block, refit, sample_distractions
 from clue.benchmarks.clue.tasks.postprocess import phi_split

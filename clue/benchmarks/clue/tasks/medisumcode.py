@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 from typing import Any, Sequence
 
-from clue.benchmarks.clue.profile import ProtocolProfile
+from clue.benchmarks.clue.protocol import ProtocolProfile
 from clue.benchmarks.clue.tasks.base import ClueTask
 from clue.benchmarks.clue.tasks.records import read_records, require
 from clue.errors import DataError

@@ -26,7 +26,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
-from clue.benchmarks.clue.profile import ProtocolProfile
+from clue.benchmarks.clue.protocol import ProtocolProfile
 from clue.benchmarks.clue.tasks.base import ClueTask
 from clue.benchmarks.clue.tasks.postprocess import phi_split
 from clue.benchmarks.clue.tasks.records import read_records

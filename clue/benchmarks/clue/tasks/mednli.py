@@ -14,8 +14,8 @@ import json
 from pathlib import Path
 from typing import Sequence
 
-from clue.benchmarks.clue.baseline_rules import majority_label
-from clue.benchmarks.clue.profile import ProtocolProfile
+from clue.benchmarks.clue.baselines import majority_label
+from clue.benchmarks.clue.protocol import ProtocolProfile
 from clue.benchmarks.clue.tasks.base import ClueTask
 from clue.benchmarks.clue.tasks.records import read_records, require
 from clue.metrics.choice import NLI_LABELS, choice_accuracy

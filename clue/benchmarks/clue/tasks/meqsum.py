@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Sequence
 
 from clue import parsed_cache
-from clue.benchmarks.clue.baseline_rules import first_question
-from clue.benchmarks.clue.profile import ProtocolProfile
+from clue.benchmarks.clue.baselines import first_question
+from clue.benchmarks.clue.protocol import ProtocolProfile
 from clue.benchmarks.clue.tasks.base import ClueTask
 from clue.errors import DataError
 from clue.metrics import summary

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from clue.benchmarks.clue.profile import ProtocolProfile
+from clue.benchmarks.clue.protocol import ProtocolProfile
 
 SELF_PROMPT = re.compile(r"(You are an AI.*)|(\[INST\].*)|((<\|user\|>).*)")  # no DOTALL: up to end of line
 GENERIC_END_TOKENS = ("<|end|>", "<|eot_id|>", "<|im_end|>", "</s>")

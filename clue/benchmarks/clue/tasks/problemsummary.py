@@ -21,7 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
-from clue.benchmarks.clue.profile import ProtocolProfile
+from clue.benchmarks.clue.protocol import ProtocolProfile
 from clue.benchmarks.clue.tasks.base import ClueTask
 from clue.errors import DataError
 from clue.metrics import summary

@@ -36,7 +36,7 @@ def _template(tmp: Path) -> Any:
 
 
 def _materialize(data_dir: Path) -> Path:
-    from clue.benchmarks.clinicbench.bundled import materialize
+    from clue.benchmarks.clinicbench.synthetic import materialize
 
     return materialize(data_dir)
 

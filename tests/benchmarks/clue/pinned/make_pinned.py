@@ -47,7 +47,7 @@ def _template(tmp: Path) -> Any:
 
 def _tasks_and_profiles() -> tuple[dict[str, Any], dict[str, Any]]:
     # Recorded with main's `clue.tasks.TASKS` / `clue.protocols.PROFILES`; since issue 13 CLUE is a benchmark folder.
-    from clue.benchmarks.clue.profile import PROFILES as profiles
+    from clue.benchmarks.clue.protocol import PROFILES as profiles
     from clue.benchmarks.clue.tasks import TASKS as tasks
 
     return tasks, profiles

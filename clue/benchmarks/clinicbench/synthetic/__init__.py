@@ -17,8 +17,8 @@ from pathlib import Path
 
 from clue.data.lock import mark_bundled
 
-HERE = Path(__file__).parent
-SAMPLES, SYNTHETIC = HERE / "samples", HERE / "synthetic"
+SYNTHETIC = Path(__file__).parent  # this folder: the invented stand-ins (README.md here)
+SAMPLES = SYNTHETIC.parent / "samples"  # real public samples, licences kept (samples/README.md)
 
 # dataset → (kind, [(bundled file relative to samples/ or synthetic/, target file name in the data dir)])
 SOURCE: dict[str, tuple[str, list[tuple[str, str]]]] = {
