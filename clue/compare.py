@@ -253,7 +253,16 @@ def differs(run_a: Mapping[str, Any], run_b: Mapping[str, Any]) -> tuple[tuple[s
             out.append((label, str(x), str(y)))
     if _shots(run_a) != _shots(run_b):
         out.append(("shots", _shots(run_a), _shots(run_b)))
+    files_a, files_b = _data_hashes(run_a), _data_hashes(run_b)
+    changed = sorted(f for f in files_a.keys() & files_b.keys() if files_a[f] != files_b[f])
+    if changed:  # the same ids may then name other items: worth knowing before reading a difference
+        out.append(("data files", ", ".join(f"{f} {files_a[f][:12]}" for f in changed), ", ".join(f"{f} {files_b[f][:12]}" for f in changed)))
     return tuple(out)
+
+
+def _data_hashes(run: Mapping[str, Any]) -> dict[str, str]:
+    files = _get(run.get("record") or {}, ("data_files", "files"))
+    return {str(k): str(v.get("sha256")) for k, v in files.items() if isinstance(v, Mapping)} if isinstance(files, Mapping) else {}
 
 
 def check_pair(run_a: Mapping[str, Any], run_b: Mapping[str, Any]) -> Benchmark | None:

@@ -21,6 +21,7 @@ from clue.ratings.report import ratings_section
 from clue.report import charts, settings
 from clue.report.cost import cost, load_prices, usage
 from clue.report.fewshot import fewshot_rows
+from clue.report.forest import equivalence_view
 from clue.report.load import RunSet, by_benchmark, credentialed_tasks, redact_samples
 from clue.report.samples import sample_rows, samples_per_task
 from clue.rundir import scope_of
@@ -44,6 +45,7 @@ class ReportOptions:
     compare: Sequence[tuple[str, str]] = ()  # explicit run-name pairs
     published_model: str | None = None
     include_synthetic: bool = False  # rank synthetic-data runs and plot them in the scatter
+    equivalence: float | None = None  # the paired comparisons' equivalence margin (clue compare); None: --margin
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -246,7 +248,10 @@ def _comparisons(infos: list[dict[str, Any]], runs: list[dict[str, Any]], opts: 
                                replicates=opts.replicates, seed=opts.seed)
         order = {t: i for i, t in enumerate(a["rule"].task_order)}
         results.sort(key=lambda p: order.get(p.task, len(order)))  # stable: metric order kept within a task
-        out.append({"id": f"cmp{len(out)}", "a": a["name"], "b": b["name"], "results": results})
+        margin = opts.tolerance if opts.equivalence is None else opts.equivalence
+        equivalence = equivalence_view(a["bench"], raw[a["name"]], raw[b["name"]], margin=margin, replicates=opts.replicates,
+                                       seed=opts.seed, salt=f"cmp{len(out)}") if a["bench"] is b["bench"] else None
+        out.append({"id": f"cmp{len(out)}", "a": a["name"], "b": b["name"], "results": results, "equivalence": equivalence})
     return out
 
 

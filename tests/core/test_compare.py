@@ -188,3 +188,38 @@ def test_few_shot_seeds_pair_with_zero_shot_items_by_item_id():
     (row,) = judge(hand_bench(), k_shot, zero, margin=1.0).rows
     assert (row.n, row.a, row.b, row.diff) == (40, 50.0, 50.0, 0.0)  # each item once, the mean of its two seeds
     assert row.outcome == "equivalent" and row.test == "paired bootstrap"
+
+
+def test_data_files_that_differ_are_named(runs, tmp_path):
+    proc, result = compare(runs["small_ref"], runs["ref"], tmp_path)  # two invented files; ids 3..22 in both
+    fields = [d["field"] for d in result["differs"]]
+    assert "data files" in fields and "mednli/mli_test_v1.jsonl" in result["differs"][fields.index("data files")]["a"]
+
+
+def test_report_draws_the_forest_plot_with_the_band(runs, tmp_path):
+    from tests.core.test_report_charts import clipped_texts, text_spans
+
+    proc = run_clue("report", str(runs["flip"]), str(runs["ref"]), "--equivalence", "2", "--out", str(tmp_path / "rep"))
+    assert proc.returncode == 0, proc.stderr
+    html = (tmp_path / "rep" / "index.html").read_text()
+    section = html[html.index('<section id="compare">'):]
+    section = section[:section.index("</section>")]
+    assert "Same within ± 2 points?</b> <span class=\"v-deviates\">different</span>" in section
+    assert "different (A lower)" in section and "Comparison rule" in section
+    svg = section[section.index("<svg"):section.index("</svg>") + 6]
+    assert clipped_texts(svg) == [] and "MedNLI" in svg and "± 2 pp" in svg
+    texts = [t for t, _, _ in text_spans(svg)]
+    assert "−10 pp" in texts and "+10 pp" in texts  # symmetric around 0, in percentage points
+
+
+def test_forest_labels_are_not_cut():
+    from clue.compare import Row
+    from clue.report.forest import forest
+    from tests.core.test_report_charts import clipped_texts
+
+    rows = [Row("task", f"A very long task title number {i} that goes on", "score", 100, 100, 50.0, 50.0 - i, i, i - 2.0, i + 2.0,
+                0.5, "paired bootstrap", "inconclusive", None, 300) for i in range(-3, 9)]
+    svg = str(forest(rows, 3.0, [r.task for r in rows], "t"))
+    assert clipped_texts(svg) == [] and svg.count("A very long task title") == len(rows)
+    assert forest(rows[:1], 3.0, ["x"], "t") and not forest([Row("task", "T", "score", 1, 1, 0, 0, 0, None, None, None, "", "inconclusive",
+                                                                   None, None)], 3.0, ["T"])
