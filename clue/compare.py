@@ -139,21 +139,23 @@ def _by_item(samples: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, dict[s
 
 
 def _figures(task_obj: Any, per: list[dict[str, float]], ids: list[str], metrics: list[str], *, replicates: int,
-             seed: int, key: str) -> tuple[dict[str, float], dict[str, np.ndarray]]:
-    """(point value, bootstrap replicates) of each metric over paired items; corpus figures from their means."""
+             seed: int, key: str) -> tuple[dict[str, float], dict[str, np.ndarray], set[str]]:
+    """(point value, bootstrap replicates, the corpus figures) of each metric over paired items; corpus figures
+    from the means of their counts."""
     reps = metric_replicates(per, ids, metrics, replicates=replicates, seed=seed, key=key)
     point = {m: float(np.mean(vals)) for m in metrics if (vals := [p[m] for p in per if m in p])}
     keys = list(getattr(task_obj, "corpus_keys", ()) or ())
+    corpus: set[str] = set()
     if per and keys:
         means = metric_replicates(per, ids, keys, replicates=replicates, seed=seed, key=key)
         for m, arr in task_obj.from_means(means).items():
             if m in metrics:
-                reps[m] = np.asarray(arr, dtype=float)
+                reps[m], corpus = np.asarray(arr, dtype=float), corpus | {m}
         at = {k: np.array([float(np.mean([p[k] for p in per if k in p] or [np.nan]))]) for k in keys}
         for m, arr in task_obj.from_means(at).items():
             if m in metrics:
                 point[m] = float(np.asarray(arr, dtype=float)[0])
-    return point, reps
+    return point, reps, corpus
 
 
 def _row(level: str, task: str, metric: str, n: int, units: int, a: float, b: float, reps: np.ndarray | None,
@@ -194,21 +196,27 @@ def compare(bench: Benchmark | None, run_a: Mapping[str, Any], run_b: Mapping[st
         task_obj = bench.tasks.get(name) if bench is not None else None
         ids = [cluster_of(task_obj, i) for i in common]
         units = len(set(ids))
-        pa, ra = _figures(task_obj, per_a, ids, reported, replicates=replicates, seed=seed, key=name)
-        pb, rb = _figures(task_obj, per_b, ids, reported, replicates=replicates, seed=seed, key=name)  # same draws: paired
+        pa, ra, corpus = _figures(task_obj, per_a, ids, reported, replicates=replicates, seed=seed, key=name)
+        pb, rb, _ = _figures(task_obj, per_b, ids, reported, replicates=replicates, seed=seed, key=name)  # same draws: paired
         listed = rule.task_metrics.get(title, ())
         diff_reps = {m: ra[m] - rb[m] for m in reported}
         for m in reported:
             if m not in pa or m not in pb:
                 continue
-            n = sum(1 for p in per_a if m in p) or len(common)  # a corpus figure: every paired item
+            has = [i for i, p_ in enumerate(per_a) if m in p_]
+            n, units_m, reps_m = len(common), units, diff_reps[m]  # a corpus figure: every paired item, the task's draws
+            if has and m not in corpus:  # a per-item metric: its own draws over the items that have it (as stats.compare_runs)
+                mids = [ids[i] for i in has]
+                n, units_m = len(has), len(set(mids))
+                reps_m = (metric_replicates([per_a[i] for i in has], mids, [m], replicates=replicates, seed=seed, key=f"{name}:{m}")[m]
+                          - metric_replicates([per_b[i] for i in has], mids, [m], replicates=replicates, seed=seed, key=f"{name}:{m}")[m])
             p, test = None, "paired bootstrap"
             xa, xb = [p_[m] for p_ in per_a if m in p_], [p_[m] for p_ in per_b if m in p_]
             if m in rule.binary_metrics and all(v in (0.0, 100.0) for v in xa + xb):
                 a_only, b_only, p = mcnemar([v > 0 for v in xa], [v > 0 for v in xb])
                 test = f"McNemar (exact; A only {a_only}, B only {b_only})"
             level = "task" if (len(listed) == 1 and m == listed[0]) or (not rule.task_metrics) else "metric"
-            rows.append(_row(level, title, m, n, units, pa[m], pb[m], diff_reps[m], margin, p, test))
+            rows.append(_row(level, title, m, n, units_m, pa[m], pb[m], reps_m, margin, p, test))
         sa, sb = rule.task_score(title, pa), rule.task_score(title, pb)
         if sa is None or sb is None:  # no task score (a listed metric missing): its metrics decide
             rows[-len(reported):] = [replace(r, level="task") if r.task == title else r for r in rows[-len(reported):]]

@@ -223,3 +223,32 @@ def test_forest_labels_are_not_cut():
     assert clipped_texts(svg) == [] and svg.count("A very long task title") == len(rows)
     assert forest(rows[:1], 3.0, ["x"], "t") and not forest([Row("task", "T", "score", 1, 1, 0, 0, 0, None, None, None, "", "inconclusive",
                                                                    None, None)], 3.0, ["T"])
+
+
+def test_zero_shot_and_three_shot_of_one_model_pair_by_item(tmp_path):
+    """ClinicBench's synthetic MedQA (10 items): 3-shot under two seeds (20 lines) against zero-shot (10 lines)."""
+    common = ["--benchmark", "clinicbench", "--engine", "baseline", "--synthetic", "--tasks", "medqa",
+              "--store", str(tmp_path / "s.sqlite"), "--no-progress"]
+    assert run_clue("run", *common, "--shots", "3", "--fewshot-seed", "0,1", "--out", str(tmp_path / "k3")).returncode == 0
+    assert run_clue("run", *common, "--out", str(tmp_path / "k0")).returncode == 0
+    lines = (tmp_path / "k3" / "samples.jsonl").read_text().splitlines()
+    assert len(lines) == 20
+    proc, result = compare(tmp_path / "k3", tmp_path / "k0", tmp_path)
+    assert proc.returncode == 4  # 10 items: fewer than 20, always inconclusive
+    (row,) = result["rows"]
+    assert row["n"] == 10 and row["outcome"] == "inconclusive" and row["items_needed"] >= 20
+    shots = {d["field"]: d for d in result["differs"]}["shots"]
+    assert "3-shot" in shots["a"] and "0-shot" in shots["b"]
+
+
+def test_metric_rows_match_the_reports_paired_table(runs):
+    """The report shows both: clue compare's per-metric CI is the paired table's (stats.compare_runs) to the digit."""
+    from clue.compare import compare as judge
+    from clue.report.load import load_runs
+    from clue.stats import compare_runs
+
+    a, b = load_runs([runs["flip"], runs["small_ref"]])  # ids 3..22 in both files: 20 pairs, 2 of them flipped
+    (p,) = compare_runs(a["benchmark"], a["scores"], a["samples"], b["scores"], b["samples"])
+    (row,) = judge(a["benchmark"], a, b).rows
+    assert (row.n, row.diff, row.low, row.high) == (p.n, pytest.approx(p.diff), pytest.approx(p.low), pytest.approx(p.high))
+    assert p.n == 20 and row.diff == pytest.approx(-10.0)
