@@ -62,6 +62,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     from clue.compare_command import add_parser as add_compare_parser
 
     add_compare_parser(sub)
+    from clue.watch import add_parser as add_watch_parser
+
+    add_watch_parser(sub)
     from clue.data.cli import add_parser as add_data_parser
     from clue.serve import add_parser as add_serve_parser
 
@@ -194,6 +197,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return compare(args)
 
 
+def cmd_watch(args: argparse.Namespace) -> int:
+    from clue.watch import watch
+
+    return watch(args, run=cmd_run)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """The default benchmark's baseline into --out and its report into --report; every other installed benchmark
     that bundles samples into its own run directory beside it (`<out>-<benchmark>`) and its own report
@@ -251,7 +260,7 @@ def cmd_scale(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": cmd_run, "tasks": cmd_tasks, "protocols": cmd_protocols, "report": cmd_report, "verify": cmd_verify, "demo": cmd_demo,
-            "compare": cmd_compare, "models": cmd_models, "serve": cmd_serve, "data": cmd_data, "ratings": cmd_ratings,
+            "compare": cmd_compare, "watch": cmd_watch, "models": cmd_models, "serve": cmd_serve, "data": cmd_data, "ratings": cmd_ratings,
             "slurm": cmd_scale, "k8s": cmd_scale}
 
 

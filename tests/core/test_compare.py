@@ -252,3 +252,53 @@ def test_metric_rows_match_the_reports_paired_table(runs):
     (row,) = judge(a["benchmark"], a, b).rows
     assert (row.n, row.diff, row.low, row.high) == (p.n, pytest.approx(p.diff), pytest.approx(p.low), pytest.approx(p.high))
     assert p.n == 20 and row.diff == pytest.approx(-10.0)
+
+
+# --- clue watch ---------------------------------------------------------------------------------------------------------
+
+class Switchable:
+    def __init__(self, responder) -> None:
+        self.responder = responder
+
+    def __call__(self, kind: str, payload) -> str:
+        return self.responder(kind, payload)
+
+
+def test_watch_series_alerts_when_the_server_changes_on_the_third_run(tmp_path):
+    from tests.core.test_oracle_runs import tokenizer_file
+
+    data, keys = mednli_data(tmp_path, 203)
+    server = Switchable(Responder(keys))
+    series = tmp_path / "series"
+    with FakeServer(responder=server, model_id=MODEL) as srv:
+        def step():
+            srv.reset_stats()
+            proc = run_clue("watch", "--series", str(series), "--equivalence", "2", "--engine", "openai", "--endpoint",
+                            srv.url + "/v1", "--model", MODEL, "--tasks", "mednli", "--data-dir", str(data),
+                            "--tokenizer", str(tokenizer_file(tmp_path / "tok.json")), "--max-position-embeddings", "4096",
+                            "--no-progress")
+            assert "Traceback" not in proc.stderr
+            assert srv.stats.completed == 200, proc.stderr  # asked again every time: never read from the store
+            return proc
+
+        first, second = step(), step()
+        server.responder = Responder(keys, {i for i in range(3, 203) if i % 10 == 0})  # 20 of 200 now wrong
+        third = step()
+    assert first.returncode == 0 and "first run" in first.stdout
+    assert second.returncode == 0 and "run-002 vs previous (run-001): equivalent" in second.stdout, second.stdout
+    assert third.returncode == 1, third.stdout + third.stderr
+    alert = [ln for ln in third.stderr.splitlines() if ln.startswith("clue: watch:")]
+    assert len(alert) == 1 and "changed since run-002 (previous): MedNLI -10.00 points" in alert[0]
+    assert "changed since run-001 (first): MedNLI -10.00 points" in alert[0]
+    history = json.loads((series / "series.json").read_text())
+    assert [h["run"] for h in history] == ["run-001", "run-002", "run-003"]
+    assert [c["outcome"] for c in history[2]["comparisons"]] == ["different", "different"]
+    assert [c["against"] for c in history[2]["comparisons"]] == ["previous", "first"]
+    assert history[0]["comparisons"] == [] and len(history[1]["comparisons"]) == 1  # run-001 is both previous and first
+
+
+def test_watch_refuses_out(tmp_path):
+    proc = run_clue("watch", "--series", str(tmp_path / "s"), "--engine", "baseline", "--synthetic", "--tasks", "mednli",
+                    "--out", str(tmp_path / "x"))
+    assert proc.returncode == 2
+    assert_one_line_error(proc, "clue watch names its runs itself")
