@@ -17,16 +17,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Any, Callable
 
 from clue.compare import Comparison, compare
 from clue.errors import ConfigError
+from clue.report.series import RUN_DIR
 from clue.verdict import DEFAULT_MARGIN, EXIT_DEVIATES
-
-RUN_DIR = re.compile(r"^run-(\d{3,})$")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

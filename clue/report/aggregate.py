@@ -24,6 +24,7 @@ from clue.report.fewshot import fewshot_rows
 from clue.report.forest import equivalence_view
 from clue.report.load import RunSet, by_benchmark, credentialed_tasks, redact_samples
 from clue.report.samples import sample_rows, samples_per_task
+from clue.report.series import series_view
 from clue.rundir import scope_of
 from clue.score_rule import PLAIN, ScoreRule
 from clue.stats import DEFAULT_REPLICATES, DEFAULT_SEED, Interval, compare_runs, run_intervals
@@ -363,7 +364,7 @@ def build_view(runs: list[dict[str, Any]], opts: ReportOptions) -> dict[str, Any
         "titles": list(dict.fromkeys(t for sec in sections for t in sec["titles"])),  # the sample browser's task filter
         "synthetic_runs": [i["name"] for i in infos if i["synthetic"]], "subset_runs": [i["name"] for i in infos if i["subset"]],
         "rule": rule_text(opts.tolerance),
-        "comparisons": _comparisons(infos, runs, opts), "samples": samples, "opts": opts,
+        "comparisons": _comparisons(infos, runs, opts), "series": series_view(infos), "samples": samples, "opts": opts,
         "samples_per_task": samples_per_task(infos, opts.max_samples),
         "redacted_tasks": redacted_tasks, "verdicts": VERDICTS,
         "ratings": ratings_section(runs, replicates=opts.replicates, seed=opts.seed),

@@ -296,6 +296,19 @@ def test_watch_series_alerts_when_the_server_changes_on_the_third_run(tmp_path):
     assert [c["against"] for c in history[2]["comparisons"]] == ["previous", "first"]
     assert history[0]["comparisons"] == [] and len(history[1]["comparisons"]) == 1  # run-001 is both previous and first
 
+    from tests.core.test_report_charts import clipped_texts, text_spans
+
+    proc = run_clue("report", *(str(series / f"run-00{i}") for i in (1, 2, 3)), "--out", str(tmp_path / "rep"))
+    assert proc.returncode == 0, proc.stderr
+    html = (tmp_path / "rep" / "index.html").read_text()
+    section = html[html.index('<section id="watch-1">'):]
+    section = section[:section.index("</section>")]
+    assert "MedNLI -10.00 points" in section and section.count('<span class="v-deviates">different</span>') == 2
+    svg = section[section.index("<svg"):section.index("</svg>") + 6]
+    texts = [t for t, _, _ in text_spans(svg)]
+    assert clipped_texts(svg) == [] and {"001", "002", "003", "MedNLI", "changed since the previous run"} <= set(texts)
+    assert svg.count('stroke: #dc2626') == 2  # one ring (run-003, the step) and its legend key
+
 
 def test_watch_refuses_out(tmp_path):
     proc = run_clue("watch", "--series", str(tmp_path / "s"), "--engine", "baseline", "--synthetic", "--tasks", "mednli",
