@@ -315,3 +315,26 @@ def test_watch_refuses_out(tmp_path):
                     "--out", str(tmp_path / "x"))
     assert proc.returncode == 2
     assert_one_line_error(proc, "clue watch names its runs itself")
+
+
+def test_watch_honours_the_cost_cap(tmp_path):
+    """--max-cost caps one watched run: it stops (exit 3), nothing is judged or recorded, and the next call finishes it."""
+    from tests.core.test_hosted import _prices
+    from tests.core.test_oracle_runs import tokenizer_file
+
+    data, keys = mednli_data(tmp_path, 43)
+    series = tmp_path / "series"
+    args = ["watch", "--series", str(series), "--engine", "openai", "--model", "gpt-4o", "--tasks", "mednli", "--data-dir",
+            str(data), "--tokenizer", str(tokenizer_file(tmp_path / "tok.json")), "--max-position-embeddings", "4096",
+            "--prices", str(_prices(tmp_path, "gpt-4o")), "--concurrency", "2", "--no-progress"]
+    with FakeServer(responder=Responder(keys), model_id="gpt-4o", latency_s=0.02) as srv:
+        capped = run_clue(*args, "--endpoint", srv.url + "/v1", "--max-cost", "0.2")
+        sent = srv.stats.completed
+        srv.reset_stats()
+        full = run_clue(*args, "--endpoint", srv.url + "/v1")
+        sent_after = srv.stats.completed
+    assert capped.returncode == 3 and "--max-cost 0.2 USD reached" in capped.stderr, capped.stderr
+    assert 1 <= sent < 40
+    assert full.returncode == 0 and sent_after == 40, full.stderr  # a watch asks again: all 40, not just the rest
+    history = json.loads((series / "series.json").read_text())
+    assert [h["run"] for h in history] == ["run-001"]  # the capped attempt was never recorded
