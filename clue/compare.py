@@ -89,6 +89,7 @@ class Comparison:
     margin: float
     rows: tuple[Row, ...]
     differs: tuple[tuple[str, str, str], ...]  # (field, A's value, B's value) of run settings that differ
+    unpaired: tuple[tuple[str, int, int], ...] = ()  # (task, scored items only A has, only B has): not compared
 
     @property
     def outcome(self) -> str:
@@ -101,6 +102,7 @@ class Comparison:
     def as_dict(self) -> dict[str, Any]:
         return {"a": self.a, "b": self.b, "benchmark": self.benchmark, "margin": self.margin, "outcome": self.outcome,
                 "exit_status": self.exit_status, "differs": [{"field": f, "a": x, "b": y} for f, x, y in self.differs],
+                "unpaired": [{"task": t, "only_a": x, "only_b": y} for t, x, y in self.unpaired],
                 "rows": [r.as_dict() for r in self.rows], "rule": rule_text(self.margin)}
 
 
@@ -179,6 +181,7 @@ def compare(bench: Benchmark | None, run_a: Mapping[str, Any], run_b: Mapping[st
     items_a, items_b = _by_item(run_a["samples"]), _by_item(run_b["samples"])
     tasks_a, tasks_b = run_a["scores"]["tasks"], run_b["scores"]["tasks"]
     rows: list[Row] = []
+    unpaired: list[tuple[str, int, int]] = []
     score_reps: dict[str, np.ndarray] = {}
     scores: dict[str, tuple[float, float, int, int]] = {}  # task title → (A, B, n, units) of its score
     order = {t: i for i, t in enumerate(rule.task_order)}
@@ -189,6 +192,8 @@ def compare(bench: Benchmark | None, run_a: Mapping[str, Any], run_b: Mapping[st
                     if v is not None and tasks_b[name].get("metrics", {}).get(m) is not None]
         ia, ib = items_a.get(name, {}), items_b.get(name, {})
         common = [i for i in ia if i in ib]
+        if len(common) < max(len(ia), len(ib)):  # failed requests, --limit, another data version: said, not hidden
+            unpaired.append((title, len(ia) - len(common), len(ib) - len(common)))
         if not common or not reported:
             continue
         per_a = [{m: v for m, v in ia[i].items() if m in ib[i]} for i in common]  # a value counts where both have it
@@ -237,7 +242,7 @@ def compare(bench: Benchmark | None, run_a: Mapping[str, Any], run_b: Mapping[st
         units = min(scores[t][3] for t in group.members)  # the smallest task's: it bounds how well the average is known
         rows.append(_row("group", group.id, "avg", n, units, ga, gb, greps, margin))
     return Comparison(str(run_a["name"]), str(run_b["name"]), bench.name if bench is not None else "unknown", margin,
-                      tuple(rows), differs(run_a, run_b))
+                      tuple(rows), differs(run_a, run_b), tuple(unpaired))
 
 
 def _get(record: Mapping[str, Any], path: Sequence[str]) -> Any:

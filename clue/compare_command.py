@@ -52,6 +52,8 @@ def format_comparison(c: Comparison) -> str:
         lines.append(f"  differs: {field}: A {x} | B {y}")
     if not c.differs:
         lines.append("  no recorded setting differs")
+    for task, only_a, only_b in c.unpaired:
+        lines.append(f"  not paired: {task}: {only_a} scored item(s) only in A, {only_b} only in B (left out)")
     tw = max([6] + [len(r.task) for r in c.rows]) + 2
     mw = max([7] + [len(r.metric) for r in c.rows]) + 2
     lines.append(f"  {'task':<{tw}}{'metric':<{mw}}{'items':>6}{'A':>8}{'B':>8}{'A − B':>9} {'95% CI':<18} verdict")

@@ -252,6 +252,7 @@ def test_metric_rows_match_the_reports_paired_table(runs):
     (row,) = judge(a["benchmark"], a, b).rows
     assert (row.n, row.diff, row.low, row.high) == (p.n, pytest.approx(p.diff), pytest.approx(p.low), pytest.approx(p.high))
     assert p.n == 20 and row.diff == pytest.approx(-10.0)
+    assert judge(a["benchmark"], a, b).unpaired == (("MedNLI", 180, 0),)  # 200 items against 20: 180 left out, and said
 
 
 # --- clue watch ---------------------------------------------------------------------------------------------------------
