@@ -30,16 +30,17 @@ task score and per group of the benchmark's `ScoreRule`:
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Mapping, Sequence
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from clue import verdict
-from clue.benchmark import Benchmark
 from clue.errors import ConfigError, DataError
 from clue.score_rule import PLAIN
-from clue.stats import DEFAULT_REPLICATES, DEFAULT_SEED, _percentile, centred_p, cluster_of, mcnemar, metric_replicates
 from clue.tasks.fewshot import item_of
+
+if TYPE_CHECKING:  # numpy and the bootstrap load when a comparison is made, not when the CLI starts
+    import numpy as np
+
+    from clue.benchmark import Benchmark
 
 OUTCOMES = ("equivalent", "different", "inconclusive")
 _FROM_VERDICT = {"reproduced": "equivalent", "deviates": "different", "inconclusive": "inconclusive"}
@@ -90,6 +91,7 @@ class Comparison:
     rows: tuple[Row, ...]
     differs: tuple[tuple[str, str, str], ...]  # (field, A's value, B's value) of run settings that differ
     unpaired: tuple[tuple[str, int, int], ...] = ()  # (task, scored items only A has, only B has): not compared
+    replicates: int = 1000
 
     @property
     def outcome(self) -> str:
@@ -103,7 +105,8 @@ class Comparison:
         return {"a": self.a, "b": self.b, "benchmark": self.benchmark, "margin": self.margin, "outcome": self.outcome,
                 "exit_status": self.exit_status, "differs": [{"field": f, "a": x, "b": y} for f, x, y in self.differs],
                 "unpaired": [{"task": t, "only_a": x, "only_b": y} for t, x, y in self.unpaired],
-                "rows": [r.as_dict() for r in self.rows], "rule": rule_text(self.margin)}
+                "rows": [r.as_dict() for r in self.rows], "replicates": self.replicates,
+                "rule": rule_text(self.margin, self.replicates)}
 
 
 def overall(rows: Sequence[Row]) -> str:
@@ -112,7 +115,7 @@ def overall(rows: Sequence[Row]) -> str:
     return "equivalent" if rows and all(r.outcome == "equivalent" for r in rows) else "inconclusive"
 
 
-def rule_text(margin: float, replicates: int = DEFAULT_REPLICATES) -> str:
+def rule_text(margin: float, replicates: int = 1000) -> str:
     """The paragraph that explains the verdicts (terminal output, --json, the report)."""
     return (f"Comparison rule (the same three-outcome rule as `clue verify`, with the paired difference A − B in place of "
             f"run − published): items are paired by item id (an item run under several few-shot seeds counts once, as its "
@@ -144,6 +147,10 @@ def _figures(task_obj: Any, per: list[dict[str, float]], ids: list[str], metrics
              seed: int, key: str) -> tuple[dict[str, float], dict[str, np.ndarray], set[str]]:
     """(point value, bootstrap replicates, the corpus figures) of each metric over paired items; corpus figures
     from the means of their counts."""
+    import numpy as np
+
+    from clue.stats import metric_replicates
+
     reps = metric_replicates(per, ids, metrics, replicates=replicates, seed=seed, key=key)
     point = {m: float(np.mean(vals)) for m in metrics if (vals := [p[m] for p in per if m in p])}
     keys = list(getattr(task_obj, "corpus_keys", ()) or ())
@@ -162,6 +169,8 @@ def _figures(task_obj: Any, per: list[dict[str, float]], ids: list[str], metrics
 
 def _row(level: str, task: str, metric: str, n: int, units: int, a: float, b: float, reps: np.ndarray | None,
          margin: float, p: float | None = None, test: str = "paired bootstrap") -> Row:
+    from clue.stats import _percentile, centred_p
+
     diff = a - b
     low, high = _percentile(reps) if reps is not None else (None, None)
     if p is None and reps is not None and low is not None:
@@ -175,8 +184,13 @@ def _row(level: str, task: str, metric: str, n: int, units: int, a: float, b: fl
 
 
 def compare(bench: Benchmark | None, run_a: Mapping[str, Any], run_b: Mapping[str, Any], *, margin: float = verdict.DEFAULT_MARGIN,
-            replicates: int = DEFAULT_REPLICATES, seed: int = DEFAULT_SEED) -> Comparison:
-    """Judge two loaded runs (clue.report.load.load_run) of benchmark `bench` (None: unknown, metrics only)."""
+            replicates: int | None = None, seed: int | None = None) -> Comparison:
+    """Judge two loaded runs (clue.report.load.load_run) of benchmark `bench` (None: unknown, metrics only);
+    `replicates` and `seed` default to clue.stats' (1,000 and 0)."""
+    from clue.stats import DEFAULT_REPLICATES, DEFAULT_SEED, cluster_of, mcnemar, metric_replicates
+
+    replicates = DEFAULT_REPLICATES if replicates is None else replicates
+    seed = DEFAULT_SEED if seed is None else seed
     rule = bench.score_rule if bench is not None else PLAIN
     items_a, items_b = _by_item(run_a["samples"]), _by_item(run_b["samples"])
     tasks_a, tasks_b = run_a["scores"]["tasks"], run_b["scores"]["tasks"]
@@ -242,7 +256,7 @@ def compare(bench: Benchmark | None, run_a: Mapping[str, Any], run_b: Mapping[st
         units = min(scores[t][3] for t in group.members)  # the smallest task's: it bounds how well the average is known
         rows.append(_row("group", group.id, "avg", n, units, ga, gb, greps, margin))
     return Comparison(str(run_a["name"]), str(run_b["name"]), bench.name if bench is not None else "unknown", margin,
-                      tuple(rows), differs(run_a, run_b), tuple(unpaired))
+                      tuple(rows), differs(run_a, run_b), tuple(unpaired), replicates)
 
 
 def _get(record: Mapping[str, Any], path: Sequence[str]) -> Any:

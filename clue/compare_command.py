@@ -62,7 +62,7 @@ def format_comparison(c: Comparison) -> str:
         lines.append(f"  {r.task:<{tw}}{r.metric:<{mw}}{r.n:>6}{_num(r.a, 8)}{_num(r.b, 8)}{r.diff:+9.2f} {ci:<18} {describe(r)}")
     lines.append(f"overall: {c.outcome} (exit {c.exit_status})")
     lines.append("")
-    lines.append(rule_text(c.margin))
+    lines.append(rule_text(c.margin, c.replicates))
     return "\n".join(lines)
 
 

@@ -13,12 +13,14 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from markupsafe import Markup
 
 from clue.report.charts import _percent, _plt, _svg
-from clue.stats import Interval
+
+if TYPE_CHECKING:
+    from clue.stats import Interval
 
 RUN_DIR = re.compile(r"^run-(\d{3,})$")  # a series' run folders (clue watch names them)
 PANELS_PER_ROW = 3
