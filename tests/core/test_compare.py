@@ -339,3 +339,20 @@ def test_watch_honours_the_cost_cap(tmp_path):
     assert full.returncode == 0 and sent_after == 40, full.stderr  # a watch asks again: all 40, not just the rest
     history = json.loads((series / "series.json").read_text())
     assert [h["run"] for h in history] == ["run-001"]  # the capped attempt was never recorded
+
+
+def test_two_engines_on_one_model_are_equivalent(runs, tmp_path):
+    """Across providers: the same answers through TGI's native route and an OpenAI-compatible one are the same model."""
+    from tests.conftest import chat_template_file
+
+    data = Path(json.loads((runs["ref"] / "run.json").read_text())["data_dir"])
+    keys = mednli_data(tmp_path / "again", 203)[1]
+    with FakeServer(responder=Responder(keys), model_id=MODEL) as srv:
+        proc = run_clue("run", "--engine", "tgi", "--endpoint", srv.url, "--model", MODEL, "--tasks", "mednli",
+                        "--data-dir", str(data), "--chat-template", str(chat_template_file(tmp_path)),
+                        "--max-position-embeddings", "4096", "--out", str(tmp_path / "tgi"),
+                        "--store", str(tmp_path / "tgi.sqlite"), "--no-progress")
+        assert proc.returncode == 0, proc.stderr
+    proc, result = compare(tmp_path / "tgi", runs["ref"], tmp_path, "--equivalence", "1")
+    assert proc.returncode == 0, proc.stdout
+    assert only_row(result)["outcome"] == "equivalent" and {"engine", "endpoint"} <= {d["field"] for d in result["differs"]}
