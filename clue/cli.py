@@ -59,6 +59,12 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
                       help="run directory of the default benchmark; the others beside it as <out>-<benchmark> (default runs/demo)")
     demo.add_argument("--report", type=Path, default=Path("reports/demo"),
                       help="report folder of the default benchmark; the others in <report>/<benchmark>/ (default reports/demo)")
+    from clue.compare_command import add_parser as add_compare_parser
+
+    add_compare_parser(sub)
+    from clue.watch import add_parser as add_watch_parser
+
+    add_watch_parser(sub)
     from clue.data.cli import add_parser as add_data_parser
     from clue.serve import add_parser as add_serve_parser
 
@@ -185,6 +191,18 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return verify_command(args)
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from clue.compare_command import cmd_compare as compare
+
+    return compare(args)
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from clue.watch import watch
+
+    return watch(args, run=cmd_run)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """The default benchmark's baseline into --out and its report into --report; every other installed benchmark
     that bundles samples into its own run directory beside it (`<out>-<benchmark>`) and its own report
@@ -242,7 +260,7 @@ def cmd_scale(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": cmd_run, "tasks": cmd_tasks, "protocols": cmd_protocols, "report": cmd_report, "verify": cmd_verify, "demo": cmd_demo,
-            "models": cmd_models, "serve": cmd_serve, "data": cmd_data, "ratings": cmd_ratings,
+            "compare": cmd_compare, "watch": cmd_watch, "models": cmd_models, "serve": cmd_serve, "data": cmd_data, "ratings": cmd_ratings,
             "slurm": cmd_scale, "k8s": cmd_scale}
 
 

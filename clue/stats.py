@@ -250,8 +250,14 @@ def paired_bootstrap(a: Sequence[float], b: Sequence[float], clusters: Sequence[
     reps = metric_replicates([{"d": d} for d in diffs], ids, ["d"], replicates=replicates, seed=seed, key=key)["d"]
     observed = float(np.mean(diffs))
     low, high = _percentile(reps)
+    return observed, low, high, centred_p(reps, observed)
+
+
+def centred_p(reps: np.ndarray, observed: float) -> float:
+    """Two-sided bootstrap p of a difference: the share of centred replicates at least as extreme, +1 smoothing."""
+    reps = reps[np.isfinite(reps)]
     extreme = int(np.sum(np.abs(reps - observed) >= abs(observed) - 1e-12))
-    return observed, low, high, (1 + extreme) / (replicates + 1)
+    return (1 + extreme) / (reps.size + 1)
 
 
 def compare_runs(bench: Benchmark | None, scores_a: Mapping[str, Any], samples_a: Sequence[Mapping[str, Any]],

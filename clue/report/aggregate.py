@@ -21,8 +21,10 @@ from clue.ratings.report import ratings_section
 from clue.report import charts, settings
 from clue.report.cost import cost, load_prices, usage
 from clue.report.fewshot import fewshot_rows
+from clue.report.forest import equivalence_view
 from clue.report.load import RunSet, by_benchmark, credentialed_tasks, redact_samples
 from clue.report.samples import sample_rows, samples_per_task
+from clue.report.series import series_view
 from clue.rundir import scope_of
 from clue.score_rule import PLAIN, ScoreRule
 from clue.stats import DEFAULT_REPLICATES, DEFAULT_SEED, Interval, compare_runs, run_intervals
@@ -44,6 +46,7 @@ class ReportOptions:
     compare: Sequence[tuple[str, str]] = ()  # explicit run-name pairs
     published_model: str | None = None
     include_synthetic: bool = False  # rank synthetic-data runs and plot them in the scatter
+    equivalence: float | None = None  # the paired comparisons' equivalence margin (clue compare); None: --margin
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -246,7 +249,10 @@ def _comparisons(infos: list[dict[str, Any]], runs: list[dict[str, Any]], opts: 
                                replicates=opts.replicates, seed=opts.seed)
         order = {t: i for i, t in enumerate(a["rule"].task_order)}
         results.sort(key=lambda p: order.get(p.task, len(order)))  # stable: metric order kept within a task
-        out.append({"id": f"cmp{len(out)}", "a": a["name"], "b": b["name"], "results": results})
+        margin = opts.tolerance if opts.equivalence is None else opts.equivalence
+        equivalence = equivalence_view(a["bench"], raw[a["name"]], raw[b["name"]], margin=margin, replicates=opts.replicates,
+                                       seed=opts.seed, salt=f"cmp{len(out)}") if a["bench"] is b["bench"] else None
+        out.append({"id": f"cmp{len(out)}", "a": a["name"], "b": b["name"], "results": results, "equivalence": equivalence})
     return out
 
 
@@ -358,7 +364,7 @@ def build_view(runs: list[dict[str, Any]], opts: ReportOptions) -> dict[str, Any
         "titles": list(dict.fromkeys(t for sec in sections for t in sec["titles"])),  # the sample browser's task filter
         "synthetic_runs": [i["name"] for i in infos if i["synthetic"]], "subset_runs": [i["name"] for i in infos if i["subset"]],
         "rule": rule_text(opts.tolerance),
-        "comparisons": _comparisons(infos, runs, opts), "samples": samples, "opts": opts,
+        "comparisons": _comparisons(infos, runs, opts), "series": series_view(infos), "samples": samples, "opts": opts,
         "samples_per_task": samples_per_task(infos, opts.max_samples),
         "redacted_tasks": redacted_tasks, "verdicts": VERDICTS,
         "ratings": ratings_section(runs, replicates=opts.replicates, seed=opts.seed),

@@ -49,6 +49,9 @@ def add_report_arguments(p: argparse.ArgumentParser) -> None:
                    help="rank runs on synthetic data among the published models and plot them (default: listed apart, labelled)")
     p.add_argument("--compare", type=_pair, action="append", default=[], metavar="RUN_A:RUN_B",
                    help="paired comparison of two runs (directory names); repeatable. Default: all pairs up to 6 runs")
+    p.add_argument("--equivalence", type=float, default=None, metavar="M",
+                   help="equivalence margin of the paired comparisons in percent points (clue compare's verdicts and forest "
+                        "plot; default: --margin)")
     _add_common(p)
 
 
@@ -62,8 +65,8 @@ def add_verify_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _check_numbers(args: argparse.Namespace) -> None:
-    if args.bootstrap < 1 or args.tolerance < 0 or getattr(args, "max_samples", 1) < 1:
-        raise ConfigError("--bootstrap and --max-samples must be at least 1 and --margin not negative", "fix the option")
+    if args.bootstrap < 1 or args.tolerance < 0 or getattr(args, "max_samples", 1) < 1 or (getattr(args, "equivalence", None) or 0) < 0:
+        raise ConfigError("--bootstrap and --max-samples must be at least 1 and --margin/--equivalence not negative", "fix the option")
 
 
 def report_command(args: argparse.Namespace) -> int:
@@ -72,7 +75,8 @@ def report_command(args: argparse.Namespace) -> int:
     _check_numbers(args)
     path = build_report(args.runs, args.out, redact=args.redact, max_samples=args.max_samples, replicates=args.bootstrap,
                         seed=args.seed, tolerance=args.tolerance, prices=args.prices, compare=list(args.compare),
-                        published_model=args.published_model, include_synthetic=args.include_synthetic)
+                        published_model=args.published_model, include_synthetic=args.include_synthetic,
+                        equivalence=args.equivalence)
     print(f"report written to {path} (and {path.parent / 'results.csv'})")
     return 0
 
