@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shlex
 import sys
 import time
@@ -115,11 +116,31 @@ def merge_script(sub_dir: Path, so: SlurmOptions, workdir: Path) -> str:
 
 # --- Slurm commands -------------------------------------------------------------------------------
 
+NOT_A_CLUSTER = ("could not establish a configuration source", "unable to contact slurm controller", "s_p_parse_file",
+                 "slurm.conf", "fetch_config", "zero bytes were transmitted or received")
+SBATCH_OPTIONS = ("partition", "account", "qos", "time", "mem", "gres", "constraint", "cpus-per-task", "job-name")
+
+
+def sbatch_failure(script: Path, output: str) -> UserError:
+    """One line for a failed sbatch: not on a cluster (no configuration, no controller), an option sbatch names, or
+    what sbatch said."""
+    lines = output.strip().splitlines()
+    last = lines[-1] if lines else "no output"
+    low = output.lower()
+    if any(sign in low for sign in NOT_A_CLUSTER):
+        return UserError(f"sbatch {script.name} failed: this machine is not on a Slurm cluster, or its controller is down ({last})",
+                         "run `clue slurm submit` on the cluster's login node (`scontrol ping` answers there), "
+                         f"or pass --write-only to only write the scripts (the script is {script})")
+    named = [o for o in SBATCH_OPTIONS if re.search(rf"\b{re.escape(o)}\b", last.lower())]
+    if named:
+        return UserError(f"sbatch {script.name} failed: {last}", f"fix --{named[0]} (the script is {script})")
+    return UserError(f"sbatch {script.name} failed: {last}", f"fix what sbatch reports, then submit again (the script is {script})")
+
+
 def sbatch(script: Path, *options: str) -> str:
     proc = slurm_cmd("sbatch", "--parsable", *options, str(script))
     if proc.returncode != 0:
-        last = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise UserError(f"sbatch {script.name} failed: {last[0]}", f"fix the option it names (the script is {script})")
+        raise sbatch_failure(script, proc.stderr or proc.stdout)
     return proc.stdout.strip().split(";")[0]
 
 
