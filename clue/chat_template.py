@@ -99,10 +99,20 @@ class ChatTemplate:
 
     @classmethod
     def from_hub(cls, model: str, revision: str | None, token: str | None = None) -> ChatTemplate:
-        """Download tokenizer_config.json of `model` at `revision` (pin a commit sha for reproducibility)."""
-        from huggingface_hub import hf_hub_download
+        """Download tokenizer_config.json of `model` at `revision` (pin a commit sha for reproducibility). Offline
+        (HF_HUB_OFFLINE) or with the Hub out of reach, the cached copy is used; without one, the error says at once
+        what to pass instead of retrying the Hub for half a minute."""
+        from huggingface_hub import constants, hf_hub_download, try_to_load_from_cache
         from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
+        cut_off = "HF_HUB_OFFLINE is set" if constants.HF_HUB_OFFLINE else _hub_unreachable(constants.ENDPOINT)
+        if cut_off:
+            cached = try_to_load_from_cache(model, "tokenizer_config.json", revision=revision)
+            if isinstance(cached, str):
+                return cls.from_file(cached)
+            raise ConfigError(f"the prompts are rendered with {model}'s chat template, but {cut_off} and its "
+                              f"tokenizer_config.json is not in the Hugging Face cache",
+                              "pass --chat-template FILE (the model's tokenizer_config.json)")
         try:
             path = hf_hub_download(model, "tokenizer_config.json", revision=revision, token=token)
         except (HfHubHTTPError, LocalEntryNotFoundError, OSError) as exc:
@@ -182,3 +192,21 @@ def _compile(template: str) -> jinja2.Template:
     if template not in _cache:
         _cache[template] = _environment().from_string(template)
     return _cache[template]
+
+
+def _hub_unreachable(endpoint: str, timeout: float = 3.0) -> str:
+    """Why the Hub cannot be reached ("" when it can, or when a proxy decides): one quick connection, so a machine
+    without network is told at once rather than after the Hub client's retries."""
+    import os
+    import socket
+    from urllib.parse import urlparse
+
+    if any(os.environ.get(k) for k in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "HTTP_PROXY", "http_proxy")):
+        return ""
+    url = urlparse(endpoint)
+    host, port = url.hostname or "", url.port or (443 if url.scheme == "https" else 80)
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as exc:
+        return f"the Hub ({url.netloc}) cannot be reached ({exc.strerror or exc})"
+    return ""

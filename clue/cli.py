@@ -273,9 +273,28 @@ def _resume_line(argv: list[str] | None, detail: str = "") -> str:
     return f"clue: interrupted — {detail or 'completed requests are stored'}; resume with the same command: {command}"
 
 
+def _stdout_gone() -> bool:
+    """Standard output is a pipe whose reader has closed it."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLERR)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
-        return _main(argv)
+        code = _main(argv)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+        return code
+    except BrokenPipeError:  # `clue … | head`: the reader left; stop quietly, as a SIGPIPE-killed tool would
+        if not _stdout_gone():
+            raise  # another pipe or socket: not ours to hide
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit's flush must not fail again
+        return 141
     except KeyboardInterrupt:  # Ctrl-C before a command began (imports, argument parsing): nothing to resume
         if "--debug" in (sys.argv[1:] if argv is None else argv):
             raise

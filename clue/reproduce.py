@@ -9,6 +9,9 @@ loop; the report and the verification still run over what finished, and the exit
 non-zero when any model failed. Verdicts that deviate from the published numbers are printed but
 do not fail the loop (`make verify` is the gate for that).
 
+Servers already up (`--no-serve`): every model is evaluated against `--port` on this host, or, with
+`--endpoints FILE` (a YAML/JSON map of roster name or HF id → that model's server URL), against its own server.
+
 Usage: `python -m clue.reproduce [--models "a b"] [options]` (see `make help` and `--help`).
 """
 
@@ -51,6 +54,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="folder of <org>--<name>.json chat-template files (e.g. shared/data/chat-templates) used when present")
     p.add_argument("--run-args", default="", help="extra `clue run` options, appended last (e.g. '--limit 5')")
     p.add_argument("--no-serve", action="store_true", help="do not manage containers: the server is already up at --port")
+    p.add_argument("--endpoints", default=None, metavar="FILE",
+                   help="with --no-serve: YAML/JSON map of roster name (or HF id) → that model's server URL (the server's "
+                        "root URL for tgi, …/v1 for vllm), instead of --port")
     p.add_argument("--no-report", action="store_true", help="skip report and verification")
     p.add_argument("--force", action="store_true", help="re-run finished models too (the store still avoids re-sending)")
     serve.add_options(p)
@@ -78,6 +84,64 @@ def _chat_template(model: RosterModel, folder: str | None) -> list[str]:
     return ["--chat-template", str(path)] if path.is_file() else []
 
 
+def load_endpoints(path: str | None, roster: Any) -> dict[str, str]:
+    """`--endpoints FILE`: {roster model name: server URL}; one line for an unreadable file, an unknown model or a bad URL."""
+    if not path:
+        return {}
+    import yaml
+
+    from clue.errors import ConfigError
+    from clue.scale.checks import one_line
+
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"--endpoints {path}: cannot read it ({exc.strerror})", "pass the path of a YAML/JSON map: model → URL") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--endpoints {path} is not YAML/JSON ({str(exc).splitlines()[0]})",
+                          "write one `model name: http://host:port` per line") from None
+    if not isinstance(raw, dict) or not raw:
+        raise ConfigError(f"--endpoints {path} is not a map of model → URL", "write one `model name: http://host:port` per line")
+    out: dict[str, str] = {}
+    for key, url in raw.items():
+        model = roster.get(str(key))
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")) or len(url.split("://", 1)[1].strip("/")) == 0:
+            raise ConfigError(f"--endpoints {path}: {key}'s URL {url!r} is not an http(s) URL", "e.g. http://gpu-node-3:8080")
+        one_line(f"--endpoints {path}: {key}'s URL", url)
+        if model.name in out:
+            raise ConfigError(f"--endpoints {path} names {model.name} twice", "keep one URL per model")
+        out[model.name] = url.rstrip("/")
+    return out
+
+
+def check_endpoints(args: argparse.Namespace, models: list[RosterModel], roster: Any) -> dict[str, str]:
+    """The endpoint map of `--endpoints`, checked against the models to run (each needs one; servers are not started)."""
+    from clue.errors import ConfigError
+
+    endpoints = load_endpoints(getattr(args, "endpoints", None), roster)
+    if not endpoints:
+        return {}
+    if not args.no_serve:
+        raise ConfigError("--endpoints names servers that are already up", "add --no-serve (or drop --endpoints to start each server)")
+    missing = [m.name for m in models if m.name not in endpoints]
+    if missing:
+        raise ConfigError(f"--endpoints {args.endpoints} has no URL for {', '.join(missing)}",
+                          "add one per model, or leave those models out of --models")
+    return endpoints
+
+
+def select_models(args: argparse.Namespace, roster: Any) -> list[RosterModel]:
+    """--models; without it, the models `--endpoints` names (else every roster model with an hf_id)."""
+    if not args.models.strip() and getattr(args, "endpoints", None):
+        return [roster.get(name) for name in load_endpoints(args.endpoints, roster)]
+    return roster.select(args.models)
+
+
+def endpoint_for(model: RosterModel, args: argparse.Namespace, opts: serve.ServeOptions) -> str:
+    """The URL `clue run` is pointed at for `model`: its --endpoints entry, else the server at --port on this host."""
+    return (getattr(args, "endpoint_map", None) or {}).get(model.name) or opts.endpoint
+
+
 def run_command(model: RosterModel, tasks: list[str], args: argparse.Namespace, opts: serve.ServeOptions,
                 revision: str | None, out: Path, extra: tuple[str, ...] | list[str] = ()) -> list[str]:
     """The `clue run` command for one model (the same one `make eval` uses)."""
@@ -85,7 +149,8 @@ def run_command(model: RosterModel, tasks: list[str], args: argparse.Namespace, 
 
     bench = resolve(getattr(args, "benchmark", None), args.tasks)
     protocol = args.protocol or bench.engine_protocols.get(opts.engine) or bench.default_protocol
-    cmd = _clue("run", "--engine", serve.ENGINE_OF[opts.engine], "--endpoint", opts.endpoint, "--model", model.require_hf_id(),
+    cmd = _clue("run", "--engine", serve.ENGINE_OF[opts.engine], "--endpoint", endpoint_for(model, args, opts),
+                "--model", model.require_hf_id(),
                 "--tasks", ",".join(tasks), "--protocol", protocol, "--mode", model.mode,
                 "--max-position-embeddings", str(model.context_length), "--out", str(out))
     if revision:
@@ -195,10 +260,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         opts = serve.options_from(args)
         roster = load_roster(args.roster)
-        models = roster.select(args.models)
+        models = select_models(args, roster)
         if args.models.strip():
             for m in models:
                 m.require_hf_id()  # named explicitly: an ambiguous id is an error, before any container starts
+        args.endpoint_map = check_endpoints(args, models, roster)
         results: list[tuple[RosterModel, str, str]] = []
         with serve.sigterm_as_interrupt():
             for model in models:

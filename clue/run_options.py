@@ -57,6 +57,13 @@ def _seeds(value: str) -> tuple[int, ...]:
     return seeds
 
 
+def _api_version(value: str) -> str:
+    """An empty --api-version is refused, not replaced by the default: a script's unset variable should not pass unseen."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("is empty; pass a version such as 2024-10-21, or leave the option out for that default")
+    return value.strip()
+
+
 def _max_failures(value: str) -> str:
     from clue.errors import ConfigError
     from clue.evaluate import failure_limit
@@ -84,7 +91,7 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
                    help="parameter rules for the model (openai-reasoning, anthropic, mistral, gemini, openai-compatible); "
                         "default: from the model name")
     p.add_argument("--reasoning-effort", default=None, help="reasoning models: none/minimal/low/medium/high")
-    p.add_argument("--api-version", default=None, help="azure: the api-version query parameter (default 2024-10-21)")
+    p.add_argument("--api-version", type=_api_version, default=None, help="azure: the api-version query parameter (default 2024-10-21)")
     p.add_argument("--endpoint", help="server root URL (tgi) or OpenAI-compatible base URL ending in /v1 (openai)")
     p.add_argument("--model", default=None, help="model id (HF id for tgi; served model name for openai)")
     p.add_argument("--revision", default=None, help="model revision (commit sha); default: what the server reports")

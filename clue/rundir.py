@@ -8,10 +8,14 @@
   run.json keeps each task's own command and times under `task_runs`.
 * A real run removes the plan files of an earlier `--dry-run` (requests.jsonl, plan.json): they
   described requests that the results now supersede.
+* Tamper evidence: run.json `digests` holds a sha256 of scores.json's run fields and, per task, of its
+  scores.json entry and of its samples.jsonl lines (canonical JSON: layout is not content). A task kept from an
+  earlier run keeps the digest that run recorded (none, if it recorded none). `integrity` checks them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -83,11 +87,15 @@ def merge_scores(out: Path, doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def merge_record(out: Path, record: dict[str, Any], tasks: Iterable[str]) -> dict[str, Any]:
-    """run.json: this run's record, plus `task_runs` (task → its own command, limit, times) of every task present."""
+    """run.json: this run's record, plus `task_runs` (task → its own command, limit, times) of every task present,
+    and the digests (`digests.tasks`) an earlier run recorded for the tasks not run now."""
     try:
         before = json.loads((out / "run.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         before = {}
+    tasks = list(tasks)
+    earlier = _recorded(before).get("tasks", {}) if isinstance(before, dict) else {}
+    record = {**record, "digests": {"tasks": {t: d for t, d in earlier.items() if t not in tasks}}}
     task_runs: dict[str, Any] = dict(before.get("task_runs") or {}) if isinstance(before, dict) else {}
     if not task_runs and isinstance(before, dict):  # a run directory from before task_runs existed
         for t in before.get("tasks") or ():
@@ -147,14 +155,104 @@ def json_line(obj: Any) -> str:
     return line + "\n"
 
 
+DIGEST_RULE = ("sha256 of canonical JSON (sorted keys, no spaces, ASCII): `scores` = scores.json without `tasks`; per task, "
+               "`scores` = its scores.json entry, `samples` = its samples.jsonl lines in file order, one per line")
+
+
+def _canonical(obj: Any) -> bytes:
+    return json.dumps(obj, sort_keys=True, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
+def _sha(parts: Iterable[bytes]) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part + b"\n")
+    return h.hexdigest()
+
+
+def _task_digest(entry: Any, lines: Iterable[Mapping[str, Any]], task: str) -> dict[str, str]:
+    return {"scores": _sha([_canonical(entry)]), "samples": _sha(_canonical(ln) for ln in lines if ln.get("task") == task)}
+
+
+def _head_digest(doc: Mapping[str, Any]) -> str:
+    return _sha([_canonical({k: v for k, v in doc.items() if k != "tasks"})])
+
+
+def _recorded(record: Any) -> dict[str, Any]:
+    digests = record.get("digests") if isinstance(record, dict) else None
+    return digests if isinstance(digests, dict) else {}
+
+
+def seal(doc: dict[str, Any], lines: list[dict[str, Any]], record: dict[str, Any], tasks: Iterable[str]) -> dict[str, Any]:
+    """`record` with `digests` of the files about to be written: the tasks run now, the run fields; earlier tasks'
+    digests (merge_record) kept as they were recorded."""
+    digests = _recorded(record)
+    per_task = dict(digests.get("tasks") or {})
+    for t in tasks:
+        per_task[t] = _task_digest(doc["tasks"][t], lines, t)
+    return {**record, "digests": {"rule": DIGEST_RULE, "scores": _head_digest(doc), "tasks": per_task}}
+
+
+def integrity(scores: Mapping[str, Any], samples: list[dict[str, Any]], record: Mapping[str, Any]) -> dict[str, Any]:
+    """What of a loaded run differs from the digests its run.json recorded: {"recorded": bool (any digest at all),
+    "edited": {task name: [file names]} (a task recorded but gone counts too; "" = scores.json's run fields),
+    "unrecorded": [task names without a digest]}."""
+    digests = _recorded(record)
+    per_task: dict[str, Any] = digests["tasks"] if isinstance(digests.get("tasks"), dict) else {}
+    edited: dict[str, list[str]] = {}
+    if isinstance(digests.get("scores"), str) and digests["scores"] != _head_digest(scores):
+        edited[""] = ["scores.json"]
+    tasks = scores.get("tasks") or {}
+    unrecorded = [t for t in tasks if not isinstance(per_task.get(t), dict)]
+    for t, want in per_task.items():
+        if not isinstance(want, dict):
+            continue
+        if t not in tasks:
+            edited[t] = ["scores.json"]
+            continue
+        got = _task_digest(tasks[t], samples, t)
+        files = [f"{part}.json" if part == "scores" else "samples.jsonl" for part in ("scores", "samples") if want.get(part) != got[part]]
+        if files:
+            edited[t] = files
+    return {"recorded": bool(digests), "edited": edited, "unrecorded": unrecorded}
+
+
+def _titles(run: Mapping[str, Any]) -> dict[str, str]:
+    tasks = run["scores"].get("tasks") or {}
+    return {n: str(t.get("title", n)) if isinstance(t, dict) else n for n, t in tasks.items()}
+
+
+def edited_titles(run: Mapping[str, Any]) -> set[str]:
+    """The titles of a loaded run's tasks whose results were edited after the run (all, where its run fields were)."""
+    edited = (run.get("integrity") or {}).get("edited") or {}
+    titles = _titles(run)
+    return set(titles.values()) if "" in edited else {titles.get(t, t) for t in edited}
+
+
+def integrity_label(run: Mapping[str, Any]) -> str:
+    """"EDITED after the run: MeQSum (scores.json)" / "no digest recorded …" / "" for one loaded run (see `integrity`)."""
+    got = run.get("integrity") or {}
+    titles = _titles(run)
+    edited = got.get("edited") or {}
+    if edited:
+        return "EDITED after the run: " + "; ".join(f"{titles.get(t, t) or 'run fields'} ({', '.join(f)})" for t, f in edited.items())
+    if not got.get("recorded", True):
+        return "no digest recorded (run written before digests: edits cannot be detected)"
+    missing = got.get("unrecorded") or []
+    return f"no digest recorded for {', '.join(titles.get(t, t) for t in missing)}" if missing else ""
+
+
 def write(out: Path, lines: list[dict[str, Any]], doc: dict[str, Any], record: dict[str, Any]) -> None:
-    """A finished run's files — samples.jsonl, scores.json (`doc`), run.json (`record`, redacted) — merged with the
-    tasks an earlier run left in the directory; dry-run plans removed."""
+    """A finished run's files — samples.jsonl, scores.json (`doc`), run.json (`record`, redacted, with the digests of
+    the other two) — merged with the tasks an earlier run left in the directory; dry-run plans removed."""
     tasks = doc["tasks"]
     lines = merge_samples(out, lines, tasks)
     doc = merge_scores(out, doc)
-    record = merge_record(out, record, tasks)
-    write_atomic(out / "samples.jsonl", "".join(json_line(ln) for ln in lines))
-    write_atomic(out / "scores.json", json.dumps(doc, indent=2) + "\n")
+    samples_text = [json_line(ln) for ln in lines]
+    scores_text = json.dumps(doc, indent=2) + "\n"
+    # sealed as they will be read back (JSON turns tuples to lists, keys to strings)
+    record = seal(json.loads(scores_text), [json.loads(ln) for ln in samples_text], merge_record(out, record, tasks), tasks)
+    write_atomic(out / "samples.jsonl", "".join(samples_text))
+    write_atomic(out / "scores.json", scores_text)
     write_atomic(out / "run.json", json.dumps(redact(record), indent=2, default=str) + "\n")
     remove_plan(out)

@@ -334,27 +334,35 @@ def sigterm_as_interrupt() -> Iterator[None]:
 
 # --- command line ---------------------------------------------------------------------------------
 
-def add_options(p: argparse.ArgumentParser) -> None:
-    """Options shared by `clue serve` and the reproduce loop."""
+HOST_OPTIONS = {"docker": "docker", "port": "port", "gpus": "gpus", "shm_size": "shm_size", "poll": "poll_s"}  # args → ServeOptions
+
+
+def add_options(p: argparse.ArgumentParser, *, host: bool = True) -> None:
+    """Options shared by `clue serve` and the reproduce loop; `host=False` (Kubernetes manifests) leaves out those
+    that only a server started on this host uses (docker CLI, host port, host cache, docker --gpus/--shm-size, polling),
+    so passing one there is an error rather than ignored."""
     p.add_argument("--engine", choices=tuple(IMAGES), default="tgi",
                    help="server kind: tgi (default) or vllm")
-    p.add_argument("--docker", default=os.environ.get("DOCKER") or "docker", help="docker CLI command (default $DOCKER or docker)")
+    if host:
+        p.add_argument("--docker", default=os.environ.get("DOCKER") or "docker", help="docker CLI command (default $DOCKER or docker)")
     p.add_argument("--image", default=None, help=f"server image (default tgi {IMAGES['tgi']}, vllm {IMAGES['vllm']})")
-    p.add_argument("--port", type=int, default=8080, help="host port on 127.0.0.1 (default 8080)")
-    p.add_argument("--hf-cache", default=None, help="host Hugging Face cache mounted into the container (default $HF_HOME or ~/.cache/huggingface)")
-    p.add_argument("--gpus", default="all", help="docker --gpus value (default all)")
-    p.add_argument("--shm-size", default="1g", help="docker --shm-size (default 1g, for NCCL)")
+    if host:
+        p.add_argument("--port", type=int, default=8080, help="host port on 127.0.0.1 (default 8080)")
+        p.add_argument("--hf-cache", default=None,
+                       help="host Hugging Face cache mounted into the container (default $HF_HOME or ~/.cache/huggingface)")
+        p.add_argument("--gpus", default="all", help="docker --gpus value (default all)")
+        p.add_argument("--shm-size", default="1g", help="docker --shm-size (default 1g, for NCCL)")
     p.add_argument("--num-shard", type=int, default=None, help="override the roster's shard count")
     p.add_argument("--health-timeout", type=float, default=3600.0, help="seconds to wait for /health (default 3600)")
-    p.add_argument("--poll", type=float, default=5.0, help="seconds between health polls (default 5)")
+    if host:
+        p.add_argument("--poll", type=float, default=5.0, help="seconds between health polls (default 5)")
     p.add_argument("--roster", default=None, help="roster YAML (default $CLUE_ROSTER or the benchmark's bundled roster.yaml)")
 
 
 def options_from(args: argparse.Namespace) -> ServeOptions:
-    kwargs: dict[str, Any] = dict(engine=args.engine, docker=args.docker, image=args.image, port=args.port, gpus=args.gpus,
-                                  shm_size=args.shm_size, num_shard=args.num_shard, health_timeout_s=args.health_timeout,
-                                  poll_s=args.poll)
-    if args.hf_cache:
+    kwargs: dict[str, Any] = dict(engine=args.engine, image=args.image, num_shard=args.num_shard, health_timeout_s=args.health_timeout)
+    kwargs.update({field: getattr(args, name) for name, field in HOST_OPTIONS.items() if hasattr(args, name)})
+    if getattr(args, "hf_cache", None):
         kwargs["hf_cache"] = args.hf_cache
     return ServeOptions(**kwargs)
 

@@ -11,6 +11,7 @@ Failed requests are never stored.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -76,7 +77,9 @@ class Store:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
             self._owner_only()
-        except (sqlite3.DatabaseError, OSError) as exc:
+        except sqlite3.DatabaseError as exc:
+            raise self._error(exc, "open") from None
+        except OSError as exc:
             raise UserError(f"cannot open the response store {self.path} ({exc})", "pass --store PATH to a writable location") from None
 
     def _owner_only(self) -> None:
@@ -90,8 +93,7 @@ class Store:
                 pass  # not ours to change (a shared read-only store): reading still works
 
     def get(self, key: str) -> Completion | None:
-        row = self._db.execute(f"SELECT {_COLUMNS} FROM completions WHERE key = ?", (key,)).fetchone()
-        return None if row is None else _completion(row[1:])
+        return self.get_many([key]).get(key)
 
     def get_many(self, keys: Iterable[str]) -> dict[str, Completion]:
         """The stored completions of `keys` (absent keys are left out): one query per `_CHUNK` keys
@@ -101,7 +103,11 @@ class Store:
         for i in range(0, len(wanted), _CHUNK):
             chunk = wanted[i:i + _CHUNK]
             sql = f"SELECT {_COLUMNS} FROM completions WHERE key IN ({','.join('?' * len(chunk))})"
-            for row in self._db.execute(sql, chunk):
+            try:
+                rows = self._db.execute(sql, chunk).fetchall()
+            except sqlite3.DatabaseError as exc:  # a damaged file: one line saying so
+                raise self._error(exc, "read") from None
+            for row in rows:
                 found[row[0]] = _completion(row[1:])
         return {k: found[k] for k in wanted if k in found}
 
@@ -119,18 +125,33 @@ class Store:
             self._db.execute("COMMIT")
         except sqlite3.DatabaseError as exc:  # disk full, read-only file system, I/O error: one line, nothing half-written
             if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
-            raise self._write_error(exc) from None
+                with contextlib.suppress(sqlite3.DatabaseError):  # a damaged file may refuse this too: the error below says so
+                    self._db.execute("ROLLBACK")
+            raise self._error(exc) from None
 
     def _write(self, sql: str, params: Sequence[Any]) -> sqlite3.Cursor:
         try:
             return self._db.execute(sql, params)
         except sqlite3.DatabaseError as exc:  # disk full, read-only file system, I/O error: one line, nothing half-written
-            raise self._write_error(exc) from None
+            raise self._error(exc) from None
 
-    def _write_error(self, exc: sqlite3.DatabaseError) -> UserError:
-        return UserError(f"cannot write to the response store {self.path} ({exc})",
-                         "free disk space or pass --store PATH to a writable location, then re-run the same command")
+    def _error(self, exc: sqlite3.DatabaseError, doing: str = "write to") -> UserError:
+        """One line naming what SQLite says went wrong (damaged file, full disk, read-only, locked) and its fix."""
+        name, text = getattr(exc, "sqlite_errorname", "") or "", str(exc)
+        if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "malformed" in text or "not a database" in text:
+            return UserError(f"the response store {self.path} is damaged ({exc})",
+                             f"move it aside (mv {self.path} {self.path}.damaged) and re-run the same command (its completions "
+                             f"are requested again), or pass --store PATH")
+        if name.startswith("SQLITE_FULL") or "full" in text:
+            return UserError(f"the disk holding the response store {self.path} is full ({exc})",
+                             "free disk space, then re-run the same command (completions so far are stored)")
+        if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM")) or "readonly" in text or "unable to open" in text:
+            return UserError(f"cannot write to the response store {self.path} ({exc})", "pass --store PATH to a writable location")
+        if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text:
+            return UserError(f"the response store {self.path} is locked by another process ({exc})",
+                             "wait for it to finish, or pass --store PATH to another store")
+        return UserError(f"cannot {doing} the response store {self.path} ({exc})",
+                         "check the disk and the file's permissions (or pass --store PATH), then re-run the same command")
 
     def start_run(self, run_dir: str, record: dict[str, Any]) -> int:
         cur = self._write("INSERT INTO runs (run_dir, started, record) VALUES (?,?,?)", (run_dir, time.time(), json.dumps(record, default=str)))
@@ -140,7 +161,10 @@ class Store:
         self._write("UPDATE runs SET finished = ?, record = ? WHERE rowid = ?", (time.time(), json.dumps(record, default=str), run_id))
 
     def count(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM completions").fetchone()[0])
+        try:
+            return int(self._db.execute("SELECT COUNT(*) FROM completions").fetchone()[0])
+        except sqlite3.DatabaseError as exc:
+            raise self._error(exc, "read") from None
 
     def integrity_ok(self) -> bool:
         return self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -22,13 +22,13 @@ Exit status (clue/verdict.py): 0 all reproduced, 1 something deviates, 4 otherwi
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Iterable, Mapping, Sequence
 
 from clue import verdict as equivalence
 from clue.benchmark import Benchmark
 from clue.published import Published, PublishedModel, PublishedValue, task_settings, task_values
-from clue.rundir import scope_of
+from clue.rundir import edited_titles, scope_of
 from clue.score_rule import PLAIN
 from clue.stats import DEFAULT_REPLICATES, DEFAULT_SEED, Interval, RunIntervals, run_intervals
 
@@ -57,6 +57,7 @@ class Check:
     mdd: float | None = None  # smallest deviation this run could detect (80 % power)
     items_needed: int | None = None  # ~ items for a decisive verdict
     setting: str = ""  # the run's setting the published value is looked up under (zero-shot, k-shot, protocol)
+    edited: bool = False  # rests on results edited after the run (--accept-edited; clue/rundir.py `integrity`)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -237,6 +238,9 @@ def verify_run(bench: Benchmark | None, run: Mapping[str, Any], *, tolerance: fl
     if pm is None:
         checks = [Check(**{**c.as_dict(), "note": "; ".join(x for x in (c.note, "no published model matches this model id") if x)})
                   for c in checks]
+    edited = edited_titles(run)
+    if edited:
+        checks = [replace(c, edited=True) if edited.intersection(group_members.get(c.task, (c.task,))) else c for c in checks]
     return checks
 
 
@@ -275,7 +279,8 @@ def format_table(checks: Sequence[Check], *, show_all: bool = False, margin: flo
             verdict = c.verdict + (f" ({c.direction})" if c.direction else "")
             delta = f"{c.delta:+8.2f}" if c.delta is not None else f"{'—':>8}"
             note = f"  [{_short(c.note, 120)}]" if c.note and c.verdict != "reproduced" else ""
-            lines.append(f"  {c.task:<{tw}}{c.metric:<{mw}}{_fmt(c.reproduced, 11)} {ci:<17}{_fmt(c.published, 9)}{delta}  {verdict}{note}")
+            mark = "  EDITED after the run" if c.edited else ""
+            lines.append(f"  {c.task:<{tw}}{c.metric:<{mw}}{_fmt(c.reproduced, 11)} {ci:<17}{_fmt(c.published, 9)}{delta}  {verdict}{mark}{note}")
         hidden = len(cs) - len(shown)
         if hidden:
             lines.append(f"  (+{hidden} check(s) with no published reference; --all lists them)")

@@ -166,6 +166,9 @@ class TGIEngine(Engine):
             if err.status in (401, 403):
                 raise EndpointError(f"TGI at {self.url} rejected the API key (HTTP {err.status})",
                                     f"set {self.key_env} to the server's --api-key (or --api-key-env NAME)") from None
+            if err.status == 404 and self.url.endswith("/v1"):  # TGI's OpenAI route: --engine tgi wants the root
+                raise EndpointError(f"{self.url} has no /info route: --engine tgi takes the server's root URL, not its OpenAI /v1 path",
+                                    f"drop /v1: --endpoint {self.url[:-3]}") from None
             if err.status == 404:
                 raise EndpointError(f"{self.url} has no /info route: not a TGI server", "use --engine openai for OpenAI-compatible servers") from None
             if err.label == "malformed":  # an answer, but not JSON: a web page, a login portal, another service

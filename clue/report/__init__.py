@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from markupsafe import Markup
 
-from clue.report.load import credentialed_tasks, load_run, load_runs
+from clue.report.load import credentialed_tasks, load_run, load_runs, refuse_edited
 
 if TYPE_CHECKING:
     import jinja2
@@ -87,7 +87,7 @@ def render_html(view: dict[str, Any]) -> str:
 
 def results_csv(rows: list[dict[str, Any]]) -> str:
     fields = ["run", "benchmark", "model", "protocol", "setting", "task", "metric", "value", "ci_low", "ci_high", "n", "partial", "published_model",
-              "published", "published_source", "delta", "verdict", "direction", "note"]
+              "published", "published_source", "delta", "verdict", "direction", "note", "edited"]
     fh = io.StringIO(newline="")
     writer = csv.DictWriter(fh, fieldnames=fields)
     writer.writeheader()
@@ -108,6 +108,7 @@ def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, **options:
     opts = ReportOptions(**options)
     out_dir = ensure_dir(Path(out_dir), "--out")  # before any work: a read-only or wrong --out is one line
     runs = load_runs(list(run_dirs))
+    refuse_edited(runs, opts.accept_edited)  # one line, before any work, unless --accept-edited
     view = build_view(runs, opts)
     # one unit, swapped into place (clue/files.py); owner-only when it shows credentialed text (the rule --redact uses)
     private = not opts.redact and bool(credentialed_tasks({str(s.get("task")) for r in runs for s in r["samples"]}))

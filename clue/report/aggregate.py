@@ -25,7 +25,7 @@ from clue.report.forest import equivalence_view
 from clue.report.load import RunSet, by_benchmark, credentialed_tasks, redact_samples
 from clue.report.samples import sample_rows, samples_per_task
 from clue.report.series import series_view
-from clue.rundir import scope_of
+from clue.rundir import edited_titles, integrity_label, scope_of
 from clue.score_rule import PLAIN, ScoreRule
 from clue.stats import DEFAULT_REPLICATES, DEFAULT_SEED, Interval, compare_runs, run_intervals
 from clue.verdict import rule_text
@@ -47,6 +47,7 @@ class ReportOptions:
     published_model: str | None = None
     include_synthetic: bool = False  # rank synthetic-data runs and plot them in the scatter
     equivalence: float | None = None  # the paired comparisons' equivalence margin (clue compare); None: --margin
+    accept_edited: bool = False  # report runs edited after they were written (marked), instead of refusing them
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -54,6 +55,11 @@ def cell(iv: Interval | None = None, *, value: float | None = None, approx: bool
     if iv is not None:
         return {"value": iv.value, "low": iv.low, "high": iv.high, "partial": iv.partial, "missing": list(iv.missing), "approx": approx}
     return {"value": value, "low": None, "high": None, "partial": False, "missing": [], "approx": approx}
+
+
+def _marked(c: dict[str, Any], edited: set[str]) -> dict[str, Any]:
+    """A cell that rests on results edited after the run (--accept-edited) says so."""
+    return {**c, "edited": sorted(edited)} if edited and c["value"] is not None else c
 
 
 def _task_titles(runs: Sequence[dict[str, Any]], rule: ScoreRule) -> list[str]:
@@ -76,6 +82,7 @@ def _run_info(i: int, run: dict[str, Any], opts: ReportOptions, prices: dict[str
     sc = scope_of(run)
     return {
         "scope": sc, "synthetic": bool(sc["synthetic"]), "subset": bool(sc["subset"]), "scope_label": scope_label(run),
+        "integrity": integrity_label(run), "edited": edited_titles(run),
         "name": run["name"], "dir": run["dir"], "model": model, "protocol": scores.get("protocol"), "color": charts.color(i),
         "bench": bench, "rule": bench.score_rule if bench is not None else PLAIN,
         "published_model": pm_name, "pm": published.models.get(pm_name) if published is not None and pm_name else None,
@@ -130,12 +137,14 @@ def _leaderboard(infos: list[dict[str, Any]], bench: Benchmark | None, opts: Rep
     first = rule.groups[0].id if rule.groups else None  # rows are sorted by the first group's average
     rows = []
     for info in infos:
-        ivs = info["intervals"]
+        ivs, edited = info["intervals"], info["edited"]
         rows.append({"name": info["name"], "kind": "run", "type": "your run", "color": info["color"],
-                     "ranked": _ranked(info, opts), "scope": info["scope_label"],
+                     "ranked": _ranked(info, opts), "scope": info["scope_label"], "integrity": info["integrity"],
                      "detail": f"{info['model']} · {info['protocol']}",
-                     "levels": {g.id: cell(ivs.levels.get(g.id)) if g.id in ivs.levels else cell() for g in rule.groups},
-                     "tasks": {t: cell(ivs.task_scores[t]) if t in ivs.task_scores else cell() for t in rule.task_order}})
+                     "levels": {g.id: _marked(cell(ivs.levels.get(g.id)) if g.id in ivs.levels else cell(), edited & set(g.members))
+                                for g in rule.groups},
+                     "tasks": {t: _marked(cell(ivs.task_scores[t]) if t in ivs.task_scores else cell(), edited & {t})
+                               for t in rule.task_order}})
     for p in _published_rows(bench):
         m = p["model"]
         detail = " · ".join(x for x in (_detail(m, p["approximate"]), p["setting"]) if x)
@@ -201,6 +210,7 @@ def _tasks(infos: list[dict[str, Any]], titles: list[str], bench: Benchmark | No
                          "setting": settings.setting_label(settings.shots_of(info)),
                          "skipped": list(skipped.items()), "task_model": info["model"],
                          "cells": info["intervals"].metrics.get(title, {}), "score": info["intervals"].task_scores.get(title),
+                         "edited": title in info["edited"],
                          "published_model": info["published_model"], "published": pub_values, "checks": checks})
         shown = [m for m in metrics if any(m in r["cells"] or m in r["published"] for r in rows)]
         listed = rule.task_metrics.get(title, ())
@@ -311,6 +321,7 @@ def _section(runset: RunSet, infos: list[dict[str, Any]], opts: ReportOptions, p
     return {
         "name": runset.name, "title": runset.title, "prefix": prefix, "runs": infos, "titles": titles,
         "levels": [g.id for g in rule.groups], "level_titles": rule.group_titles, "task_order": rule.task_order,
+        "members": {g.id: set(g.members) for g in rule.groups},
         "benchmark": bench.name if bench else None, "bench_text": bench_text, "grouped": grouped,
         "no_published": (bench_text.get("no_published") or f"No published {bench.title} numbers are bundled with this kit: "
                          "nothing here is compared with or verified against the paper.")
@@ -335,10 +346,11 @@ def _summary(sections: list[dict[str, Any]]) -> dict[str, Any] | None:
             if have is not None:
                 have["more"] += 1
                 continue
-            ivs = info["intervals"]
+            ivs, edited = info["intervals"], info["edited"]
             row["cells"][sec["name"]] = {"run": info["name"], "setting": settings.setting_label(settings.shots_of(info)),
                                          "scope": info["scope_label"], "more": 0,
-                                         "levels": {g: cell(ivs.levels.get(g)) if g in ivs.levels else cell() for g in sec["levels"]},
+                                         "levels": {g: _marked(cell(ivs.levels.get(g)) if g in ivs.levels else cell(), edited & sec["members"][g])
+                                                    for g in sec["levels"]},
                                          "scored": len(ivs.task_scores), "tasks": len(info["scores"]["tasks"])}
     return {"sections": [{"name": s["name"], "title": s["title"], "prefix": s["prefix"], "levels": s["levels"],
                           "level_titles": s["level_titles"]} for s in sections], "rows": list(models.values())}
@@ -384,5 +396,5 @@ def results_rows(view: dict[str, Any]) -> list[dict[str, Any]]:
                          "value": c.reproduced, "ci_low": c.low, "ci_high": c.high, "n": iv.n if iv else None,
                          "partial": bool(iv and iv.partial), "published_model": c.published_model, "published": c.published,
                          "published_source": c.source, "delta": c.delta, "verdict": c.verdict, "direction": c.direction,
-                         "note": c.note})
+                         "note": c.note, "edited": c.edited})
     return rows

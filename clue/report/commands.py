@@ -36,6 +36,9 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     p.add_argument("--published-model", default=None, metavar="NAME",
                    help="compare with this published model instead of the one matching the run's model id")
+    p.add_argument("--accept-edited", action="store_true",
+                   help="go on when a run's scores.json/samples.jsonl differ from the digests its run.json recorded "
+                        "(edited after the run); the edited results are marked")
 
 
 def add_report_arguments(p: argparse.ArgumentParser) -> None:
@@ -76,7 +79,7 @@ def report_command(args: argparse.Namespace) -> int:
     path = build_report(args.runs, args.out, redact=args.redact, max_samples=args.max_samples, replicates=args.bootstrap,
                         seed=args.seed, tolerance=args.tolerance, prices=args.prices, compare=list(args.compare),
                         published_model=args.published_model, include_synthetic=args.include_synthetic,
-                        equivalence=args.equivalence)
+                        equivalence=args.equivalence, accept_edited=args.accept_edited)
     print(f"report written to {path} (and {path.parent / 'results.csv'})")
     return 0
 
@@ -94,13 +97,16 @@ def verify_command(args: argparse.Namespace) -> int:
     if not args.runs:
         raise ConfigError("clue verify needs at least one run directory", "e.g. clue verify runs/<model>__<protocol>")
     _check_numbers(args)
-    from clue.report.load import by_benchmark, load_runs
+    from clue.report.load import by_benchmark, load_runs, refuse_edited
+    from clue.rundir import integrity_label
     from clue.verify import exit_status, format_table, scope_label, verify_run
 
     checks = []
     scopes = {}
     unverifiable = []
-    for runset in by_benchmark(load_runs(list(args.runs))):
+    runs = load_runs(list(args.runs))
+    refuse_edited(runs, args.accept_edited)
+    for runset in by_benchmark(runs):
         bench = runset.benchmark
         if bench is None or bench.published is None or not bench.published.values:
             what = f"no published {bench.title} numbers are bundled with this kit" if bench is not None else \
@@ -110,7 +116,7 @@ def verify_command(args: argparse.Namespace) -> int:
         for run in runset.runs:
             checks += verify_run(bench, run, tolerance=args.tolerance, published_model=args.published_model,
                                  replicates=args.bootstrap, seed=args.seed)
-            scopes[run["name"]] = scope_label(run)
+            scopes[run["name"]] = "; ".join(x for x in (scope_label(run), integrity_label(run)) if x)
     for line in unverifiable:
         print(line)
     if args.json:

@@ -4,6 +4,10 @@ Each run's benchmark is looked up once, when it is loaded (`run["benchmark"]`: i
 `benchmark`, else the one owning its tasks, else None); `by_benchmark` groups loaded runs into
 `RunSet`s, and everything downstream (stats, verify, the report) takes that benchmark as given.
 
+Tamper evidence: each run's files are checked against the digests its run.json recorded (clue/rundir.py
+`integrity`, kept as `run["integrity"]`); `refuse_edited` stops `clue report`/`verify` with one line when they differ,
+unless --accept-edited, and then the edited tasks are marked wherever they are shown.
+
 Redaction (`--redact`) drops what could carry credentialed source text — prompts (they hold the
 documents), raw and post-processed outputs, references and server error messages — for every task marked
 `credentialed` (and for tasks this kit does not know, to be safe); ids, statuses and scores stay.
@@ -18,7 +22,7 @@ from typing import Any, Sequence
 
 from clue.benchmark import Benchmark, for_run
 from clue.errors import DataError
-from clue.rundir import scope
+from clue.rundir import integrity, integrity_label, scope
 
 REDACTED_FIELDS = ("prompt", "raw_output", "output", "reference", "error")  # servers may echo input in errors
 
@@ -50,10 +54,11 @@ def load_run(run_dir: str | Path) -> dict[str, Any]:
         raise DataError(f"{run_dir} holds run.json/samples.jsonl of an unexpected shape", "re-run `clue run` with the same options to rewrite it")
     if not isinstance(scores, dict) or not isinstance(scores.get("tasks"), dict):
         raise DataError(f"{run_dir / 'scores.json'} has no 'tasks' object", "re-run `clue run` with the same options to rewrite it")
+    checked = integrity(scores, samples, record)  # before anything below fills in a default
     scores.setdefault("model", record.get("model", run_dir.name))
     scores.setdefault("protocol", record.get("protocol", "?"))
     return {"dir": str(run_dir), "name": run_dir.resolve().name or str(run_dir), "scores": scores, "record": record, "samples": samples,
-            "scope": scope(scores, record), "benchmark": for_run(scores)}
+            "scope": scope(scores, record), "benchmark": for_run(scores), "integrity": checked}
 
 
 def load_runs(run_dirs: list[str | Path]) -> list[dict[str, Any]]:
@@ -66,6 +71,19 @@ def load_runs(run_dirs: list[str | Path]) -> list[dict[str, Any]]:
         if seen[base] > 1:
             run["name"] = f"{base} ({seen[base]})"
     return runs
+
+
+def refuse_edited(runs: Sequence[dict[str, Any]], accept_edited: bool = False) -> None:
+    """One line naming the first run whose files differ from their recorded digests, unless `accept_edited`."""
+    if accept_edited:
+        return
+    for run in runs:
+        edited = (run.get("integrity") or {}).get("edited") or {}
+        if not edited:
+            continue
+        raise DataError(f"{run['dir']}: {integrity_label(run)} — the files differ from the digests run.json recorded",
+                        "re-run `clue run` with the same command to rewrite it, or pass --accept-edited to go on "
+                        "with the edited results marked")
 
 
 @dataclass(frozen=True)

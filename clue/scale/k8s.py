@@ -155,7 +155,8 @@ def _diff(a: Any, b: Any, path: str = "") -> list[str]:
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("k8s", help="Kubernetes: write Indexed Job manifests (one index per roster model)")
     actions = p.add_subparsers(dest="k8s_action", required=True)
-    m = actions.add_parser("manifest", help="write the manifests (YAML) to stdout or --out")
+    m = actions.add_parser("manifest", help="write the manifests (YAML) to stdout or --out",
+                           allow_abbrev=False)  # --hf-cache (a host folder, docker only) must not pass as --hf-cache-pvc
     m.add_argument("--models", default="", help="roster names, space- or comma-separated (default: every model with an hf_id)")
     m.add_argument("--out", default=None, help="write here instead of stdout")
     m.add_argument("--pvc", default="clue-results", help="PersistentVolumeClaim for runs and data (default clue-results)")
@@ -164,10 +165,20 @@ def add_parser(sub: Any) -> None:
     m.add_argument("--hf-cache-pvc", default=None, help="claim for the Hugging Face cache (default: emptyDir per pod)")
     m.add_argument("--kit-image", default=KIT_IMAGE, help=f"the kit's image in your registry (default {KIT_IMAGE})")
     m.add_argument("--namespace", default=None)
-    m.add_argument("--parallelism", type=int, default=None, help="pods at once per Job (default: all)")
+    m.add_argument("--parallelism", type=_at_least_one, default=None, help="pods at once per Job (default: all)")
     m.add_argument("--no-validate", action="store_true", help="skip the check against the kubernetes client's models")
     m.add_argument("reproduce_args", nargs="*", help="after --: extra python -m clue.reproduce options (e.g. --tasks mednli)")
-    serve.add_options(m)
+    serve.add_options(m, host=False)  # the pods start their own server: host-only (docker) options do not apply
+
+
+def _at_least_one(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (got {n}); leave it out to run every pod at once")
+    return n
 
 
 def cmd_k8s(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shlex
 import sys
 import time
@@ -71,6 +72,17 @@ def gpus_for(model: RosterModel, opts: serve.ServeOptions) -> int:
     return opts.num_shard or model.num_shard
 
 
+def requested_gpus(so: SlurmOptions, gpus: int) -> int:
+    """GPUs each task asks Slurm for: none with --no-gpus or --runtime none (the servers run elsewhere)."""
+    return 0 if so.no_gpus or so.runtime == "none" else gpus
+
+
+def gpu_text(so: SlurmOptions, gpus: int) -> str:
+    n = requested_gpus(so, gpus)
+    why = "--no-gpus" if so.no_gpus else "--runtime none"
+    return f"{n} GPU(s) each" if n else f"no GPU requested ({why})"
+
+
 def _directives(so: SlurmOptions, *, time_limit: str | None, extra: tuple[str, ...]) -> list[str]:
     lines = [sbatch_option("partition", so.partition) if so.partition else "", sbatch_option("account", so.account) if so.account else "",
              sbatch_option("qos", so.qos) if so.qos else "", sbatch_option("time", time_limit) if time_limit else ""]
@@ -83,7 +95,7 @@ def array_script(models: list[RosterModel], gpus: int, sub_dir: Path, so: SlurmO
     head = [sbatch_option("job-name", f"{so.job_name}-g{gpus}"),
             f"--array=0-{len(models) - 1}" + (f"%{so.max_parallel}" if so.max_parallel else ""),
             sbatch_option("output", f"{logs}/{so.job_name}-%A_%a.out"), sbatch_option("chdir", workdir), "--ntasks=1", "--export=ALL"]
-    if gpus and not so.no_gpus and so.runtime != "none":
+    if requested_gpus(so, gpus):
         head.append(sbatch_option("gres", f"{so.gres}:{gpus}"))
     if so.cpus_per_task:
         head.append(f"--cpus-per-task={so.cpus_per_task}")
@@ -93,7 +105,7 @@ def array_script(models: list[RosterModel], gpus: int, sub_dir: Path, so: SlurmO
     names = " ".join(shlex.quote(m.name) for m in models)
     return "\n".join([
         "#!/bin/bash", *directives,
-        f"# written by `clue slurm submit` (submission {sub_dir.name}): one task per model, {gpus} GPU(s) each;",
+        f"# written by `clue slurm submit` (submission {sub_dir.name}): one task per model, {gpu_text(so, gpus)};",
         "# each task = the single-machine loop for its model (server up, every task with data, server down), resumable.",
         "# Secrets (HF_TOKEN) come from the submitting environment (sbatch --export=ALL), never from this file.",
         f"MODELS=({names})",
@@ -115,11 +127,31 @@ def merge_script(sub_dir: Path, so: SlurmOptions, workdir: Path) -> str:
 
 # --- Slurm commands -------------------------------------------------------------------------------
 
+NOT_A_CLUSTER = ("could not establish a configuration source", "unable to contact slurm controller", "s_p_parse_file",
+                 "slurm.conf", "fetch_config", "zero bytes were transmitted or received")
+SBATCH_OPTIONS = ("partition", "account", "qos", "time", "mem", "gres", "constraint", "cpus-per-task", "job-name")
+
+
+def sbatch_failure(script: Path, output: str) -> UserError:
+    """One line for a failed sbatch: not on a cluster (no configuration, no controller), an option sbatch names, or
+    what sbatch said."""
+    lines = output.strip().splitlines()
+    last = lines[-1] if lines else "no output"
+    low = output.lower()
+    if any(sign in low for sign in NOT_A_CLUSTER):
+        return UserError(f"sbatch {script.name} failed: this machine is not on a Slurm cluster, or its controller is down ({last})",
+                         "run `clue slurm submit` on the cluster's login node (`scontrol ping` answers there), "
+                         f"or pass --write-only to only write the scripts (the script is {script})")
+    named = [o for o in SBATCH_OPTIONS if re.search(rf"\b{re.escape(o)}\b", last.lower())]
+    if named:
+        return UserError(f"sbatch {script.name} failed: {last}", f"fix --{named[0]} (the script is {script})")
+    return UserError(f"sbatch {script.name} failed: {last}", f"fix what sbatch reports, then submit again (the script is {script})")
+
+
 def sbatch(script: Path, *options: str) -> str:
     proc = slurm_cmd("sbatch", "--parsable", *options, str(script))
     if proc.returncode != 0:
-        last = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise UserError(f"sbatch {script.name} failed: {last[0]}", f"fix the option it names (the script is {script})")
+        raise sbatch_failure(script, proc.stderr or proc.stdout)
     return proc.stdout.strip().split(";")[0]
 
 
@@ -135,9 +167,15 @@ def submit(reproduce_argv: list[str], so: SlurmOptions, *, write_only: bool = Fa
     one_line("--runs", str(Path(args.runs).resolve()))  # both end up in every script (--output, --chdir)
     one_line("the working directory", str(Path.cwd()))
     opts = serve.options_from(args)
-    models = load_roster(args.roster).select(args.models)
+    roster = load_roster(args.roster)
+    models = reproduce.select_models(args, roster)
     for m in models:
         m.require_hf_id()
+    if args.endpoints and so.runtime != "none":
+        raise ConfigError(f"--endpoints names servers already up, but --runtime {so.runtime} starts one per model",
+                          "pass --runtime none (or drop --endpoints)")
+    if so.runtime == "none":  # the tasks add --no-serve; each model's server must be known now, not after queueing
+        reproduce.check_endpoints(argparse.Namespace(**{**vars(args), "no_serve": True}), models, roster)
     previous = latest_submission(args.runs)
     if previous is not None and not write_only:
         active = queued(_job_ids(load_submission(previous)))
@@ -176,7 +214,7 @@ def submit(reproduce_argv: list[str], so: SlurmOptions, *, write_only: bool = Fa
         job = sbatch(path)
         sub["arrays"].append({"job_id": job, "gpus": gpus, "models": [m.name for m in group], "script": str(path)})
         _save(sub_dir, sub)
-        print(f"clue: submitted array {job} ({len(group)} model(s), {gpus} GPU(s) each): {', '.join(m.name for m in group)}")
+        print(f"clue: submitted array {job} ({len(group)} model(s), {gpu_text(so, gpus)}): {', '.join(m.name for m in group)}")
     deps = ":".join(a["job_id"] for a in sub["arrays"])
     merge_job = sbatch(merge_path, f"--dependency=afterany:{deps}")
     sub["merge"] = {"job_id": merge_job, "script": str(merge_path)}
@@ -210,7 +248,8 @@ def add_parser(sub: Any) -> None:
     s.add_argument("--merge-sbatch-line", action="append", default=[], help="extra #SBATCH option for the merge job")
     s.add_argument("--merge-time", default="01:00:00", help="merge job time limit (default 01:00:00)")
     s.add_argument("--runtime", choices=RUNTIMES, default="docker",
-                   help="docker (or podman via --docker podman after --), apptainer, or none (a server is already up at --port)")
+                   help="docker (or podman via --docker podman after --), apptainer, or none (servers already up: at --port on "
+                        "each node, or per model with --endpoints FILE after --)")
     s.add_argument("--apptainer", default="apptainer", help="apptainer command (default apptainer)")
     s.add_argument("--job-name", default="clue", help="job name prefix (default clue)")
     s.add_argument("--write-only", action="store_true", help="write the scripts, submit nothing")

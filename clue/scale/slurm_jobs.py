@@ -3,7 +3,8 @@
     python -m clue.scale.slurm_jobs task SUBMISSION_DIR MODEL   # one array task: the reproduce loop for MODEL
     python -m clue.scale.slurm_jobs merge SUBMISSION_DIR        # after all tasks: report, verification, status table
 
-A task picks a free port on its node, runs `clue.reproduce` for its model with that model's own store
+A task picks a free port on its node for the server it starts (with `--runtime none` it uses the servers the
+user named: `--port`, or the model's `--endpoints` entry), runs `clue.reproduce` for its model with that model's own store
 (`<runs>/<model>/store.sqlite`) and no report, and records job id, host, log path, times and exit code in
 `<runs>/.slurm/tasks/<model>.json`. The merge decides each model's state from the run directories
 themselves (a finished run with the submitted settings, as the loop's resume check does) and the task
@@ -56,10 +57,12 @@ def run_task(sub_dir: Path, model_name: str) -> int:
     sub = load_submission(sub_dir)
     model = load_roster(reproduce.parse_args(sub["reproduce_args"]).roster).get(model_name)
     job, index = os.environ.get("SLURM_ARRAY_JOB_ID", "?"), os.environ.get("SLURM_ARRAY_TASK_ID", "?")
-    port = free_port()
     runs = Path(sub["runs"])
-    argv = [*sub["reproduce_args"], "--models", model.name, "--no-report", "--port", str(port),
-            "--store", str(runs / model.slug / "store.sqlite")]
+    argv = [*sub["reproduce_args"], "--models", model.name, "--no-report", "--store", str(runs / model.slug / "store.sqlite")]
+    # a server this task starts gets a free port of its node; an existing one (--runtime none) is where the user said
+    port = None if sub.get("runtime") == "none" else free_port()
+    if port is not None:
+        argv += ["--port", str(port)]
     record = {"model": model.name, "submission": sub["submission"], "job": f"{job}_{index}", "host": socket.gethostname(),
               "log": str(state_dir(runs) / "logs" / f"{sub.get('job_name', 'clue')}-{job}_{index}.out"),
               "started": time.time(), "status": "running", "port": port}
@@ -67,7 +70,8 @@ def run_task(sub_dir: Path, model_name: str) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     (runs / model.slug).mkdir(parents=True, exist_ok=True)
     _write_json(path, record)
-    print(f"clue: slurm task {record['job']} on {record['host']}: {model.name} (port {port})", flush=True)
+    print(f"clue: slurm task {record['job']} on {record['host']}: {model.name} "
+          f"({f'port {port}' if port is not None else 'its server already up'})", flush=True)
     server = None
     try:
         with serve.sigterm_as_interrupt():  # Slurm's time limit / scancel send SIGTERM first

@@ -197,7 +197,7 @@ def test_demo_report_in_headless_chromium(tmp_path: Path):
     poisoned = next(i for i, s in enumerate(lines) if s["task"] == "meqsum")
     lines[poisoned]["output"] = f"{XSS_SCRIPT} then {XSS_IMG}"
     samples.write_text("".join(json.dumps(x) + "\n" for x in lines))
-    rebuilt = run_clue("report", str(tmp_path / "runs" / "demo"), "--out", str(tmp_path / "reports" / "demo"))
+    rebuilt = run_clue("report", str(tmp_path / "runs" / "demo"), "--out", str(tmp_path / "reports" / "demo"), "--accept-edited")
     assert rebuilt.returncode == 0, rebuilt.stderr
     report = tmp_path / "reports" / "demo" / "index.html"
     url = report.resolve().as_uri()

@@ -13,7 +13,8 @@ from clue.errors import ConfigError
 def need(path: str | Path) -> Path:
     path = Path(path)
     if not path.exists():
-        raise ConfigError(f"data file {path} not found", "fetch the dataset (see `clue data`) or pass the file's path")
+        raise ConfigError(f"data file {path} not found",
+                          "fetch it (`clue data status` says how), or put the release file there (--data-dir sets the data folder)")
     return path
 
 
