@@ -91,7 +91,7 @@ def load_endpoints(path: str | None, roster: Any) -> dict[str, str]:
     import yaml
 
     from clue.errors import ConfigError
-    from clue.scale.checks import one_line
+    from clue.script_values import one_line
 
     try:
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))

@@ -31,7 +31,7 @@ import yaml
 from clue import serve
 from clue.errors import ConfigError
 from clue.roster import RosterModel, load_roster
-from clue.scale.checks import one_line
+from clue.script_values import one_line
 
 ENTRYPOINT = {"tgi": ["/tgi-entrypoint.sh"], "vllm": ["vllm", "serve"]}  # the images' own entrypoints
 SERVER_PORT = 8080

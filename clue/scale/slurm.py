@@ -32,8 +32,8 @@ from typing import Any
 from clue import reproduce, serve
 from clue.errors import ConfigError, UserError
 from clue.roster import RosterModel, load_roster
-from clue.scale.checks import one_line, sbatch_option
 from clue.scale.slurm_state import latest_submission, load_submission, queued, slurm_cmd, state_dir
+from clue.script_values import one_line, sbatch_option
 
 RUNTIMES = ("docker", "apptainer", "none")
 
