@@ -44,40 +44,42 @@ def ensure_dir(path: Path, what: str) -> Path:
 
 
 def write_text(path: Path, text: str, *, what: str) -> None:
-    """Write `text` to `path` (its folder created) whole or not at all (staged beside it, then renamed; 0644);
-    any OS error is one line naming `what`."""
+    """Write `text` to `path` (its folder created) whole or not at all (`_replace`, 0644); any OS error is one
+    line naming `what`."""
     if path.is_dir():
         raise UserError(f"{what} {path} is a folder", f"pass {what} a file name")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.unlink(missing_ok=True)
-        _put(tmp, text, private=False)
-        os.replace(tmp, path)
+        _replace(path, text, private=False)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
         raise _fail(path, what, exc) from None
 
 
 def write_atomic(path: Path, text: str, *, private: bool = True) -> None:
-    """Replace `path` whole or not at all (a temporary file in the same folder, then a rename; the folder is
-    created). `private` (the default): owner-only (0600), as run files can hold credentialed text; else 0644.
-    A disk-full or read-only error is one line."""
-    tmp = None
+    """Replace `path` whole or not at all (`_replace`). `private` (the default): owner-only (0600), as run files
+    can hold credentialed text; else 0644. A disk-full or read-only error is one line."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")  # 0600
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        _replace(path, text, private=private)
+    except OSError as exc:  # disk full, read-only: the old file stays whole, the completions stay in the store
+        raise UserError(f"cannot write {path} ({exc.strerror or exc})",
+                        "free disk space or fix permissions, then re-run the same command (completions are in the store)") from None
+
+
+def _replace(path: Path, data: str | bytes, *, private: bool) -> None:
+    """The one staging step of both single-file writers: a temporary file in the same folder (the folder created),
+    written in full, then renamed over `path`; on any OSError the temporary file is removed and the error raised.
+    (No fsync: a crash of the process leaves the old file or the new one; `write_folder` syncs, being one unit.)"""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # 0600
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
         if not private:
             os.chmod(tmp, 0o644)
         os.replace(tmp, path)
-    except OSError as exc:  # disk full, read-only: the old file stays whole, the completions stay in the store
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-        raise UserError(f"cannot write {path} ({exc.strerror or exc})",
-                        "free disk space or fix permissions, then re-run the same command (completions are in the store)") from None
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _put(path: Path, data: str | bytes, private: bool) -> None:
