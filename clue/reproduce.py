@@ -29,6 +29,7 @@ from typing import Any
 
 from clue import serve
 from clue.errors import UserError
+from clue.files import write_atomic
 from clue.roster import RosterModel, load_roster
 from clue.secrets import redact
 
@@ -193,10 +194,7 @@ def is_finished(model: RosterModel, args: argparse.Namespace, opts: serve.ServeO
 
 
 def _write_marker(out: Path, data: dict[str, Any]) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = out / (MARKER + ".tmp")
-    tmp.write_text(json.dumps(redact(data), indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, out / MARKER)
+    write_atomic(out / MARKER, json.dumps(redact(data), indent=2, default=str) + "\n", private=False)
 
 
 def _run(cmd: list[str]) -> int:

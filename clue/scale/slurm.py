@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shlex
 import sys
@@ -31,6 +30,7 @@ from typing import Any
 
 from clue import reproduce, serve
 from clue.errors import ConfigError, UserError
+from clue.files import write_atomic
 from clue.roster import RosterModel, load_roster
 from clue.scale.slurm_state import latest_submission, load_submission, queued, slurm_cmd, state_dir
 from clue.script_values import one_line, sbatch_option
@@ -225,9 +225,7 @@ def submit(reproduce_argv: list[str], so: SlurmOptions, *, write_only: bool = Fa
 
 
 def _save(sub_dir: Path, sub: dict[str, Any]) -> None:
-    tmp = sub_dir / "submit.json.tmp"
-    tmp.write_text(json.dumps(sub, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, sub_dir / "submit.json")
+    write_atomic(sub_dir / "submit.json", json.dumps(sub, indent=2) + "\n", private=False)
 
 
 # --- command line ---------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from typing import Any
 
 from clue import reproduce, serve
 from clue.errors import UserError
+from clue.files import write_atomic
 from clue.roster import load_roster
 from clue.scale.slurm_state import job_state, latest_submission, load_submission, queued, state_dir
 from clue.secrets import redact
@@ -36,9 +37,7 @@ def free_port() -> int:
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(data, indent=2) + "\n", private=False)
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
