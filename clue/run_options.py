@@ -19,14 +19,15 @@ def _engine(value: str) -> str:
     raise argparse.ArgumentTypeError(f"unknown engine {value!r}; {hint}")
 
 
-def _positive_int(name: str):
+def positive_int(hint: str = ""):
+    """An argparse type: a whole number of at least 1; `hint` is added to the refusal (e.g. what leaving it out does)."""
     def parse(value: str) -> int:
         try:
             n = int(value)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
         if n < 1:
-            raise argparse.ArgumentTypeError(f"must be at least 1 (got {n})")
+            raise argparse.ArgumentTypeError(f"must be at least 1 (got {n}){'; ' + hint if hint else ''}")
         return n
     return parse
 
@@ -105,8 +106,8 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
                         "sampling --seed); several (0,1,2) run one draw each and report the mean ± sd per task")
     p.add_argument("--data-dir", default="data", type=Path, help="folder holding <task>/<original file name> (default: data)")
     p.add_argument("--synthetic", action="store_true", help="use the bundled synthetic samples instead of --data-dir")
-    p.add_argument("--limit", type=_positive_int("--limit"), default=None, help="evaluate only the first N items per task")
-    p.add_argument("--concurrency", type=_positive_int("--concurrency"), default=None,
+    p.add_argument("--limit", type=positive_int(), default=None, help="evaluate only the first N items per task")
+    p.add_argument("--concurrency", type=positive_int(), default=None,
                    help="requests in flight (default: follow the server — the limit it states (TGI's max_concurrent_requests, "
                         "llama.cpp's slots), else grow while throughput grows; on 429/503 halve, or go back to the last "
                         "number that ran clean)")
@@ -122,7 +123,7 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=None, help="sampling seed")
     p.add_argument("--max-failures", type=_max_failures, default="0",
                    help="failed requests tolerated: a count or a fraction like 0.01 / 1%% (default 0)")
-    p.add_argument("--max-attempts", type=_positive_int("--max-attempts"), default=6,
+    p.add_argument("--max-attempts", type=positive_int(), default=6,
                    help="attempts per request, first included, for errors other than an outage (default 6)")
     p.add_argument("--retry-budget", type=_non_negative("--retry-budget"), default=600.0, metavar="SECONDS",
                    help="how long one request keeps retrying while the server is away (connection refused, HTTP 502/503/504), "

@@ -31,6 +31,7 @@ import yaml
 from clue import serve
 from clue.errors import ConfigError
 from clue.roster import RosterModel, load_roster
+from clue.run_options import positive_int
 from clue.script_values import one_line
 
 ENTRYPOINT = {"tgi": ["/tgi-entrypoint.sh"], "vllm": ["vllm", "serve"]}  # the images' own entrypoints
@@ -165,20 +166,11 @@ def add_parser(sub: Any) -> None:
     m.add_argument("--hf-cache-pvc", default=None, help="claim for the Hugging Face cache (default: emptyDir per pod)")
     m.add_argument("--kit-image", default=KIT_IMAGE, help=f"the kit's image in your registry (default {KIT_IMAGE})")
     m.add_argument("--namespace", default=None)
-    m.add_argument("--parallelism", type=_at_least_one, default=None, help="pods at once per Job (default: all)")
+    m.add_argument("--parallelism", type=positive_int("leave it out to run every pod at once"), default=None,
+                   help="pods at once per Job (default: all)")
     m.add_argument("--no-validate", action="store_true", help="skip the check against the kubernetes client's models")
     m.add_argument("reproduce_args", nargs="*", help="after --: extra python -m clue.reproduce options (e.g. --tasks mednli)")
     serve.add_options(m, host=False)  # the pods start their own server: host-only (docker) options do not apply
-
-
-def _at_least_one(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1 (got {n}); leave it out to run every pod at once")
-    return n
 
 
 def cmd_k8s(args: argparse.Namespace) -> int:
