@@ -5,6 +5,7 @@
   staged in a temporary sibling folder and swapped into place in one step, so a crash or a full disk leaves the
   old complete set or the new one, never a truncated or 0-byte file and never a mix.
 - `private` (decided by the caller from the tasks' access level): files 0600 and folders 0700, else 0644/0755.
+- `file_sha256(path)`: the sha256 of a file's bytes, the one hash every data check and cache key uses.
 A read-only file system, a missing permission, a full disk, or a file where a folder is expected (and the
 reverse) is the user's to fix: it becomes a `UserError` naming the option and the path.
 """
@@ -12,9 +13,9 @@ reverse) is the user's to fix: it becomes a `UserError` naming the option and th
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import glob
+import hashlib
 import os
 import shutil
 import tempfile
@@ -22,6 +23,15 @@ from pathlib import Path
 from typing import Mapping
 
 from clue.errors import UserError
+
+
+def file_sha256(path: Path | str) -> str:
+    """Hex sha256 of the file's bytes, read in 1 MiB blocks; OSError when it cannot be read."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _fail(path: Path, what: str, exc: OSError) -> UserError:
@@ -94,6 +104,8 @@ def _put(path: Path, data: str | bytes, private: bool) -> None:
 
 def _exchange(a: Path, b: Path) -> bool:
     """Swap two existing paths in one step (Linux renameat2 RENAME_EXCHANGE); False where the system cannot."""
+    import ctypes  # only where a folder is swapped in (reports, exports): not on `clue run`'s start-up path
+
     try:
         renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
     except (OSError, AttributeError):

@@ -14,7 +14,6 @@ file is parsed as before.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -22,6 +21,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Callable, Iterator
+
+from clue.files import file_sha256
 
 _dir: ContextVar[Path | None] = ContextVar("clue_parsed_cache_dir", default=None)
 
@@ -34,14 +35,6 @@ def caching(folder: Path | None) -> Iterator[None]:
         yield
     finally:
         _dir.reset(token)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def records(path: Path, parse: Callable[[Path], list[dict[str, Any]]], version: str) -> list[dict[str, Any]]:
@@ -78,4 +71,4 @@ def _write(target: Path, data: dict[str, Any]) -> None:
             Path(tmp).unlink(missing_ok=True)
 
 
-__all__ = ["caching", "records", "file_sha256"]
+__all__ = ["caching", "records"]

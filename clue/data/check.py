@@ -13,9 +13,10 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from clue.data.lock import bundled, expected, sha256_file
+from clue.data.lock import bundled, expected
 from clue.datafiles import DataFile
 from clue.errors import ConfigError, DataError
+from clue.files import file_sha256
 from clue.tasks import Task
 
 
@@ -44,7 +45,7 @@ def check_run_data(benchmark: str | None, tasks: Sequence[Task], data_dir: Path,
         if path.is_dir():
             files[item.dest] = {"path": str(path), "sha256": None, "expected": None, "check": "directory (not hashed)"}
             continue
-        got = sha256_file(path)
+        got = file_sha256(path)
         want, origin = expected(item, data_dir)
         if not own:
             check = "another copy (not the release): not compared"
@@ -62,7 +63,7 @@ def check_run_data(benchmark: str | None, tasks: Sequence[Task], data_dir: Path,
         for name in task.files:
             local = data_dir / task.name / name
             if f"{task.name}/{name}" not in files and local.is_file():
-                files[f"{task.name}/{name}"] = {"path": str(local), "sha256": sha256_file(local), "expected": None,
+                files[f"{task.name}/{name}"] = {"path": str(local), "sha256": file_sha256(local), "expected": None,
                                                 "check": "no known sha256"}
     if bad and not allow_mismatch:
         dest, where, want, got = bad[0]

@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from clue.data.http import NO_CREDENTIALS_FIX, Credentials, download, hub_download, physionet_base, physionet_credentials, upstream_sums
-from clue.data.lock import expected, record, sha256_file
+from clue.data.lock import expected, record
 from clue.datafiles import DataFile, HubFile, PhysioNet, Url, mirrored
 from clue.errors import DataError
+from clue.files import file_sha256
 
 DOWNLOADS = ".downloads"
 HUB_CACHE = ".cache/huggingface"
@@ -67,7 +68,7 @@ def _url_archive(src: Url, item: DataFile, data_dir: Path, creds: Credentials | 
 
 
 def _check_archive(archive: Path, want: str | None, owned: bool) -> None:
-    if want and (got := sha256_file(archive)) != want:
+    if want and (got := file_sha256(archive)) != want:
         if owned:
             archive.unlink(missing_ok=True)
         raise DataError(f"sha256 of the downloaded archive {archive.name} is {got}, expected {want} (discarded)",
@@ -82,7 +83,7 @@ def fetch_one(item: DataFile, data_dir: Path, *, creds: Credentials | None, say:
     target = data_dir / item.dest
     known, origin = expected(item, data_dir)
     if target.is_file() and not force:
-        if known and (got := sha256_file(target)) != known:
+        if known and (got := file_sha256(target)) != known:
             raise DataError(f"{target} is present but its sha256 {got} differs from {known} ({origin})",
                             "delete it and run `clue data fetch` again (or --force)")
         say(f"{item.dest}: present{' (sha256 ok)' if known else ''}")
@@ -128,7 +129,7 @@ def fetch_one(item: DataFile, data_dir: Path, *, creds: Credentials | None, say:
         url = f"{physionet_base()}/{path}"
         say(f"{item.dest}: fetching {url}")
         made = download(url, part, item, creds, say)
-    digest = sha256_file(made)
+    digest = file_sha256(made)
     if known and digest != known and not accept_new:
         made.unlink(missing_ok=True)
         raise DataError(f"sha256 of the downloaded {item.dest} is {digest}, expected {known} ({origin}; file discarded)",

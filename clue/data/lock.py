@@ -7,7 +7,6 @@ check against it), and a mark on directories the kit filled with bundled samples
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from pathlib import Path
@@ -19,15 +18,6 @@ from clue.files import write_atomic
 
 LOCK = "clue-data.lock.json"
 LEGACY = "checksums.json"
-CHUNK = 1 << 20
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for block in iter(lambda: fh.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _read(path: Path) -> dict[str, Any]:

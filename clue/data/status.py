@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clue.data.http import physionet_credentials
-from clue.data.lock import expected, sha256_file
+from clue.data.lock import expected
 from clue.datafiles import DataFile, HubFile, PhysioNet
+from clue.files import file_sha256
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def status(data_dir: Path, *, verify: bool = True, benchmark: str | None = None)
         want, origin = expected(item, data_dir) if item else (None, "")
         if want is None or not verify:
             out.append(FileStatus(task, dest, "present", "no known sha256" if want is None else "", "", build_input, role))
-        elif (got := sha256_file(path)) == want:
+        elif (got := file_sha256(path)) == want:
             ok = "sha256 ok" + (f" ({origin})" if origin != "the kit" else "")
             out.append(FileStatus(task, dest, "present", ok, "", build_input, role))
         else:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from clue import parsed_cache
+from clue import files, parsed_cache
 from clue.benchmarks.clue.tasks import TASKS
 
 HEAVY = ("openai", "pandas", "openpyxl", "rouge_score", "nltk", "matplotlib", "transformers", "numpy", "torch",
@@ -62,7 +62,7 @@ def test_meqsum_is_parsed_once_and_then_read_from_its_copy(synthetic_dir, cache,
     assert len(calls) == 1 and first == second and len(first) > 3
     (copy,) = cache.iterdir()
     assert stat.S_IMODE(copy.stat().st_mode) == 0o600 and stat.S_IMODE(cache.stat().st_mode) == 0o700
-    assert json.loads(copy.read_text())["sha256"] == parsed_cache.file_sha256(task.path(synthetic_dir))
+    assert json.loads(copy.read_text())["sha256"] == files.file_sha256(task.path(synthetic_dir))
 
 
 def test_a_changed_source_file_is_parsed_again(synthetic_dir, cache, monkeypatch):
