@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -51,25 +52,33 @@ def import_ids(runs: list[Path], key: dict) -> set[str]:
     return {str(json.loads(b).get("import") or json.loads(b)["imported"]) for b in stored(runs, key)}
 
 
-def test_a_full_disk_during_import_changes_no_run(rated, monkeypatch):
-    runs, key, key_path, back_a, back_b = rated
-    import_ratings([back_a], key_path)
-    old = stored(runs, key)
+@contextmanager
+def full_disk_on_file(nth: int, monkeypatch):
+    """Inside the block, the nth file opened through os.fdopen fails its write as a full disk would."""
     real_fdopen, opened = os.fdopen, []
 
-    def full_disk_on_the_second_file(fd, *args, **kwargs):
+    def fdopen(fd, *args, **kwargs):
         fh = real_fdopen(fd, *args, **kwargs)
         opened.append(fd)
-        if len(opened) == 2:
+        if len(opened) == nth:
             def write(_data):
                 raise OSError(28, "No space left on device")
             fh.write = write
         return fh
 
-    monkeypatch.setattr(os, "fdopen", full_disk_on_the_second_file)
-    with pytest.raises(UserError):
+    monkeypatch.setattr(os, "fdopen", fdopen)
+    try:
+        yield
+    finally:
+        monkeypatch.setattr(os, "fdopen", real_fdopen)
+
+
+def test_a_full_disk_during_import_changes_no_run(rated, monkeypatch):
+    runs, key, key_path, back_a, back_b = rated
+    import_ratings([back_a], key_path)
+    old = stored(runs, key)
+    with full_disk_on_file(2, monkeypatch), pytest.raises(UserError):
         import_ratings([back_b], key_path)
-    monkeypatch.setattr(os, "fdopen", real_fdopen)
     assert stored(runs, key) == old  # every run keeps the old import
     assert [p.name for r in runs for p in (r / "ratings").iterdir()] == [f"{key['export']}.json"] * len(runs)  # no temp left
 
@@ -126,21 +135,8 @@ def test_an_interrupted_export_can_be_run_again(tmp_path: Path, monkeypatch):
     args = ["ratings", "export", *map(str, runs), "--task", "meqsum", "--n", "12", "--seed", "7", "--raters", "2"]
     whole = export(tmp_path, runs, out="whole")
     out = tmp_path / "exp"
-    real_fdopen, opened = os.fdopen, []
-
-    def full_disk_on_the_third_file(fd, *a, **k):
-        fh = real_fdopen(fd, *a, **k)
-        opened.append(fd)
-        if len(opened) == 3:
-            def write(_data):
-                raise OSError(28, "No space left on device")
-            fh.write = write
-        return fh
-
-    monkeypatch.setattr(os, "fdopen", full_disk_on_the_third_file)
-    with pytest.raises(UserError):
+    with full_disk_on_file(3, monkeypatch), pytest.raises(UserError):
         do_export(load_runs(runs), out, task="meqsum", n=12, seed=7, raters=2, rubric=load_rubric(None))
-    monkeypatch.setattr(os, "fdopen", real_fdopen)
     assert not (out / "key" / "key.json").exists()
     for nth in (1, 4, 8):  # kill -9 part-way through (8 files: 2 raters × 3, README, key)
         proc = subprocess.run([sys.executable, "-c", KILLER, "fdopen", str(nth), *args, "--out", str(out)],
