@@ -62,14 +62,15 @@ def score_task(task: Task, split: Split, requests: list[Request], done: dict[str
     empty = sum(1 for ln in lines if ln["raw_output"] is not None and not ln["raw_output"].strip())
     length = sum(1 for ln in lines if ln["raw_output"] is not None and ln["finish_reason"] == "length")
     fewshot = _fewshot(split)
-    metrics = task.aggregate(per_sample, profile)
-    if split.draws:
+    if split.draws:  # several few-shot seeds: each seed aggregated on its own, the task's figure = their mean
         seeds = split.seeds()
         by_seed = {seed: task.aggregate([sc for (ln, smp), sc in zip(answered, per_sample) if split.draws[smp.id] == seed], profile)
                    for seed in seeds}
-        metrics = {m: _mean([by_seed[seed][m] for seed in seeds]) for m in metrics}
+        metrics = {m: _mean([by_seed[seed][m] for seed in seeds]) for m in by_seed[seeds[0]]}
         fewshot["per_seed"] = {str(seed): by_seed[seed] for seed in seeds}
         fewshot["sd"] = {m: _sd([by_seed[seed][m] for seed in seeds]) for m in metrics}
+    else:
+        metrics = task.aggregate(per_sample, profile)
     return lines, {"title": task.title, "metrics": metrics, "skipped": skipped,
                    "generation": task.generation, "credentialed": task.credentialed,
                    "n": len(lines), "n_scored": len(per_sample), "n_failed": failed, "n_shots": split.n_shots,
