@@ -158,10 +158,10 @@ def kit_containers(opts: ServeOptions) -> list[str]:
 def down_all(opts: ServeOptions) -> list[str]:
     """Remove every container with the kit's label (orphans of crashed runs included); returns their names."""
     names = kit_containers(opts)
-    if names:
-        proc = _docker(opts, "rm", "-f", *names)
-        if proc.returncode != 0 and kit_containers(opts):
-            raise ServeError(f"`{opts.docker} rm -f` failed: {_docker_cause(proc)}", "check the container engine")
+    for name in names:
+        _docker(opts, "rm", "-f", name)
+    if left := [n for n in kit_containers(opts) if n in names]:
+        raise ServeError(f"`{opts.docker} rm -f` did not remove {', '.join(left)}", "check the container engine")
     print(f"clue: removed {len(names)} kit container(s){': ' + ', '.join(names) if names else ''}", file=sys.stderr)
     return names
 

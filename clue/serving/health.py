@@ -75,7 +75,8 @@ def _check_llamacpp(model: RosterModel, hf_id: str, opts: ServeOptions) -> dict[
     wanted = f"{GGUF_MOUNT}/{spec.filename}"
     status, props = http_get(opts.url + "/props")
     if status != 200 or not isinstance(props, dict):
-        raise EndpointError(f"{opts.url}/props answered HTTP {status or 'nothing'}", "is this a llama.cpp llama-server? another server holds the port? use --port")
+        raise EndpointError(f"{opts.url}/props answered HTTP {status or 'nothing'}",
+                            "is this a llama.cpp llama-server? another server holds the port? use --port")
     loaded = props.get("model_path")
     if loaded != wanted:
         raise EndpointError(f"the container loaded {loaded!r}, not {wanted!r} ({model.name}'s GGUF)",
@@ -83,7 +84,8 @@ def _check_llamacpp(model: RosterModel, hf_id: str, opts: ServeOptions) -> dict[
     status, ids, _ = _model_ids(opts)
     if status != 200 or hf_id not in ids:
         raise EndpointError(f"{opts.url}/v1/models lists {ids or 'nothing'}, not {hf_id!r}", "the server was not started with --alias; check --image")
-    settings = props.get("default_generation_settings") if isinstance(props.get("default_generation_settings"), dict) else {}
+    settings = props.get("default_generation_settings")
+    settings = settings if isinstance(settings, dict) else {}
     n_ctx = settings.get("n_ctx")
     if isinstance(n_ctx, int) and n_ctx < model.total_tokens:
         raise EndpointError(f"the container's context is {n_ctx} tokens, the roster asks for {model.total_tokens}",
