@@ -272,3 +272,23 @@ def test_down_all_removes_the_orphan_of_a_killed_run(kit, unhealthy_image):
                           text=True, env=kit.env(), cwd=ROOT, timeout=BOUND_S)
     assert proc.returncode == 0 and kit.container in proc.stderr, proc.stderr
     assert names_with("clue-kit.model") == []
+
+
+def test_sigterm_mid_run_removes_the_container(kit, tmp_path):
+    """`python -m clue.reproduce` (what `make reproduce` runs) is stopped while `clue run` talks to the real server."""
+    argv = [sys.executable, "-m", "clue.reproduce", "--models", kit.name, "--roster", str(kit.roster), "--engine", "llamacpp",
+            "--docker", "podman", "--image", IMAGE, "--gguf-dir", str(kit.gguf_dir), "--port", str(kit.port), "--poll", "0.2",
+            "--tasks", "meqsum", "--synthetic", "--runs", str(tmp_path / "runs"), "--no-report", "--store", str(tmp_path / "s.sqlite"),
+            "--run-args=--no-progress"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=kit.env(), cwd=ROOT)
+    kit.procs.append(proc)
+    seen = []
+    for line in proc.stderr:  # blocks on the process's own output: the run has started once `clue run` is launched
+        seen.append(line)
+        if line.startswith("clue: $ ") and " -m clue run " in line:
+            break
+    assert state(kit.container) == "running", "".join(seen)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=BOUND_S)
+    assert proc.returncode == 130 and "interrupted — containers removed" in err, "".join(seen) + err
+    assert names_with(f"clue-kit.model={kit.name}") == []

@@ -221,6 +221,6 @@ def test_llamacpp_takes_the_openai_route_protocol_and_skips_base_models(setup, m
     assert reproduce.main(["--models", "Mistral-7B-v0.1", "--engine", "llamacpp", *base]) == 0
     assert "base model: the OpenAI route (llamacpp)" in capsys.readouterr().out
     # an instruct model without a GGUF: one line saying how to give one, before any container starts
-    assert reproduce.main(["--models", "Mistral-7B-Instruct-v0.2", "--engine", "llamacpp", *base]) == 1
+    assert reproduce.main(["--models", "Mistral-7B-Instruct-v0.1", "--engine", "llamacpp", *base]) == 1
     assert "has no GGUF file" in capsys.readouterr().err
     assert setup.shim.calls() == []
