@@ -136,11 +136,12 @@ def _remove_leftover(model: RosterModel, opts: ServeOptions) -> None:
         return
     owner = _owner_of(name, opts)
     alive = owner_alive(owner) if owner else False
+    pid = (owner.split(":") + ["?", "?"])[1]
     if alive is not False and owner != owner_id():
         where = "on another host" if alive is None else "still running"
-        raise ServeError(f"container {name} belongs to clue process {owner.split(':')[1]} {where}",
+        raise ServeError(f"container {name} belongs to clue process {pid} {where}",
                          f"wait for it, or stop it: clue serve down {model.name} (DOCKER={opts.docker})")
-    gone = f" (its owner, process {owner.split(':')[1]}, is gone)" if owner else ""
+    gone = f" (its owner, process {pid}, is gone)" if owner else ""
     print(f"clue: removing a leftover container {name}{gone}", file=sys.stderr)
     down(model, opts, quiet=True)
 

@@ -242,3 +242,26 @@ def test_hpc_paths_refuse_llamacpp():
     with pytest.raises(ConfigError) as info:
         apptainer_argv(load_roster(SMALL).get("smollm2-135m"), ServeOptions(engine="llamacpp"))
     assert "runs under docker or podman only" in info.value.line()
+
+
+def _shim_container(shim: Shim, owner: str) -> None:
+    """A TGI container of the roster's Llama as the kit starts it, with the given owner label."""
+    subprocess.run([*shlex.split(SHIM_CMD), "run", "-d", "--name", "clue-meta-llama-3-8b-instruct", "--label",
+                    "clue-kit.model=Meta-Llama-3-8B-Instruct", "--label", f"clue-kit.owner={owner}", "-p", f"127.0.0.1:{free_port()}:80",
+                    "img", "--model-id", "meta-llama/Meta-Llama-3-8B-Instruct"], env={**os.environ, **shim.env}, check=True, capture_output=True)
+
+
+def test_up_leaves_a_live_owners_container_alone_and_replaces_a_dead_owners(shim):
+    _shim_container(shim, owner_id())  # this test process: alive
+    refused = clue_serve(shim, "up", LLAMA, "--port", str(free_port()))
+    assert_one_line_error(refused, f"belongs to clue process {os.getpid()} still running", "clue serve down Meta-Llama-3-8B-Instruct")
+    assert [c for c, _ in shim.commands()] == ["run"]
+    subprocess.run([*shlex.split(SHIM_CMD), "rm", "-f", "clue-meta-llama-3-8b-instruct"], env={**os.environ, **shim.env}, check=True,
+                   capture_output=True)
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    for owner, said in ((owner_id(child.pid), f"(its owner, process {child.pid}, is gone)"), ("not-an-owner", "(its owner, process ?, is gone)")):
+        _shim_container(shim, owner)
+        again = clue_serve(shim, "up", LLAMA, "--port", str(free_port()))
+        assert again.returncode == 0 and f"removing a leftover container clue-meta-llama-3-8b-instruct {said}" in again.stderr, again.stderr
+        assert clue_serve(shim, "down", LLAMA).returncode == 0
