@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 from clue import prompts
 from clue.protocol import RunProtocol
@@ -56,3 +56,8 @@ class RunConfig:
     prices: str | None = None  # price table (USD per 1M tokens); None: clue/report/prices.yaml
     batch: bool = False  # OpenAI Batch API: submit, exit, collect on a later invocation
     allow_data_mismatch: bool = False  # run on data files whose sha256 differs from the known one (recorded)
+    # clue watch: chooses each task's items in place of --limit (clue/watch_subset.py WatchSubset: called per task
+    # with its loaded Split, `record()` goes to run.json); and refuses before sending when the cost estimate's upper
+    # bound exceeds --max-cost (clue/budget.py refuse_over_cap)
+    subset: Callable[..., Any] | None = None
+    cap_before_sending: bool = False

@@ -39,6 +39,20 @@ def _history(series: Path) -> dict[str, dict[str, Any]]:
     return {str(e.get("run")): e for e in entries if isinstance(e, dict)} if isinstance(entries, list) else {}
 
 
+def subset_line(subset: Any) -> str | None:
+    """One sentence on a run's watch subset (run.json `subset`, clue/watch_subset.py), or None for a run without one."""
+    if not isinstance(subset, dict) or not isinstance(subset.get("design"), dict):
+        return None
+    d, parts = subset["design"], []
+    for name, t in (subset.get("tasks") or {}).items():
+        strata = ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in (t.get("strata") or {}).items())
+        short = f"; {t['n_needed']} needed: power {t['power']:.2f}" if t["n"] < t["n_needed"] else ""
+        parts.append(f"{t.get('title', name)} {t['n']} of {t['n_available']} items" + (f" ({strata}{short})" if strata or short else ""))
+    return (f"{'; '.join(parts)} — sized to detect {d['detect']:g} points with power {d['power']:g} at α {d['alpha']:g} "
+            f"(paired proportions, Connor 1987; {d['discordance']:g} % of items assumed to change), stratified by gold label, "
+            f"subset seed {d['seed']}; item ids sha256 {str(subset.get('ids_sha256'))[:12]}.")
+
+
 def chart(names: Sequence[str], panels: dict[str, list[Interval | None]], changed: Sequence[bool], salt: str) -> Markup:
     """Small multiples: per panel, each run's value with its 95 % CI; runs judged changed are marked red."""
     panels = {t: v for t, v in panels.items() if any(iv is not None and iv.value is not None for iv in v)}
@@ -104,7 +118,9 @@ def series_view(infos: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         panels: dict[str, list[Interval | None]] = {t: [i["intervals"].task_scores.get(t) for i in runs] for t in titles}
         for g in rule.groups:
             panels[f"{g.title} (average)"] = [i["intervals"].levels.get(g.id) for i in runs]
-        out.append({"folder": str(series), "runs": [{"name": n, "entry": e, "changed": ch, "fingerprints": e.get("fingerprints")}
+        subsets = {json.dumps(i["record"].get("subset"), sort_keys=True) for i in runs}
+        out.append({"folder": str(series), "subset": subset_line(runs[0]["record"].get("subset")), "subset_mixed": len(subsets) > 1,
+                    "runs": [{"name": n, "entry": e, "changed": ch, "fingerprints": e.get("fingerprints")}
                                                     for n, e, ch in zip(names, entries, changed)],
                     "chart": chart(names, panels, changed, f"{len(out)}")})
     return out
