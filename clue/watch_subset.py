@@ -33,7 +33,6 @@ from __future__ import annotations
 import hashlib
 import math
 import random
-from collections import Counter
 from dataclasses import asdict, dataclass, replace
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
@@ -150,7 +149,8 @@ class WatchSubset:
     """clue/evaluate.py's `RunConfig.subset`: chooses each task's items (refusing a change against `stored`)."""
 
     def __init__(self, design: Design, stored: Mapping[str, Any] | None = None) -> None:
-        self.design, self.stored, self.tasks = design, stored, {}  # type: dict[str, dict[str, Any]]
+        self.design, self.stored = design, stored
+        self.tasks: dict[str, dict[str, Any]] = {}
         if stored is not None and stored.get("design") != design.as_dict():
             old = stored.get("design") or {}
             what = ", ".join(f"{k} {old.get(k)} → {v}" for k, v in design.as_dict().items() if old.get(k) != v)
