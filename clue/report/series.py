@@ -53,6 +53,17 @@ def subset_line(subset: Any) -> str | None:
             f"subset seed {d['seed']}; item ids sha256 {str(subset.get('ids_sha256'))[:12]}.")
 
 
+def what_changed(entry: dict[str, Any]) -> list[str]:
+    """One line per comparison that found something: `vs previous (run-002): MedNLI -10.32 points [-15.48, -5.81];
+    system_fingerprint: 3.3.7-native → 3.4.0-native` (settings old → new; the endpoint, always different, left out)."""
+    lines = []
+    for c in entry.get("comparisons") or []:
+        parts = list(c.get("changes") or []) + [f"{d['field']}: {d['b']} → {d['a']}" for d in c.get("differs") or [] if d.get("field") != "endpoint"]
+        if parts:
+            lines.append(f"vs {c.get('against')} ({c.get('run')}): {'; '.join(parts)}")
+    return lines
+
+
 def chart(names: Sequence[str], panels: dict[str, list[Interval | None]], changed: Sequence[bool], salt: str) -> Markup:
     """Small multiples: per panel, each run's value with its 95 % CI; runs judged changed are marked red."""
     panels = {t: v for t, v in panels.items() if any(iv is not None and iv.value is not None for iv in v)}
@@ -120,7 +131,7 @@ def series_view(infos: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             panels[f"{g.title} (average)"] = [i["intervals"].levels.get(g.id) for i in runs]
         subsets = {json.dumps(i["record"].get("subset"), sort_keys=True) for i in runs}
         out.append({"folder": str(series), "subset": subset_line(runs[0]["record"].get("subset")), "subset_mixed": len(subsets) > 1,
-                    "runs": [{"name": n, "entry": e, "changed": ch, "fingerprints": e.get("fingerprints")}
-                                                    for n, e, ch in zip(names, entries, changed)],
+                    "runs": [{"name": n, "entry": e, "changed": ch, "fingerprints": e.get("fingerprints"), "what": what_changed(e)}
+                             for n, e, ch in zip(names, entries, changed)],
                     "chart": chart(names, panels, changed, f"{len(out)}")})
     return out

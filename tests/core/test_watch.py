@@ -82,7 +82,7 @@ def test_watch_series_alerts_when_the_server_changes_on_the_third_run(tmp_path):
     alert = [ln for ln in third.stderr.splitlines() if ln.startswith("clue: watch:")]
     assert len(alert) == 1 and f"changed since run-002 (previous): {drop} [" in alert[0], third.stderr
     assert f"changed since run-001 (first): {drop} [" in alert[0]
-    assert "system_fingerprint: ['3.3.7-native'] → ['3.4.0-native']" in alert[0]
+    assert "system_fingerprint: 3.3.7-native → 3.4.0-native" in alert[0]
     history = json.loads((series / "series.json").read_text())
     assert [h["run"] for h in history] == ["run-001", "run-002", "run-003"]  # the refused call left no entry
     assert [c["outcome"] for c in history[2]["comparisons"]] == ["different", "different"]
@@ -97,6 +97,7 @@ def test_watch_series_alerts_when_the_server_changes_on_the_third_run(tmp_path):
     section = html[html.index('<section id="watch-1">'):]
     section = section[:section.index("</section>")]
     assert drop in section and section.count('<span class="v-deviates">different</span>') == 2
+    assert f"<div>vs previous (run-002): {drop} [" in section and "; system_fingerprint: 3.3.7-native → 3.4.0-native</div>" in section
     assert "MedNLI 155 of 200 items" in section and "detect 10 points with power 0.8 at α 0.05" in section
     assert stored["ids_sha256"][:12] in section
     svg = section[section.index("<svg"):section.index("</svg>") + 6]
