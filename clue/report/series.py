@@ -4,7 +4,9 @@ A series is a folder holding `series.json` (written by clue/watch.py) and its ru
 report is given two or more of its runs. Values and 95 % CIs are the report's own (clue.stats.run_intervals, as in
 the leaderboard); which run changed, and against what, is read from `series.json` (`clue compare`'s verdicts, made
 when the run was watched) — nothing is re-judged here. The chart has one panel per task score and group average,
-the runs in order along x, a red marker on a run judged `different` from the previous one: the step.
+the runs in order along x, a red marker on a run judged `different` from the previous one: the step. Above it, one
+sentence on the series' subset (run.json `subset`: clue/watch_subset.py's design and per-task sizes, flagged when the
+runs shown were not all made on one subset); below it, per run, one line per comparison that found something.
 """
 
 from __future__ import annotations

@@ -330,11 +330,13 @@ def _compare(a: Path, b: Path, out: Path) -> tuple[subprocess.CompletedProcess, 
 
 @pytest.mark.skipif(not MEQSUM_XLSX.is_file(), reason="needs the real MeQSum questions (../shared/data/meqsum)")
 def test_compare_the_model_with_itself_and_with_its_2_bit_requantisation(server, tmp_path, data, q2k):
-    """30 real MeQSum questions, greedy. Q4_1 twice (one server, two stores: asked twice) answers alike — at most
-    a few greedy continuations differ where two requests were batched differently — so every ROUGE difference is
-    ~0 and its CI inside ± 3: `equivalent`. Q2_K of the same weights is a much weaker model (measured here, 30
-    items: ROUGE-L 18.8 → 9.9, every summary changed; 2-bit K-quants are known to wreck a 135M model): `different`,
-    the Q4_1 run higher by more than the margin."""
+    """30 real MeQSum questions, greedy. Q4_1 twice (one server, two stores: asked twice) answers alike — some
+    greedy continuations differ where two requests were batched differently (0–5 of 30 seen) — so every ROUGE
+    difference is ~0 and its CI inside ± 3: `equivalent`. Q2_K of the same weights is a much weaker model (measured
+    here, 30 items: ROUGE-L 18.7 → 9.9, every summary changed; 2-bit K-quants are known to wreck a model this small):
+    `different`, the Q4_1 run higher by more than the margin. (Q8_0 requantised from Q4_1 is left out: its weights
+    are Q4_1's to 8-bit rounding but its kernels round activations differently, so greedy summaries diverge — a real
+    change of output whose effect on ROUGE is small and of no fixed sign: no outcome to defend in advance.)"""
     n = 30
     for out in ("q41", "q41-again"):
         proc = run_clue(*clue_args(server, tmp_path, data, out, limit=n), env=ENV, timeout=1800)
@@ -346,7 +348,7 @@ def test_compare_the_model_with_itself_and_with_its_2_bit_requantisation(server,
         other.kill()
     assert proc.returncode == 0, proc.stderr
     outputs = {name: [ln["raw_output"] for ln in lines(tmp_path / name)] for name in ("q41", "q41-again", "q2k")}
-    assert sum(x == y for x, y in zip(outputs["q41"], outputs["q41-again"])) >= n - 5
+    assert sum(x == y for x, y in zip(outputs["q41"], outputs["q41-again"])) >= 2 * n // 3
     assert sum(x == y for x, y in zip(outputs["q41"], outputs["q2k"])) <= n // 2
 
     same, same_json = _compare(tmp_path / "q41", tmp_path / "q41-again", tmp_path / "same.json")
