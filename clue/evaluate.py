@@ -124,7 +124,7 @@ class Evaluation:
                     split = split.limited(cfg.limit)
                 self.splits[task.name] = split
             if cfg.subset is not None:
-                cfg.subset.check_tasks()  # type: ignore[attr-defined]
+                cfg.subset.check_tasks()
 
     def shots(self) -> int | str:
         """The run's few-shot count: --shots, else the tasks' common default k, else "per task" (each task's n_shots)."""
