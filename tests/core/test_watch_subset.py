@@ -42,12 +42,13 @@ def test_power_at_the_size_is_just_reached():
 
 def test_the_size_has_its_power_under_mcnemars_test_by_simulation():
     """Draw paired outcomes with p10 = 7.5 %, p01 = 2.5 % (net 5 points, ψ 10 %) on 312 items; McNemar's z test at
-    two-sided 5 % (|b − c| / √(b + c) > 1.96) should reject in about 80 % of 20,000 series (SE 0.3 %)."""
+    two-sided 5 % (|b − c| / √(b + c) > 1.96) should reject in about 80 % of 20,000 series (SE 0.3 %); the normal
+    approximation is a little conservative (this draw: 82.3 %)."""
     rng = np.random.default_rng(7)
     cells = rng.multinomial(312, [0.075, 0.025, 0.9], size=20_000)
     b, c = cells[:, 0], cells[:, 1]
     z = np.abs(b - c) / np.sqrt(np.maximum(b + c, 1))
-    assert 0.77 <= float(np.mean(z > 1.959964)) <= 0.83
+    assert 0.78 <= float(np.mean(z > 1.959964)) <= 0.85
 
 
 def test_largest_remainder_allocation():
