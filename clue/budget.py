@@ -48,6 +48,18 @@ def estimate(requests: Iterable[Request], tokenizer: Any, price: Mapping[str, fl
     return out
 
 
+def refuse_over_cap(requests: Iterable[Request], tokenizer: Any, meter: CostMeter, model: str) -> None:
+    """Before anything is sent (clue watch): a ConfigError when the estimate's upper bound — prompt tokens plus every
+    request's max_new_tokens, at the meter's price — exceeds the cap."""
+    unique = list({r.key: r for r in requests}.values())
+    est = estimate(unique, tokenizer, meter.price)
+    if est["usd_max"] > meter.cap_usd:
+        raise ConfigError(f"{len(unique)} requests to {model} may cost up to ${est['usd_max']:.4f} (~{est['prompt_tokens']:,} prompt "
+                          f"tokens by {est['prompt_tokens_counted_by']}, at most {est['completion_tokens_max']:,} completion tokens), "
+                          f"over --max-cost {meter.cap_usd:g}; nothing was sent",
+                          "raise --max-cost, or watch fewer tasks or a larger --detect (a smaller subset)")
+
+
 @dataclass
 class CostMeter:
     """Adds up the cost of the completions a run receives; `add` says when the cap is reached."""

@@ -121,6 +121,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         benchmark=bench.name, shots=args.shots, fewshot_seeds=args.fewshot_seed, synthetic=args.synthetic, refresh=args.refresh,
         route=args.route, prefill=args.prefill, model_family=args.model_family, reasoning_effort=args.reasoning_effort,
         api_version=args.api_version, max_cost=args.max_cost, prices=args.prices, batch=args.batch,
+        subset=getattr(args, "subset", None), cap_before_sending=getattr(args, "cap_before_sending", False),  # clue watch
     )
     if args.batch and args.engine not in ("openai", "azure"):
         raise ConfigError("--batch needs the openai or azure engine", "drop --batch or use --engine openai")

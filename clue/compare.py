@@ -266,6 +266,11 @@ def _get(record: Mapping[str, Any], path: Sequence[str]) -> Any:
     return value
 
 
+def _text(value: Any) -> str:
+    """A recorded setting as shown: a list (system_fingerprint values) as its items joined, not Python's repr."""
+    return ", ".join(str(v) for v in value) if isinstance(value, (list, tuple)) else str(value)
+
+
 def _shots(run: Mapping[str, Any]) -> str:
     tasks = run["scores"].get("tasks", {})
     return ", ".join(f"{t.get('title', n)} {t.get('n_shots')}-shot" for n, t in tasks.items() if t.get("n_shots") is not None)
@@ -277,7 +282,7 @@ def differs(run_a: Mapping[str, Any], run_b: Mapping[str, Any]) -> tuple[tuple[s
     for label, path in SETTING_FIELDS:
         x, y = _get(run_a.get("record") or {}, path), _get(run_b.get("record") or {}, path)
         if x != y:
-            out.append((label, str(x), str(y)))
+            out.append((label, _text(x), _text(y)))
     if _shots(run_a) != _shots(run_b):
         out.append(("shots", _shots(run_a), _shots(run_b)))
     files_a, files_b = _data_hashes(run_a), _data_hashes(run_b)

@@ -118,9 +118,13 @@ class Evaluation:
             for task in cfg.tasks:
                 split = task.prepare(cfg.data_dir, cfg.profile, cfg.shots, cfg.fewshot_seeds)
                 self.available[task.name] = split.n_items
-                if cfg.limit is not None:
+                if cfg.subset is not None:  # clue watch's stratified, power-sized subset (clue/watch_subset.py)
+                    split = cfg.subset(task, split)
+                elif cfg.limit is not None:
                     split = split.limited(cfg.limit)
                 self.splits[task.name] = split
+            if cfg.subset is not None:
+                cfg.subset.check_tasks()
 
     def shots(self) -> int | str:
         """The run's few-shot count: --shots, else the tasks' common default k, else "per task" (each task's n_shots)."""
@@ -248,6 +252,10 @@ class Evaluation:
                 planned.append((task, built))
                 if cfg.engine in ("openai", "azure") and built:  # the model family's rules: what is sent, and why
                     record.setdefault("request_parameters", {})[task.name] = parameter_record(cfg, built)
+            if meter is not None and cfg.cap_before_sending:  # clue watch: over the cap → refused, nothing sent
+                from clue.budget import refuse_over_cap
+
+                refuse_over_cap([r for _, rs in planned for r in rs], self._estimate_tokenizer(ctx.tokenizer), meter, cfg.model)
             if cfg.batch and not cfg.dry_run:  # OpenAI Batch API: submit, or collect into the store (clue/engines/batch.py)
                 from clue.engines.batch import BatchJob
 
@@ -262,7 +270,7 @@ class Evaluation:
                     warming.join()  # scoring starts once its imports are in (a few ms when requests took longer)
                     warming = None
                 task_lines, task_scores = score_task(task, split, requests, done, cfg.profile, cfg.model)
-                task_scores.update(limit=cfg.limit, n_available=self.available[task.name])
+                task_scores.update(limit=split.n_items if cfg.subset is not None else cfg.limit, n_available=self.available[task.name])
                 lines += task_lines
                 scores[task.name] = task_scores
         finally:
@@ -284,6 +292,14 @@ class Evaluation:
         store.close()
         return RunResult(cfg.out, scores, stats, stats["failed"] <= limit)
 
+    def _estimate_tokenizer(self, tokenizer: Any) -> Any:
+        """The tokenizer a cost estimate counts with: the run's, else --tokenizer's file, else None (characters / 4)."""
+        if tokenizer is None and self.cfg.tokenizer:
+            from clue.tokenizer import load_tokenizer
+
+            return load_tokenizer(self.cfg.model, self.cfg.revision, self.cfg.tokenizer)
+        return tokenizer
+
     def _plan(self, planned: list[tuple[Task, list[Request]]], store: Store, record: dict[str, Any], tokenizer: Any) -> RunResult:
         """--dry-run: the exact requests go to requests.jsonl (what a run would send, byte for byte), the
         per-task counts to plan.json; nothing is sent, nothing is scored. The run directory keeps its
@@ -291,10 +307,7 @@ class Evaluation:
         from clue.budget import estimate, price_for
 
         cfg = self.cfg
-        if tokenizer is None and cfg.tokenizer:
-            from clue.tokenizer import load_tokenizer
-
-            tokenizer = load_tokenizer(cfg.model, cfg.revision, cfg.tokenizer)
+        tokenizer = self._estimate_tokenizer(tokenizer)
         price = price_for(cfg.model, cfg.prices)
         rows: list[str] = []
         plan: dict[str, Any] = {}

@@ -8,12 +8,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Protocol, Sequence
 
 from clue import prompts
 from clue.protocol import RunProtocol
 from clue.runner import RetryPolicy
 from clue.tasks import Task
+from clue.tasks.fewshot import Split
+
+
+class ItemSubset(Protocol):
+    """Chooses each task's items in place of --limit (clue watch: clue/watch_subset.py WatchSubset)."""
+
+    def __call__(self, task: Task, split: Split) -> Split: ...
+
+    def check_tasks(self) -> None: ...
+
+    def record(self) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -56,3 +67,7 @@ class RunConfig:
     prices: str | None = None  # price table (USD per 1M tokens); None: clue/report/prices.yaml
     batch: bool = False  # OpenAI Batch API: submit, exit, collect on a later invocation
     allow_data_mismatch: bool = False  # run on data files whose sha256 differs from the known one (recorded)
+    # clue watch: its subset (called per task with its loaded Split; `record()` goes to run.json), and a refusal
+    # before sending when the cost estimate's upper bound exceeds --max-cost (clue/budget.py refuse_over_cap)
+    subset: ItemSubset | None = None
+    cap_before_sending: bool = False

@@ -42,6 +42,7 @@ def run_record(cfg: RunConfig, info: dict[str, Any], template: ChatTemplate | No
         "prompt_templates": {t.name: t.template_hashes() for t in cfg.tasks},
         "data_dir": str(cfg.data_dir),
         "limit": cfg.limit,
+        "subset": cfg.subset.record() if cfg.subset is not None else None,  # clue watch's (clue/watch_subset.py)
         "synthetic": cfg.synthetic,
         "concurrency": cfg.concurrency if cfg.concurrency is not None else "follow the server",
         "retry_policy": cfg.policy.__dict__,

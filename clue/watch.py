@@ -1,16 +1,19 @@
 """`clue watch --series DIR <clue run options>`: has the model behind an endpoint changed? One run per call, kept.
 
-Each call makes one run into `DIR/run-NNN` with the given `clue run` options (the same items every time:
-`--limit N` takes each task's first N; `--max-cost` caps what one run may spend), always asking the server again
-(`--refresh`: a watch that read its answers from the response store would see no change), then judges it with
-`clue compare`'s rule (clue/compare.py) against the previous run and against the first, and appends the outcome,
-what differs (`system_fingerprint`, served model, …) and every task and group difference to `DIR/series.json`.
+Each call makes one run into `DIR/run-NNN` with the given `clue run` options on the series' subset
+(clue/watch_subset.py: per task, the items a paired test needs to detect `--detect` points with `--power` at
+`--alpha`, stratified by gold label, drawn with `--subset-seed`; chosen by the first run, stored in
+`DIR/subset.json`, and a later run whose design or chosen items differ is refused in one line), always asking the
+server again (`--refresh`: a watch that read its answers from the response store would see no change). `--max-cost`
+is checked before anything is sent: when the estimate's upper bound (clue/budget.py) exceeds it the run is refused
+in one line (exit 2), nothing sent. Then it judges the run with `clue compare`'s rule (clue/compare.py) against the
+previous run and against the first, and appends the outcome, what differs (`system_fingerprint`, served model, …)
+and every task and group difference to `DIR/series.json`.
 
 Exit status: 0 nothing changed (equivalent, or too few items to tell: inconclusive is said, not alerted), 1 a
 change — a task score or group average `different` from the previous or the first run — with one line on stderr
-naming what changed, for a scheduler to alert on; a failed run keeps its own status (3) and is not judged.
-Not done here (issue 26): a stratified subset sized from a power calculation (the subset is `--limit`'s first N
-items) and the report's "changed since" time-series section.
+naming what changed (task, size, 95 % CI, and what differs in the server's provenance), for a scheduler to alert
+on; 2 a usage error (a refused subset or cost); a failed run keeps its own status (3) and is not judged.
 """
 
 from __future__ import annotations
@@ -22,20 +25,32 @@ from pathlib import Path
 from typing import Any, Callable
 
 from clue.compare import Comparison, compare
-from clue.errors import ConfigError
+from clue.errors import ConfigError, DataError
 from clue.report.series import RUN_DIR
 from clue.verdict import DEFAULT_MARGIN, EXIT_DEVIATES
+from clue.watch_subset import DEFAULT_ALPHA, DEFAULT_DETECT, DEFAULT_POWER, DEFAULT_SEED, Design, WatchSubset
+
+SUBSET_FILE = "subset.json"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     from clue.run_options import add_run_options
 
-    p = sub.add_parser("watch", help="re-run a model on the same items, compare with the previous and the first run of the series "
-                                     f"(exit 0 unchanged, {EXIT_DEVIATES} changed)")
+    p = sub.add_parser("watch", help="re-run a model on the same power-sized subset, compare with the previous and the first run "
+                                     f"of the series (exit 0 unchanged, {EXIT_DEVIATES} changed)")
     add_run_options(p)
-    p.add_argument("--series", type=Path, required=True, help="folder of the series: run-001, run-002, … and series.json")
+    p.add_argument("--series", type=Path, required=True, help="folder of the series: run-001, run-002, …, subset.json and series.json")
     p.add_argument("--equivalence", type=float, default=DEFAULT_MARGIN, metavar="M",
                    help=f"a change is a task or group difference whose 95%% CI excludes 0 and leaves ± M points (default {DEFAULT_MARGIN:g})")
+    p.add_argument("--detect", type=float, default=DEFAULT_DETECT, metavar="D",
+                   help=f"size each task's subset to detect a change of D points (default {DEFAULT_DETECT:g}; more than --equivalence)")
+    p.add_argument("--power", type=float, default=DEFAULT_POWER, help=f"power to detect it (default {DEFAULT_POWER:g})")
+    p.add_argument("--alpha", type=float, default=DEFAULT_ALPHA,
+                   help=f"two-sided level the subset is sized for (default {DEFAULT_ALPHA:g}; changes are judged with 95%% CIs)")
+    p.add_argument("--discordance", type=float, default=None, metavar="PSI",
+                   help="assumed %% of items whose score changes when the model changes (default 2 × --detect; at least --detect)")
+    p.add_argument("--subset-seed", type=int, default=DEFAULT_SEED,
+                   help=f"seed of the subset's draw (default {DEFAULT_SEED}; --seed is the sampling seed sent to the server)")
 
 
 def series_runs(series: Path) -> list[Path]:
@@ -56,6 +71,35 @@ def _entry(label: str, c: Comparison) -> dict[str, Any]:
             "differs": [{"field": f, "a": x, "b": y} for f, x, y in c.differs], "rows": [r.as_dict() for r in c.rows if r.decides]}
 
 
+def _subset(args: argparse.Namespace, series: Path) -> WatchSubset:
+    """The series' subset: its stored design and items (subset.json), or a new one for the first run."""
+    if args.limit is not None:
+        raise ConfigError("clue watch sizes its subset itself (from --detect, --power, --alpha)", "drop --limit")
+    for flag, on in (("--dry-run", getattr(args, "dry_run", False)), ("--batch", args.batch), ("--out", args.out is not None)):
+        if on:
+            raise ConfigError(f"clue watch does not take {flag} (it names its runs DIR/run-NNN and judges each at once)", f"drop {flag}")
+    if args.detect <= args.equivalence:
+        raise ConfigError(f"--detect {args.detect:g} is within --equivalence {args.equivalence:g}: a change that small counts as the same model",
+                          f"pass a --detect above {args.equivalence:g}, or a smaller --equivalence")
+    design = Design(args.detect, args.power, args.alpha, args.discordance, args.subset_seed)
+    stored_file = series / SUBSET_FILE
+    if not stored_file.is_file():
+        return WatchSubset(design)
+    try:
+        stored = json.loads(stored_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{stored_file} is not readable JSON ({exc})", "restore it, or start a new --series") from None
+    return WatchSubset(design, stored)
+
+
+def _describe(record: dict[str, Any]) -> str:
+    d = record["design"]
+    parts = [f"{t['title']} {t['n']} of {t['n_available']}" + (f" (needs {t['n_needed']}: power {t['power']:.2f})" if t["n"] < t["n_needed"] else "")
+             for t in record["tasks"].values()]
+    return (f"{', '.join(parts)} items, sized to detect {d['detect']:g} points with power {d['power']:g} at α {d['alpha']:g} "
+            f"(ψ {d['discordance']:g} %, subset seed {d['seed']}; ids sha256 {record['ids_sha256'][:12]})")
+
+
 def watch(args: argparse.Namespace, run: Callable[[argparse.Namespace], int]) -> int:
     """One step of the series: run (with `run`, i.e. `clue run`), judge, record, exit by outcome."""
     from clue.files import ensure_dir, write_text
@@ -63,16 +107,19 @@ def watch(args: argparse.Namespace, run: Callable[[argparse.Namespace], int]) ->
 
     if args.equivalence < 0:
         raise ConfigError("--equivalence must not be negative", "e.g. --equivalence 3")
-    if args.out is not None:
-        raise ConfigError("clue watch names its runs itself (DIR/run-NNN)", "drop --out; pass --series DIR")
     series = ensure_dir(args.series, "--series")
+    subset = _subset(args, series)
     before = series_runs(series)
     number = max([int(RUN_DIR.match(d.name).group(1)) for d in before] + [0]) + 1  # type: ignore[union-attr]
-    args.out, args.refresh = series / f"run-{number:03d}", True
+    args.out, args.refresh, args.subset, args.cap_before_sending = series / f"run-{number:03d}", True, subset, True
     args.store = args.store or series / "store.sqlite"
     code = run(args)
     if code != 0:
         return code
+    chosen = subset.record()
+    if subset.stored is None:
+        write_text(series / SUBSET_FILE, json.dumps(subset.record(with_ids=True), indent=2) + "\n", what="--series")
+        print(f"watch: subset: {_describe(chosen)}")
     new = load_run(args.out)
     judged: list[tuple[str, Comparison]] = []
     for label, path in (("previous", before[-1] if before else None), ("first", before[0] if before else None)):
@@ -86,6 +133,7 @@ def watch(args: argparse.Namespace, run: Callable[[argparse.Namespace], int]) ->
     history = json.loads(history_file.read_text(encoding="utf-8")) if history_file.is_file() else []
     history.append({"run": new["name"], "finished": new["record"].get("finished"),
                     "fingerprints": (new["record"].get("engine") or {}).get("system_fingerprints"),
+                    "subset": {"ids_sha256": chosen["ids_sha256"], "items": {t: v["n"] for t, v in chosen["tasks"].items()}},
                     "comparisons": [_entry(label, c) for label, c in judged]})
     write_text(history_file, json.dumps(history, indent=2) + "\n", what="--series")
     if not judged:

@@ -4,7 +4,9 @@ A series is a folder holding `series.json` (written by clue/watch.py) and its ru
 report is given two or more of its runs. Values and 95 % CIs are the report's own (clue.stats.run_intervals, as in
 the leaderboard); which run changed, and against what, is read from `series.json` (`clue compare`'s verdicts, made
 when the run was watched) — nothing is re-judged here. The chart has one panel per task score and group average,
-the runs in order along x, a red marker on a run judged `different` from the previous one: the step.
+the runs in order along x, a red marker on a run judged `different` from the previous one: the step. Above it, one
+sentence on the series' subset (run.json `subset`: clue/watch_subset.py's design and per-task sizes, flagged when the
+runs shown were not all made on one subset); below it, per run, one line per comparison that found something.
 """
 
 from __future__ import annotations
@@ -37,6 +39,31 @@ def _history(series: Path) -> dict[str, dict[str, Any]]:
     except (OSError, ValueError):
         return {}
     return {str(e.get("run")): e for e in entries if isinstance(e, dict)} if isinstance(entries, list) else {}
+
+
+def subset_line(subset: Any) -> str | None:
+    """One sentence on a run's watch subset (run.json `subset`, clue/watch_subset.py), or None for a run without one."""
+    if not isinstance(subset, dict) or not isinstance(subset.get("design"), dict):
+        return None
+    d, parts = subset["design"], []
+    for name, t in (subset.get("tasks") or {}).items():
+        strata = ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in (t.get("strata") or {}).items())
+        short = f"; {t['n_needed']} needed: power {t['power']:.2f}" if t["n"] < t["n_needed"] else ""
+        parts.append(f"{t.get('title', name)} {t['n']} of {t['n_available']} items" + (f" ({strata}{short})" if strata or short else ""))
+    return (f"{'; '.join(parts)} — sized to detect {d['detect']:g} points with power {d['power']:g} at α {d['alpha']:g} "
+            f"(paired proportions, Connor 1987; {d['discordance']:g} % of items assumed to change), stratified by gold label, "
+            f"subset seed {d['seed']}; item ids sha256 {str(subset.get('ids_sha256'))[:12]}.")
+
+
+def what_changed(entry: dict[str, Any]) -> list[str]:
+    """One line per comparison that found something: `vs previous (run-002): MedNLI -10.32 points [-15.48, -5.81];
+    system_fingerprint: 3.3.7-native → 3.4.0-native` (settings old → new; the endpoint, always different, left out)."""
+    lines = []
+    for c in entry.get("comparisons") or []:
+        parts = list(c.get("changes") or []) + [f"{d['field']}: {d['b']} → {d['a']}" for d in c.get("differs") or [] if d.get("field") != "endpoint"]
+        if parts:
+            lines.append(f"vs {c.get('against')} ({c.get('run')}): {'; '.join(parts)}")
+    return lines
 
 
 def chart(names: Sequence[str], panels: dict[str, list[Interval | None]], changed: Sequence[bool], salt: str) -> Markup:
@@ -104,7 +131,9 @@ def series_view(infos: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         panels: dict[str, list[Interval | None]] = {t: [i["intervals"].task_scores.get(t) for i in runs] for t in titles}
         for g in rule.groups:
             panels[f"{g.title} (average)"] = [i["intervals"].levels.get(g.id) for i in runs]
-        out.append({"folder": str(series), "runs": [{"name": n, "entry": e, "changed": ch, "fingerprints": e.get("fingerprints")}
-                                                    for n, e, ch in zip(names, entries, changed)],
+        subsets = {json.dumps(i["record"].get("subset"), sort_keys=True) for i in runs}
+        out.append({"folder": str(series), "subset": subset_line(runs[0]["record"].get("subset")), "subset_mixed": len(subsets) > 1,
+                    "runs": [{"name": n, "entry": e, "changed": ch, "fingerprints": e.get("fingerprints"), "what": what_changed(e)}
+                             for n, e, ch in zip(names, entries, changed)],
                     "chart": chart(names, panels, changed, f"{len(out)}")})
     return out

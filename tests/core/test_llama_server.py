@@ -8,7 +8,8 @@ route's prompts equal to the server's own template rendering (`/apply-template`)
 CLUE task with the same token counts and greedy answers as the chat route (SmolLM2's template "BOS"
 `<|im_start|>` is not added by the server, so it must stay in the prompt: issue 22, item 6), prefill on
 the chat route (the same greedy output as the completions route), Ctrl-C + resume, the server
-killed and restarted mid-run, and a bad API key. The server runs on loopback with one thread
+killed and restarted mid-run, a bad API key, and `clue compare` of the model against itself and against a
+2-bit requantisation of it (made here with the wheel's llama-quantize). The server runs on loopback with one thread
 (`-t 1`) and `--no-cache-prompt` (KV reuse across batch shapes makes greedy repeats differ).
 """
 
@@ -68,15 +69,15 @@ def _free_port() -> int:
 
 
 class LlamaServer:
-    def __init__(self, port: int, log: Path):
-        self.port, self.log, self.proc = port, log, None
+    def __init__(self, port: int, log: Path, model: Path | None = None):
+        self.port, self.log, self.proc, self.model = port, log, None, model or GGUF
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 180) -> LlamaServer:
-        cmd = [str(BINARY), "-m", str(GGUF), "--host", "127.0.0.1", "--port", str(self.port), "-t", "1", "-np", "2",
+        cmd = [str(BINARY), "-m", str(self.model), "--host", "127.0.0.1", "--port", str(self.port), "-t", "1", "-np", "2",
                "-c", "8192", "--alias", ALIAS, "--api-key", KEY, "--no-cache-prompt", "--no-warmup"]
         with open(self.log, "ab") as log:  # the child keeps its own descriptor
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -301,3 +302,60 @@ def test_completions_prompts_equal_the_servers_own_rendering(server, tmp_path, d
     bos = record["chat_template"]["bos"]
     assert (bos["template_bos"], bos["server_adds"], bos["strip_leading_bos"]) == ("<|im_start|>", [], False)
     print(f"{bench[1]}: prompt tokens (sent, the server's own rendering) {counts}")
+
+
+def _quantize() -> Path | None:
+    tool = BINARY.parent / "llama-quantize" if BINARY is not None else None
+    return tool if tool is not None and tool.is_file() else None
+
+
+@pytest.fixture(scope="module")
+def q2k(tmp_path_factory) -> Path:
+    """SmolLM2 requantised Q4_1 → Q2_K by the llama-quantize beside llama-server (local, no download; ~3 s)."""
+    tool = _quantize()
+    if tool is None:
+        pytest.skip("llama-quantize is not beside llama-server")
+    out = tmp_path_factory.mktemp("q2k") / "SmolLM2-135M-Instruct.Q2_K.gguf"
+    env = {**os.environ, "LD_LIBRARY_PATH": str(tool.parent)}
+    done = subprocess.run([str(tool), "--allow-requantize", str(GGUF), str(out), "Q2_K", "1"], env=env, capture_output=True, timeout=600)
+    assert done.returncode == 0 and out.is_file(), done.stderr[-2000:]
+    return out
+
+
+def _compare(a: Path, b: Path, out: Path) -> tuple[subprocess.CompletedProcess, dict]:
+    proc = run_clue("compare", str(a), str(b), "--equivalence", "3", "--json", str(out))
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc, json.loads(out.read_text())
+
+
+@pytest.mark.skipif(not MEQSUM_XLSX.is_file(), reason="needs the real MeQSum questions (../shared/data/meqsum)")
+def test_compare_the_model_with_itself_and_with_its_2_bit_requantisation(server, tmp_path, data, q2k):
+    """30 real MeQSum questions, greedy. Q4_1 twice (one server, two stores: asked twice) answers alike — some
+    greedy continuations differ where two requests were batched differently (0–5 of 30 seen) — so every ROUGE
+    difference is ~0 and its CI inside ± 3: `equivalent`. Q2_K of the same weights is a much weaker model (measured
+    here, 30 items: ROUGE-L 18.7 → 9.9, every summary changed; 2-bit K-quants are known to wreck a model this small):
+    `different`, the Q4_1 run higher by more than the margin. (Q8_0 requantised from Q4_1 is left out: its weights
+    are Q4_1's to 8-bit rounding but its kernels round activations differently, so greedy summaries diverge — a real
+    change of output whose effect on ROUGE is small and of no fixed sign: no outcome to defend in advance.)"""
+    n = 30
+    for out in ("q41", "q41-again"):
+        proc = run_clue(*clue_args(server, tmp_path, data, out, limit=n), env=ENV, timeout=1800)
+        assert proc.returncode == 0, proc.stderr
+    other = LlamaServer(_free_port(), tmp_path / "q2k.log", model=q2k).start()
+    try:
+        proc = run_clue(*clue_args(other, tmp_path, data, "q2k", limit=n), env=ENV, timeout=1800)
+    finally:
+        other.kill()
+    assert proc.returncode == 0, proc.stderr
+    outputs = {name: [ln["raw_output"] for ln in lines(tmp_path / name)] for name in ("q41", "q41-again", "q2k")}
+    assert sum(x == y for x, y in zip(outputs["q41"], outputs["q41-again"])) >= 2 * n // 3
+    assert sum(x == y for x, y in zip(outputs["q41"], outputs["q2k"])) <= n // 2
+
+    same, same_json = _compare(tmp_path / "q41", tmp_path / "q41-again", tmp_path / "same.json")
+    assert same.returncode == 0 and same_json["outcome"] == "equivalent", same.stdout
+    assert all(r["outcome"] == "equivalent" and -3 <= r["low"] <= r["high"] <= 3 for r in same_json["rows"])
+    two_bit, q2k_json = _compare(tmp_path / "q41", tmp_path / "q2k", tmp_path / "q2k.json")
+    assert two_bit.returncode == 1 and q2k_json["outcome"] == "different", two_bit.stdout
+    rouge_l = next(r for r in q2k_json["rows"] if r["metric"] == "rougeL")
+    assert rouge_l["n"] == n and rouge_l["direction"] == "higher" and rouge_l["low"] > 0 and rouge_l["diff"] > 3
+    print(f"\n{same.stdout}\n{two_bit.stdout}")  # the figures, for the record (pytest -s)
