@@ -43,10 +43,14 @@ DEBIAN_IMAGE   ?= localhost/clue-debian:bookworm
 LLAMA_IMAGE    ?= localhost/clue-llama-server:local
 REBUILD        ?=
 BUILD_ARGS     ?=
+# podman only: the build's RUN steps (pip) trust the host's certificate authorities, a TLS-intercepting proxy's too,
+# through a read-only mount that does not stay in the image (Debian's pip reads this bundle). HOST_CA= turns it off.
+HOST_CA        ?= $(wildcard /etc/ssl/certs/ca-certificates.crt)
 SCHEDULER      ?=
 SLURM_ARGS     ?=
 
 comma := ,
+CA_MOUNT = $(if $(and $(HOST_CA),$(findstring podman,$(DOCKER))),-v '$(HOST_CA):/etc/ssl/certs/ca-certificates.crt:ro')
 SERVE_OPTS = --engine $(ENGINE) --docker '$(DOCKER)' --port $(PORT) --health-timeout $(HEALTH_TIMEOUT) \
 	$(if $(ROSTER),--roster $(ROSTER)) $(if $(NUM_SHARD),--num-shard $(NUM_SHARD)) \
 	$(if $(SERVER_IMAGE),--image $(SERVER_IMAGE)) $(if $(HF_CACHE),--hf-cache $(HF_CACHE)) $(SERVE_ARGS)
@@ -139,7 +143,7 @@ bench: install ## performance figures on loopback simulated servers → reports/
 	$(PY) -m clue.perf
 
 docker-build: ## build the kit's own image (EXTRAS=bertscore,umls adds the optional metric stacks; BASE=a Python >= 3.11 image)
-	$(DOCKER) build $(BUILD_ARGS) $(if $(BASE),--build-arg BASE='$(BASE)') --build-arg EXTRAS='$(EXTRAS)' -t $(IMAGE) .
+	$(DOCKER) build $(BUILD_ARGS) $(CA_MOUNT) $(if $(BASE),--build-arg BASE='$(BASE)') --build-arg EXTRAS='$(EXTRAS)' -t $(IMAGE) .
 
 docker-demo: ## run `clue demo` inside the kit's image (IMAGE), container removed afterwards
 	$(DOCKER) run --rm $(IMAGE) demo --out runs/demo --report reports/demo

@@ -5,7 +5,8 @@
         Makes rootful Podman run here: the four containers.conf settings of shared/research/scale-out.md
         (SETTINGS below). Writes ETC/containers.conf when it is absent; when it exists but lacks a setting (or
         sets another value) the file is left alone and ETC/containers.conf.d/50-clue-kit.conf, a drop-in that
-        overrides it, is written instead. Prints what it did; nothing is written when every setting is there.
+        overrides it, is written instead (exit 1 when a drop-in sorting after it still overrides a setting).
+        Prints what it did; nothing is written when every setting is there.
     python3 scripts/podman-local.py debian-root TAG [--suite bookworm] [--mirror URL] [--docker podman] [--force]
         `debootstrap --variant=minbase` with what llama-server and the kit need (PACKAGES below: libstdc++6,
         libgomp1, ca-certificates, python3 + python3-venv), apt's caches removed, then `podman import` as TAG
@@ -87,6 +88,10 @@ def setup(etc: Path) -> str:
     tmp.write_text(settings_text())
     os.chmod(tmp, 0o644)
     os.replace(tmp, target)
+    still = missing(etc)
+    if still:  # a drop-in sorting after ours sets another value
+        raise SystemExit(f"podman-local: wrote {target}, but a later file under {etc} still overrides "
+                         f"{', '.join(still)}; set them there (shared/research/scale-out.md)")
     return f"podman settings: wrote {target} ({', '.join(lacking)} were missing)"
 
 
