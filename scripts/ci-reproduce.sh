@@ -17,7 +17,7 @@ GGUF_DIR=${GGUF_DIR:-$("$VENV/bin/python" -c 'import importlib.util, os; print(o
 OUT=runs/ci-reproduce
 
 fail() { echo "ci-reproduce: $*" >&2; exit 1; }
-leftovers() {  # containers the kit started (its labels), one name a line
+leftovers() {  # containers the kit started, by its labels (clue-kit.model on every one), one name a line
     { "$DOCKER" ps -a --filter label=clue-kit.managed=1 --format '{{.Names}}'
       "$DOCKER" ps -a --filter label=clue-kit.model --format '{{.Names}}'; } | sort -u
 }
@@ -47,4 +47,4 @@ for name, t in d["tasks"].items():
     print(f"  {name}: n={t['n']} scored={t['n_scored']} failed={t['n_failed']}  {figures}")
     assert t["n_scored"] > 0, f"{name}: nothing scored"
 EOF
-echo "ci-reproduce: report $OUT/report/index.html; no container left ($DOCKER ps -a --filter label=clue-kit.managed=1 is empty)"
+echo "ci-reproduce: report $OUT/report/index.html; no container left ($DOCKER ps -a: none labelled clue-kit.managed=1 or clue-kit.model)"
