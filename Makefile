@@ -6,7 +6,7 @@ CLUE   := $(VENV)/bin/clue
 PYTEST_ARGS ?=
 
 # --- models, containers, data; override on the command line: make reproduce MODELS="a b" ENGINE=vllm
-# DOCKER: docker CLI (tests use a shim)      ENGINE: tgi (v3 parity) or vllm     PORT: bound to 127.0.0.1 only
+# DOCKER: docker CLI (tests use a shim)      ENGINE: tgi (v3 parity), vllm or llamacpp     PORT: bound to 127.0.0.1 only
 # MODELS: roster names (default: every roster model with an HF id)   MODEL: one name for serve-up/serve-down/eval
 # TASKS: comma-separated or all    PROTOCOL: default clue-v3 (tgi) / clue-2025 (vllm)    SYNTHETIC=1: bundled samples
 # RUN_ARGS / SERVE_ARGS: extra `clue run` / `clue serve` options (e.g. RUN_ARGS="--limit 20")

@@ -57,7 +57,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-serve", action="store_true", help="do not manage containers: the server is already up at --port")
     p.add_argument("--endpoints", default=None, metavar="FILE",
                    help="with --no-serve: YAML/JSON map of roster name (or HF id) → that model's server URL (the server's "
-                        "root URL for tgi, …/v1 for vllm), instead of --port")
+                        "root URL for tgi, …/v1 for vllm and llamacpp), instead of --port")
     p.add_argument("--no-report", action="store_true", help="skip report and verification")
     p.add_argument("--force", action="store_true", help="re-run finished models too (the store still avoids re-sending)")
     serve.add_options(p)
@@ -143,13 +143,22 @@ def endpoint_for(model: RosterModel, args: argparse.Namespace, opts: serve.Serve
     return (getattr(args, "endpoint_map", None) or {}).get(model.name) or opts.endpoint
 
 
+def protocol_for(bench: Any, engine: str) -> str:
+    """The benchmark's protocol for a server kind; one it does not name (llamacpp) takes that of a kind on the same
+    client route (vllm's: both are OpenAI-compatible), else the benchmark's default."""
+    if engine in bench.engine_protocols:
+        return str(bench.engine_protocols[engine])
+    peers = [p for kind, p in bench.engine_protocols.items() if serve.ENGINE_OF.get(kind) == serve.ENGINE_OF[engine]]
+    return str(peers[0]) if peers else str(bench.default_protocol)
+
+
 def run_command(model: RosterModel, tasks: list[str], args: argparse.Namespace, opts: serve.ServeOptions,
                 revision: str | None, out: Path, extra: tuple[str, ...] | list[str] = ()) -> list[str]:
     """The `clue run` command for one model (the same one `make eval` uses)."""
     from clue.benchmark import resolve
 
     bench = resolve(getattr(args, "benchmark", None), args.tasks)
-    protocol = args.protocol or bench.engine_protocols.get(opts.engine) or bench.default_protocol
+    protocol = args.protocol or protocol_for(bench, opts.engine)
     cmd = _clue("run", "--engine", serve.ENGINE_OF[opts.engine], "--endpoint", endpoint_for(model, args, opts),
                 "--model", model.require_hf_id(),
                 "--tasks", ",".join(tasks), "--protocol", protocol, "--mode", model.mode,
@@ -169,7 +178,8 @@ def fingerprint(model: RosterModel, tasks: list[str], args: argparse.Namespace, 
     """Everything that changes what a finished run would contain."""
     return {"hf_id": model.hf_id, "revision": model.revision, "mode": model.mode, "context_length": model.context_length,
             "engine": opts.engine, "protocol": args.protocol, "tasks": sorted(tasks),
-            "data": "synthetic" if args.synthetic else str(Path(args.data_dir).resolve()), "run_args": args.run_args}
+            "data": "synthetic" if args.synthetic else str(Path(args.data_dir).resolve()), "run_args": args.run_args,
+            **({"gguf": model.gguf and [model.gguf.repo, model.gguf.file, model.gguf.revision]} if opts.engine == "llamacpp" else {})}
 
 
 def _marker(out: Path) -> dict[str, Any]:
@@ -207,8 +217,8 @@ def evaluate_model(model: RosterModel, args: argparse.Namespace, opts: serve.Ser
     out = Path(args.runs) / model.slug
     if not model.hf_id:
         return "skipped", "no hf_id in the roster (ambiguous published name)"
-    if opts.engine == "vllm" and model.mode == "base":
-        return "skipped", "base model: the OpenAI route has no base-model layout (spec §2.3); use ENGINE=tgi"
+    if serve.ENGINE_OF[opts.engine] == "openai" and model.mode == "base":
+        return "skipped", f"base model: the OpenAI route ({opts.engine}) has no base-model layout (spec §2.3); use ENGINE=tgi"
     tasks, missing = _tasks_for(model, args)
     for task, why in missing.items():
         print(f"clue: {model.name}: skipping {task}: {why}", file=sys.stderr)

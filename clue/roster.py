@@ -4,7 +4,8 @@ The roster is data (`clue/benchmarks/<name>/roster.yaml` of the benchmark, or a 
 validated on load so that a typo fails at once with one line naming the entry and the field,
 instead of hours later inside a container. Each entry carries what the v3 protocol needs to
 serve and prompt the model: HF id, pinned revision, conversation mode flags, context length
-(the truncate formulas use it), suggested shard count and the published-results name.
+(the truncate formulas use it), suggested shard count and the published-results name, and, for the
+llama.cpp backend, the GGUF file that holds the model (`gguf: {repo, file, revision, sha256}`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from clue.errors import ConfigError
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 HF_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+GGUF_FILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*\.gguf$")
 TYPES = ("general", "biomedical")
 
 # field -> (accepted types, required)
@@ -43,7 +46,23 @@ FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "max_total_tokens": ((int, type(None)), False),
     "dtype": ((str, type(None)), False),
     "note": ((str, type(None)), False),
+    "gguf": ((dict, type(None)), False),
 }
+GGUF_FIELDS = {"repo": True, "file": True, "revision": False, "sha256": False}  # key -> required
+
+
+@dataclass(frozen=True)
+class GGUF:
+    """Where the llama.cpp backend finds the model: one GGUF file of a Hub repo (at a pinned commit, with its sha256)."""
+
+    repo: str
+    file: str
+    revision: str | None = None
+    sha256: str | None = None
+
+    @property
+    def filename(self) -> str:
+        return self.file.rsplit("/", 1)[-1]
 
 
 @dataclass(frozen=True)
@@ -67,6 +86,7 @@ class RosterModel:
     max_total_tokens: int | None = None
     dtype: str | None = None
     note: str | None = None
+    gguf: GGUF | None = None
 
     @property
     def mode(self) -> str:
@@ -95,6 +115,35 @@ class RosterModel:
             raise ConfigError(f"roster model {self.name!r} has no hf_id (ambiguous in the published results)",
                               "set hf_id (and revision) for it in your roster file and pass --roster FILE / ROSTER=FILE")
         return self.hf_id
+
+    def require_gguf(self) -> GGUF:
+        if self.gguf is None:
+            raise ConfigError(f"roster model {self.name!r} has no GGUF file (the llama.cpp backend serves GGUF models only)",
+                              "add `gguf: {repo: ORG/NAME-GGUF, file: NAME.Q8_0.gguf, revision: SHA}` to it in your roster "
+                              "(--roster FILE / ROSTER=FILE), or use ENGINE=tgi / vllm")
+        return self.gguf
+
+
+def _check_gguf(raw: dict, where: str) -> GGUF:
+    where = f"{where}: gguf"
+    unknown = sorted(set(map(str, raw)) - set(GGUF_FIELDS))
+    if unknown:
+        raise ConfigError(f"{where} has unknown field(s) {', '.join(unknown)}", f"allowed: {', '.join(GGUF_FIELDS)}")
+    for key, required in GGUF_FIELDS.items():
+        value = raw.get(key)
+        if value is None and not required:
+            continue
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}.{key} is {value!r}, expected a string", "e.g. gguf: {repo: org/model-GGUF, file: model.Q8_0.gguf}")
+    if not HF_ID_RE.match(raw["repo"]):
+        raise ConfigError(f"{where}.repo {raw['repo']!r} is not of the form org/name", "the Hub repo that holds the GGUF file")
+    if not GGUF_FILE_RE.match(raw["file"]) or ".." in raw["file"].split("/"):
+        raise ConfigError(f"{where}.file {raw['file']!r} is not a .gguf path inside the repo", "e.g. file: model.Q8_0.gguf")
+    if raw.get("revision") is not None and not SHA_RE.match(raw["revision"]):
+        raise ConfigError(f"{where}.revision {raw['revision']!r} is not a 40-character lower-case commit sha", "pin the GGUF repo's commit")
+    if raw.get("sha256") is not None and not SHA256_RE.match(raw["sha256"]):
+        raise ConfigError(f"{where}.sha256 {raw['sha256']!r} is not 64 lower-case hex digits", "the file's sha256 (Hub → file → LFS)")
+    return GGUF(raw["repo"], raw["file"], raw.get("revision"), raw.get("sha256"))
 
 
 @dataclass(frozen=True)
@@ -160,6 +209,8 @@ def _check_entry(raw: Any, index: int, source: str) -> RosterModel:
     if tasks is not None and (not tasks or not all(isinstance(t, str) for t in tasks)):
         raise ConfigError(f"{where}: tasks must be a non-empty list of task names", "e.g. tasks: [mednli, meqsum]")
     fields = {k: v for k, v in raw.items()}
+    if raw.get("gguf") is not None:
+        fields["gguf"] = _check_gguf(raw["gguf"], where)
     if tasks is not None:
         fields["tasks"] = tuple(t.lower() for t in tasks)
     model = RosterModel(**fields)

@@ -7,7 +7,8 @@ folder in the temp directory).
 `tests/fakeserver.py --port PORT --model-id ID` in the background instead of a container; its
 output goes to `$DOCKER_SHIM_DIR/N.log`. `rm -f N` / `stop N` sends it SIGTERM and appends the
 fake server's final stats line to `$DOCKER_SHIM_DIR/stats.jsonl` (so tests can count the requests
-a container served). `inspect`, `logs --tail K` and `ps` answer from that state.
+a container served). `inspect` (state and `{{index .Config.Labels "K"}}`), `logs --tail K`, `ps [-a] [--filter
+label=K[=V]] [--format {{.Names}}]` and `image inspect` (every image is present) answer from that state.
 
 Per-model behaviour for tests, `$DOCKER_SHIM_BEHAVIOUR` = JSON {model_id: spec}: spec "exit"
 (the container dies at once with a log line), "unhealthy" (runs but never answers /health), or a
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -27,7 +29,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 STATE = Path(os.environ.get("DOCKER_SHIM_DIR") or Path(tempfile.gettempdir()) / "clue-docker-shim")
-VALUE_OPTS = {"--name", "--label", "--gpus", "--shm-size", "-p", "--publish", "-v", "--volume", "-e", "--env", "--ipc"}
+VALUE_OPTS = {"--name", "--label", "--gpus", "--shm-size", "-p", "--publish", "-v", "--volume", "-e", "--env", "--ipc", "--device"}
 
 
 def _state_file(name: str) -> Path:
@@ -66,13 +68,15 @@ def cmd_run(args: list[str]) -> int:
     image, rest = args[i], args[i + 1:]
     name = opts["--name"][0]
     port = opts["-p"][0].split(":")[1]
-    model_id = rest[rest.index("--model-id") + 1] if "--model-id" in rest else rest[rest.index("--model") + 1]
+    key = next(k for k in ("--model-id", "--model", "--alias") if k in rest)  # tgi, vllm, llama.cpp
+    model_id = rest[rest.index(key) + 1]
+    labels = dict(label.partition("=")[::2] for label in opts.get("--label", []))
     if (old := _load(name)) and _alive(old.get("pid")):
         print(f"docker: Error response from daemon: Conflict. The container name \"/{name}\" is already in use.", file=sys.stderr)
         return 125
     behaviour = json.loads(os.environ.get("DOCKER_SHIM_BEHAVIOUR") or "{}").get(model_id)
     log = STATE / f"{name}.log"
-    state = {"name": name, "image": image, "model_id": model_id, "port": port, "pid": None, "exit_code": 0}
+    state = {"name": name, "image": image, "model_id": model_id, "port": port, "pid": None, "exit_code": 0, "labels": labels}
     if behaviour == "exit":
         log.write_text("Error: DownloadError\nfake: the model could not be loaded (CUDA out of memory)\n")
         state["exit_code"] = 1
@@ -98,6 +102,9 @@ def cmd_inspect(args: list[str]) -> int:
         print(f"Error: No such object: {name}", file=sys.stderr)
         return 1
     running = _alive(state.get("pid"))
+    for key, value in state.get("labels", {}).items():
+        fmt = fmt.replace(f'{{{{index .Config.Labels "{key}"}}}}', value)
+    fmt = re.sub(r'\{\{index \.Config\.Labels "[^"]*"\}\}', "<no value>", fmt)
     print(fmt.replace("{{.State.Running}}", "true" if running else "false")
              .replace("{{.State.ExitCode}}", str(0 if running else state.get("exit_code", 0))))
     return 0
@@ -140,6 +147,22 @@ def cmd_rm(args: list[str]) -> int:
     return 0
 
 
+def cmd_ps(args: list[str]) -> int:
+    filters = [args[i + 1] for i, a in enumerate(args) if a == "--filter"]
+    names_only = "--format" in args and args[args.index("--format") + 1] == "{{.Names}}"
+    if not names_only:
+        print("CONTAINER ID   NAMES")
+    for f in sorted(STATE.glob("*.json")):
+        state = json.loads(f.read_text())
+        if not ("-a" in args or _alive(state.get("pid"))):
+            continue
+        wanted = [flt.removeprefix("label=").partition("=") for flt in filters if flt.startswith("label=")]
+        labels = state.get("labels", {})
+        if all(key in labels and (not has or labels[key] == value) for key, has, value in wanted):
+            print(state["name"] if names_only else f"shim           {state['name']}")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     STATE.mkdir(parents=True, exist_ok=True)
     with (STATE / "calls.jsonl").open("a") as fh:
@@ -156,11 +179,9 @@ def main(argv: list[str]) -> int:
     if command in ("rm", "stop"):
         return cmd_rm(args)
     if command == "ps":
-        print("CONTAINER ID   NAMES")
-        for f in sorted(STATE.glob("*.json")):
-            state = json.loads(f.read_text())
-            if _alive(state.get("pid")):
-                print(f"shim           {state['name']}")
+        return cmd_ps(args)
+    if command == "image" and args[:1] == ["inspect"]:
+        print("[{}]")
         return 0
     if command == "version":
         print("Docker shim (tests)")

@@ -206,3 +206,21 @@ def test_loop_skips_what_it_cannot_run(setup, monkeypatch, capsys):
     assert reproduce.main(["--models", "llama2-7b", "--synthetic", *base]) == 2
     assert "no hf_id" in capsys.readouterr().err
     assert setup.shim.calls() == []
+
+
+def test_llamacpp_takes_the_openai_route_protocol_and_skips_base_models(setup, monkeypatch, capsys):
+    from clue import reproduce
+    from clue.benchmarks.clinicbench import BENCHMARK as CLINICBENCH
+    from clue.benchmarks.clue import BENCHMARK as CLUE
+
+    # CLUE names no llamacpp protocol: it takes vllm's (the other OpenAI-compatible server), clue-2025, not tgi's clue-v3
+    assert reproduce.protocol_for(CLUE, "llamacpp") == "clue-2025" and reproduce.protocol_for(CLUE, "tgi") == "clue-v3"
+    assert reproduce.protocol_for(CLINICBENCH, "llamacpp") == "clinicbench"
+    monkeypatch.setenv("DOCKER_SHIM_DIR", str(setup.shim.dir))
+    base = ["--docker", SHIM_CMD, "--runs", str(setup.runs), "--no-report", "--port", str(setup.port), "--synthetic"]
+    assert reproduce.main(["--models", "Mistral-7B-v0.1", "--engine", "llamacpp", *base]) == 0
+    assert "base model: the OpenAI route (llamacpp)" in capsys.readouterr().out
+    # an instruct model without a GGUF: one line saying how to give one, before any container starts
+    assert reproduce.main(["--models", "Mistral-7B-Instruct-v0.1", "--engine", "llamacpp", *base]) == 1
+    assert "has no GGUF file" in capsys.readouterr().err
+    assert setup.shim.calls() == []

