@@ -3,8 +3,8 @@
 The inputs (inputs.tar.gz): the two `clue demo` runs, a small ClinicBench-shaped grid (clue.perf.report_scale at
 main f8c0400: 4 models × 16 datasets × 0/3-shot) and one run of odd shapes (chat-message prompts, failed requests,
 a metric missing on some items, an unlisted metric, several few-shot seeds) and three CLUE runs at, below and near a
-published model's numbers (verdicts reproduced / deviates / inconclusive). The expected outputs (expected.json.gz,
-) were made by the report's read side as it was at main f8c0400 (every sample a Python dict), before the
+published model's numbers (verdicts reproduced / deviates / inconclusive). The expected outputs (expected.json.gz)
+were made by the report's read side as it was at main f8c0400 (every sample a Python dict), before the
 columnar read side replaced it: tests/core/test_report_equivalence.py checks the new one gives the same.
 
     PYTHONPATH=. python tests/core/report_equivalence/freeze.py /tmp/grid-demo/runs
