@@ -19,10 +19,11 @@ from clue.errors import ConfigError
 from clue.published import PublishedModel, task_values
 from clue.ratings.report import ratings_section
 from clue.report import charts, settings
-from clue.report.cost import cost, load_prices, usage
+from clue.report.columns import SampleLines
+from clue.report.cost import cost, load_prices
 from clue.report.fewshot import fewshot_rows
 from clue.report.forest import equivalence_view
-from clue.report.load import RunSet, by_benchmark, credentialed_tasks, redact_samples
+from clue.report.load import RunSet, by_benchmark, credentialed_tasks, metrics_read
 from clue.report.samples import sample_rows, samples_per_task
 from clue.report.series import series_view
 from clue.rundir import edited_titles, integrity_label, scope_of
@@ -77,7 +78,7 @@ def _run_info(i: int, run: dict[str, Any], opts: ReportOptions, prices: dict[str
     checks = verify_run(bench, run, tolerance=opts.tolerance, published_model=opts.published_model, intervals=ivs)
     pm_name = checks[0].published_model if checks else None
     published = bench.published if bench is not None else None
-    totals = usage(run["samples"])
+    totals = run["samples"].usage_totals()
     model = str(scores.get("model"))
     sc = scope_of(run)
     return {
@@ -89,7 +90,7 @@ def _run_info(i: int, run: dict[str, Any], opts: ReportOptions, prices: dict[str
         "intervals": ivs, "checks": checks, "counts": {v: sum(1 for c in checks if c.verdict == v) for v in VERDICTS},
         "scores": scores, "record": record, "usage": totals, "cost": cost(model, totals, prices),
         "cost_sent": cost(model, totals, prices, sent_only=True), "priced": model in prices,
-        "samples": redact_samples(run["samples"]) if opts.redact else run["samples"],
+        "samples": run["samples"],  # SampleLines; the browser reads (and redacts) only the lines it lists
     }
 
 
@@ -253,14 +254,22 @@ def _pairs(infos: list[dict[str, Any]], explicit: Sequence[tuple[str, str]]) -> 
 
 def _comparisons(infos: list[dict[str, Any]], runs: list[dict[str, Any]], opts: ReportOptions) -> list[dict[str, Any]]:
     raw = {r["name"]: r for r in runs}
+    slim: dict[str, dict[str, Any]] = {}  # runs as the comparisons read them: ids, statuses, scores (no text)
+
+    def compared(name: str) -> dict[str, Any]:
+        if name not in slim:
+            slim[name] = {**raw[name], "samples": raw[name]["samples"].slim()}
+        return slim[name]
+
     out: list[dict[str, Any]] = []
     for a, b in _pairs(infos, opts.compare):
-        results = compare_runs(a["bench"], a["scores"], raw[a["name"]]["samples"], b["scores"], raw[b["name"]]["samples"],
+        ra, rb = compared(a["name"]), compared(b["name"])
+        results = compare_runs(a["bench"], a["scores"], ra["samples"], b["scores"], rb["samples"],
                                replicates=opts.replicates, seed=opts.seed)
         order = {t: i for i, t in enumerate(a["rule"].task_order)}
         results.sort(key=lambda p: order.get(p.task, len(order)))  # stable: metric order kept within a task
         margin = opts.tolerance if opts.equivalence is None else opts.equivalence
-        equivalence = equivalence_view(a["bench"], raw[a["name"]], raw[b["name"]], margin=margin, replicates=opts.replicates,
+        equivalence = equivalence_view(a["bench"], ra, rb, margin=margin, replicates=opts.replicates,
                                        seed=opts.seed, salt=f"cmp{len(out)}") if a["bench"] is b["bench"] else None
         out.append({"id": f"cmp{len(out)}", "a": a["name"], "b": b["name"], "results": results, "equivalence": equivalence})
     return out
@@ -362,15 +371,17 @@ def build_view(runs: list[dict[str, Any]], opts: ReportOptions) -> dict[str, Any
     for r in runs:
         if "benchmark" not in r:  # runs not read by load_run: their benchmark, looked up once here
             r["benchmark"] = for_run(r["scores"])
+        if not isinstance(r["samples"], SampleLines):  # lines built in memory: read column-wise as load_run does
+            r["samples"] = SampleLines.of(r["samples"], metrics_read(r["scores"], r["benchmark"]))
     infos = [_run_info(i, r, opts, prices) for i, r in enumerate(runs)]
     for info in infos:
         info["provenance"] = _provenance(info)
-    samples = sample_rows(infos, opts.max_samples)
+    samples = sample_rows(infos, opts.max_samples, redact=opts.redact)
     runsets = by_benchmark(runs)
     by_name = {i["name"]: i for i in infos}
     several = len(runsets) > 1
     sections = [_section(rs, [by_name[r["name"]] for r in rs.runs], opts, f"{rs.name}-" if several else "") for rs in runsets]
-    redacted_tasks = sorted(credentialed_tasks({str(s.get("task")) for r in runs for s in r["samples"]})) if opts.redact else []
+    redacted_tasks = sorted(credentialed_tasks({t for r in runs for t in r["samples"].task_names()})) if opts.redact else []
     return {
         "runs": infos, "sections": sections, "summary": _summary(sections),
         "titles": list(dict.fromkeys(t for sec in sections for t in sec["titles"])),  # the sample browser's task filter
