@@ -28,7 +28,8 @@ from clue.report.samples import sample_rows, samples_per_task
 from clue.report.series import series_view
 from clue.rundir import edited_titles, integrity_label, scope_of
 from clue.score_rule import PLAIN, ScoreRule
-from clue.stats import DEFAULT_REPLICATES, DEFAULT_SEED, Interval, compare_runs, run_intervals
+from clue.report.summary import intervals
+from clue.stats import DEFAULT_REPLICATES, DEFAULT_SEED, Interval, compare_runs
 from clue.verdict import rule_text
 from clue.verify import DEFAULT_TOLERANCE, VERDICTS, scope_label, verify_run
 
@@ -74,7 +75,8 @@ def _task_titles(runs: Sequence[dict[str, Any]], rule: ScoreRule) -> list[str]:
 
 def _run_info(i: int, run: dict[str, Any], opts: ReportOptions, prices: dict[str, dict[str, float]]) -> dict[str, Any]:
     scores, record, bench = run["scores"], run["record"], run["benchmark"]
-    ivs = run_intervals(bench, scores, run["samples"], replicates=opts.replicates, seed=opts.seed)
+    ivs = intervals(run, replicates=opts.replicates, seed=opts.seed,  # kept beside the run for the next report
+                    private=bool(credentialed_tasks(run["samples"].task_names())))
     checks = verify_run(bench, run, tolerance=opts.tolerance, published_model=opts.published_model, intervals=ivs)
     pm_name = checks[0].published_model if checks else None
     published = bench.published if bench is not None else None

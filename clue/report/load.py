@@ -63,7 +63,7 @@ def load_run(run_dir: str | Path) -> dict[str, Any]:
     scores.setdefault("model", record.get("model", run_dir.name))
     scores.setdefault("protocol", record.get("protocol", "?"))
     return {"dir": str(run_dir), "name": run_dir.resolve().name or str(run_dir), "scores": scores, "record": record, "samples": samples,
-            "scope": scope(scores, record), "benchmark": bench, "integrity": checked}
+            "scope": scope(scores, record), "benchmark": bench, "integrity": checked, "samples_sha": sha}
 
 
 def metrics_read(scores: dict[str, Any], bench: Benchmark | None) -> list[str]:

@@ -77,3 +77,18 @@ def test_build_report_writes_the_same_results_csv(inputs: Path, expected: dict[s
     same(csv_rows(got), csv_rows(expected["grid"]["results_csv"]), "grid results.csv")
     verdicts = {r["verdict"] for r in csv_rows(expected["demo"]["results_csv"])}
     assert {"reproduced", "deviates", "inconclusive"} <= verdicts  # the frozen runs exercise every verdict
+
+
+def test_a_report_over_unchanged_runs_reads_what_it_kept_and_shows_the_same(inputs: Path, expected: dict[str, Any]) -> None:
+    """The second report over the same runs reads the columns and CIs kept beside them (clue/report/cache.py,
+    summary.py) instead of computing them: the same figures as the first, and as before."""
+    from clue.report.cache import NAME as COLUMNS
+    from clue.report.summary import NAME as INTERVALS
+    from tests.core.report_equivalence.freeze import run_dirs
+
+    outputs(inputs, "grid")
+    for d in run_dirs(inputs, "grid"):
+        assert (d / COLUMNS).is_file() and (d / INTERVALS).is_file()
+    got = json.loads(json.dumps(outputs(inputs, "grid"), default=str))
+    same(csv_rows(got.pop("results_csv")), csv_rows(expected["grid"]["results_csv"]), "grid:results.csv (kept)")
+    same(got, {k: v for k, v in expected["grid"].items() if k != "results_csv"}, "grid (kept)")
