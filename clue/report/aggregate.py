@@ -26,9 +26,9 @@ from clue.report.forest import equivalence_view
 from clue.report.load import RunSet, by_benchmark, credentialed_tasks, metrics_read
 from clue.report.samples import sample_rows, samples_per_task
 from clue.report.series import series_view
+from clue.report.summary import intervals
 from clue.rundir import edited_titles, integrity_label, scope_of
 from clue.score_rule import PLAIN, ScoreRule
-from clue.report.summary import intervals
 from clue.stats import DEFAULT_REPLICATES, DEFAULT_SEED, Interval, compare_runs
 from clue.verdict import rule_text
 from clue.verify import DEFAULT_TOLERANCE, VERDICTS, scope_label, verify_run
