@@ -125,3 +125,21 @@ def test_a_run_written_by_the_kit_is_checked_by_its_file_digest(tmp_path: Path) 
                                                for x in text.splitlines()), encoding="utf-8")
     assert load_run(out)["integrity"]["edited"] == {}
     assert not math.isnan(load_run(out)["samples"].task_items("meqsum", ["rougeL"])[1][0, 0])
+
+
+def test_kept_intervals_are_those_of_their_inputs(tmp_path: Path) -> None:
+    """Another --bootstrap, or other lines, is another key: the CIs shown are always those computed afresh."""
+    from clue.report.summary import NAME as INTERVALS
+
+    path = _run(tmp_path)
+    build_report([path], tmp_path / "r1")
+    again = _csv(build_report([path], tmp_path / "r2", replicates=200))
+    assert len(json.loads((path / INTERVALS).read_text(encoding="utf-8"))["entries"]) == 2
+    (path / INTERVALS).unlink()
+    (path / NAME).unlink()
+    assert _csv(build_report([path], tmp_path / "r3", replicates=200)) == again  # afresh: the same
+    assert stat.S_IMODE((path / INTERVALS).stat().st_mode) == 0o600  # CLUE tasks: credentialed
+    text = (path / "samples.jsonl").read_text(encoding="utf-8")
+    (path / "samples.jsonl").write_text(text.replace('"rougeL": 10.0', '"rougeL": 0.0'), encoding="utf-8")
+    changed = _csv(build_report([path], tmp_path / "r4", replicates=200))
+    assert changed != again and len(json.loads((path / INTERVALS).read_text(encoding="utf-8"))["entries"]) == 2
