@@ -264,11 +264,15 @@ def _comparisons(infos: list[dict[str, Any]], runs: list[dict[str, Any]], opts: 
         return slim[name]
 
     out: list[dict[str, Any]] = []
-    for a, b in _pairs(infos, opts.compare):
+    pairs = _pairs(infos, opts.compare)
+    last = {name: i for i, (a, b) in enumerate(pairs) for name in (a["name"], b["name"])}
+    for i, (a, b) in enumerate(pairs):
         ra, rb = compared(a["name"]), compared(b["name"])
+        for name in [n for n in slim if last[n] == i]:  # not needed by a later pair: let it go
+            del slim[name]
         results = compare_runs(a["bench"], a["scores"], ra["samples"], b["scores"], rb["samples"],
                                replicates=opts.replicates, seed=opts.seed)
-        order = {t: i for i, t in enumerate(a["rule"].task_order)}
+        order = {t: j for j, t in enumerate(a["rule"].task_order)}
         results.sort(key=lambda p: order.get(p.task, len(order)))  # stable: metric order kept within a task
         margin = opts.tolerance if opts.equivalence is None else opts.equivalence
         equivalence = equivalence_view(a["bench"], ra, rb, margin=margin, replicates=opts.replicates,

@@ -163,6 +163,7 @@ def read(path: Path, metrics: Sequence[str], data: bytes | None = None) -> Colum
         blank = np.array([not data[a:b].decode("utf-8").strip() for a, b in zip(starts.tolist(), ends.tolist())], dtype=bool)
         starts, ends = starts[~blank], ends[~blank]
     cols.offsets, cols.ends = starts, ends
+    pa.default_memory_pool().release_unused()  # the parse's buffers: back to the system before the next run is read
     return cols
 
 
