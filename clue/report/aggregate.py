@@ -18,7 +18,7 @@ from clue.benchmark import Benchmark, for_run
 from clue.errors import ConfigError
 from clue.published import PublishedModel, task_values
 from clue.ratings.report import ratings_section
-from clue.report import charts, settings
+from clue.report import charts, kept_pairs, settings
 from clue.report.columns import SampleLines
 from clue.report.cost import cost, load_prices
 from clue.report.fewshot import fewshot_rows
@@ -266,18 +266,27 @@ def _comparisons(infos: list[dict[str, Any]], runs: list[dict[str, Any]], opts: 
     out: list[dict[str, Any]] = []
     pairs = _pairs(infos, opts.compare)
     last = {name: i for i, (a, b) in enumerate(pairs) for name in (a["name"], b["name"])}
+    margin = opts.tolerance if opts.equivalence is None else opts.equivalence
     for i, (a, b) in enumerate(pairs):
-        ra, rb = compared(a["name"]), compared(b["name"])
+        salt = f"cmp{len(out)}"
+
+        def compute(a: dict[str, Any] = a, b: dict[str, Any] = b, salt: str = salt) -> tuple[list[Any], dict[str, Any] | None]:
+            ra, rb = compared(a["name"]), compared(b["name"])
+            results = compare_runs(a["bench"], a["scores"], ra["samples"], b["scores"], rb["samples"],
+                                   replicates=opts.replicates, seed=opts.seed)
+            equivalence = equivalence_view(a["bench"], ra, rb, margin=margin, replicates=opts.replicates,
+                                           seed=opts.seed, salt=salt) if a["bench"] is b["bench"] else None
+            return results, equivalence
+
+        private = bool(credentialed_tasks(raw[a["name"]]["samples"].task_names() | raw[b["name"]]["samples"].task_names()))
+        results, equivalence = kept_pairs.compared(raw[a["name"]], raw[b["name"]], salt,
+                                                   {"replicates": opts.replicates, "seed": opts.seed, "margin": margin,
+                                                    "same_benchmark": a["bench"] is b["bench"]}, private=private, compute=compute)
         for name in [n for n in slim if last[n] == i]:  # not needed by a later pair: let it go
             del slim[name]
-        results = compare_runs(a["bench"], a["scores"], ra["samples"], b["scores"], rb["samples"],
-                               replicates=opts.replicates, seed=opts.seed)
         order = {t: j for j, t in enumerate(a["rule"].task_order)}
         results.sort(key=lambda p: order.get(p.task, len(order)))  # stable: metric order kept within a task
-        margin = opts.tolerance if opts.equivalence is None else opts.equivalence
-        equivalence = equivalence_view(a["bench"], ra, rb, margin=margin, replicates=opts.replicates,
-                                       seed=opts.seed, salt=f"cmp{len(out)}") if a["bench"] is b["bench"] else None
-        out.append({"id": f"cmp{len(out)}", "a": a["name"], "b": b["name"], "results": results, "equivalence": equivalence})
+        out.append({"id": salt, "a": a["name"], "b": b["name"], "results": results, "equivalence": equivalence})
     return out
 
 

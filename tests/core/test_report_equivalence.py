@@ -92,3 +92,22 @@ def test_a_report_over_unchanged_runs_reads_what_it_kept_and_shows_the_same(inpu
     got = json.loads(json.dumps(outputs(inputs, "grid"), default=str))
     same(csv_rows(got.pop("results_csv")), csv_rows(expected["grid"]["results_csv"]), "grid:results.csv (kept)")
     same(got, {k: v for k, v in expected["grid"].items() if k != "results_csv"}, "grid (kept)")
+
+
+def test_a_report_from_kept_files_is_byte_for_byte_the_one_computed(inputs: Path, tmp_path: Path) -> None:
+    """index.html and results.csv built from the kept columns, CIs and comparisons (forest plots included) are the
+    files built without them."""
+    import shutil
+
+    from clue.report import build_report
+    from tests.core.report_equivalence.freeze import run_dirs
+
+    fresh = tmp_path / "runs"
+    shutil.copytree(inputs / "grid", fresh, ignore=shutil.ignore_patterns("report-*"))  # the run files only
+    dirs = sorted(fresh.iterdir())
+    cold = build_report(dirs, tmp_path / "cold").parent
+    assert sum((d / "report-comparisons.json").is_file() for d in dirs) == 4  # one per pair (same model, 0 vs 3-shot)
+    warm = build_report(dirs, tmp_path / "warm").parent
+    for name in ("index.html", "results.csv"):
+        assert (warm / name).read_bytes() == (cold / name).read_bytes(), name
+    assert len(run_dirs(inputs, "grid")) == len(dirs)
