@@ -11,6 +11,7 @@ keys, and a file it cannot read or write is passed over.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import inspect
 import json
@@ -45,7 +46,7 @@ def _source_digest(bench: Benchmark | None) -> str:
     for module in (clue.stats, clue.score_rule, clue.tasks.fewshot):
         h.update(inspect.getsource(module).encode("utf-8"))
     if bench is not None:
-        h.update(repr(bench.score_rule).encode("utf-8"))
+        h.update(json.dumps(_canonical(bench.score_rule), sort_keys=True).encode("utf-8"))
         for name, task in sorted(bench.tasks.items()):
             h.update(name.encode("utf-8"))
             for cls in type(task).__mro__:
@@ -55,6 +56,21 @@ def _source_digest(bench: Benchmark | None) -> str:
                     except (OSError, TypeError):
                         h.update(repr(cls).encode("utf-8"))  # made at run time (a stand-in): its name only
     return h.hexdigest()
+
+
+def _canonical(obj: Any) -> Any:
+    """`obj` as plain JSON data, the same in every process (sets sorted: their order follows string hashing)."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: _canonical(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dict):
+        return {str(k): _canonical(v) for k, v in obj.items()}
+    if isinstance(obj, (set, frozenset)):
+        return sorted((_canonical(x) for x in obj), key=repr)
+    if isinstance(obj, (list, tuple)):
+        return [_canonical(x) for x in obj]
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return obj
+    return getattr(obj, "__qualname__", type(obj).__qualname__)  # a function or other object: its name
 
 
 def _key(run: dict[str, Any], replicates: int, seed: int) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import stat
 from pathlib import Path
 
@@ -143,3 +144,19 @@ def test_kept_intervals_are_those_of_their_inputs(tmp_path: Path) -> None:
     (path / "samples.jsonl").write_text(text.replace('"rougeL": 10.0', '"rougeL": 0.0'), encoding="utf-8")
     changed = _csv(build_report([path], tmp_path / "r4", replicates=200))
     assert changed != again and len(json.loads((path / INTERVALS).read_text(encoding="utf-8"))["entries"]) == 2
+
+
+def test_kept_files_are_found_again_by_another_process(tmp_path: Path) -> None:
+    """The keys do not depend on the process (string hashing orders sets differently in each)."""
+    import subprocess
+    import sys
+
+    from clue.report.summary import NAME as INTERVALS
+    from tests.conftest import ROOT
+
+    path = _run(tmp_path)
+    for hashseed in ("1", "2"):
+        code = f"from clue.report import build_report; build_report([{str(path)!r}], {str(tmp_path / ('r' + hashseed))!r})"
+        subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, env={**os.environ, "PYTHONHASHSEED": hashseed},
+                       capture_output=True)
+    assert len(json.loads((path / INTERVALS).read_text(encoding="utf-8"))["entries"]) == 1
