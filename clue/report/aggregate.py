@@ -9,32 +9,27 @@ tables and charts, its text. Across benchmarks: a summary per model. Across runs
 
 from __future__ import annotations
 
-import itertools
 import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from clue.benchmark import Benchmark, for_run
-from clue.errors import ConfigError
 from clue.published import PublishedModel, task_values
 from clue.ratings.report import ratings_section
-from clue.report import charts, kept_pairs, settings
+from clue.report import charts, settings
 from clue.report.columns import SampleLines
 from clue.report.cost import cost, load_prices
 from clue.report.fewshot import fewshot_rows
-from clue.report.forest import equivalence_view
 from clue.report.load import RunSet, by_benchmark, credentialed_tasks, metrics_read
+from clue.report.pairs import comparisons
 from clue.report.samples import sample_rows, samples_per_task
 from clue.report.series import series_view
 from clue.report.summary import intervals
 from clue.rundir import edited_titles, integrity_label, scope_of
 from clue.score_rule import PLAIN, ScoreRule
-from clue.stats import DEFAULT_REPLICATES, DEFAULT_SEED, Interval, compare_runs
+from clue.stats import DEFAULT_REPLICATES, DEFAULT_SEED, Interval
 from clue.verdict import rule_text
 from clue.verify import DEFAULT_TOLERANCE, VERDICTS, scope_label, verify_run
-
-ALL_PAIRS_UP_TO = 6  # runs; beyond that, compare related runs (same model, base model) or --compare
-MAX_PAIRS = 30
 
 
 @dataclass
@@ -235,61 +230,6 @@ def _tasks(infos: list[dict[str, Any]], titles: list[str], bench: Benchmark | No
     return out
 
 
-def _pairs(infos: list[dict[str, Any]], explicit: Sequence[tuple[str, str]]) -> list[tuple[dict, dict]]:
-    by_name = {i["name"]: i for i in infos}
-    if explicit:
-        unknown = [n for pair in explicit for n in pair if n not in by_name]
-        if unknown:
-            raise ConfigError(f"--compare names unknown run(s): {', '.join(unknown)}", f"use run directory names: {', '.join(by_name)}")
-        return [(by_name[a], by_name[b]) for a, b in explicit]
-    same = [(a, b) for a, b in itertools.combinations(infos, 2) if a["bench"] is b["bench"]]  # runs of one benchmark
-    if len(infos) <= ALL_PAIRS_UP_TO:
-        return same
-    pairs = []
-    for a, b in same:
-        same_model = a["model"] == b["model"]
-        base = (a["pm"] and b["pm"] and (a["pm"].base_model == b["pm"].name or b["pm"].base_model == a["pm"].name))
-        if same_model or base:
-            pairs.append((b, a) if b["pm"] and a["pm"] and b["pm"].base_model == a["pm"].name else (a, b))
-    return pairs[:MAX_PAIRS]
-
-
-def _comparisons(infos: list[dict[str, Any]], runs: list[dict[str, Any]], opts: ReportOptions) -> list[dict[str, Any]]:
-    raw = {r["name"]: r for r in runs}
-    slim: dict[str, dict[str, Any]] = {}  # runs as the comparisons read them: ids, statuses, scores (no text)
-
-    def compared(name: str) -> dict[str, Any]:
-        if name not in slim:
-            slim[name] = {**raw[name], "samples": raw[name]["samples"].slim()}
-        return slim[name]
-
-    out: list[dict[str, Any]] = []
-    pairs = _pairs(infos, opts.compare)
-    last = {name: i for i, (a, b) in enumerate(pairs) for name in (a["name"], b["name"])}
-    margin = opts.tolerance if opts.equivalence is None else opts.equivalence
-    for i, (a, b) in enumerate(pairs):
-        salt = f"cmp{len(out)}"
-
-        def compute(a: dict[str, Any] = a, b: dict[str, Any] = b, salt: str = salt) -> tuple[list[Any], dict[str, Any] | None]:
-            ra, rb = compared(a["name"]), compared(b["name"])
-            results = compare_runs(a["bench"], a["scores"], ra["samples"], b["scores"], rb["samples"],
-                                   replicates=opts.replicates, seed=opts.seed)
-            equivalence = equivalence_view(a["bench"], ra, rb, margin=margin, replicates=opts.replicates,
-                                           seed=opts.seed, salt=salt) if a["bench"] is b["bench"] else None
-            return results, equivalence
-
-        private = bool(credentialed_tasks(raw[a["name"]]["samples"].task_names() | raw[b["name"]]["samples"].task_names()))
-        results, equivalence = kept_pairs.compared(raw[a["name"]], raw[b["name"]], salt,
-                                                   {"replicates": opts.replicates, "seed": opts.seed, "margin": margin,
-                                                    "same_benchmark": a["bench"] is b["bench"]}, private=private, compute=compute)
-        for name in [n for n in slim if last[n] == i]:  # not needed by a later pair: let it go
-            del slim[name]
-        order = {t: j for j, t in enumerate(a["rule"].task_order)}
-        results.sort(key=lambda p: order.get(p.task, len(order)))  # stable: metric order kept within a task
-        out.append({"id": salt, "a": a["name"], "b": b["name"], "results": results, "equivalence": equivalence})
-    return out
-
-
 def _seeds(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """Every field of a run record whose name mentions a seed (LongHealth RNG seeds included)."""
     out: dict[str, Any] = {}
@@ -402,7 +342,7 @@ def build_view(runs: list[dict[str, Any]], opts: ReportOptions) -> dict[str, Any
         "titles": list(dict.fromkeys(t for sec in sections for t in sec["titles"])),  # the sample browser's task filter
         "synthetic_runs": [i["name"] for i in infos if i["synthetic"]], "subset_runs": [i["name"] for i in infos if i["subset"]],
         "rule": rule_text(opts.tolerance),
-        "comparisons": _comparisons(infos, runs, opts), "series": series_view(infos), "samples": samples, "opts": opts,
+        "comparisons": comparisons(infos, runs, opts), "series": series_view(infos), "samples": samples, "opts": opts,
         "samples_per_task": samples_per_task(infos, opts.max_samples),
         "redacted_tasks": redacted_tasks, "verdicts": VERDICTS,
         "ratings": ratings_section(runs, replicates=opts.replicates, seed=opts.seed),
