@@ -64,7 +64,7 @@ def write_text(path: Path, text: str, *, what: str) -> None:
         raise _fail(path, what, exc) from None
 
 
-def write_atomic(path: Path, text: str, *, private: bool = True) -> None:
+def write_atomic(path: Path, text: str | bytes, *, private: bool = True) -> None:
     """Replace `path` whole or not at all (`_replace`). `private` (the default): owner-only (0600), as run files
     can hold credentialed text; else 0644. A disk-full or read-only error is one line."""
     try:

@@ -10,7 +10,8 @@
   described requests that the results now supersede.
 * Tamper evidence: run.json `digests` holds a sha256 of scores.json's run fields and, per task, of its
   scores.json entry and of its samples.jsonl lines (canonical JSON: layout is not content). A task kept from an
-  earlier run keeps the digest that run recorded (none, if it recorded none). `integrity` checks them.
+  earlier run keeps the digest that run recorded (none, if it recorded none); `files` adds the sha256 of samples.jsonl's
+  bytes, so a reader sees an unchanged file without re-hashing each line. `integrity` checks them.
 """
 
 from __future__ import annotations
@@ -174,6 +175,18 @@ def _task_digest(entry: Any, lines: Iterable[Mapping[str, Any]], task: str) -> d
     return {"scores": _sha([_canonical(entry)]), "samples": _sha(_canonical(ln) for ln in lines if ln.get("task") == task)}
 
 
+def sample_digests(lines: Iterable[Mapping[str, Any]]) -> dict[Any, str]:
+    """Each task's `samples` digest (as `_task_digest`), in one pass over the lines; a task without lines has none here."""
+    hashers: dict[Any, Any] = {}
+    for ln in lines:
+        task = ln.get("task")
+        h = hashers.get(task)
+        if h is None:
+            h = hashers[task] = hashlib.sha256()
+        h.update(_canonical(ln) + b"\n")
+    return {t: h.hexdigest() for t, h in hashers.items()}
+
+
 def _head_digest(doc: Mapping[str, Any]) -> str:
     return _sha([_canonical({k: v for k, v in doc.items() if k != "tasks"})])
 
@@ -193,27 +206,47 @@ def seal(doc: dict[str, Any], lines: list[dict[str, Any]], record: dict[str, Any
     return {**record, "digests": {"rule": DIGEST_RULE, "scores": _head_digest(doc), "tasks": per_task}}
 
 
-def integrity(scores: Mapping[str, Any], samples: list[dict[str, Any]], record: Mapping[str, Any]) -> dict[str, Any]:
+def needs_line_digests(record: Mapping[str, Any], samples_sha: str) -> bool:
+    """Whether `integrity` must hash samples.jsonl's lines: a task's lines digest recorded, the file's sha256 not matching."""
+    digests = _recorded(record)
+    files: dict[str, Any] = digests["files"] if isinstance(digests.get("files"), dict) else {}
+    per_task: dict[str, Any] = digests["tasks"] if isinstance(digests.get("tasks"), dict) else {}
+    return files.get("samples.jsonl") != samples_sha and any(isinstance(d, dict) and "samples" in d for d in per_task.values())
+
+
+def integrity(scores: Mapping[str, Any], samples: Iterable[Mapping[str, Any]], record: Mapping[str, Any], *,
+              samples_sha: str | None = None, digests_of_samples: Mapping[str, str] | None = None) -> dict[str, Any]:
     """What of a loaded run differs from the digests its run.json recorded: {"recorded": bool (any digest at all),
     "edited": {task name: [file names]} (a task recorded but gone counts too; "" = scores.json's run fields),
-    "unrecorded": [task names without a digest]}."""
+    "unrecorded": [task names without a digest]}.
+
+    `samples_sha` (the sha256 of samples.jsonl's bytes) equal to the one recorded at writing (`files`) shows the lines
+    unchanged without hashing each; `digests_of_samples` (`sample_digests` of the lines, kept from an earlier read)
+    saves the pass over them."""
     digests = _recorded(record)
     per_task: dict[str, Any] = digests["tasks"] if isinstance(digests.get("tasks"), dict) else {}
+    files: dict[str, Any] = digests["files"] if isinstance(digests.get("files"), dict) else {}
+    unchanged = samples_sha is not None and files.get("samples.jsonl") == samples_sha
     edited: dict[str, list[str]] = {}
     if isinstance(digests.get("scores"), str) and digests["scores"] != _head_digest(scores):
         edited[""] = ["scores.json"]
     tasks = scores.get("tasks") or {}
     unrecorded = [t for t in tasks if not isinstance(per_task.get(t), dict)]
+    got_samples: Mapping[str, str] | None = digests_of_samples
     for t, want in per_task.items():
         if not isinstance(want, dict):
             continue
         if t not in tasks:
             edited[t] = ["scores.json"]
             continue
-        got = _task_digest(tasks[t], samples, t)
-        files = [f"{part}.json" if part == "scores" else "samples.jsonl" for part in ("scores", "samples") if want.get(part) != got[part]]
-        if files:
-            edited[t] = files
+        files_edited = ["scores.json"] if want.get("scores") != _sha([_canonical(tasks[t])]) else []
+        if not unchanged:
+            if got_samples is None:
+                got_samples = sample_digests(samples)
+            if want.get("samples") != got_samples.get(t, _sha([])):
+                files_edited.append("samples.jsonl")
+        if files_edited:
+            edited[t] = files_edited
     return {"recorded": bool(digests), "edited": edited, "unrecorded": unrecorded}
 
 
@@ -252,6 +285,7 @@ def write(out: Path, lines: list[dict[str, Any]], doc: dict[str, Any], record: d
     scores_text = json.dumps(doc, indent=2) + "\n"
     # sealed as they will be read back (JSON turns tuples to lists, keys to strings)
     record = seal(json.loads(scores_text), [json.loads(ln) for ln in samples_text], merge_record(out, record, tasks), tasks)
+    record["digests"]["files"] = {"samples.jsonl": hashlib.sha256("".join(samples_text).encode("utf-8")).hexdigest()}
     write_atomic(out / "samples.jsonl", "".join(samples_text))
     write_atomic(out / "scores.json", scores_text)
     write_atomic(out / "run.json", json.dumps(redact(record), indent=2, default=str) + "\n")

@@ -22,7 +22,7 @@ import math
 import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Protocol, Sequence
 
 import numpy as np
 
@@ -130,21 +130,46 @@ def _percentile(reps: np.ndarray) -> tuple[float | None, float | None]:
 def metric_replicates(per_sample: Sequence[Mapping[str, float]], clusters: Sequence[str], metrics: Sequence[str], *,
                       replicates: int = DEFAULT_REPLICATES, seed: int = DEFAULT_SEED, key: str = "") -> dict[str, np.ndarray]:
     """Bootstrap replicates (length `replicates`) of each metric's mean over the items that have it."""
-    if not per_sample or not metrics:
+    return matrix_replicates(_matrix(per_sample, metrics), clusters, metrics, replicates=replicates, seed=seed, key=key)
+
+
+def _matrix(per_sample: Sequence[Mapping[str, float]], metrics: Sequence[str]) -> np.ndarray:
+    """items × metrics values (NaN where an item has none)."""
+    out = np.full((len(per_sample), len(metrics)), np.nan)
+    for j, m in enumerate(metrics):
+        for i, scores in enumerate(per_sample):
+            v = scores.get(m)
+            if v is not None:
+                out[i, j] = float(v)
+    return out
+
+
+def matrix_replicates(values: np.ndarray, clusters: Sequence[str], metrics: Sequence[str], *, replicates: int = DEFAULT_REPLICATES,
+                      seed: int = DEFAULT_SEED, key: str = "") -> dict[str, np.ndarray]:
+    """`metric_replicates` of items × metrics `values` (NaN: the item has no value for that metric)."""
+    if not len(values) or not metrics:
         return {m: np.full(replicates, np.nan) for m in metrics}
     idx, n_clusters = _clusters(clusters)
     sums = np.zeros((n_clusters, len(metrics)))
     counts = np.zeros((n_clusters, len(metrics)))
-    for j, m in enumerate(metrics):  # per-cluster sums in item order (bincount adds in order: the same floats as a loop)
-        values = [scores.get(m) for scores in per_sample]
-        has = np.fromiter((v is not None for v in values), dtype=bool, count=len(values))
-        vals = np.fromiter((float(v) for v in values if v is not None), dtype=np.float64)
-        sums[:, j] = np.bincount(idx[has], weights=vals, minlength=n_clusters)
+    for j in range(len(metrics)):  # per-cluster sums in item order (bincount adds in order: the same floats as a loop)
+        has = ~np.isnan(values[:, j])
+        sums[:, j] = np.bincount(idx[has], weights=values[has, j], minlength=n_clusters)
         counts[:, j] = np.bincount(idx[has], minlength=n_clusters)
     w = _weights(n_clusters, replicates, seed, key)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"), _blas().limit(limits=1, user_api="blas"):
         means = (w @ sums) / (w @ counts)
     return {m: means[:, j] for j, m in enumerate(metrics)}
+
+
+@lru_cache(maxsize=1)
+def _blas() -> Any:
+    """The BLAS thread pools (threadpoolctl), found once. The products above run on one thread: OpenBLAS splits a
+    product differently across threads, which moves the last bits of a CI with the machine's core count, and its
+    threads spin for a core on a busy machine (a 1,000 × 1,500 product: 50 ms there instead of 3)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 def mean_ci(values: Sequence[float], clusters: Sequence[str] | None = None, *, replicates: int = DEFAULT_REPLICATES,
@@ -167,35 +192,52 @@ def _ok_by_task(samples: Sequence[Mapping[str, Any]]) -> dict[Any, list[Mapping[
     return out
 
 
+class ItemSource(Protocol):
+    """Samples read column-wise (clue/report/columns.py `SampleLines`): a task's status-ok items without a dict each."""
+
+    def task_items(self, task: str, metrics: Sequence[str]) -> tuple[list[str], np.ndarray]: ...
+
+
+def _items_of(samples: Sequence[Mapping[str, Any]] | ItemSource) -> Callable[[str, Sequence[str]], tuple[list[str], np.ndarray]]:
+    """task, metrics → (sample ids, items × metrics values) of the task's status-ok items, in file order."""
+    if hasattr(samples, "task_items"):
+        return samples.task_items
+    ok_by_task = _ok_by_task(samples)  # type: ignore[arg-type]
+
+    def items(task: str, metrics: Sequence[str]) -> tuple[list[str], np.ndarray]:
+        lines = ok_by_task.get(task, [])
+        return [str(s.get("sample_id")) for s in lines], _matrix([s.get("scores") or {} for s in lines], metrics)
+
+    return items
+
+
 def _task(bench: Benchmark | None, name: str) -> Any:
     """The task object a run's task name refers to (None when the benchmark is unknown)."""
     return bench.tasks.get(name) if bench is not None else None
 
 
-def run_intervals(bench: Benchmark | None, scores: Mapping[str, Any], samples: Sequence[Mapping[str, Any]], *,
+def run_intervals(bench: Benchmark | None, scores: Mapping[str, Any], samples: Sequence[Mapping[str, Any]] | ItemSource, *,
                   replicates: int = DEFAULT_REPLICATES, seed: int = DEFAULT_SEED) -> RunIntervals:
     """CIs for every reported metric, task score and group average of one run of `bench` (None: unknown
     benchmark, metrics only).
 
-    `scores` is scores.json, `samples` the lines of samples.jsonl; only status-ok items count.
+    `scores` is scores.json, `samples` the lines of samples.jsonl (or an `ItemSource` of them); only status-ok items count.
     """
     rule = bench.score_rule if bench is not None else PLAIN
     out = RunIntervals()
     score_reps: dict[str, np.ndarray] = {}
-    ok_by_task = _ok_by_task(samples)
+    items_of = _items_of(samples)
     for name, task in scores.get("tasks", {}).items():
         title = task.get("title", name)
         reported = {m: v for m, v in task.get("metrics", {}).items() if v is not None}
-        lines = ok_by_task.get(name, [])
-        per_sample = [s.get("scores") or {} for s in lines]
         task_obj = _task(bench, name)
-        ids = [cluster_of(task_obj, str(s.get("sample_id"))) for s in lines]
-        reps = metric_replicates(per_sample, ids, list(reported), replicates=replicates, seed=seed, key=name)
+        corpus_keys = list(getattr(task_obj, "corpus_keys", ()))
+        sample_ids, values = items_of(name, list(reported) + corpus_keys)
+        ids = [cluster_of(task_obj, sid) for sid in sample_ids]
+        reps = matrix_replicates(values[:, :len(reported)], ids, list(reported), replicates=replicates, seed=seed, key=name)
         corpus: set[str] = set()
-        corpus_keys = getattr(task_obj, "corpus_keys", ())
-        if per_sample and corpus_keys:  # corpus-level figures: recomputed per replicate
-            keys = list(corpus_keys)
-            means = metric_replicates(per_sample, ids, keys, replicates=replicates, seed=seed, key=name)
+        if len(ids) and corpus_keys:  # corpus-level figures: recomputed per replicate
+            means = matrix_replicates(values[:, len(reported):], ids, corpus_keys, replicates=replicates, seed=seed, key=name)
             for m, arr in task_obj.from_means(means).items():
                 if m in reported:
                     reps[m], corpus = np.asarray(arr, dtype=float), corpus | {m}
@@ -203,7 +245,7 @@ def run_intervals(bench: Benchmark | None, scores: Mapping[str, Any], samples: S
         out.metrics[title] = {}
         for m, value in reported.items():
             low, high = _percentile(reps[m])
-            n = len(per_sample) if m in corpus else sum(1 for s in per_sample if s.get(m) is not None)
+            n = len(ids) if m in corpus else int(np.count_nonzero(~np.isnan(values[:, list(reported).index(m)])))
             out.metrics[title][m] = Interval(float(value), low, high, n, n_clusters)
         value, missing = rule.partial_task_score(title, reported)
         if value is None:
@@ -212,7 +254,7 @@ def run_intervals(bench: Benchmark | None, scores: Mapping[str, Any], samples: S
         if sreps is not None:
             score_reps[title] = sreps
         low, high = _percentile(sreps) if sreps is not None else (None, None)
-        out.task_scores[title] = Interval(value, low, high, len(lines), n_clusters, missing)
+        out.task_scores[title] = Interval(value, low, high, len(ids), n_clusters, missing)
     for group in rule.groups:
         tasks = group.members
         value = rule.group_score(group, {t: iv.value for t, iv in out.task_scores.items()})

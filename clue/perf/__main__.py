@@ -25,15 +25,16 @@ FULL = {"sat_n": 5000, "concurrency": 64, "latency_s": 0.05, "slow_n": 2000, "sl
         "vocab": 32000, "report_runs": 26, "report_samples": 500, "proc_n": 1000, "proc_repeats": 3, "startup_repeats": 5,
         "batch_n": 2000, "batch_cap": 64, "batch_step_s": 0.004, "batch_growth": 1 / 32, "batch_tokens": 10, "batch_advertise": 128,
         "batch_fixed": [16, 32, 64, 128], "batch_hidden": 24, "peer_repeats": 2,
-        "scale_models": 22, "scale_shots": [0, 3], "scale_size": 1.0}  # ClinicBench-shaped: 22 models × 16 datasets × 2 settings
+        "scale_models": 22, "scale_shots": [0, 3], "scale_size": 1.0,  # ClinicBench-shaped: 22 models × 16 datasets × 2 settings
+        "grid_models": 22, "grid_shots": [0, 1, 3, 5], "grid_size": 1.0, "grid_seeds": 3}  # the paper's grid; and with 3 few-shot seeds
 QUICK = {"sat_n": 120, "concurrency": 16, "latency_s": 0.01, "slow_n": 40, "slow_latency_s": 0.02, "ttft_s": 0.002, "per_token_s": 0.0001,
          "repeats": 1, "overhead_n": 120, "seq_n": 20, "resume_n": 150, "rouge_n": 300, "icd_n": 300, "longhealth_n": 45,
          "vocab": 1500, "report_runs": 2, "report_samples": 20, "proc_n": 40, "proc_repeats": 1, "startup_repeats": 1,
          "batch_n": 150, "batch_cap": 8, "batch_step_s": 0.002, "batch_growth": 1 / 32, "batch_tokens": 3, "batch_advertise": 16,
          "batch_fixed": [4, 16], "batch_hidden": 6, "peer_repeats": 1,
-         "scale_models": 2, "scale_shots": [0, 3], "scale_size": 0.0}
+         "scale_models": 2, "scale_shots": [0, 3], "scale_size": 0.0, "grid_models": 2, "grid_shots": [0, 3], "grid_size": 0.0, "grid_seeds": 2}
 SECTIONS = ("startup", "process", "saturation", "saturation_per_token", "saturation_slow", "overhead", "batching", "sequential", "resume",
-            "rouge", "icd", "longhealth", "report", "report_scale", "peers")
+            "rouge", "icd", "longhealth", "report", "report_scale", "report_grid", "report_grid_seeds", "peers")
 
 
 def run_section(name: str, c: dict[str, Any]) -> dict[str, Any]:
@@ -84,6 +85,12 @@ def run_section(name: str, c: dict[str, Any]) -> dict[str, Any]:
 
         with tempfile.TemporaryDirectory() as tmp:
             return report_scale.measure(Path(tmp), c["scale_models"], c["scale_shots"], c["scale_size"])
+    if name in ("report_grid", "report_grid_seeds"):
+        from clue.perf import grid
+
+        with tempfile.TemporaryDirectory() as tmp:
+            return grid.measure(Path(tmp), c["grid_models"], c["grid_shots"], c["grid_size"],
+                                seeds=c["grid_seeds"] if name == "report_grid_seeds" else 1)
     raise SystemExit(f"unknown section {name!r}")
 
 

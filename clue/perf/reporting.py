@@ -8,6 +8,7 @@ page's own Performance API (`first-contentful-paint`) over the DevTools protocol
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import random
@@ -92,8 +93,11 @@ class _Pipe:
         self._from_r, from_w = os.pipe()
 
         def fds() -> None:  # chromium reads commands on fd 3 and writes replies on fd 4
-            os.dup2(to_r, 3)
-            os.dup2(from_w, 4)
+            # the pipes may themselves be fds 3-6: moved above them first, so neither dup2 clobbers the other or is a
+            # no-op that leaves close-on-exec set
+            high_r, high_w = fcntl.fcntl(to_r, fcntl.F_DUPFD, 10), fcntl.fcntl(from_w, fcntl.F_DUPFD, 10)
+            os.dup2(high_r, 3)
+            os.dup2(high_w, 4)
 
         self.proc = subprocess.Popen([exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"], preexec_fn=fds,
                                      close_fds=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -143,6 +147,27 @@ class _Pipe:
 PAINT = "JSON.stringify(performance.getEntriesByType('paint').map(e => [e.name, e.startTime]))"
 
 
+NAVIGATION = ("JSON.stringify((e => e && {dom_interactive: e.domInteractive, dom_content_loaded: e.domContentLoadedEventEnd, "
+              "load: e.loadEventEnd})(performance.getEntriesByType('navigation')[0]))")
+# one sample-browser filter change (the report's heaviest handler: it visits every listed row), timed in the page
+INTERACTION = ("(() => { const el = document.getElementById('f-state'); if (!el) return null; const t = performance.now(); "
+               "el.value = el.options[el.options.length - 1].value; el.dispatchEvent(new Event('change')); return performance.now() - t; })()")
+
+
+def page_times(html: Path, tmp: Path) -> dict[str, Any]:
+    """`html` opened in headless Chromium: first (contentful) paint, and when it is interactive — the navigation's
+    load event (by then the report's one inline script has run and set `data-ready`), in ms from navigation start —
+    and how long one sample-browser filter change takes (ms); or why not."""
+    exe = chromium()
+    if exe is None:
+        return {"skipped": "chromium not installed (apt-get install chromium)"}
+    try:
+        out = _first_paint(exe, html, tmp, extra=True)
+    except (OSError, TimeoutError, RuntimeError, ValueError) as exc:
+        return {"skipped": f"chromium failed ({type(exc).__name__}: {exc})"}
+    return out
+
+
 def first_paint(html: Path, tmp: Path) -> dict[str, Any]:
     """Milliseconds from navigation start to first-contentful-paint (and load) of `html`, or why not."""
     exe = chromium()
@@ -154,7 +179,7 @@ def first_paint(html: Path, tmp: Path) -> dict[str, Any]:
         return {"skipped": f"chromium failed ({type(exc).__name__}: {exc})"}
 
 
-def _first_paint(exe: str, html: Path, tmp: Path) -> dict[str, Any]:
+def _first_paint(exe: str, html: Path, tmp: Path, extra: bool = False) -> dict[str, Any]:
     pipe = _Pipe(exe, str(tmp / "chromium-profile"))
     try:
         target = pipe.call("Target.createTarget", {"url": "about:blank"})["targetId"]
@@ -168,7 +193,21 @@ def _first_paint(exe: str, html: Path, tmp: Path) -> dict[str, Any]:
             paints = dict(json.loads(value.get("result", {}).get("value") or "[]"))
             if "first-contentful-paint" not in paints:
                 time.sleep(0.02)
-        return {"first_contentful_paint_ms": paints.get("first-contentful-paint"), "first_paint_ms": paints.get("first-paint"),
-                "wall_to_fcp_s": time.perf_counter() - t0}
+        out = {"first_contentful_paint_ms": paints.get("first-contentful-paint"), "first_paint_ms": paints.get("first-paint"),
+               "wall_to_fcp_s": time.perf_counter() - t0}
+        if extra:
+            nav: dict[str, Any] = {}
+            while time.perf_counter() - t0 < 60 and not (nav.get("load") or 0) > 0:
+                value = pipe.call("Runtime.evaluate", {"expression": NAVIGATION, "returnByValue": True}, session=session)
+                nav = json.loads(value.get("result", {}).get("value") or "{}") or {}
+                if not (nav.get("load") or 0) > 0:
+                    time.sleep(0.02)
+            ready = pipe.call("Runtime.evaluate", {"expression": "document.documentElement.getAttribute('data-ready')",
+                                                   "returnByValue": True}, session=session)
+            acted = pipe.call("Runtime.evaluate", {"expression": INTERACTION, "returnByValue": True}, session=session)
+            out.update({"dom_interactive_ms": nav.get("dom_interactive"), "dom_content_loaded_ms": nav.get("dom_content_loaded"),
+                        "interactive_ms": nav.get("load"), "script_ready": ready.get("result", {}).get("value") == "1",
+                        "filter_change_ms": acted.get("result", {}).get("value")})
+        return out
     finally:
         pipe.close()

@@ -172,6 +172,32 @@ def _rows(s: dict[str, Any], verdicts: dict[str, bool]) -> list[Row]:
 
     section("report_scale", report_scale)
 
+    def report_grid(r: dict[str, Any], name: str) -> list[Row]:
+        cold, warm, one = r["cold"], r["warm"], r["one_changed"]
+        seeds = f", {r['seeds']} few-shot seeds" if r["seeds"] > 1 else ""
+        what = f"{r['runs']} runs × {r['datasets']} datasets{seeds}"
+        head = f"6 grid report ({what}: {r['samples']:,} samples, {r['samples_bytes'] / 1e9:.2f} GB)"
+        out: list[Row] = [
+            (f"{head}: cold build", f"CPU {cold['cpu_s']:.1f} s", f"wall {cold['wall_s']:.1f} s (shared machine)", "", "CPU ≤ 30 s",
+             target(f"{name}_cpu", cold["cpu_s"] <= 30)),
+            ("  peak RSS of the build (cold / warm)", f"{cold['peak_rss_mb']:.0f} MB", f"warm {warm['peak_rss_mb']:.0f} MB", "", "≤ 1.5 GB",
+             target(f"{name}_rss", max(cold["peak_rss_mb"], warm["peak_rss_mb"], one["peak_rss_mb"]) <= 1536)),
+            ("  re-report, nothing changed", f"wall {warm['wall_s']:.1f} s", f"CPU {warm['cpu_s']:.1f} s", "", "", ""),
+            ("  re-report after one run changed", f"wall {one['wall_s']:.1f} s", f"CPU {one['cpu_s']:.1f} s", "", "≤ 5 s",
+             target(f"{name}_rereport", one["wall_s"] <= 5)),
+            ("  HTML", f"{r['html_bytes'] / 1e6:.1f} MB", "", "", "≤ 8 MB", target(f"{name}_html", r["html_bytes"] <= 8e6))]
+        if "skipped" in r:
+            out.append(("  interactive in headless Chromium", "skipped", r["skipped"], "", "", "—"))
+        else:
+            tti = r.get("interactive_ms")
+            out.append(("  interactive in headless Chromium (load event; script ran)", f"{tti:.0f} ms" if tti is not None else "none",
+                        f"first paint {r['first_contentful_paint_ms'] or 0:.0f} ms; filter change {r.get('filter_change_ms') or 0:.0f} ms",
+                        "", "≤ 1 s", target(f"{name}_interactive", tti is not None and bool(r.get("script_ready")) and tti <= 1000)))
+        return out
+
+    section("report_grid", lambda r: report_grid(r, "report_grid"))
+    section("report_grid_seeds", lambda r: report_grid(r, "report_grid_seeds"))
+
     def peers(r: dict[str, Any]) -> list[Row]:
         if "skipped" in r:
             return [("9 peers (Inspect, lm-evaluation-harness)", "skipped", r["skipped"], "", "", "—")]

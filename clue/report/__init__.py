@@ -111,7 +111,7 @@ def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, **options:
     refuse_edited(runs, opts.accept_edited)  # one line, before any work, unless --accept-edited
     view = build_view(runs, opts)
     # one unit, swapped into place (clue/files.py); owner-only when it shows credentialed text (the rule --redact uses)
-    private = not opts.redact and bool(credentialed_tasks({str(s.get("task")) for r in runs for s in r["samples"]}))
+    private = not opts.redact and bool(credentialed_tasks({t for r in runs for t in r["samples"].task_names()}))
     write_folder(out_dir, {"index.html": render_html(view), "results.csv": results_csv(results_rows(view))}, private=private)
     return out_dir / "index.html"
 

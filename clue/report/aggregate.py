@@ -9,30 +9,27 @@ tables and charts, its text. Across benchmarks: a summary per model. Across runs
 
 from __future__ import annotations
 
-import itertools
 import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from clue.benchmark import Benchmark, for_run
-from clue.errors import ConfigError
 from clue.published import PublishedModel, task_values
 from clue.ratings.report import ratings_section
 from clue.report import charts, settings
-from clue.report.cost import cost, load_prices, usage
+from clue.report.columns import SampleLines
+from clue.report.cost import cost, load_prices
 from clue.report.fewshot import fewshot_rows
-from clue.report.forest import equivalence_view
-from clue.report.load import RunSet, by_benchmark, credentialed_tasks, redact_samples
+from clue.report.load import RunSet, by_benchmark, credentialed_tasks, metrics_read
+from clue.report.pairs import comparisons
 from clue.report.samples import sample_rows, samples_per_task
 from clue.report.series import series_view
+from clue.report.summary import intervals
 from clue.rundir import edited_titles, integrity_label, scope_of
 from clue.score_rule import PLAIN, ScoreRule
-from clue.stats import DEFAULT_REPLICATES, DEFAULT_SEED, Interval, compare_runs, run_intervals
+from clue.stats import DEFAULT_REPLICATES, DEFAULT_SEED, Interval
 from clue.verdict import rule_text
 from clue.verify import DEFAULT_TOLERANCE, VERDICTS, scope_label, verify_run
-
-ALL_PAIRS_UP_TO = 6  # runs; beyond that, compare related runs (same model, base model) or --compare
-MAX_PAIRS = 30
 
 
 @dataclass
@@ -73,11 +70,12 @@ def _task_titles(runs: Sequence[dict[str, Any]], rule: ScoreRule) -> list[str]:
 
 def _run_info(i: int, run: dict[str, Any], opts: ReportOptions, prices: dict[str, dict[str, float]]) -> dict[str, Any]:
     scores, record, bench = run["scores"], run["record"], run["benchmark"]
-    ivs = run_intervals(bench, scores, run["samples"], replicates=opts.replicates, seed=opts.seed)
+    ivs = intervals(run, replicates=opts.replicates, seed=opts.seed,  # kept beside the run for the next report
+                    private=bool(credentialed_tasks(run["samples"].task_names())))
     checks = verify_run(bench, run, tolerance=opts.tolerance, published_model=opts.published_model, intervals=ivs)
     pm_name = checks[0].published_model if checks else None
     published = bench.published if bench is not None else None
-    totals = usage(run["samples"])
+    totals = run["samples"].usage_totals()
     model = str(scores.get("model"))
     sc = scope_of(run)
     return {
@@ -89,7 +87,7 @@ def _run_info(i: int, run: dict[str, Any], opts: ReportOptions, prices: dict[str
         "intervals": ivs, "checks": checks, "counts": {v: sum(1 for c in checks if c.verdict == v) for v in VERDICTS},
         "scores": scores, "record": record, "usage": totals, "cost": cost(model, totals, prices),
         "cost_sent": cost(model, totals, prices, sent_only=True), "priced": model in prices,
-        "samples": redact_samples(run["samples"]) if opts.redact else run["samples"],
+        "samples": run["samples"],  # SampleLines; the browser reads (and redacts) only the lines it lists
     }
 
 
@@ -232,40 +230,6 @@ def _tasks(infos: list[dict[str, Any]], titles: list[str], bench: Benchmark | No
     return out
 
 
-def _pairs(infos: list[dict[str, Any]], explicit: Sequence[tuple[str, str]]) -> list[tuple[dict, dict]]:
-    by_name = {i["name"]: i for i in infos}
-    if explicit:
-        unknown = [n for pair in explicit for n in pair if n not in by_name]
-        if unknown:
-            raise ConfigError(f"--compare names unknown run(s): {', '.join(unknown)}", f"use run directory names: {', '.join(by_name)}")
-        return [(by_name[a], by_name[b]) for a, b in explicit]
-    same = [(a, b) for a, b in itertools.combinations(infos, 2) if a["bench"] is b["bench"]]  # runs of one benchmark
-    if len(infos) <= ALL_PAIRS_UP_TO:
-        return same
-    pairs = []
-    for a, b in same:
-        same_model = a["model"] == b["model"]
-        base = (a["pm"] and b["pm"] and (a["pm"].base_model == b["pm"].name or b["pm"].base_model == a["pm"].name))
-        if same_model or base:
-            pairs.append((b, a) if b["pm"] and a["pm"] and b["pm"].base_model == a["pm"].name else (a, b))
-    return pairs[:MAX_PAIRS]
-
-
-def _comparisons(infos: list[dict[str, Any]], runs: list[dict[str, Any]], opts: ReportOptions) -> list[dict[str, Any]]:
-    raw = {r["name"]: r for r in runs}
-    out: list[dict[str, Any]] = []
-    for a, b in _pairs(infos, opts.compare):
-        results = compare_runs(a["bench"], a["scores"], raw[a["name"]]["samples"], b["scores"], raw[b["name"]]["samples"],
-                               replicates=opts.replicates, seed=opts.seed)
-        order = {t: i for i, t in enumerate(a["rule"].task_order)}
-        results.sort(key=lambda p: order.get(p.task, len(order)))  # stable: metric order kept within a task
-        margin = opts.tolerance if opts.equivalence is None else opts.equivalence
-        equivalence = equivalence_view(a["bench"], raw[a["name"]], raw[b["name"]], margin=margin, replicates=opts.replicates,
-                                       seed=opts.seed, salt=f"cmp{len(out)}") if a["bench"] is b["bench"] else None
-        out.append({"id": f"cmp{len(out)}", "a": a["name"], "b": b["name"], "results": results, "equivalence": equivalence})
-    return out
-
-
 def _seeds(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """Every field of a run record whose name mentions a seed (LongHealth RNG seeds included)."""
     out: dict[str, Any] = {}
@@ -362,21 +326,23 @@ def build_view(runs: list[dict[str, Any]], opts: ReportOptions) -> dict[str, Any
     for r in runs:
         if "benchmark" not in r:  # runs not read by load_run: their benchmark, looked up once here
             r["benchmark"] = for_run(r["scores"])
+        if not isinstance(r["samples"], SampleLines):  # lines built in memory: read column-wise as load_run does
+            r["samples"] = SampleLines.of(r["samples"], metrics_read(r["scores"], r["benchmark"]))
     infos = [_run_info(i, r, opts, prices) for i, r in enumerate(runs)]
     for info in infos:
         info["provenance"] = _provenance(info)
-    samples = sample_rows(infos, opts.max_samples)
+    samples = sample_rows(infos, opts.max_samples, redact=opts.redact)
     runsets = by_benchmark(runs)
     by_name = {i["name"]: i for i in infos}
     several = len(runsets) > 1
     sections = [_section(rs, [by_name[r["name"]] for r in rs.runs], opts, f"{rs.name}-" if several else "") for rs in runsets]
-    redacted_tasks = sorted(credentialed_tasks({str(s.get("task")) for r in runs for s in r["samples"]})) if opts.redact else []
+    redacted_tasks = sorted(credentialed_tasks({t for r in runs for t in r["samples"].task_names()})) if opts.redact else []
     return {
         "runs": infos, "sections": sections, "summary": _summary(sections),
         "titles": list(dict.fromkeys(t for sec in sections for t in sec["titles"])),  # the sample browser's task filter
         "synthetic_runs": [i["name"] for i in infos if i["synthetic"]], "subset_runs": [i["name"] for i in infos if i["subset"]],
         "rule": rule_text(opts.tolerance),
-        "comparisons": _comparisons(infos, runs, opts), "series": series_view(infos), "samples": samples, "opts": opts,
+        "comparisons": comparisons(infos, runs, opts), "series": series_view(infos), "samples": samples, "opts": opts,
         "samples_per_task": samples_per_task(infos, opts.max_samples),
         "redacted_tasks": redacted_tasks, "verdicts": VERDICTS,
         "ratings": ratings_section(runs, replicates=opts.replicates, seed=opts.seed),

@@ -22,13 +22,16 @@ from typing import Any, Sequence
 
 from clue.benchmark import Benchmark, for_run
 from clue.errors import DataError
-from clue.rundir import integrity, integrity_label, scope
+from clue.report.columns import SampleLines
+from clue.rundir import integrity, integrity_label, needs_line_digests, sample_digests, scope
+from clue.score_rule import PLAIN
 
 REDACTED_FIELDS = ("prompt", "raw_output", "output", "reference", "error")  # servers may echo input in errors
 
 
 def load_run(run_dir: str | Path) -> dict[str, Any]:
-    """{"dir", "name", "scores", "record", "samples", "scope", "benchmark"} of one run directory written by `clue run`."""
+    """{"dir", "name", "scores", "record", "samples", "scope", "benchmark"} of one run directory written by `clue run`;
+    "samples" is a `SampleLines` (column-wise; iterating it parses the lines)."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise DataError(f"run directory {run_dir} does not exist", "pass a directory written by `clue run` (e.g. runs/<model>__<protocol>)")
@@ -49,16 +52,64 @@ def load_run(run_dir: str | Path) -> dict[str, Any]:
 
     scores = parse("scores.json", read("scores.json"))
     record = parse("run.json", read("run.json"))
-    samples = [parse("samples.jsonl", line, i) for i, line in enumerate(read("samples.jsonl").split("\n"), 1) if line.strip()]
-    if not isinstance(record, dict) or not all(isinstance(s, dict) for s in samples):
+    if not isinstance(record, dict):
         raise DataError(f"{run_dir} holds run.json/samples.jsonl of an unexpected shape", "re-run `clue run` with the same options to rewrite it")
     if not isinstance(scores, dict) or not isinstance(scores.get("tasks"), dict):
         raise DataError(f"{run_dir / 'scores.json'} has no 'tasks' object", "re-run `clue run` with the same options to rewrite it")
-    checked = integrity(scores, samples, record)  # before anything below fills in a default
+    bench = for_run(scores)
+    samples, sha, digests = read_samples(run_dir, scores, bench, record)
+    # before anything below fills in a default
+    checked = integrity(scores, samples, record, samples_sha=sha, digests_of_samples=digests)
     scores.setdefault("model", record.get("model", run_dir.name))
     scores.setdefault("protocol", record.get("protocol", "?"))
     return {"dir": str(run_dir), "name": run_dir.resolve().name or str(run_dir), "scores": scores, "record": record, "samples": samples,
-            "scope": scope(scores, record), "benchmark": for_run(scores), "integrity": checked}
+            "scope": scope(scores, record), "benchmark": bench, "integrity": checked, "samples_sha": sha}
+
+
+def metrics_read(scores: dict[str, Any], bench: Benchmark | None) -> list[str]:
+    """The per-sample metrics the report reads of a run: every task's reported metrics, its corpus keys (CIs of
+    corpus-level figures) and the metrics its benchmark's rule lists (the sample browser's primary one)."""
+    rule = bench.score_rule if bench is not None else PLAIN
+    names: dict[str, None] = {}
+    for name, task in scores["tasks"].items():
+        task = task if isinstance(task, dict) else {}
+        names.update(dict.fromkeys(str(m) for m in task.get("metrics") or {}))
+        task_obj = bench.tasks.get(name) if bench is not None else None
+        names.update(dict.fromkeys(getattr(task_obj, "corpus_keys", ())))
+        names.update(dict.fromkeys(rule.task_metrics.get(task.get("title", name), ())))
+    return list(names)
+
+
+def read_samples(run_dir: Path, scores: dict[str, Any], bench: Benchmark | None,
+                 record: dict[str, Any]) -> tuple[SampleLines, str, dict[str, str] | None]:
+    """samples.jsonl column-wise (clue/report/columns.py; kept by clue/report/cache.py for the next report), its
+    sha256, and its lines' digests where the integrity check needs them."""
+    from clue.files import file_sha256
+    from clue.report import cache
+    from clue.report.columns import read
+
+    path = run_dir / "samples.jsonl"
+    try:
+        sha = file_sha256(path)
+    except FileNotFoundError:
+        raise DataError(f"{run_dir} is not a finished run (samples.jsonl missing)", "pass a directory written by `clue run`") from None
+    metrics = metrics_read(scores, bench)
+    cols = cache.load(run_dir, sha, metrics)
+    fresh = cols is None
+    if cols is None:
+        data = path.read_bytes()
+        try:
+            data.decode("utf-8")  # the whole file, as the json reader would: pyarrow checks only the fields it reads
+        except UnicodeDecodeError:
+            raise DataError(f"{path} is damaged (not UTF-8)", "re-run `clue run` with the same options to rewrite it") from None
+        cols = read(path, metrics, data)
+        del data
+    samples = SampleLines(cols, path)
+    if cols.sample_digests is None and needs_line_digests(record, sha):
+        cols.sample_digests, fresh = sample_digests(samples), True
+    if fresh:
+        cache.save(run_dir, sha, metrics, cols, private=bool(credentialed_tasks(samples.task_names())))
+    return samples, sha, cols.sample_digests
 
 
 def load_runs(run_dirs: list[str | Path]) -> list[dict[str, Any]]:

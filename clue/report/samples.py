@@ -4,8 +4,11 @@ its lowest-scored, worst first) and how much of each text is shown, within budge
 from __future__ import annotations
 
 import functools
-import heapq
 from typing import Any
+
+import numpy as np
+
+from clue.report.columns import SampleLines
 
 TEXT_LIMIT = 20_000  # characters of one prompt/output shown; the rest is in samples.jsonl
 SAMPLE_BUDGET = 1500  # rows in the sample browser across all runs and tasks (keeps big reports light)
@@ -36,49 +39,77 @@ def badness(title: str, s: dict[str, Any], task_metrics: Any = None) -> tuple[in
 
 def samples_per_task(infos: list[dict[str, Any]], max_samples: int) -> int:
     """Items listed per run and task: --max-samples, lowered so the whole browser stays ~SAMPLE_BUDGET rows."""
-    combos = sum(len({s.get("task") for s in info["samples"]}) for info in infos) or 1
+    combos = sum(len(info["samples"].task_names()) for info in infos) or 1
     return max(MIN_SAMPLES, min(max_samples, SAMPLE_BUDGET // combos))
 
 
-def sample_rows(infos: list[dict[str, Any]], max_samples: int) -> list[dict[str, Any]]:
-    """The browser's rows, worst first per run and task (sets each info's `shown`: listed / all)."""
+def _badness(title: str, lines: SampleLines, at: np.ndarray, task_metrics: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per line of one task (positions `at`): (kind: 0 failed / 1 ok, primary score: +inf where none, wrong).
+
+    The primary metric is the first the rule lists that the line's scores hold, else the line's first; where the
+    columns cannot tell (the first listed metric has no value: absent or null), the line itself is read."""
+    cols = lines.cols
+    ok = cols.ok[at]
+    listed = list((task_metrics or {}).get(title, ()))
+    value = np.full(at.size, np.inf)
+    first = cols.metrics.get(listed[0]) if listed else None
+    known = ok & ~np.isnan(first[at]) if first is not None else np.zeros(at.size, dtype=bool)
+    if first is not None:
+        value[known] = first[at[known]]
+    unsure = np.flatnonzero(ok & ~known)
+    primaries: dict[tuple[str, ...], str | None] = {}
+    for k, line in zip(unsure.tolist(), lines.lines_at(at[unsure].tolist())):
+        scores = line.get("scores") or {}
+        shape = tuple(scores)
+        if shape not in primaries:
+            primaries[shape] = primary_metric(title, scores, task_metrics)
+        primary = primaries[shape]
+        v = scores[primary] if primary is not None else None
+        if v is not None:
+            value[k] = float(v)
+    wrong = ok & (value == 0.0)
+    return ok.astype(np.int8), np.where(ok, value, 0.0), wrong
+
+
+def _chosen(kind: np.ndarray, value: np.ndarray, limit: int) -> np.ndarray:
+    """Which lines (indices into the task's lines) the browser lists, worst first: the first `limit`, the failed of the
+    rest (up to FAILED_CAP), the `limit` lowest-scored of the rest (ties: file order)."""
+    n = kind.size
+    rest = np.arange(limit, n)
+    failed = rest[kind[rest] == 0][:FAILED_CAP]
+    scored = rest[kind[rest] == 1]
+    lowest = scored[np.lexsort((scored, value[scored]))[:limit]]
+    chosen = np.concatenate((np.arange(min(limit, n)), failed, lowest)).astype(np.int64)
+    return chosen[np.lexsort((value[chosen], kind[chosen]))]  # stable: worst first, as listed among equals
+
+
+def sample_rows(infos: list[dict[str, Any]], max_samples: int, redact: bool = False) -> list[dict[str, Any]]:
+    """The browser's rows, worst first per run and task (sets each info's `shown`: listed / all); only the lines
+    listed are read whole (`redact`: their credentialed text removed, clue.report.load.redact_samples)."""
+    from clue.report.load import redact_samples
+
     rows = []
-    picked: list[tuple[dict[str, Any], str, str, list[Any]]] = []
+    picked: list[tuple[dict[str, Any], str, str, list[tuple[int, dict[str, Any], bool]]]] = []
     limit = samples_per_task(infos, max_samples)
     for info in infos:
         titles = {n: t.get("title", n) for n, t in info["scores"]["tasks"].items()}
-        by_task: dict[str, list[dict[str, Any]]] = {}
-        for s in info["samples"]:
-            by_task.setdefault(str(s.get("task")), []).append(s)
+        lines: SampleLines = info["samples"]
         task_metrics = info["rule"].task_metrics  # the run's benchmark's rule (set by aggregate._run_info)
-        for task, lines in by_task.items():
+        for task in lines.cols.tasks:
             title = titles.get(task, task)
-            flagged = []
-            primaries: dict[tuple[str, ...], str | None] = {}  # by the item's metric names (one lookup per shape)
-            for pos, s in enumerate(lines):
-                scores = s.get("scores") or {}
-                shape = tuple(scores)
-                if shape not in primaries:
-                    primaries[shape] = primary_metric(title, scores, task_metrics)
-                primary = primaries[shape]
-                ok = s.get("status") == "ok"
-                value = scores[primary] if primary is not None else None
-                wrong = ok and value is not None and float(value) == 0.0
-                badness = (1, float(value) if value is not None else float("inf")) if ok else (0, 0.0)
-                flagged.append((badness, pos, s, wrong))
-            chosen = flagged[:limit]
-            # plus its failed requests (up to FAILED_CAP) and the `limit` lowest-scored of the rest: however few
-            # items a big report lists, each run × task keeps its failed and worst ones
-            chosen += [f for f in flagged[limit:] if f[0][0] == 0][:FAILED_CAP]
-            chosen += heapq.nsmallest(limit, (f for f in flagged[limit:] if f[0][0] == 1), key=lambda f: (f[0], f[1]))
-            chosen.sort(key=lambda f: f[0])  # worst first: failed, then lowest primary score
-            picked.append((info, task, title, chosen))
-            info.setdefault("shown", {})[title] = (len(chosen), len(lines))
+            at = lines.positions(task)
+            kind, value, wrong = _badness(title, lines, at, task_metrics)
+            chosen = _chosen(kind, value, limit)
+            shown = lines.lines_at(at[chosen].tolist())
+            if redact:
+                shown = redact_samples(shown)
+            picked.append((info, task, title, [(int(p), s, bool(wrong[p])) for p, s in zip(chosen.tolist(), shown)]))
+            info.setdefault("shown", {})[title] = (len(chosen), int(at.size))
     n_rows = sum(len(c) for *_, c in picked)
     clip = max(TEXT_FLOOR, min(TEXT_LIMIT, TEXT_BUDGET // max(1, 3 * n_rows)))  # prompt, output, reference
     _clip = functools.partial(clip_text, limit=clip)
-    for info, task, title, chosen in picked:
-        for _bad, pos, s, wrong in chosen:
+    for info, task, title, chosen_lines in picked:
+        for pos, s, wrong_ in chosen_lines:
             prompt = s.get("prompt")
             if isinstance(prompt, list):
                 messages = [{"role": str(m.get("role")), "content": _clip(m.get("content"))} for m in prompt if isinstance(m, dict)]
@@ -86,7 +117,7 @@ def sample_rows(infos: list[dict[str, Any]], max_samples: int) -> list[dict[str,
             else:
                 prompt_view = {"messages": None, "text": _clip(prompt)}
             rows.append({"run": info["name"], "task": task, "title": title, "id": s.get("sample_id"), "pos": pos,
-                         "status": s.get("status"), "wrong": wrong, "prompt": prompt_view,
+                         "status": s.get("status"), "wrong": wrong_, "prompt": prompt_view,
                          "output": _clip(s.get("output")), "raw_output": _clip(s.get("raw_output")),
                          "reference": _clip(s.get("reference")), "scores": s.get("scores") or {},
                          "error": s.get("error"), "attempts": s.get("attempts"), "cached": s.get("cached"),

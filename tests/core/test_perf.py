@@ -10,7 +10,7 @@ import sys
 from tests.conftest import ROOT
 
 SECTIONS = ("startup", "process", "saturation", "saturation_per_token", "saturation_slow", "overhead", "batching", "sequential", "resume",
-            "rouge", "icd", "longhealth", "report", "report_scale", "peers")
+            "rouge", "icd", "longhealth", "report", "report_scale", "report_grid", "report_grid_seeds", "peers")
 
 
 def test_quick_bench_runs_every_section(tmp_path):
@@ -43,7 +43,7 @@ def test_quick_bench_runs_every_section(tmp_path):
     for row in ("0 start-up", "1 whole process, tgi", "1 whole process, openai", "1 saturation", "2 ours, tgi engine",
                 "2 ours, openai engine", "8 batching server", "3 sequential", "4 resume", "4 resume, whole process", "5 ROUGE",
                 "5 ROUGE: CPU", "5 ICD-10", "5 LongHealth", "6 report build", "6 report", "6 report build, ClinicBench-shaped",
-                "7 peak RSS", "9 peers"):
+                "7 peak RSS", "9 peers", "6 grid report", "re-report after one run changed"):
         assert row in proc.stdout, row
     assert set(report["targets"]) >= {"startup_tgi", "startup_openai", "process_tgi", "process_openai", "overhead_tgi_cpu",
                                       "overhead_openai_cpu", "batching_tgi", "batching_openai", "batching_openai_tgi", "batching_openai_refuse",

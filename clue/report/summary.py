@@ -1,0 +1,121 @@
+"""A run's bootstrap CIs kept beside it, so a report over unchanged runs does not draw them again.
+
+`<run>/report-intervals.json` maps a key to the run's `RunIntervals` (clue.stats.run_intervals). The key is the
+sha256 of everything the CIs follow from: samples.jsonl's bytes, scores.json as loaded, the replicates and the seed,
+the benchmark's name and scoring rule, and the source of the code that computes them (clue.stats, clue.score_rule,
+the few-shot item rule and the benchmark's task classes: their clusters and corpus figures) — any change to one of
+them is another key, so a kept CI is always the one the run would get now. The file is written whole
+(clue.files.write_atomic), owner-only as the run's other kept file (clue/report/cache.py); it keeps the last few
+keys, and a file it cannot read or write is passed over.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import inspect
+import json
+from pathlib import Path
+from typing import Any
+
+from clue.benchmark import Benchmark
+from clue.errors import UserError
+from clue.stats import Interval, RunIntervals, run_intervals
+
+NAME = "report-intervals.json"
+KEEP = 4  # keys kept per run (a few --bootstrap/--seed choices side by side)
+
+
+_CODE: dict[int, tuple[Benchmark | None, str]] = {}
+
+
+def _code(bench: Benchmark | None) -> str:
+    """sha256 of the source the CIs are computed by, and of the benchmark's rule and task classes (once per benchmark)."""
+    seen = _CODE.get(id(bench))
+    if seen is None or seen[0] is not bench:
+        _CODE[id(bench)] = (bench, _source_digest(bench))
+    return _CODE[id(bench)][1]
+
+
+def _source_digest(bench: Benchmark | None) -> str:
+    import clue.score_rule
+    import clue.stats
+    import clue.tasks.fewshot
+
+    h = hashlib.sha256()
+    for module in (clue.stats, clue.score_rule, clue.tasks.fewshot):
+        h.update(inspect.getsource(module).encode("utf-8"))
+    if bench is not None:
+        h.update(json.dumps(_canonical(bench.score_rule), sort_keys=True).encode("utf-8"))
+        for name, task in sorted(bench.tasks.items()):
+            h.update(name.encode("utf-8"))
+            for cls in type(task).__mro__:
+                if cls.__module__.startswith("clue."):
+                    try:
+                        h.update(inspect.getsource(cls).encode("utf-8"))
+                    except (OSError, TypeError):
+                        h.update(repr(cls).encode("utf-8"))  # made at run time (a stand-in): its name only
+    return h.hexdigest()
+
+
+def _canonical(obj: Any) -> Any:
+    """`obj` as plain JSON data, the same in every process (sets sorted: their order follows string hashing)."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: _canonical(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dict):
+        return {str(k): _canonical(v) for k, v in obj.items()}
+    if isinstance(obj, (set, frozenset)):
+        return sorted((_canonical(x) for x in obj), key=repr)
+    if isinstance(obj, (list, tuple)):
+        return [_canonical(x) for x in obj]
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return obj
+    return getattr(obj, "__qualname__", type(obj).__qualname__)  # a function or other object: its name
+
+
+def _key(run: dict[str, Any], replicates: int, seed: int) -> str:
+    bench = run.get("benchmark")
+    parts = {"samples": run["samples_sha"], "scores": run["scores"], "replicates": replicates, "seed": seed,
+             "benchmark": bench.name if bench is not None else None, "code": _code(bench)}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+
+
+def _as_json(ivs: RunIntervals) -> dict[str, Any]:
+    return {"metrics": {t: {m: iv.as_dict() for m, iv in ms.items()} for t, ms in ivs.metrics.items()},
+            "task_scores": {t: iv.as_dict() for t, iv in ivs.task_scores.items()},
+            "levels": {g: iv.as_dict() for g, iv in ivs.levels.items()}}
+
+
+def _interval(d: dict[str, Any]) -> Interval:
+    return Interval(d["value"], d["low"], d["high"], d["n"], d["clusters"], tuple(d["missing"]))
+
+
+def _from_json(doc: dict[str, Any]) -> RunIntervals:
+    return RunIntervals(metrics={t: {m: _interval(d) for m, d in ms.items()} for t, ms in doc["metrics"].items()},
+                        task_scores={t: _interval(d) for t, d in doc["task_scores"].items()},
+                        levels={g: _interval(d) for g, d in doc["levels"].items()})
+
+
+def intervals(run: dict[str, Any], *, replicates: int, seed: int, private: bool) -> RunIntervals:
+    """`run_intervals` of a loaded run, kept in (and read back from) its directory where it was loaded from one."""
+    bench, scores, samples = run.get("benchmark"), run["scores"], run["samples"]
+    if not run.get("samples_sha"):  # built in memory: nothing to keep it beside
+        return run_intervals(bench, scores, samples, replicates=replicates, seed=seed)
+    path = Path(run["dir"]) / NAME
+    key = _key(run, replicates, seed)
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8"))
+        entries = kept["entries"] if isinstance(kept, dict) and isinstance(kept.get("entries"), dict) else {}
+        if key in entries:
+            return _from_json(entries[key])
+    except (OSError, ValueError, KeyError, TypeError):
+        entries = {}
+    ivs = run_intervals(bench, scores, samples, replicates=replicates, seed=seed)
+    entries = {k: v for k, v in list(entries.items())[-(KEEP - 1):]} | {key: _as_json(ivs)}
+    from clue.files import write_atomic
+
+    try:
+        write_atomic(path, json.dumps({"entries": entries}) + "\n", private=private)
+    except UserError:
+        pass  # a read-only run directory: computed again next time
+    return ivs

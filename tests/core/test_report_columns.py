@@ -1,0 +1,162 @@
+"""samples.jsonl read column-wise (clue/report/columns.py) and kept between reports (clue/report/cache.py).
+
+Expected values are worked out by hand from the lines written here; the report over the same runs before and
+after each change is the oracle for the cache (tests/core/test_report_equivalence.py covers the figures).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import stat
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from clue.errors import DataError
+from clue.report import build_report
+from clue.report.cache import NAME
+from clue.report.load import load_run
+from tests.core.test_report_fixtures import sample, write_run
+
+
+def _run(tmp_path: Path) -> Path:
+    lines = [sample("meqsum", "SYNTHETIC-0", {"rougeL": 10.0, "rouge1": 20.0}, usage={"prompt_tokens": 7, "completion_tokens": 2}),
+             sample("meqsum", "SYNTHETIC-1", {"rougeL": 30.0}, status="failed"),
+             sample("meqsum", "SYNTHETIC-2", {"rougeL": 50.0, "rouge1": 40.0}, cached=True, usage={"prompt_tokens": 5, "completion_tokens": 1}),
+             sample("mednli", "SYNTHETIC-3", {"accuracy": 100.0})]
+    return write_run(tmp_path / "run", "SYNTHETIC/model", lines)
+
+
+def test_columns_hold_what_the_lines_say(tmp_path: Path) -> None:
+    run = load_run(_run(tmp_path))
+    lines = run["samples"]
+    assert len(lines) == 4 and lines.task_names() == {"meqsum", "mednli"}
+    ids, values = lines.task_items("meqsum", ["rougeL", "rouge1", "nothing"])
+    assert ids == ["SYNTHETIC-0", "SYNTHETIC-2"]  # the failed line is not an item
+    assert values[:, :2].tolist() == [[10.0, 20.0], [50.0, 40.0]] and np.isnan(values[:, 2]).all()
+    # 7 + 5 prompt tokens, of which the cached line's 5 were not sent
+    assert lines.usage_totals() == {"prompt_tokens": 12, "completion_tokens": 3, "sent_prompt_tokens": 7, "sent_completion_tokens": 2,
+                                    "with_usage": 2, "samples": 4}
+    assert lines[3]["task"] == "mednli" and [s["sample_id"] for s in lines][:2] == ["SYNTHETIC-0", "SYNTHETIC-1"]
+    assert lines.lines_at([2])[0]["reference"] == "SYNTHETIC reference"
+
+
+def test_lines_pyarrow_cannot_type_are_read_exactly(tmp_path: Path) -> None:
+    path = _run(tmp_path)
+    text = (path / "samples.jsonl").read_text(encoding="utf-8")
+    line = json.loads(text.splitlines()[0])
+    line["sample_id"], line["scores"]["rougeL"] = 17, True  # an int id, a boolean score
+    (path / "samples.jsonl").write_text(json.dumps(line) + "\n  \n" + text, encoding="utf-8")  # and a whitespace-only line
+    ids, values = load_run(path)["samples"].task_items("meqsum", ["rougeL"])
+    assert ids == ["17", "SYNTHETIC-0", "SYNTHETIC-2"] and values[:, 0].tolist() == [1.0, 10.0, 50.0]
+
+
+@pytest.mark.parametrize(("bad", "said"), [(b'{"task": "meqsum", "sample_id": \n', "line 2:"), (b'{"task": "\xff"}\n', "not UTF-8")])
+def test_a_damaged_file_is_one_line(tmp_path: Path, bad: bytes, said: str) -> None:
+    path = _run(tmp_path)
+    good = (path / "samples.jsonl").read_bytes().split(b"\n")[0] + b"\n"
+    (path / "samples.jsonl").write_bytes(good + bad)
+    with pytest.raises(DataError, match=said):
+        load_run(path)
+
+
+def _csv(report: Path) -> list[str]:
+    return (report.parent / "results.csv").read_text(encoding="utf-8").splitlines()
+
+
+def test_a_rereport_reads_the_kept_columns_and_a_changed_run_afresh(tmp_path: Path) -> None:
+    path = _run(tmp_path)
+    first = _csv(build_report([path], tmp_path / "r1"))
+    kept = path / NAME
+    assert kept.is_file()
+    stamp = kept.stat().st_mtime_ns
+    assert _csv(build_report([path], tmp_path / "r2")) == first and kept.stat().st_mtime_ns == stamp  # read, not rewritten
+    text = (path / "samples.jsonl").read_text(encoding="utf-8")
+    (path / "samples.jsonl").write_text(text.replace('"rougeL": 50.0', '"rougeL": 90.0'), encoding="utf-8")
+    changed = _csv(build_report([path], tmp_path / "r3", accept_edited=True))
+    rouge = [r for r in changed if ",MeQSum,rougeL," in r]
+    assert rouge and ",30.0,10.0,90.0," in rouge[0]  # the value scores.json says, the CI from the lines as they are now
+    assert ",30.0,10.0,50.0," in next(r for r in first if ",MeQSum,rougeL," in r)
+    assert kept.stat().st_mtime_ns != stamp
+
+
+def test_a_damaged_or_foreign_kept_file_is_ignored(tmp_path: Path) -> None:
+    path = _run(tmp_path)
+    first = _csv(build_report([path], tmp_path / "r1"))
+    (path / NAME).write_bytes(b"PAR1 not parquet")
+    assert _csv(build_report([path], tmp_path / "r2")) == first
+
+
+def test_the_kept_file_is_owner_only_for_credentialed_tasks(tmp_path: Path) -> None:
+    credentialed = _run(tmp_path)  # CLUE's MeQSum/MedNLI: credentialed
+    load_run(credentialed)
+    assert stat.S_IMODE((credentialed / NAME).stat().st_mode) == 0o600
+    public = write_run(tmp_path / "public", "SYNTHETIC/model", [sample("medqa", "SYNTHETIC-0", {"accuracy": 100.0})],
+                       benchmark="clinicbench", titles={"medqa": "MedQA"})
+    load_run(public)
+    assert stat.S_IMODE((public / NAME).stat().st_mode) == 0o644
+
+
+def test_a_run_directory_that_cannot_take_the_kept_file_is_reported_without_it(tmp_path: Path) -> None:
+    path = _run(tmp_path)
+    (path / NAME).mkdir()  # a folder in its place: writing it fails, as in a read-only run directory
+    assert _csv(build_report([path], tmp_path / "r1")) == _csv(build_report([path], tmp_path / "r2"))
+    assert (path / NAME).is_dir()
+
+
+def test_a_run_written_by_the_kit_is_checked_by_its_file_digest(tmp_path: Path) -> None:
+    from clue.rundir import write
+
+    out = tmp_path / "run"
+    out.mkdir()
+    lines = [sample("meqsum", f"SYNTHETIC-{i}", {"rougeL": float(i)}) for i in range(3)]
+    doc = {"model": "m", "protocol": "clue-v3", "tasks": {"meqsum": {"title": "MeQSum", "metrics": {"rougeL": 1.0}}}}
+    write(out, lines, doc, {"model": "m"})
+    recorded = json.loads((out / "run.json").read_text(encoding="utf-8"))["digests"]
+    assert set(recorded["files"]) == {"samples.jsonl"}
+    assert load_run(out)["integrity"]["edited"] == {}
+    text = (out / "samples.jsonl").read_text(encoding="utf-8")
+    (out / "samples.jsonl").write_text(text.replace('"rougeL": 2.0', '"rougeL": 2.5'), encoding="utf-8")
+    assert load_run(out)["integrity"]["edited"] == {"meqsum": ["samples.jsonl"]}
+    # layout is not content: the same lines re-serialised differ from the file digest but not from the lines' digests
+    (out / "samples.jsonl").write_text("".join(json.dumps(json.loads(x), indent=None, separators=(", ", ":")) + "\n"
+                                               for x in text.splitlines()), encoding="utf-8")
+    assert load_run(out)["integrity"]["edited"] == {}
+    assert not math.isnan(load_run(out)["samples"].task_items("meqsum", ["rougeL"])[1][0, 0])
+
+
+def test_kept_intervals_are_those_of_their_inputs(tmp_path: Path) -> None:
+    """Another --bootstrap, or other lines, is another key: the CIs shown are always those computed afresh."""
+    from clue.report.summary import NAME as INTERVALS
+
+    path = _run(tmp_path)
+    build_report([path], tmp_path / "r1")
+    again = _csv(build_report([path], tmp_path / "r2", replicates=200))
+    assert len(json.loads((path / INTERVALS).read_text(encoding="utf-8"))["entries"]) == 2
+    (path / INTERVALS).unlink()
+    (path / NAME).unlink()
+    assert _csv(build_report([path], tmp_path / "r3", replicates=200)) == again  # afresh: the same
+    assert stat.S_IMODE((path / INTERVALS).stat().st_mode) == 0o600  # CLUE tasks: credentialed
+    text = (path / "samples.jsonl").read_text(encoding="utf-8")
+    (path / "samples.jsonl").write_text(text.replace('"rougeL": 10.0', '"rougeL": 0.0'), encoding="utf-8")
+    changed = _csv(build_report([path], tmp_path / "r4", replicates=200))
+    assert changed != again and len(json.loads((path / INTERVALS).read_text(encoding="utf-8"))["entries"]) == 2
+
+
+def test_kept_files_are_found_again_by_another_process(tmp_path: Path) -> None:
+    """The keys do not depend on the process (string hashing orders sets differently in each)."""
+    import subprocess
+    import sys
+
+    from clue.report.summary import NAME as INTERVALS
+    from tests.conftest import ROOT
+
+    path = _run(tmp_path)
+    for hashseed in ("1", "2"):
+        code = f"from clue.report import build_report; build_report([{str(path)!r}], {str(tmp_path / ('r' + hashseed))!r})"
+        subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, env={**os.environ, "PYTHONHASHSEED": hashseed},
+                       capture_output=True)
+    assert len(json.loads((path / INTERVALS).read_text(encoding="utf-8"))["entries"]) == 1
