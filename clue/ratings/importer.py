@@ -28,6 +28,7 @@ from typing import Any, Iterable, Sequence
 
 from clue.errors import ConfigError, DataError, UserError
 from clue.files import write_together
+from clue.phi import credentialed_tasks
 from clue.ratings.export import KEY_FORMAT
 from clue.ratings.rubric import Rubric, from_dict
 
@@ -268,7 +269,9 @@ def import_ratings(dirs: Sequence[Path], key_path: Path | None = None) -> Import
         run_index = sheet["outputs"][row.item][row.output]
         per_run[run_index].append({"sample_id": key["items"][row.item], "rater": sheet["rater"], "scores": row.scores,
                                    "notes": row.notes})
-    private = bool(key.get("credentialed", True))
+    # the key's own flag or the one rule of clue.phi (the report's), whichever is stricter: a hand-edited key cannot
+    # make patient text world-readable
+    private = bool(key.get("credentialed", True)) or bool(credentialed_tasks({str(run["task"]) for run in runs}))
     stored = []
     imported = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     import_id = secrets.token_hex(6)

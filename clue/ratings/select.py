@@ -22,6 +22,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from clue.errors import ConfigError
+from clue.phi import credentialed_tasks
 
 STRATA = 4
 
@@ -53,7 +54,8 @@ def check_task(runs: Sequence[dict[str, Any]], task: str, *, allow_phi: bool) ->
         raise ConfigError(f"{task} is not a generation task in run(s) {', '.join(not_gen)} (its outputs are labels, codes or "
                           "choices, scored exactly)", "rate a task whose outputs are free text (e.g. a summarisation task)")
     recorded = all("credentialed" in e for e in entries)
-    credentialed = any(e.get("credentialed", True) for e in entries)
+    # what the runs recorded, or the one rule of clue.phi (the report's): the stricter wins
+    credentialed = any(e.get("credentialed", True) for e in entries) or bool(credentialed_tasks({task_name(r, task) for r in runs}))
     if credentialed and not allow_phi:
         why = "is credentialed (MIMIC-derived patient text)" if recorded else \
             "may hold patient text (these runs predate the credentialed flag in scores.json)"

@@ -22,6 +22,7 @@ from typing import Any, Sequence
 
 from clue.benchmark import Benchmark, for_run
 from clue.errors import DataError
+from clue.phi import credentialed_tasks
 from clue.report.columns import SampleLines
 from clue.rundir import integrity, integrity_label, needs_line_digests, sample_digests, scope
 from clue.score_rule import PLAIN
@@ -163,18 +164,6 @@ def by_benchmark(runs: Sequence[dict[str, Any]]) -> list[RunSet]:
         groups.setdefault(key, []).append(run)
         benches[key] = bench
     return [RunSet(benches[k], tuple(rs)) for k, rs in groups.items()]
-
-
-def credentialed_tasks(names: set[str]) -> set[str]:
-    """Task names whose source text must not leave the machine (tasks no installed benchmark knows count
-    as credentialed)."""
-    from clue.benchmark import benchmarks
-
-    known: dict[str, bool] = {}
-    for bench in benchmarks().values():
-        for name, task in bench.tasks.items():
-            known[name] = known.get(name, False) or task.credentialed  # a name two benchmarks share: stricter wins
-    return {n for n in names if known.get(n, True)}
 
 
 def redact_samples(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:

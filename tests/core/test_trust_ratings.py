@@ -149,3 +149,28 @@ def test_an_interrupted_export_can_be_run_again(tmp_path: Path, monkeypatch):
     assert layout(out) == layout(whole)
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".exp")] == []
     shutil.rmtree(whole)
+
+
+def test_privacy_follows_the_one_rule_not_a_flag_the_files_carry(tmp_path: Path):
+    """MeDiSumQA is MIMIC-derived (CLUE marks it credentialed). Runs whose scores.json says otherwise, and a key
+    edited to say otherwise, still get the report's rule: the export needs the opt-in, and the import is owner-only."""
+    runs = fake_runs(tmp_path / "runs", task="medisumqa", credentialed=False, recorded=True)
+    base = ["ratings", "export", *map(str, runs), "--task", "medisumqa", "--n", "12", "--seed", "7", "--raters", "2"]
+    refused = run_clue(*base, "--out", str(tmp_path / "refused"))
+    err = refused.stderr.strip().splitlines()
+    assert refused.returncode == 2 and len(err) == 1 and "--allow-phi-export" in err[0], refused.stderr
+    assert not (tmp_path / "refused").exists()
+    proc = run_clue(*base, "--out", str(tmp_path / "exp"), "--allow-phi-export")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "exp").stat().st_mode & 0o777 == 0o700
+    key_path = tmp_path / "exp" / "key" / "key.json"
+    key = json.loads(key_path.read_text())
+    key["credentialed"] = False  # a hand-edited key
+    key_path.write_text(json.dumps(key))
+    back = tmp_path / "back"
+    back.mkdir()
+    for sheet_id, meta in key["sheets"].items():
+        fill_csv(tmp_path / "exp" / meta["rater"] / f"{sheet_id}.csv", key, good_scores(0), dest=back / f"{sheet_id}.csv")
+    assert run_clue("ratings", "import", str(back), "--key", str(key_path)).returncode == 0
+    files = [r / "ratings" / f"{key['export']}.json" for r in runs]
+    assert all(f.is_file() and f.stat().st_mode & 0o777 == 0o600 for f in files)
