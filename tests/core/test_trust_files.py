@@ -122,7 +122,19 @@ def killing_swap(stage, folder):
     swap(stage, folder)
     if point == "swap-after":
         die()
-f._put, f._swap_in = killing_put, killing_swap
+kept = [0]
+replace = f._replace
+def killing_replace(path, data, *, private):
+    kept[0] += 1
+    if point == f"keep{kept[0]}-half":  # what a kill part-way through the staging write leaves: a partial temp file
+        import tempfile
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.write(fd, (data.encode() if isinstance(data, str) else data)[: len(data) // 2])
+        die()
+    replace(path, data, private=private)
+    if point == f"keep{kept[0]}-done":
+        die()
+f._put, f._swap_in, f._replace = killing_put, killing_swap, killing_replace
 from clue.cli import main
 sys.exit(main(args))
 """
@@ -147,6 +159,31 @@ def test_kill_9_while_writing_leaves_old_or_new(tmp_path: Path, two_reports):
     assert run_clue("report", *new_args, "--out", str(tmp_path / "rep"), "--bootstrap", "20").returncode == 0
     assert snapshot(tmp_path / "rep") == new
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".rep")] == []  # a crash's staging folder is cleared
+
+
+KEPT = ("report-columns.parquet", "report-intervals.json", "report-comparisons.json")  # what a report keeps beside a run
+COLD_POINTS = ("keep1-half", "keep1-done", "keep2-half", "keep2-done")
+
+
+def test_kill_9_while_keeping_run_summaries_leaves_the_old_report_and_a_usable_cache(tmp_path: Path, two_reports):
+    """Four more kill points, in a cold report: the first files written are the summaries kept beside each run. A
+    kill there leaves the old report folder untouched, and the next report (reading whatever was kept) is the new
+    report byte for byte: a half-written kept file is never read as a summary."""
+    old_args, new_args, old, new = two_reports
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI", "HF_"))} | {"PYTHONPATH": str(ROOT)}
+    runs = [Path(a) for a in new_args]
+    for point in COLD_POINTS:
+        for run in runs:
+            for name in KEPT:
+                (run / name).unlink(missing_ok=True)
+        proc = subprocess.run([sys.executable, "-c", KILLER, point, "report", *new_args, "--out", str(tmp_path / "rep"),
+                               "--bootstrap", "20"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+        assert proc.returncode == -signal.SIGKILL, (point, proc.stderr)
+        assert any((run / name).exists() for run in runs for name in KEPT) == (point != "keep1-half"), point
+        assert snapshot(tmp_path / "rep") == old, point
+        again = tmp_path / f"again-{point}"
+        assert run_clue("report", *new_args, "--out", str(again), "--bootstrap", "20").returncode == 0
+        assert snapshot(again) == new, point
 
 
 def test_without_an_atomic_exchange_the_folder_is_still_replaced_whole(tmp_path: Path, monkeypatch):
