@@ -21,8 +21,9 @@ task score and per group of the benchmark's `ScoreRule`:
       n' = ⌈ n · (h / t)² ⌉,  h = half-width of the 95 % CI of the paired difference (≈ 1.96 · s_d / √n,
       s_d the SD of the per-item differences), t = M − |d| when |d| < M (the CI must fit inside the band)
       else |d| (the CI must exclude 0); so n' ≈ (1.96 · s_d / t)².
-* Overall: the task and group rows decide (the metric rows of a multi-metric task are detail; a benchmark
-  without a rule: every metric row decides): `different` if any is, `equivalent` if all are, else
+* Overall: the task and group rows decide (the metric rows of a multi-metric task are detail; where the task
+  score cannot be formed, e.g. a listed metric was not computed, the task's primary metric decides — the first the
+  rule lists that both runs have; a benchmark without a rule: every metric row decides): `different` if any is, `equivalent` if all are, else
   `inconclusive`. Exit status: 0 equivalent, 1 different, 4 inconclusive (clue/verdict.py), 2 a usage
   error — runs of different benchmarks, or runs that share no scored item, are refused in one line.
 """
@@ -125,7 +126,7 @@ def rule_text(margin: float, replicates: int = 1000) -> str:
             f"equivalent); different when it does not and the CI excludes 0, with the direction and size; otherwise "
             f"inconclusive, with about how many items a decisive comparison needs, n·(h/t)² from the CI's half-width h and "
             f"t = margin − |difference| (or |difference| when that is the larger). Fewer than {verdict.MIN_ITEMS} paired "
-            f"items are always inconclusive. Task scores and group averages decide the overall outcome. Exit status: "
+            f"items are always inconclusive. Task scores (or, where one cannot be formed, the task's primary metric) and group averages decide the overall outcome. Exit status: "
             f"{EXIT['equivalent']} equivalent, {EXIT['different']} different, {EXIT['inconclusive']} inconclusive, "
             f"2 a usage error.")
 
@@ -237,8 +238,12 @@ def compare(bench: Benchmark | None, run_a: Mapping[str, Any], run_b: Mapping[st
             level = "task" if (len(listed) == 1 and m == listed[0]) or (not rule.task_metrics) else "metric"
             rows.append(_row(level, title, m, n, units_m, pa[m], pb[m], reps_m, margin, p, test))
         sa, sb = rule.task_score(title, pa), rule.task_score(title, pb)
-        if sa is None or sb is None:  # no task score (a listed metric missing): its metrics decide
-            rows[-len(reported):] = [replace(r, level="task") if r.task == title else r for r in rows[-len(reported):]]
+        if sa is None or sb is None:  # no task score (a listed metric missing, e.g. BERTScore not installed)
+            # the task's primary metric decides: the first the rule lists that both runs have (else every metric row);
+            # letting each of several correlated metrics decide on its own would call "different" too often
+            primary = next((m for m in listed if m in pa and m in pb), None)
+            rows[-len(reported):] = [replace(r, level="task") if r.task == title and primary in (None, r.metric) else r
+                                     for r in rows[-len(reported):]]
             continue
         sreps = rule.task_score(title, ra) - rule.task_score(title, rb)  # type: ignore[operator]
         score_reps[title], scores[title] = sreps, (sa, sb, len(common), units)

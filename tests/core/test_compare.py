@@ -270,3 +270,29 @@ def test_two_engines_on_one_model_are_equivalent(runs, tmp_path):
     proc, result = compare(tmp_path / "tgi", runs["ref"], tmp_path, "--equivalence", "1")
     assert proc.returncode == 0, proc.stdout
     assert only_row(result)["outcome"] == "equivalent" and {"engine", "endpoint"} <= {d["field"] for d in result["differs"]}
+
+
+def test_without_a_task_score_the_primary_metric_decides_not_every_metric():
+    """A task whose rule lists rougeL, rouge1 and BERTScore, compared where BERTScore was not computed (no task score):
+    rougeL (the first listed) decides; rouge1 30 points apart is shown as different but does not make the overall
+    outcome different — three correlated metrics each deciding alone would raise false alarms (seen on a real
+    llama.cpp pair: Q4_1 vs Q8_0 'different' on 30 items, 'inconclusive' on 80)."""
+    from clue.compare import compare as judge
+    from clue.score_rule import ScoreRule
+
+    rule = ScoreRule(task_metrics={"S": ("rougeL", "rouge1", "bertscore_f1")}, groups=())
+    bench = SimpleNamespace(name="hand", score_rule=rule, tasks={})
+    ids = [str(i) for i in range(60)]
+
+    def run(name: str, shift: float) -> dict:
+        samples = [{"task": "s", "sample_id": i, "status": "ok",
+                    "scores": {"rougeL": 40.0 + int(i) % 7, "rouge1": 30.0 + int(i) % 5 + shift}} for i in ids]
+        return {"name": name, "samples": samples,
+                "scores": {"tasks": {"s": {"title": "S", "metrics": {"rougeL": 1.0, "rouge1": 1.0}}}}}
+
+    result = judge(bench, run("A", 30.0), run("B", 0.0), margin=3.0)
+    rows = {r.metric: r for r in result.rows}
+    assert rows["rougeL"].level == "task" and rows["rougeL"].diff == 0.0 and rows["rougeL"].outcome == "equivalent"
+    assert rows["rouge1"].level == "metric" and rows["rouge1"].diff == pytest.approx(30.0)
+    assert rows["rouge1"].outcome == "different"
+    assert result.outcome == "equivalent" and result.exit_status == 0
