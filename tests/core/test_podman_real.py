@@ -36,6 +36,13 @@ HF_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 BOUND_S = 180.0  # the longest any condition is waited for
 
 
+
+def fault(case: str, proc: subprocess.CompletedProcess, *needles: str) -> None:
+    """assert_one_line_error, then the message printed (`pytest -s`, as .ci/run does, shows each case's one line)."""
+    assert_one_line_error(proc, *needles)
+    line = next(ln for ln in proc.stderr.splitlines() if ln.startswith("clue: error:"))
+    print(f"\nreal-engine fault [{case}] exit {proc.returncode}: {line}")
+
 def _missing() -> str | None:
     if shutil.which("podman") is None:
         return "podman is not installed"
@@ -194,7 +201,7 @@ def test_port_in_use_is_one_line_and_starts_nothing(kit):
         holder.bind(("127.0.0.1", kit.port))
         holder.listen()
         proc = kit.serve("up")
-    assert_one_line_error(proc, f"port {kit.port} on 127.0.0.1 is already in use", "--port")
+    fault("port in use", proc, f"port {kit.port} on 127.0.0.1 is already in use", "--port")
     assert names_with(f"clue-kit.model={kit.name}") == []
 
 
@@ -204,7 +211,7 @@ def test_corrupt_gguf_exits_during_start_with_its_log(real, tmp_path):
     (bad / GGUF_NAME).write_bytes(b"GGUF\x03\x00\x00\x00junk")
     pinned = Kit(tmp_path, bad)
     try:  # the roster's sha256 refuses the file before any container starts
-        assert_one_line_error(pinned.serve("up"), "has sha256", f"the roster pins {GGUF_SHA256}")
+        fault("damaged GGUF, roster pins its sha256", pinned.serve("up"), "has sha256", f"the roster pins {GGUF_SHA256}")
         assert names_with(f"clue-kit.model={pinned.name}") == []
     finally:
         pinned.cleanup()
@@ -212,7 +219,8 @@ def test_corrupt_gguf_exits_during_start_with_its_log(real, tmp_path):
     unpinned = Kit(tmp_path / "unpinned", bad, sha256=False)  # no sha256: llama-server itself meets the damaged file
     try:
         proc = unpinned.serve("up")
-        assert_one_line_error(proc, f"container {unpinned.container} exited with code", "last log lines are above")
+        fault("damaged GGUF, not pinned: exits during start", proc, f"container {unpinned.container} exited with code",
+              "last log lines are above")
         assert "  | " in proc.stderr  # llama-server's own last lines
         assert names_with(f"clue-kit.model={unpinned.name}") == []
     finally:
@@ -221,7 +229,7 @@ def test_corrupt_gguf_exits_during_start_with_its_log(real, tmp_path):
 
 def test_health_timeout_removes_the_container_and_shows_its_log(kit, unhealthy_image):
     proc = kit.serve("up", "--health-timeout", "2", image=unhealthy_image)
-    assert_one_line_error(proc, "was not healthy", "after 2 s", "--health-timeout")
+    fault("health timeout", proc, "was not healthy", "after 2 s", "--health-timeout")
     assert "| loading model forever" in proc.stderr
     assert names_with(f"clue-kit.model={kit.name}") == []
 
@@ -230,7 +238,7 @@ def test_sigterm_during_health_wait_removes_the_container_and_a_live_owner_is_no
     first = kit.start("up", image=unhealthy_image)
     wait_for(f"{kit.container} to run", lambda: state(kit.container) == "running")
     second = kit.serve("up", image=unhealthy_image)  # the first `up` still owns it: refused, left alone
-    assert_one_line_error(second, f"container {kit.container} belongs to clue process {first.pid} still running")
+    fault("container of a live run", second, f"container {kit.container} belongs to clue process {first.pid} still running")
     assert state(kit.container) == "running"
     first.send_signal(signal.SIGTERM)
     _, err = first.communicate(timeout=BOUND_S)
@@ -240,7 +248,7 @@ def test_sigterm_during_health_wait_removes_the_container_and_a_live_owner_is_no
 
 def test_missing_image_names_the_build_command(kit):
     proc = kit.serve("up", image=f"localhost/clue-no-such-image:{uuid.uuid4().hex[:8]}")
-    assert_one_line_error(proc, "is not in podman's local image store", "make llama-image DOCKER=podman")
+    fault("missing image", proc, "is not in podman's local image store", "make llama-image DOCKER=podman")
     assert names_with(f"clue-kit.model={kit.name}") == []
 
 
