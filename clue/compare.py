@@ -126,7 +126,8 @@ def rule_text(margin: float, replicates: int = 1000) -> str:
             f"equivalent); different when it does not and the CI excludes 0, with the direction and size; otherwise "
             f"inconclusive, with about how many items a decisive comparison needs, n·(h/t)² from the CI's half-width h and "
             f"t = margin − |difference| (or |difference| when that is the larger). Fewer than {verdict.MIN_ITEMS} paired "
-            f"items are always inconclusive. Task scores (or, where one cannot be formed, the task's primary metric) and group averages decide the overall outcome. Exit status: "
+            f"items are always inconclusive. Task scores (or, where one cannot be formed, the task's primary metric) and group "
+            f"averages decide the overall outcome. Exit status: "
             f"{EXIT['equivalent']} equivalent, {EXIT['different']} different, {EXIT['inconclusive']} inconclusive, "
             f"2 a usage error.")
 

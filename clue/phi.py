@@ -52,16 +52,3 @@ def check_endpoint(tasks: Iterable[object], endpoint: str | None, *, allow_remot
     raise PHIGuardError(
         f"refusing to send {', '.join(credentialed)} (credentialed PhysioNet data) to {host or endpoint}: {RULE}",
         "serve the model on this machine (127.0.0.1), or pass --allow-remote-phi if that host is yours or your agreement covers it")
-
-
-def credentialed_tasks(names: set[str]) -> set[str]:
-    """Task names whose source text must not leave the machine: the one rule for what a file written from a run is
-    (report, its kept columns, ratings): credentialed where any installed benchmark marks the task so, and where no
-    installed benchmark knows the task at all."""
-    from clue.benchmark import benchmarks
-
-    known: dict[str, bool] = {}
-    for bench in benchmarks().values():
-        for name, task in bench.tasks.items():
-            known[name] = known.get(name, False) or task.credentialed  # a name two benchmarks share: stricter wins
-    return {n for n in names if known.get(n, True)}

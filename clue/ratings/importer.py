@@ -28,7 +28,7 @@ from typing import Any, Iterable, Sequence
 
 from clue.errors import ConfigError, DataError, UserError
 from clue.files import write_together
-from clue.phi import credentialed_tasks
+from clue.privacy import credentialed_tasks
 from clue.ratings.export import KEY_FORMAT
 from clue.ratings.rubric import Rubric, from_dict
 

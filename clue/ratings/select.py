@@ -22,7 +22,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from clue.errors import ConfigError
-from clue.phi import credentialed_tasks
+from clue.privacy import credentialed_tasks
 
 STRATA = 4
 

@@ -22,7 +22,7 @@ from typing import Any, Sequence
 
 from clue.benchmark import Benchmark, for_run
 from clue.errors import DataError
-from clue.phi import credentialed_tasks
+from clue.privacy import credentialed_tasks
 from clue.report.columns import SampleLines
 from clue.rundir import integrity, integrity_label, needs_line_digests, sample_digests, scope
 from clue.score_rule import PLAIN
