@@ -21,9 +21,8 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_random_exponential
 from tqdm import tqdm
 
 from clue.concurrency import Gate
@@ -32,6 +31,9 @@ from clue.errors import EndpointError, UserError
 from clue.secrets import redact
 from clue.store import Store
 from clue.types import Completion, Request
+
+if TYPE_CHECKING:  # tenacity loads with the first retry: a run answered at once never needs it
+    from tenacity import RetryCallState
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,8 @@ class _Wait:
     it does not state). A second such refusal of the same request backs off as usual."""
 
     def __init__(self, policy: RetryPolicy, requeue_overload: bool = False):
+        from tenacity import wait_random_exponential
+
         self.policy = policy
         self.jitter = wait_random_exponential(multiplier=policy.backoff_base_s, max=policy.backoff_max_s)
         self.requeue = requeue_overload
@@ -219,6 +223,8 @@ class Runner:
 
     async def _retry(self, request: Request, bar: tqdm, first: EngineError) -> tuple[Completion, int]:
         """The first attempt failed with `first` (retryable): tenacity takes over from there, counting it as attempt 1."""
+        from tenacity import AsyncRetrying, retry_if_exception
+
         attempts = 1
         counted = 0  # attempts that failed for reasons other than an outage
         outage_since: float | None = None

@@ -26,9 +26,11 @@ DEFAULT_KEY_ENV = {"openai": "OPENAI_API_KEY", "tgi": "TGI_API_KEY", "azure": "A
 
 def resolve_engine(kind: str, endpoint: str | None) -> str:
     """`openai` pointed at a classic Azure OpenAI resource URL is the `azure` engine."""
+    if kind != "openai" or not endpoint:  # nothing to resolve: the azure module (and its OpenAI client) stays unloaded
+        return kind
     from clue.engines.azure import is_classic_azure
 
-    return "azure" if kind == "openai" and endpoint and is_classic_azure(endpoint) else kind
+    return "azure" if is_classic_azure(endpoint) else kind
 
 
 def make_engine(kind: str, *, endpoint: str | None, model: str, api_key_env: str | None = None, timeout_s: float = 300.0,

@@ -29,6 +29,21 @@ def test_the_run_path_imports_no_heavy_library():
     assert out.strip() == "[]"
 
 
+def test_a_tgi_run_loads_neither_the_retry_library_nor_the_azure_engine_until_needed():
+    """tenacity loads with the first retry, the azure module only to resolve `--engine openai`; both still work then."""
+    code = ("import sys\n"
+            "from clue.engines import resolve_engine\n"
+            "import clue.runner\n"
+            "assert resolve_engine('tgi', 'https://x.openai.azure.com') == 'tgi'\n"
+            "print(sorted(m for m in ('tenacity', 'clue.engines.azure') if m in sys.modules))\n"
+            "assert resolve_engine('openai', 'https://x.openai.azure.com/') == 'azure'\n"
+            "assert resolve_engine('openai', 'http://127.0.0.1:8080/v1') == 'openai'\n"
+            "from clue.runner import RetryPolicy, _Wait\n"
+            "assert _Wait(RetryPolicy()).jitter is not None and 'tenacity' in sys.modules\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
 def test_scoring_still_loads_rouge_score_when_used():
     from clue.metrics.rouge import rouge
 
