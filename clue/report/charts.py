@@ -102,10 +102,12 @@ def _percent_limits(values: Sequence[float]) -> tuple[float, float]:
     return lo, hi
 
 
-def _fit_labels(fig, ax) -> None:
+def _fit_labels(fig, ax) -> bool:
     """Wrap each axis label onto lines no longer than its axis (a label longer than its axis is cut at both ends
-    once the SVG is scaled into the page); measured with the renderer, not guessed from character counts."""
+    once the SVG is scaled into the page); measured with the renderer, not guessed from character counts. Whether
+    a label was wrapped."""
     renderer = fig.canvas.get_renderer()
+    wrapped = False
     for label, along in ((ax.xaxis.label, "width"), (ax.yaxis.label, "height")):
         text = label.get_text().replace("\n", " ")
         if not text:
@@ -116,12 +118,14 @@ def _fit_labels(fig, ax) -> None:
         while getattr(label.get_window_extent(renderer), along) > room and width > 12:
             width = min(width - 1, int(width * room / getattr(label.get_window_extent(renderer), along)))
             label.set_text(textwrap.fill(text, max(12, width), break_on_hyphens=False))
+            wrapped = True
+    return wrapped
 
 
 def _layout(fig, ax) -> None:
     fig.tight_layout()
-    _fit_labels(fig, ax)
-    fig.tight_layout()
+    if _fit_labels(fig, ax):  # laid out again only where a label changed (each pass draws the whole figure)
+        fig.tight_layout()
 
 
 def _mark_flat(ax, xs: Sequence[float], ys: Sequence[float]) -> None:
