@@ -169,6 +169,7 @@ def measure(tmp: Path, n_models: int, shots: Sequence[int], scale: float, seeds:
     out["one_changed"] = build(dirs, report, scale)
     html = report / "index.html"
     out["html_bytes"] = html.stat().st_size
+    out["sample_rows"] = html.read_text(encoding="utf-8").count("<tr data-run=")  # the sample browser's (its budget: 1,500)
     out["load_after"] = os.getloadavg()
     out.update(page_times(html, tmp))
     return out

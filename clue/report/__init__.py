@@ -103,16 +103,20 @@ def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, **options:
     prices, compare, published_model.
     """
     from clue.files import ensure_dir, write_folder
+    from clue.report import chart_cache
     from clue.report.aggregate import ReportOptions, build_view, results_rows
 
     opts = ReportOptions(**options)
     out_dir = ensure_dir(Path(out_dir), "--out")  # before any work: a read-only or wrong --out is one line
     runs = load_runs(list(run_dirs))
     refuse_edited(runs, opts.accept_edited)  # one line, before any work, unless --accept-edited
-    view = build_view(runs, opts)
+    with chart_cache.keeping(chart_cache.read(out_dir)) as charts:  # unchanged charts: not redrawn
+        view = build_view(runs, opts)
+        html = render_html(view)
     # one unit, swapped into place (clue/files.py); owner-only when it shows credentialed text (the rule --redact uses)
     private = not opts.redact and bool(credentialed_tasks({t for r in runs for t in r["samples"].task_names()}))
-    write_folder(out_dir, {"index.html": render_html(view), "results.csv": results_csv(results_rows(view))}, private=private)
+    write_folder(out_dir, {"index.html": html, "results.csv": results_csv(results_rows(view)),
+                           chart_cache.NAME: chart_cache.dump(charts)}, private=private)
     return out_dir / "index.html"
 
 

@@ -22,7 +22,7 @@ from clue.report.cost import cost, load_prices
 from clue.report.fewshot import fewshot_rows
 from clue.report.load import RunSet, by_benchmark, credentialed_tasks, metrics_read
 from clue.report.pairs import comparisons
-from clue.report.samples import sample_rows, samples_per_task
+from clue.report.samples import SAMPLE_BUDGET, sample_rows, samples_per_task
 from clue.report.series import series_view
 from clue.report.summary import intervals
 from clue.rundir import edited_titles, integrity_label, scope_of
@@ -36,6 +36,7 @@ from clue.verify import DEFAULT_TOLERANCE, VERDICTS, scope_label, verify_run
 class ReportOptions:
     redact: bool = False
     max_samples: int = 50  # per run and task, plus as many failed/wrong ones
+    samples_budget: int = SAMPLE_BUDGET  # rows in the whole sample browser, at most (clue/report/samples.py)
     replicates: int = DEFAULT_REPLICATES
     seed: int = DEFAULT_SEED
     tolerance: float = DEFAULT_TOLERANCE
@@ -331,7 +332,7 @@ def build_view(runs: list[dict[str, Any]], opts: ReportOptions) -> dict[str, Any
     infos = [_run_info(i, r, opts, prices) for i, r in enumerate(runs)]
     for info in infos:
         info["provenance"] = _provenance(info)
-    samples = sample_rows(infos, opts.max_samples, redact=opts.redact)
+    samples, samples_chosen = sample_rows(infos, opts.max_samples, redact=opts.redact, budget=opts.samples_budget)
     runsets = by_benchmark(runs)
     by_name = {i["name"]: i for i in infos}
     several = len(runsets) > 1
@@ -343,7 +344,7 @@ def build_view(runs: list[dict[str, Any]], opts: ReportOptions) -> dict[str, Any
         "synthetic_runs": [i["name"] for i in infos if i["synthetic"]], "subset_runs": [i["name"] for i in infos if i["subset"]],
         "rule": rule_text(opts.tolerance),
         "comparisons": comparisons(infos, runs, opts), "series": series_view(infos), "samples": samples, "opts": opts,
-        "samples_per_task": samples_per_task(infos, opts.max_samples),
+        "samples_per_task": samples_per_task(infos, opts.max_samples, opts.samples_budget), "samples_chosen": samples_chosen,
         "redacted_tasks": redacted_tasks, "verdicts": VERDICTS,
         "ratings": ratings_section(runs, replicates=opts.replicates, seed=opts.seed),
     }

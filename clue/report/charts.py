@@ -4,7 +4,8 @@ Text stays text (`svg.fonttype = none`, escaped by matplotlib's SVG writer), whi
 small; every chart gets its own hash salt so element ids never collide inside one HTML page.
 Scores are percent (0–100): value axes say so on their ticks ("40%") and never leave 0–100.
 Axis labels longer than their axis are wrapped to it, and the SVG is cut to what was drawn
-(`bbox_inches="tight"`), so no label is clipped. A chart with nothing to plot is no chart: the
+(`bbox_inches="tight"`), so no label is clipped. Each chart is drawn once per data it shows: a re-report takes
+unchanged ones from those kept beside it (clue/report/chart_cache.py). A chart with nothing to plot is no chart: the
 functions return an empty string and the report says why in a sentence instead.
 Point labels of the scatter are placed by adjustText (no overlaps, leader lines where moved);
 error bars are clipped at zero (a bootstrap bound can miss the point estimate by rounding).
@@ -18,6 +19,8 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from markupsafe import Markup
+
+from clue.report.chart_cache import kept
 
 PALETTE = ("#2563eb", "#d97706", "#059669", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#65a30d", "#9333ea", "#ea580c")
 MIN_SPAN = 10.0  # percent points: the least a scatter axis shows (one point alone is not zoomed to ±0.05)
@@ -99,10 +102,12 @@ def _percent_limits(values: Sequence[float]) -> tuple[float, float]:
     return lo, hi
 
 
-def _fit_labels(fig, ax) -> None:
+def _fit_labels(fig, ax) -> bool:
     """Wrap each axis label onto lines no longer than its axis (a label longer than its axis is cut at both ends
-    once the SVG is scaled into the page); measured with the renderer, not guessed from character counts."""
+    once the SVG is scaled into the page); measured with the renderer, not guessed from character counts. Whether
+    a label was wrapped."""
     renderer = fig.canvas.get_renderer()
+    wrapped = False
     for label, along in ((ax.xaxis.label, "width"), (ax.yaxis.label, "height")):
         text = label.get_text().replace("\n", " ")
         if not text:
@@ -113,12 +118,14 @@ def _fit_labels(fig, ax) -> None:
         while getattr(label.get_window_extent(renderer), along) > room and width > 12:
             width = min(width - 1, int(width * room / getattr(label.get_window_extent(renderer), along)))
             label.set_text(textwrap.fill(text, max(12, width), break_on_hyphens=False))
+            wrapped = True
+    return wrapped
 
 
 def _layout(fig, ax) -> None:
     fig.tight_layout()
-    _fit_labels(fig, ax)
-    fig.tight_layout()
+    if _fit_labels(fig, ax):  # laid out again only where a label changed (each pass draws the whole figure)
+        fig.tight_layout()
 
 
 def _mark_flat(ax, xs: Sequence[float], ys: Sequence[float]) -> None:
@@ -132,6 +139,7 @@ def color(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
 
+@kept
 def scatter(points: Sequence[Point], run_colors: dict[str, str], x_label: str = "", y_label: str = "") -> Markup:
     """Two group averages against each other (CLUE: the paper's Level 1 vs Level 2 figure); published
     models by type, runs highlighted. Nothing to plot: an empty string (the report says so in a sentence)."""
@@ -183,6 +191,7 @@ def scatter(points: Sequence[Point], run_colors: dict[str, str], x_label: str = 
     return _svg(fig, "scatter")
 
 
+@kept
 def task_bars(title: str, metrics: Sequence[str], bars: Sequence[Bar], run_colors: dict[str, str]) -> Markup:
     """Grouped bars: one group per metric, one bar per run with its 95 % CI; ◆ = published value."""
     if not bars or not metrics:
@@ -231,6 +240,7 @@ def task_bars(title: str, metrics: Sequence[str], bars: Sequence[Bar], run_color
 SETTING_COLORS = ("#94a3b8", "#2563eb", "#d97706", "#059669")  # zero-shot grey, then the few-shot settings
 
 
+@kept
 def setting_bars(title: str, models: Sequence[str], series: dict[str, list[tuple[float | None, float | None, float | None]]]) -> Markup:
     """One dataset: a group of bars per model, one bar per setting (zero-shot, k-shot …) with its 95 % CI.
     Many runs make one chart per dataset (not one per run), its width growing with the models. No value: no chart."""

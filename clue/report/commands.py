@@ -47,6 +47,8 @@ def add_report_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--redact", action="store_true",
                    help="omit prompts (source documents), outputs and references of credentialed tasks, to share the report")
     p.add_argument("--max-samples", type=int, default=50, help="samples shown per run and task, plus as many failed/wrong (default 50)")
+    p.add_argument("--samples-budget", type=int, default=None, metavar="N",  # None: clue.report.samples.SAMPLE_BUDGET
+                   help="rows in the whole sample browser, at most; each run × task keeps its worst (default 1500)")
     p.add_argument("--prices", default=None, metavar="FILE", help="price table, USD per 1M tokens by model id (default: bundled, empty)")
     p.add_argument("--include-synthetic", action="store_true",
                    help="rank runs on synthetic data among the published models and plot them (default: listed apart, labelled)")
@@ -68,15 +70,19 @@ def add_verify_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _check_numbers(args: argparse.Namespace) -> None:
-    if args.bootstrap < 1 or args.tolerance < 0 or getattr(args, "max_samples", 1) < 1 or (getattr(args, "equivalence", None) or 0) < 0:
-        raise ConfigError("--bootstrap and --max-samples must be at least 1 and --margin/--equivalence not negative", "fix the option")
+    budget = getattr(args, "samples_budget", None)
+    if args.bootstrap < 1 or args.tolerance < 0 or getattr(args, "max_samples", 1) < 1 or (budget is not None and budget < 1) \
+            or (getattr(args, "equivalence", None) or 0) < 0:
+        raise ConfigError("--bootstrap, --max-samples and --samples-budget must be at least 1 and --margin/--equivalence "
+                          "not negative", "fix the option")
 
 
 def report_command(args: argparse.Namespace) -> int:
     from clue.report import build_report
 
     _check_numbers(args)
-    path = build_report(args.runs, args.out, redact=args.redact, max_samples=args.max_samples, replicates=args.bootstrap,
+    path = build_report(args.runs, args.out, redact=args.redact, max_samples=args.max_samples,
+                        **({"samples_budget": args.samples_budget} if args.samples_budget is not None else {}), replicates=args.bootstrap,
                         seed=args.seed, tolerance=args.tolerance, prices=args.prices, compare=list(args.compare),
                         published_model=args.published_model, include_synthetic=args.include_synthetic,
                         equivalence=args.equivalence, accept_edited=args.accept_edited)

@@ -1,5 +1,10 @@
 """The report's sample browser: which items each run × task lists (its first ones, its failed requests and
-its lowest-scored, worst first) and how much of each text is shown, within budgets that keep big reports light."""
+its lowest-scored, worst first) and how much of each text is shown, within budgets that keep big reports light.
+
+The row budget (`clue report --samples-budget`, default SAMPLE_BUDGET) is a ceiling: where the items chosen per run ×
+task add up to more, each run × task keeps the worst of its own, the same number each (`budget_caps`: as many as the
+budget allows for every one, one more for the first ones in report order while rows are left), so a grid of
+1,408 run × task pairs still lists the worst item of each; the report says how many rows it lists of how many."""
 
 from __future__ import annotations
 
@@ -37,10 +42,27 @@ def badness(title: str, s: dict[str, Any], task_metrics: Any = None) -> tuple[in
     return (1, float(scores[primary]) if primary is not None and scores[primary] is not None else float("inf"))
 
 
-def samples_per_task(infos: list[dict[str, Any]], max_samples: int) -> int:
-    """Items listed per run and task: --max-samples, lowered so the whole browser stays ~SAMPLE_BUDGET rows."""
+def samples_per_task(infos: list[dict[str, Any]], max_samples: int, budget: int = SAMPLE_BUDGET) -> int:
+    """Items listed per run and task: --max-samples, lowered so the whole browser stays ~`budget` rows."""
     combos = sum(len(info["samples"].task_names()) for info in infos) or 1
-    return max(MIN_SAMPLES, min(max_samples, SAMPLE_BUDGET // combos))
+    return max(MIN_SAMPLES, min(max_samples, budget // combos))
+
+
+def budget_caps(sizes: list[int], budget: int) -> list[int]:
+    """Rows kept of each run × task's chosen items (`sizes`, in report order) so that they add up to ≤ `budget`: all of
+    them when they fit; else the largest equal share L every one can keep (fewer where it has fewer), and L + 1 for
+    the first ones in order that have more, while rows are left."""
+    if sum(sizes) <= budget:
+        return list(sizes)
+    arr = np.asarray(sizes, dtype=np.int64)
+    low, high = 0, int(arr.max())  # largest L with sum(min(size, L)) <= budget
+    while low < high:
+        mid = (low + high + 1) // 2
+        low, high = (mid, high) if int(np.minimum(arr, mid).sum()) <= budget else (low, mid - 1)
+    caps = np.minimum(arr, low)
+    more = np.flatnonzero(arr > low)[: budget - int(caps.sum())]
+    caps[more] += 1
+    return caps.tolist()
 
 
 def _badness(title: str, lines: SampleLines, at: np.ndarray, task_metrics: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -83,14 +105,16 @@ def _chosen(kind: np.ndarray, value: np.ndarray, limit: int) -> np.ndarray:
     return chosen[np.lexsort((value[chosen], kind[chosen]))]  # stable: worst first, as listed among equals
 
 
-def sample_rows(infos: list[dict[str, Any]], max_samples: int, redact: bool = False) -> list[dict[str, Any]]:
-    """The browser's rows, worst first per run and task (sets each info's `shown`: listed / all); only the lines
-    listed are read whole (`redact`: their credentialed text removed, clue.report.load.redact_samples)."""
+def sample_rows(infos: list[dict[str, Any]], max_samples: int, redact: bool = False,
+                budget: int = SAMPLE_BUDGET) -> tuple[list[dict[str, Any]], int]:
+    """The browser's rows, worst first per run and task, at most `budget` in all (`budget_caps`), and how many the
+    run × tasks chose before that ceiling; sets each info's `shown` (listed / all). Only the lines listed are read
+    whole (`redact`: their credentialed text removed, clue.report.load.redact_samples)."""
     from clue.report.load import redact_samples
 
     rows = []
-    picked: list[tuple[dict[str, Any], str, str, list[tuple[int, dict[str, Any], bool]]]] = []
-    limit = samples_per_task(infos, max_samples)
+    limit = samples_per_task(infos, max_samples, budget)
+    combos: list[tuple[dict[str, Any], str, str, np.ndarray, np.ndarray, np.ndarray]] = []
     for info in infos:
         titles = {n: t.get("title", n) for n, t in info["scores"]["tasks"].items()}
         lines: SampleLines = info["samples"]
@@ -99,12 +123,16 @@ def sample_rows(infos: list[dict[str, Any]], max_samples: int, redact: bool = Fa
             title = titles.get(task, task)
             at = lines.positions(task)
             kind, value, wrong = _badness(title, lines, at, task_metrics)
-            chosen = _chosen(kind, value, limit)
-            shown = lines.lines_at(at[chosen].tolist())
-            if redact:
-                shown = redact_samples(shown)
-            picked.append((info, task, title, [(int(p), s, bool(wrong[p])) for p, s in zip(chosen.tolist(), shown)]))
-            info.setdefault("shown", {})[title] = (len(chosen), int(at.size))
+            combos.append((info, task, title, at, _chosen(kind, value, limit), wrong))
+    caps = budget_caps([c[4].size for c in combos], budget)
+    picked: list[tuple[dict[str, Any], str, str, list[tuple[int, dict[str, Any], bool]]]] = []
+    for (info, task, title, at, chosen, wrong), cap in zip(combos, caps):
+        chosen = chosen[:cap]  # worst first: the worst are kept
+        shown = info["samples"].lines_at(at[chosen].tolist())
+        if redact:
+            shown = redact_samples(shown)
+        picked.append((info, task, title, [(int(p), s, bool(wrong[p])) for p, s in zip(chosen.tolist(), shown)]))
+        info.setdefault("shown", {})[title] = (len(chosen), int(at.size))
     n_rows = sum(len(c) for *_, c in picked)
     clip = max(TEXT_FLOOR, min(TEXT_LIMIT, TEXT_BUDGET // max(1, 3 * n_rows)))  # prompt, output, reference
     _clip = functools.partial(clip_text, limit=clip)
@@ -122,4 +150,4 @@ def sample_rows(infos: list[dict[str, Any]], max_samples: int, redact: bool = Fa
                          "reference": _clip(s.get("reference")), "scores": s.get("scores") or {},
                          "error": s.get("error"), "attempts": s.get("attempts"), "cached": s.get("cached"),
                          "latency": s.get("latency_s"), "finish": s.get("finish_reason"), "redacted": bool(s.get("redacted"))})
-    return rows
+    return rows, sum(c[4].size for c in combos)
