@@ -7,6 +7,10 @@ and forest.py, the matplotlib and adjustText versions) — any change to one of 
 always the SVG the function would draw now (it draws deterministically: fixed hash salt, no dates). `build_report`
 reads the file, draws inside `keeping(...)`, and writes back the charts this report used (so the file never grows
 past one report's charts). Outside `keeping` (tests, other callers) every chart is drawn.
+
+The forest plots of paired comparisons are not kept here: they are kept with their comparison beside its first run
+(clue/report/kept_pairs.py), and a chart kept in two places would make this file depend on which of them a report
+read from (the same report, a different charts-kept.json).
 """
 
 from __future__ import annotations

@@ -15,13 +15,11 @@ from markupsafe import Markup
 
 from clue.benchmark import Benchmark
 from clue.compare import Row, compare, rule_text
-from clue.report.chart_cache import kept
 from clue.report.charts import _plt, _svg
 
 OUTCOME_COLORS = {"equivalent": "#059669", "different": "#dc2626", "inconclusive": "#64748b"}
 
 
-@kept
 def forest(rows: Sequence[Row], margin: float, labels: Sequence[str], salt: str = "") -> Markup:
     """Horizontal forest plot of `rows` (A − B, 95 % CI; `labels` one per row) with the band ± `margin`; empty
     when nothing has a CI."""
