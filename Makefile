@@ -4,6 +4,10 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 CLUE   := $(VENV)/bin/clue
 PYTEST_ARGS ?=
+# `make test` runs the suite on this many pytest-xdist workers (auto: one per CPU; 0 = in this process). Modules
+# that share one costly fixture (a llama-server, a local Slurm cluster) carry an xdist_group mark: --dist loadgroup
+# keeps each such module on one worker, every other test goes to whichever worker is free.
+TEST_WORKERS ?= auto
 
 # --- models, containers, data; override on the command line: make reproduce MODELS="a b" ENGINE=vllm
 # DOCKER: docker CLI (tests use a shim)      ENGINE: tgi (v3 parity) or vllm     PORT: bound to 127.0.0.1 only
@@ -76,7 +80,7 @@ test: install ## lint (ruff, mypy), the layering contracts (import-linter), then
 	$(VENV)/bin/ruff check clue tests
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: install ## ruff and mypy over the kit (config in pyproject.toml)
 	$(VENV)/bin/ruff check clue tests

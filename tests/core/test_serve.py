@@ -13,14 +13,13 @@ import shlex
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from clue.roster import load_roster
 from clue.serve import IMAGES, ServeOptions, run_argv, serving
-from tests.conftest import ROOT
+from tests.conftest import ROOT, until
 from tests.core.test_cli_errors import assert_one_line_error, free_port
 
 SHIM = ROOT / "tests" / "docker_shim.py"
@@ -187,10 +186,11 @@ def test_interrupt_while_waiting_removes_the_container(shim, sig):
     proc = subprocess.Popen([sys.executable, "-m", "clue", "serve", "up", LLAMA, "--docker", SHIM_CMD, "--poll", "0.05",
                              "--port", str(free_port())], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 30
-        while not any(c == "run" for c, _ in shim.commands()) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.3)  # now polling /health
+        def polling_health() -> bool:  # `docker inspect` after `docker run`: the container is started, clue waits
+            commands = [argv[0] for argv in shim.calls()]
+            return "run" in commands and "inspect" in commands[commands.index("run"):]
+
+        until(polling_health, "clue polling the started container's health", proc)
         proc.send_signal(sig)
         _, err = proc.communicate(timeout=30)
     finally:

@@ -31,6 +31,7 @@ from tests.core.test_serve import SECRET, SHIM_CMD, Shim
 SCRIPT = ROOT / "scripts" / "slurm-local.py"
 MODELS = ["Meta-Llama-3-8B-Instruct", "Mistral-7B-Instruct-v0.2", "Mixtral-8x7B-Instruct-v0.1"]
 LLAMA_ID = "meta-llama/Meta-Llama-3-8B-Instruct"
+pytestmark = pytest.mark.xdist_group("slurm")  # one worker runs them all: one local cluster (module fixture)
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +76,7 @@ class Cluster:
         sub_dir = max((self.runs / ".slurm" / "submissions").iterdir())
         return proc, json.loads((sub_dir / "submit.json").read_text())
 
-    def wait_merge(self, sub: dict, timeout: float = 150.0) -> str:
+    def wait_merge(self, sub: dict, timeout: float = 900.0) -> str:  # a safety net: a round takes ~10-60 s
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             out = subprocess.run(["scontrol", "-o", "show", "job", sub["merge"]["job_id"]], env=self.env(), capture_output=True, text=True)
