@@ -57,9 +57,8 @@ def _gguf() -> Path | None:
 
 
 BINARY, GGUF = _binary(), _gguf()
-pytestmark = [pytest.mark.skipif(BINARY is None or GGUF is None,
-                                 reason="llama-server / SmolLM2 not installed (make test-llama installs them)"),
-              pytest.mark.xdist_group("llama-server")]  # one worker runs them all: one server (module fixture), one model load
+pytestmark = pytest.mark.skipif(BINARY is None or GGUF is None,
+                                reason="llama-server / SmolLM2 not installed (make test-llama installs them)")
 
 
 def _free_port() -> int:

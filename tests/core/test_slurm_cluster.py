@@ -31,7 +31,6 @@ from tests.core.test_serve import SECRET, SHIM_CMD, Shim
 SCRIPT = ROOT / "scripts" / "slurm-local.py"
 MODELS = ["Meta-Llama-3-8B-Instruct", "Mistral-7B-Instruct-v0.2", "Mixtral-8x7B-Instruct-v0.1"]
 LLAMA_ID = "meta-llama/Meta-Llama-3-8B-Instruct"
-pytestmark = pytest.mark.xdist_group("slurm")  # one worker runs them all: one local cluster (module fixture)
 
 
 @pytest.fixture(scope="module")
