@@ -183,8 +183,11 @@ def test_leftover_container_is_replaced(shim):
 def test_interrupt_while_waiting_removes_the_container(shim, sig):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "DOCKER"))}
     env.update(shim.env, PYTHONPATH=str(ROOT), DOCKER_SHIM_BEHAVIOUR=json.dumps({"meta-llama/Meta-Llama-3-8B-Instruct": "unhealthy"}))
+    # SIGINT as a terminal's Ctrl-C delivers it: a suite started in the background (`make test &`, nohup, CI) inherits
+    # SIGINT ignored, and Python then installs no KeyboardInterrupt handler in the child, which would ignore it too
     proc = subprocess.Popen([sys.executable, "-m", "clue", "serve", "up", LLAMA, "--docker", SHIM_CMD, "--poll", "0.05",
-                             "--port", str(free_port())], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--port", str(free_port())], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         def polling_health() -> bool:  # `docker inspect` after `docker run`: the container is started, clue waits
             commands = [argv[0] for argv in shim.calls()]
@@ -192,7 +195,7 @@ def test_interrupt_while_waiting_removes_the_container(shim, sig):
 
         until(polling_health, "clue polling the started container's health", proc)
         proc.send_signal(sig)
-        _, err = proc.communicate(timeout=30)
+        _, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
             proc.kill()
