@@ -4,6 +4,11 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 CLUE   := $(VENV)/bin/clue
 PYTEST_ARGS ?=
+# `make test` runs the suite on this many pytest-xdist workers (auto: one per CPU; 0 = in this process).
+# --dist loadfile: each test file runs on one worker, so a module's costly fixture (a llama-server and its model load,
+# a local Slurm cluster) starts once. (loadgroup + xdist_group marks would do it per module, but xdist 3.8 tags the
+# node id through an attribute pytest 9 no longer reads: the groups are silently ignored.)
+TEST_WORKERS ?= auto
 
 # --- models, containers, data; override on the command line: make reproduce MODELS="a b" ENGINE=vllm
 # DOCKER: docker CLI (tests use a shim)      ENGINE: tgi (v3 parity), vllm or llamacpp     PORT: bound to 127.0.0.1 only
@@ -88,7 +93,7 @@ test: install ## lint (ruff, mypy), the layering contracts (import-linter), then
 	$(VENV)/bin/ruff check clue tests
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: install ## ruff and mypy over the kit (config in pyproject.toml)
 	$(VENV)/bin/ruff check clue tests

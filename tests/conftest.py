@@ -7,7 +7,10 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -58,6 +61,20 @@ LLAMA3_TEMPLATE = (
     "{% set content = bos_token + content %}{% endif %}{{ content }}{% endfor %}{% if add_generation_prompt %}"
     "{{ '<|start_header_id|>assistant<|end_header_id|>\n\n' }}{% endif %}"
 )
+
+
+def until(predicate: Callable[[], object], what: str, proc: subprocess.Popen | None = None,
+          safety_net_s: float = 120.0) -> None:
+    """Wait for a condition another process makes true (a line in a file, a row in its store), re-checked every
+    50 ms: for state that cannot notify this process (the fake server's own ``wait_until`` is woken instead).
+    Fails the test, naming `what`, if `proc` exits first or the safety net passes: it never gives up silently."""
+    give_up = time.monotonic() + safety_net_s
+    while not predicate():
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"waiting for {what}: the process exited ({proc.returncode}) first")
+        if time.monotonic() > give_up:
+            raise AssertionError(f"waiting for {what}: not reached in {safety_net_s:g} s (safety net)")
+        threading.Event().wait(0.05)
 
 
 def run_clue(*args: str, env: dict | None = None, timeout: float = 300, cwd: Path | None = None) -> subprocess.CompletedProcess:

@@ -82,7 +82,7 @@ def cmd_run(args: list[str]) -> int:
         state["exit_code"] = 1
     else:
         if behaviour == "unhealthy":
-            cmd = [sys.executable, "-c", "import time; print('loading weights…', flush=True); time.sleep(600)"]
+            cmd = [sys.executable, "-c", "import signal; print('loading weights…', flush=True); signal.pause()"]
         else:
             extra = behaviour if isinstance(behaviour, list) else []
             cmd = [sys.executable, str(HERE / "fakeserver.py"), "--port", port, "--model-id", model_id, *extra]
@@ -130,7 +130,7 @@ def cmd_rm(args: list[str]) -> int:
     pid = state.get("pid")
     if _alive(pid):
         os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 120  # a safety net only: the fake server exits at once on SIGTERM
         while _alive(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
         if _alive(pid):

@@ -32,8 +32,14 @@ Faults are decided at arrival on the generation routes, before auth and validati
 ``random.Random(seed)`` draw per request (or by ``fault_plan``). Counters are updated before the
 answer is written, so a client that got its answer can assert on ``srv.stats`` at once.
 
+Waiting without a clock: ``srv.wait_until(lambda s: s.completed >= 4, proc, "4 answers")`` returns as soon as
+the counters (``Stats``) satisfy the predicate — every change notifies it — and fails the test with that text if
+``proc`` (a client subprocess) ends first or a 120 s safety net passes (it never gives up silently).
+``answer_limit=N`` answers the first N successful generation requests and holds every later one in flight
+(unanswered, no timer) until ``srv.release()``; ``answer_limit=0`` holds them all.
+
 Script mode: ``python tests/fakeserver.py --port 0 [--oracle map.json] [--model-id ID]
-[--latency S] [--api-key K] [--fault KIND=P ...] [--seed N]`` prints ``READY <url>`` and serves
+[--latency S] [--api-key K] [--fault KIND=P ...] [--seed N] [--answer-limit N]`` prints ``READY <url>`` and serves
 until SIGTERM/SIGINT, then prints one JSON stats line. Only ever binds 127.0.0.1.
 """
 
@@ -129,6 +135,7 @@ class Stats:
     faulted: dict[str, int] = field(default_factory=dict)
     in_flight: int = 0
     max_in_flight: int = 0
+    lookups: int = 0  # GET requests received (/health, /info, /v1/models …)
 
     def __getitem__(self, key: str) -> Any:
         return getattr(self, key)
@@ -240,6 +247,7 @@ class _Handler(BaseHTTPRequestHandler):
     # -- routes -----------------------------------------------------------------------------
     def do_GET(self) -> None:
         fake, path = self.server.fake, self.path.split("?", 1)[0].rstrip("/") or "/"
+        fake._looked()
         if path == "/health":
             ok = fake.healthy
             return self._send(200 if ok else 503, {} if ok else {"error": "unhealthy", "error_type": "healthcheck"})
@@ -352,7 +360,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             text, reason = _limit(answer, budget, stops, keep_stop=kind == "generate")
         n_out = _n_tokens(text) + thought
-        if not fake._sleep(fake.latency_s + fake.latency_per_token_s * n_out):
+        if not fake._sleep(fake.latency_s + fake.latency_per_token_s * n_out) or not fake._pass_gate():
             return
         if kind in ("chat", "completion"):
             self._key = key
@@ -540,7 +548,7 @@ class FakeServer:
         max_input_tokens: int = 4095, max_total_tokens: int = 4096, max_stop_sequences: int = 4,
         reasoning: bool = False, reasoning_tokens: dict[str, int] | None = None, deployments: tuple[str, ...] | None = None,
         props: dict[str, Any] | None = None, batch_api: bool = True, tokenizer: LlamaTokenizer | None = None,
-        vllm_version: str | None = None,
+        vllm_version: str | None = None, answer_limit: int | None = None,
     ) -> None:
         for kind in [*(faults or {}), *(k for k in fault_plan or [] if k)]:
             if kind not in FAULT_KINDS:
@@ -568,6 +576,8 @@ class FakeServer:
         self.batch_completed: list[str] = []  # custom_ids the batches answered
         self.batch_api = batch_api  # False: /v1/files and /v1/batches answer 404, like vLLM or llama.cpp
         self._rng, self._lock, self._stop = random.Random(seed), threading.Lock(), threading.Event()
+        self._changed = threading.Condition(self._lock)  # notified on every counter change, gate opening and stop
+        self.answer_limit, self._passed = answer_limit, 0  # the gate: answers let through so far
         self._conns: set[socket.socket] = set()
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -592,6 +602,8 @@ class FakeServer:
     def stop(self) -> None:
         """Stop serving: wakes hanging handlers and drops open (keep-alive) connections."""
         self._stop.set()
+        with self._changed:
+            self._changed.notify_all()
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -620,6 +632,32 @@ class FakeServer:
         with self._lock:
             self._stats, self._count = Stats(), 0
             self.completed_inputs: list[str] = []  # prompt / json.dumps(messages) per success
+            self._changed.notify_all()
+
+    def wait_until(self, predicate: Callable[[Stats], bool], proc: Any = None, what: str = "",
+                   safety_net_s: float = 120.0) -> Stats:
+        """Block until ``predicate(stats)`` holds (woken by every counter change); return those stats.
+
+        Fails the test (AssertionError naming ``what``) if ``proc`` — a ``subprocess.Popen`` client — exits first,
+        or if the safety net passes: a wait never gives up silently. The net is no timing claim, only a bound on a
+        hung test; the only polling is of ``proc`` (a process's exit cannot notify this condition)."""
+        give_up = time.monotonic() + safety_net_s
+        with self._changed:
+            while not predicate(stats := replace(self._stats, faulted=dict(self._stats.faulted))):
+                if proc is not None and proc.poll() is not None:
+                    raise AssertionError(f"waiting for {what or predicate}: the client exited ({proc.returncode}) first; "
+                                         f"server stats {stats}")
+                if time.monotonic() > give_up:
+                    raise AssertionError(f"waiting for {what or predicate}: not reached in {safety_net_s:g} s "
+                                         f"(safety net); server stats {stats}")
+                self._changed.wait(0.05 if proc is not None else 1.0)
+        return stats
+
+    def release(self) -> None:
+        """Open the gate: answer every held request and all later ones."""
+        with self._changed:
+            self.answer_limit = None
+            self._changed.notify_all()
 
     def info(self) -> dict[str, Any]:
         """The TGI 3.x ``/info`` document."""
@@ -648,6 +686,7 @@ class FakeServer:
                     draw -= p
             if fault:
                 s.faulted[fault] = s.faulted.get(fault, 0) + 1
+            self._changed.notify_all()
             return fault
 
     def _leave(self, completed_key: str | None) -> None:
@@ -656,6 +695,20 @@ class FakeServer:
             if completed_key is not None:
                 self._stats.completed += 1
                 self.completed_inputs.append(completed_key)
+            self._changed.notify_all()
+
+    def _looked(self) -> None:
+        with self._lock:
+            self._stats.lookups += 1
+            self._changed.notify_all()
+
+    def _pass_gate(self) -> bool:
+        """Wait (no timer) while ``answer_limit`` answers have been let through; False if the server is stopping."""
+        with self._changed:
+            while self.answer_limit is not None and self._passed >= self.answer_limit and not self._stop.is_set():
+                self._changed.wait()
+            self._passed += 1
+            return not self._stop.is_set()
 
     def _sleep(self, seconds: float) -> bool:
         """Sleep in small steps; False if the server is stopping."""
@@ -679,6 +732,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--api-key")
     ap.add_argument("--fault", action="append", default=[], metavar="KIND=P", help="fault probability, repeatable")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--answer-limit", type=int, help="answer this many generation requests, hold the rest until stopped")
     args = ap.parse_args(argv)
     responder: Responder = echo_responder
     if args.oracle:
@@ -689,7 +743,7 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: done.set())
     with FakeServer(port=args.port, responder=responder, model_id=args.model_id, latency_s=args.latency,
-                    api_key=args.api_key, faults=faults, seed=args.seed) as srv:
+                    api_key=args.api_key, faults=faults, seed=args.seed, answer_limit=args.answer_limit) as srv:
         print(f"READY {srv.url}", flush=True)
         while not done.wait(0.2):
             pass

@@ -385,22 +385,27 @@ def test_debug_shows_the_traceback(tmp_path, data):
 
 
 def test_two_runs_into_the_same_directory_at_once(tmp_path):
-    """Both start against a slow server: one runs, the other stops with the lock error; the finished run is whole."""
+    """The second starts while the first is mid-run (the server holds its requests until the second has ended):
+    it stops with the lock error; the first then finishes, whole."""
     data = invented_meqsum(tmp_path, n=23)
     from tests.core.test_crash import env
 
-    with FakeServer(model_id=MODEL, latency_s=0.15) as srv:
+    with FakeServer(model_id=MODEL, answer_limit=0) as srv:
         args = [*tgi_run(tmp_path, data, "--concurrency", "2")]
         args = [a.replace("{url}", srv.url) for a in args]
-        procs = [subprocess.Popen([sys.executable, "-m", "clue", *args], env=env(), cwd=ROOT, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True) for _ in range(2)]
-        results = [(p, *p.communicate(timeout=120)) for p in procs]
-    ok = [r for r in results if r[0].returncode == 0]
-    refused = [r for r in results if r[0].returncode != 0]
-    if len(ok) == 2:  # the second started after the first had finished (a slow machine): run them overlapped instead
-        pytest.skip("the two runs did not overlap")
-    assert len(ok) == 1 and len(refused) == 1, [r[2] for r in results]
-    proc, out, err = refused[0]
+
+        def start() -> subprocess.Popen:
+            return subprocess.Popen([sys.executable, "-m", "clue", *args], env=env(), cwd=ROOT, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+
+        first = start()
+        srv.wait_until(lambda s: s.in_flight >= 1, first, "the first run's first request")  # it holds the directory
+        second = start()
+        results = [(second, *second.communicate(timeout=120))]
+        srv.release()
+        results.insert(0, (first, *first.communicate(timeout=120)))
+    assert [r[0].returncode == 0 for r in results] == [True, False], [r[2] for r in results]
+    proc, out, err = results[1]
     assert_one_line_error(subprocess.CompletedProcess(args, proc.returncode, out, err), "another clue run", "different --out")
     lines = [json.loads(ln) for ln in (tmp_path / "run" / "samples.jsonl").read_text().splitlines()]
     assert len(lines) == 20 and all(ln["status"] == "ok" for ln in lines)

@@ -190,22 +190,29 @@ async def test_a_waiting_request_cancelled_after_its_slot_was_granted_passes_the
 
 @pytest.mark.anyio
 async def test_requests_waiting_for_a_slot_are_not_sent_after_a_stop(tmp_path):
+    two_sent, answer = asyncio.Event(), asyncio.Event()
+
     class Slow:
         kind = "fake"
         calls = 0
 
         async def generate(self, request: Request) -> Completion:
             Slow.calls += 1
-            await asyncio.sleep(0.05)
+            if Slow.calls == 2:
+                two_sent.set()
+            await answer.wait()  # the answers come when the test says so
             return Completion(text="ok")
 
     runner = Runner(Slow(), Store(tmp_path / "s.sqlite"), concurrency=Gate(limit=2, ceiling=8, adaptive=False),
                     policy=FAST, progress=False)
+    answer.set()
     await runner.run(requests(21)[20:])  # one answer first: until then requests go one at a time (fail-fast probe)
+    answer.clear()
     Slow.calls, sent = 0, runner.stats.sent
     task = asyncio.create_task(runner.run(requests(20)))
-    await asyncio.sleep(0.01)
+    await asyncio.wait_for(two_sent.wait(), 120)  # both slots taken, 6 more workers waiting for one
     runner.stop()
+    answer.set()
     with pytest.raises(Exception) as err:
         await task
     assert type(err.value).__name__ == "Interrupted"

@@ -1,8 +1,9 @@
 """Crash suite: SIGKILL `python -m clue run` at a dozen seeded random points, re-run each time.
 
-Kill points: during start-up (before any request), after N completions observed at the fake server
-(the client is then receiving answers and writing them to the store), and right after the last
-completion (while scoring and writing the run files). After every kill the SQLite store passes
+Kill points: during start-up (at once after the launch; when the run first looks at the server), after
+N completions observed at the fake server (the client is then receiving answers and writing them to the
+store), and right after the last completion (while scoring and writing the run files). Each point is an
+event (the server's counters, woken on every change), never a duration. After every kill the SQLite store passes
 `PRAGMA integrity_check`, and no run ever has the server generate a completion the store already
 held. The final samples.jsonl and scores equal those of an uninterrupted run.
 """
@@ -16,7 +17,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from tests.conftest import ROOT, run_clue
@@ -45,12 +45,6 @@ def env() -> dict[str, str]:
     return out
 
 
-def wait_for(condition, proc: subprocess.Popen, limit: float = 60.0) -> None:
-    deadline = time.monotonic() + limit
-    while not condition() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.002)
-
-
 def test_sigkill_at_random_points_never_corrupts_or_pays_twice(tmp_path):
     data = invented_meqsum(tmp_path, n=TOTAL + 3)
     rng = random.Random(20240611)
@@ -64,22 +58,22 @@ def test_sigkill_at_random_points_never_corrupts_or_pays_twice(tmp_path):
             srv.reset_stats()
             proc = subprocess.Popen([sys.executable, "-m", "clue", *args], env=env(), cwd=ROOT,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            if i in (0, 5):  # during start-up: imports, loading the workbook, /info, building prompts
-                time.sleep(rng.uniform(0.05, 0.6))
-                point = "start-up"
+            if i == 0:  # during start-up: imports, before anything else
+                point = "start-up (imports)"
+            elif i == 5:  # during start-up: the run's first look at the server (/info), before any generation
+                srv.wait_until(lambda s: s.lookups >= 1, proc, "the run's first GET")
+                point = "start-up (first GET)"
             elif i == KILLS - 1:  # everything answered: scoring and writing the run files
-                wait_for(lambda left=left: srv.stats.completed >= left, proc)
+                srv.wait_until(lambda s, left=left: s.completed >= left, proc, f"{left} completions")
                 point = "after the last completion"
             else:  # answers landing and being written to the store
                 target = rng.randint(1, max(1, left // 4))
-                wait_for(lambda target=target: srv.stats.completed >= target, proc)
+                srv.wait_until(lambda s, target=target: s.completed >= target, proc, f"{target} completions")
                 point = f"after {target} completions"
             proc.send_signal(signal.SIGKILL)
-            _, err = proc.communicate(timeout=30)
+            _, err = proc.communicate(timeout=120)
             assert proc.returncode == -signal.SIGKILL, f"kill {i} ({point}): the run ended by itself: {err.decode()[-500:]}"
-            deadline = time.monotonic() + 10
-            while srv.stats.in_flight and time.monotonic() < deadline:  # the dead client's requests finish server-side
-                time.sleep(0.005)
+            srv.wait_until(lambda s: s.in_flight == 0, what="the dead client's requests finishing server-side")
             generated += srv.stats.completed
             duplicates += len(set(srv.completed_inputs) & before)  # generated again although already stored
             if store.exists():

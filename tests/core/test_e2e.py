@@ -13,7 +13,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -87,22 +86,23 @@ def test_real_meqsum_baseline_is_plausible(tmp_path, real_meqsum_dir):
 def test_sigkill_midway_then_resume_sends_only_the_missing_requests(tmp_path):
     data = invented_meqsum(tmp_path)
     total = 117
-    with FakeServer(responder=meqsum_oracle(data), model_id=MODEL, latency_s=0.03) as srv:
+    with FakeServer(responder=meqsum_oracle(data), model_id=MODEL, answer_limit=40) as srv:  # then holds the rest
         args = [*tgi_args(srv, tmp_path, data), "--concurrency", "4"]
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI", "HF_"))}
         env.update(HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT))
         proc = subprocess.Popen([sys.executable, "-m", "clue", *args], env=env, cwd=ROOT,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 120
-        while srv.stats.completed < 40 and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.01)
+        # 4 requests sent after the 40th answer: the client has taken in answers since its first one landed (the
+        # fail-fast probe sends one request until then), so that first answer is in the store (flushed on the next
+        # turn of its event loop); the held requests keep the run from finishing
+        srv.wait_until(lambda s: s.completed == 40 and s.in_flight == 4, proc, "40 answers, then 4 requests held")
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         assert not (tmp_path / "run" / "scores.json").exists(), "the run finished before it could be killed"
         kept = stored(tmp_path / "s.sqlite")
         assert 0 < kept < total
-        while srv.stats.in_flight and time.monotonic() < deadline:  # the dead client's requests still finish server-side
-            time.sleep(0.01)
+        srv.release()  # the dead client's held requests are answered into closed sockets
+        srv.wait_until(lambda s: s.in_flight == 0, what="the dead client's requests finishing server-side")
         srv.reset_stats()
         resumed = run_clue(*args)
         assert resumed.returncode == 0, resumed.stderr

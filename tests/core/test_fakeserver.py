@@ -54,7 +54,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from fakeserver import FAULT_KINDS, FakeServer, OracleResponder, constant_responder, echo_responder  # noqa: E402
 
 TIMEOUT = 5.0  # generous client timeout for answers that come (loaded CI machines)
-HANG_TIMEOUT = 0.5  # client timeout against the "hang" fault (hang_s=2)
+HANG_TIMEOUT = 2.0  # client timeout against the "hang" fault (the client's own clock: the answer after it must beat it)
+HANG_S = 3600.0  # a hang never ends by itself (the server's stop wakes it), so only the client's timeout can end it
 USER = [{"role": "user", "content": "hello there"}]
 
 
@@ -236,7 +237,7 @@ def hub_response(exc: BaseException):
 @pytest.mark.parametrize("kind", FAULT_KINDS)
 async def test_fault_in_hub_client(kind: str):
     assert set(HUB_FAULTS) == set(FAULT_KINDS)
-    with FakeServer(fault_plan=[kind, None], hang_s=2, retry_after=3) as srv:
+    with FakeServer(fault_plan=[kind, None], hang_s=HANG_S, retry_after=3) as srv:
         async with hub(srv, timeout=HANG_TIMEOUT if kind == "hang" else TIMEOUT) as c:
             with pytest.raises(HUB_FAULTS[kind]) as exc:
                 await c.text_generation("p", details=True)
@@ -256,7 +257,7 @@ async def test_fault_in_hub_client(kind: str):
 @pytest.mark.parametrize("kind", FAULT_KINDS)
 async def test_fault_in_openai_client(kind: str):
     assert set(OAI_FAULTS) == set(FAULT_KINDS)
-    with FakeServer(fault_plan=[kind, None], hang_s=2) as srv:
+    with FakeServer(fault_plan=[kind, None], hang_s=HANG_S) as srv:
         async with oai(srv, timeout=HANG_TIMEOUT if kind == "hang" else TIMEOUT) as c:
             with pytest.raises(OAI_FAULTS[kind]) as exc:
                 await c.chat.completions.create(model="fake/model", messages=USER)
@@ -326,8 +327,7 @@ def test_stop_wakes_hanging_handlers_and_binds_loopback_only():
 
     caller = threading.Thread(target=call)
     caller.start()
-    while srv.stats.in_flight == 0:  # the request is now hanging in the handler
-        threading.Event().wait(0.01)
+    srv.wait_until(lambda s: s.in_flight == 1, what="the request hanging in the handler")
     srv.stop()
     caller.join(timeout=60)
     assert not caller.is_alive() and errors and not isinstance(errors[0], TimeoutError)
@@ -350,9 +350,63 @@ def test_script_mode_ready_line_and_final_stats(tmp_path: Path):
             assert json.loads(r.read())["generated_text"] == "answer one"
         assert get_json(ready[1] + "/v1/models", {"Authorization": "Bearer K"})[1]["data"][0]["id"] == "org/m"
         proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=10)
+        out, _ = proc.communicate(timeout=120)
     finally:
         proc.kill()
     stats = json.loads(out.strip().splitlines()[-1])
     assert (stats["requests"], stats["completed"], stats["faulted"]) == (1, 1, {})
     assert proc.returncode == 0
+
+
+# -- waiting without a clock ----------------------------------------------------------------------
+def _generate(srv: FakeServer, text: str, out: list[str]) -> threading.Thread:
+    def call() -> None:
+        body = json.dumps({"inputs": text}).encode()
+        with urllib.request.urlopen(urllib.request.Request(srv.url + "/generate", body), timeout=120) as r:
+            out.append(json.loads(r.read())["generated_text"])
+
+    thread = threading.Thread(target=call)
+    thread.start()
+    return thread
+
+
+def test_answer_limit_holds_later_requests_until_released():
+    answers: list[str] = []
+    with FakeServer(answer_limit=1) as srv:
+        _generate(srv, "first", answers).join(timeout=120)
+        assert answers == ["first"]
+        held = _generate(srv, "second", answers)
+        stats = srv.wait_until(lambda s: s.in_flight == 1, what="the second request held")
+        assert (stats.requests, stats.completed) == (2, 1) and held.is_alive() and answers == ["first"]
+        srv.release()
+        held.join(timeout=120)
+        assert answers == ["first", "second"] and srv.stats.completed == 2 and srv.stats.in_flight == 0
+
+
+def test_a_held_request_ends_unanswered_when_the_server_stops():
+    errors: list[BaseException] = []
+    srv = FakeServer(answer_limit=0).start()
+
+    def call() -> None:
+        try:
+            urllib.request.urlopen(urllib.request.Request(srv.url + "/generate", b'{"inputs": "x"}'), timeout=120)
+        except BaseException as e:  # noqa: BLE001 - recorded for the assertion below
+            errors.append(e)
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    srv.wait_until(lambda s: s.in_flight == 1, what="the request held")
+    srv.stop()
+    caller.join(timeout=120)
+    assert not caller.is_alive() and errors and srv.stats.completed == 0
+
+
+def test_wait_until_fails_loudly_instead_of_giving_up():
+    with FakeServer() as srv:
+        done = subprocess.Popen([sys.executable, "-c", "pass"])
+        done.wait()
+        with pytest.raises(AssertionError, match="the client exited"):
+            srv.wait_until(lambda s: s.completed >= 1, done, "an answer")
+        with pytest.raises(AssertionError, match="safety net"):
+            srv.wait_until(lambda s: s.completed >= 1, what="an answer", safety_net_s=0)
+        assert srv.wait_until(lambda s: s.requests == 0).requests == 0  # already true: returns at once

@@ -27,8 +27,11 @@ from tests.conftest import chat_template_file
 from tests.core.test_e2e import MODEL, invented_meqsum, meqsum_oracle
 from tests.fakeserver import FakeServer
 
-# tiny waits so hundreds of faults take seconds; the attempt timeout is what a hang runs into
-POLICY = RetryPolicy(max_attempts=15, attempt_timeout_s=0.3, backoff_base_s=0.001, backoff_max_s=0.01, retry_after_max_s=1.0)
+# tiny waits so hundreds of faults take seconds; the attempt timeout is what a hang runs into: far beyond what a
+# served answer takes even on a loaded machine (a served answer that ran into it would count as a "timeout" retry),
+# while a hang never ends by itself (HANG_S: the server's handler is woken only when the server stops)
+POLICY = RetryPolicy(max_attempts=15, attempt_timeout_s=5.0, backoff_base_s=0.001, backoff_max_s=0.01, retry_after_max_s=1.0)
+HANG_S = 3600.0
 FAULTS = {"429": 0.10, "429_retry_after": 0.10, "503": 0.10, "reset": 0.05, "hang": 0.02, "malformed": 0.01}
 RETRY_AFTER = 0.05
 CAUSE = {"429": "http_429", "429_retry_after": "http_429", "503": "http_503", "reset": "connection", "hang": "timeout",
@@ -78,7 +81,7 @@ def waits(monkeypatch) -> list[tuple[EngineError | None, float]]:
 def test_hundreds_of_faulted_requests_complete_every_sample(tmp_path, engine, waits):
     data = invented_meqsum(tmp_path, n=263)  # 260 evaluated items (3 shots)
     with FakeServer(responder=meqsum_oracle(data), model_id=MODEL, faults=FAULTS, seed=11, retry_after=RETRY_AFTER,
-                    hang_s=1.5) as srv:
+                    hang_s=HANG_S) as srv:
         result = evaluate(run_config(engine, srv, tmp_path, data))
         server = srv.stats
     faulted = server.faulted
@@ -156,7 +159,7 @@ def test_401_and_404_stop_the_run_at_once_with_the_servers_message(tmp_path, eng
 @pytest.mark.parametrize("engine", ["tgi", "openai"])
 def test_exhausted_retries_are_failed_not_scored_and_retried_on_rerun(tmp_path, engine):
     data = invented_meqsum(tmp_path, n=8)
-    policy = RetryPolicy(max_attempts=4, attempt_timeout_s=0.3, backoff_base_s=0.001, backoff_max_s=0.005)
+    policy = RetryPolicy(max_attempts=4, attempt_timeout_s=5.0, backoff_base_s=0.001, backoff_max_s=0.005)
     with FakeServer(responder=meqsum_oracle(data), model_id=MODEL, fault_plan=["500"] * 4) as srv:  # 503 is an outage
         result = evaluate(run_config(engine, srv, tmp_path, data, policy=policy, concurrency=1, max_failures="1"))
         assert srv.stats.requests == 5 + 3
@@ -177,41 +180,60 @@ def test_exhausted_retries_are_failed_not_scored_and_retried_on_rerun(tmp_path, 
 
 
 @pytest.mark.parametrize("engine", ["tgi", "openai"])
-def test_a_server_away_mid_run_loses_no_request(tmp_path, engine):
+def test_a_server_away_mid_run_loses_no_request(tmp_path, engine, monkeypatch):
     """The server goes away mid-run — connections refused, then 503 "Loading model" — for longer than the
-    attempts of the ordinary retry policy last (scaled: 15 attempts of ≤ 0.01 s backoff, a 1.5 s outage):
-    every request retries through it on the outage budget, none fails. (The same with a real 20 s outage and
-    the default policy is what `--retry-budget` defaults to 600 s for.)"""
+    attempts of the ordinary retry policy last (max_attempts=3; the outage lasts until the run has retried
+    refused connections 4 times, then 503s twice: events, not durations): every request retries through it on
+    the outage budget, none fails. (The same with a real 20 s outage and the default policy is what
+    `--retry-budget` defaults to 600 s for.)"""
     import threading
-    import time
     from dataclasses import replace
 
     data = invented_meqsum(tmp_path, n=12)
-    policy = replace(POLICY, max_attempts=3, outage_budget_s=60.0)
-    srv = FakeServer(responder=meqsum_oracle(data), model_id=MODEL, latency_s=0.05).start()
-    port = srv._httpd.server_address[1]
-    srv.port = port
-    down = threading.Event()
+    policy = replace(POLICY, max_attempts=3, outage_budget_s=600.0)
+    srv = FakeServer(responder=meqsum_oracle(data), model_id=MODEL, answer_limit=3).start()  # then holds the rest
+    srv.port = srv._httpd.server_address[1]  # come back on the same port
+    retried: Counter = Counter()  # the cause of every retry the run decided, as it decides it
+    changed = threading.Condition()
+    original = clue.runner._Wait.__call__
+
+    def spy(self, state):
+        exc = state.outcome.exception() if state.outcome else None
+        with changed:
+            retried[exc.cause if isinstance(exc, EngineError) else "unknown"] += 1
+            changed.notify_all()
+        return original(self, state)
+
+    monkeypatch.setattr(clue.runner._Wait, "__call__", spy)
+    failures: list[BaseException] = []
+
+    def until(cause: str, n: int) -> None:
+        with changed:
+            assert changed.wait_for(lambda: retried[cause] >= n, timeout=120), f"{n} retries on {cause}: {retried}"
 
     def outage() -> None:
-        while srv.stats.completed < 3:
-            time.sleep(0.01)
-        srv.stop()  # connections refused
-        down.set()
-        time.sleep(0.75)
-        srv.faults = {"503": 1.0}  # back, but still loading the model
-        srv.start()
-        time.sleep(0.75)
-        srv.faults = {}
+        try:
+            srv.wait_until(lambda s: s.completed == 3 and s.in_flight == 2, what="3 answers, then 2 requests held")
+            srv.stop()  # connections refused (the 2 held requests are dropped)
+            until("connection", policy.max_attempts + 1)
+            srv.faults = {"503": 1.0}  # back, but still loading the model
+            srv.answer_limit = None
+            srv.start()
+            until("http_503", 2)
+            srv.faults = {}
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread below
+            failures.append(exc)
+            srv.faults = {}
+            srv.start()
 
     thread = threading.Thread(target=outage, daemon=True)
     thread.start()
     try:
         result = evaluate(run_config(engine, srv, tmp_path, data, policy=policy, concurrency=2))
     finally:
-        thread.join(timeout=10)
+        thread.join(timeout=120)
         srv.stop()
-    assert down.is_set()
+    assert not thread.is_alive() and not failures, failures
     causes = result.stats["retry_causes"]
     assert causes.get("connection", 0) > 0 and causes.get("http_503", 0) > 0
     assert result.stats["retries"] > policy.max_attempts  # longer than max_attempts would have allowed

@@ -3,6 +3,9 @@
 The first Ctrl-C sends nothing more, lets the requests in flight land in the store, prints how to
 resume (the same command) and exits 130; the store stays consistent and a re-run completes without
 generating anything twice. A second Ctrl-C stops at once, without waiting for the requests in flight.
+
+No clock: the fake server holds requests in flight (``answer_limit``) until the test releases them, and the
+test waits on the server's counters and on the run's own "stopping" line, never on a duration.
 """
 
 from __future__ import annotations
@@ -14,11 +17,10 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from tests.conftest import ROOT, run_clue
-from tests.core.test_crash import env, integrity, stored_prompts, wait_for
+from tests.core.test_crash import env, integrity, stored_prompts
 from tests.core.test_e2e import MODEL, invented_meqsum, meqsum_oracle, tgi_args
 from tests.fakeserver import FakeServer
 
@@ -30,18 +32,18 @@ def start(args: list[str]) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True)
 
 
-def read_line_containing(proc: subprocess.Popen, needle: str, limit: float = 30.0) -> list[str]:
+def read_line_containing(proc: subprocess.Popen, needle: str, safety_net_s: float = 120.0) -> list[str]:
+    """The stderr lines up to the first one holding `needle`; fails if stderr ends first (or after the safety net)."""
     lines: list[str] = []
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stderr], [], [], 0.1)
-        if ready:
-            line = proc.stderr.readline()
-            if not line:
-                break
-            lines.append(line)
-            if needle in line:
-                return lines
+    ready, _, _ = select.select([proc.stderr], [], [], safety_net_s)  # the first line; later ones follow at once
+    while ready:
+        line = proc.stderr.readline()
+        if not line:
+            break
+        lines.append(line)
+        if needle in line:
+            return lines
+        ready, _, _ = select.select([proc.stderr], [], [], safety_net_s)
     raise AssertionError(f"no line with {needle!r} on stderr: {lines}")
 
 
@@ -56,15 +58,16 @@ def resume_line(stderr: str, args: list[str]) -> str:
 def test_first_ctrl_c_finishes_requests_in_flight_and_says_how_to_resume(tmp_path: Path):
     data = invented_meqsum(tmp_path, n=TOTAL + 3)
     store = tmp_path / "s.sqlite"
-    with FakeServer(responder=meqsum_oracle(data), model_id=MODEL, latency_s=0.25) as srv:
+    with FakeServer(responder=meqsum_oracle(data), model_id=MODEL, answer_limit=6) as srv:  # then holds the rest
         args = [*tgi_args(srv, tmp_path, data), "--concurrency", "4"]
         proc = start(args)
-        wait_for(lambda: srv.stats.completed >= 4 and srv.stats.in_flight >= 2, proc)
+        srv.wait_until(lambda s: s.completed == 6 and s.in_flight >= 2, proc, "6 answers, then 2 requests held in flight")
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
+        first = read_line_containing(proc, "stopping")  # the run has stopped sending
+        srv.release()  # the requests in flight are answered now; the run must store them before it exits
+        out, err = proc.communicate(timeout=120)
         assert proc.returncode == 130, err
-        resume_line(err, args)
-        assert "stopping" in err
+        resume_line("".join(first) + err, args)
         server = srv.stats
         kept = stored_prompts(store)
         assert server.in_flight == 0 and server.requests == server.completed < TOTAL  # nothing abandoned mid-request
@@ -86,16 +89,16 @@ def test_first_ctrl_c_finishes_requests_in_flight_and_says_how_to_resume(tmp_pat
 def test_second_ctrl_c_stops_at_once(tmp_path: Path):
     data = invented_meqsum(tmp_path, n=TOTAL + 3)
     store = tmp_path / "s.sqlite"
-    with FakeServer(responder=meqsum_oracle(data), model_id=MODEL, latency_s=60) as srv:  # answers would take a minute
+    with FakeServer(responder=meqsum_oracle(data), model_id=MODEL, answer_limit=0) as srv:  # never answers
         args = [*tgi_args(srv, tmp_path, data), "--concurrency", "4"]
         proc = start(args)
-        # until a first answer arrives requests go one at a time (the fail-fast probe), so one is in flight, for a minute
-        wait_for(lambda: srv.stats.in_flight >= 1, proc)
-        assert srv.stats.in_flight >= 1 and proc.poll() is None  # the wait gave up otherwise
+        # until a first answer arrives requests go one at a time (the fail-fast probe), so one is in flight, held
+        srv.wait_until(lambda s: s.in_flight >= 1, proc, "a request in flight")
         proc.send_signal(signal.SIGINT)
         first = read_line_containing(proc, "stopping")
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=20)  # far less than the minute the requests in flight would take
+        # the request in flight is never answered: a run that waited for it would not end (the safety net fails it)
+        out, err = proc.communicate(timeout=120)
         assert proc.returncode == 130, err
         resume_line("".join(first) + err, args)
         assert srv.stats.completed == 0

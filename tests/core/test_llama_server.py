@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import MEQSUM_XLSX, ROOT, run_clue
+from tests.conftest import MEQSUM_XLSX, ROOT, run_clue, until
 
 KEY = "llama-test-key-7f3a"
 ALIAS = "smollm2"
@@ -195,19 +195,10 @@ def test_chat_prefill_continues_the_prefix(server, tmp_path, data, template):
     assert [ln["raw_output"] for ln in a] == [ln["raw_output"] for ln in b]
 
 
-def _wait_for_rows(store: Path, n: int, proc: subprocess.Popen, timeout: float = 600) -> None:
-    import sqlite3
+def _wait_for_rows(store: Path, n: int, proc: subprocess.Popen) -> None:
+    from tests.core.test_reproduce import stored_answers
 
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            with sqlite3.connect(store) as db:
-                if db.execute("select count(*) from completions").fetchone()[0] >= n:
-                    return
-        except Exception:  # noqa: BLE001 — not created yet
-            pass
-        time.sleep(0.2)
-    raise AssertionError("the run did not store enough responses in time")
+    until(lambda: stored_answers(store) >= n, f"{n} responses in the run's store", proc, safety_net_s=600)
 
 
 def _popen_clue(args: list[str]) -> subprocess.Popen:
@@ -237,8 +228,7 @@ def test_server_killed_and_restarted_mid_run(tmp_path, data):
         args = clue_args(srv, tmp_path, data, "restart", "--max-attempts", "12", "--retry-base", "0.5", limit=8)
         proc = _popen_clue(args)
         _wait_for_rows(tmp_path / "restart.sqlite", 2, proc)
-        srv.kill()
-        time.sleep(1.0)
+        srv.kill()  # requests in flight fail, and the run's next ones are refused until the server is back
         srv.start()
         _, err = proc.communicate(timeout=900)
         assert proc.returncode == 0, err

@@ -9,24 +9,16 @@ from __future__ import annotations
 import base64
 import json
 import shutil
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_clue
+from tests.conftest import run_clue, until
 from tests.core.ratings_fixtures import fake_runs
 from tests.core.test_ratings import fill_csv, good_scores
-from tests.core.test_report_browser import CHROMIUM, DevTools, chromium, evaluate, open_page
+from tests.core.test_report_browser import CHROMIUM, DevTools, chromium, copy_out, evaluate, open_page, settle, wait_for_page, wait_ready
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (CI installs Debian chromium in .ci/run)")
-
-
-def wait_ready(cdp: DevTools, session: str) -> None:
-    deadline = time.monotonic() + 10
-    while evaluate(cdp, session, "document.documentElement.getAttribute('data-ready')") != "1":
-        assert time.monotonic() < deadline, "the page's inline script did not run (CSP hash?)"
-        time.sleep(0.1)
 
 
 def screenshot(cdp: DevTools, session: str, selector: str, dest: list[Path]) -> bytes:
@@ -38,10 +30,7 @@ def screenshot(cdp: DevTools, session: str, selector: str, dest: list[Path]) -> 
     png = base64.b64decode(shot["data"])
     assert png.startswith(b"\x89PNG")
     for path in dest:
-        try:
-            path.write_bytes(png)
-        except OSError:
-            pass
+        copy_out(png, path)
     return png
 
 
@@ -86,11 +75,8 @@ def test_rater_fills_the_html_sheet_in_chromium(tmp_path: Path):
         screenshot(cdp, session, "body", [tmp_path / "sheet.png", Path("/tmp/ratings-sheet-screenshot.png")])
         evaluate(cdp, session, "document.getElementById('save').click()")
         saved = downloads / f"{s1}.ratings.json"
-        deadline = time.monotonic() + 20
-        while not saved.is_file():
-            assert time.monotonic() < deadline, f"no download: {list(downloads.iterdir())}"
-            time.sleep(0.1)
-        time.sleep(0.3)
+        until(saved.is_file, f"the download of {saved.name} (Chromium renames it into place when complete)")
+        settle(cdp, session)
         errors, fetched = problems(cdp.events, sheet_url)
         assert not errors, errors
         assert not fetched, fetched
@@ -100,10 +86,8 @@ def test_rater_fills_the_html_sheet_in_chromium(tmp_path: Path):
         doc = cdp.call("DOM.getDocument", {}, session=session)
         node = cdp.call("DOM.querySelector", {"nodeId": doc["root"]["nodeId"], "selector": "#load"}, session=session)
         cdp.call("DOM.setFileInputFiles", {"files": [str(saved)], "nodeId": node["nodeId"]}, session=session)
-        deadline = time.monotonic() + 10
-        while evaluate(cdp, session, "document.getElementById('progress').textContent") != "12 of 12 outputs fully rated":
-            assert time.monotonic() < deadline, evaluate(cdp, session, "document.getElementById('status').textContent")
-            time.sleep(0.1)
+        wait_for_page(cdp, session, "document.getElementById('progress').textContent === '12 of 12 outputs fully rated'",
+                      "the saved ratings restored")
 
     data = json.loads(saved.read_text())
     assert data["sheet"] == s1 and len(data["ratings"]) == 12
@@ -131,8 +115,7 @@ def test_rater_fills_the_html_sheet_in_chromium(tmp_path: Path):
         assert evaluate(cdp, session, "document.querySelectorAll('#ratings table').length") == 4
         assert evaluate(cdp, session, "document.documentElement.scrollWidth <= document.documentElement.clientWidth")
         screenshot(cdp, session, "#ratings", [tmp_path / "ratings.png", Path("/tmp/ratings-report-screenshot.png")])
-        time.sleep(0.3)
-        cdp.call("Runtime.evaluate", {"expression": "1"}, session=session)
+        settle(cdp, session)
         errors, fetched = problems(cdp.events, report_url)
         assert not errors, errors
         assert not fetched, fetched

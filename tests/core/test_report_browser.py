@@ -5,7 +5,9 @@ Layout, in both demo reports (CLUE and ClinicBench) at 1400 and 900 px: nothing 
 nothing wider than its section (wide tables scroll inside their own frame), no chart text cut off.
 
 Talks the DevTools protocol over a minimal stdlib WebSocket client (no extra test dependency).
-Skips when chromium is absent.
+Skips when chromium is absent. No clock: the page itself says when a condition holds (`wait_for_page`: a
+MutationObserver resolves a promise the test awaits), `settle` lets queued page tasks run before the events are
+read; every wait has a generous safety net that fails the test.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.conftest import run_clue
+from tests.conftest import run_clue, until
 from tests.core.test_report import XSS_IMG, XSS_SCRIPT
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
@@ -40,7 +42,7 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed
 class DevTools:
     """Just enough of RFC 6455 + CDP: masked text frames out, (fragmented) frames in, events kept."""
 
-    def __init__(self, ws_url: str, timeout: float = 30.0):
+    def __init__(self, ws_url: str, timeout: float = 180.0):  # a safety net: no answer in 3 min fails the test
         u = urlparse(ws_url)
         self.sock = socket.create_connection((u.hostname, u.port), timeout=timeout)
         key = base64.b64encode(os.urandom(16)).decode()
@@ -107,14 +109,14 @@ class DevTools:
                 return reply.get("result", {})
             self.events.append(reply)
 
-    def wait_event(self, method: str, timeout: float = 30.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
+    def wait_event(self, method: str, safety_net_s: float = 120.0) -> dict[str, Any]:
+        deadline = time.monotonic() + safety_net_s
         while time.monotonic() < deadline:
             for e in self.events:
                 if e.get("method") == method:
                     return e
             self.events.append(self._recv_message())
-        raise TimeoutError(method)
+        raise AssertionError(f"no {method} event in {safety_net_s:g} s (safety net)")
 
 
 @contextlib.contextmanager
@@ -126,11 +128,8 @@ def chromium(tmp_path: Path) -> Iterator[DevTools]:
                             stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         port_file = profile / "DevToolsActivePort"
-        deadline = time.monotonic() + 60
-        while not (port_file.is_file() and len(port_file.read_text().splitlines()) >= 2):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("chromium did not start its DevTools endpoint")
-            time.sleep(0.1)
+        until(lambda: port_file.is_file() and len(port_file.read_text().splitlines()) >= 2,
+              "chromium's DevTools endpoint (DevToolsActivePort)", proc)
         port, path = port_file.read_text().splitlines()[:2]
         yield DevTools(f"ws://127.0.0.1:{port}{path}")
     finally:
@@ -141,6 +140,17 @@ def chromium(tmp_path: Path) -> Iterator[DevTools]:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
+
+
+def copy_out(data: bytes, path: Path) -> None:
+    """A copy for people outside the test's tmp dir; written aside and renamed into place, so runs in parallel
+    (xdist workers, two checkouts) never leave a torn file there; skipped where it cannot be written."""
+    aside = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        aside.write_bytes(data)
+        os.replace(aside, path)
+    except OSError:
+        aside.unlink(missing_ok=True)
 
 
 def open_page(cdp: DevTools, url: str) -> str:
@@ -160,6 +170,32 @@ def evaluate(cdp: DevTools, session: str, expr: str) -> Any:
     res = cdp.call("Runtime.evaluate", {"expression": expr, "returnByValue": True}, session=session)
     assert "exceptionDetails" not in res, res
     return res["result"].get("value")
+
+
+def wait_for_page(cdp: DevTools, session: str, condition: str, what: str, safety_net_s: int = 120) -> None:
+    """Until the JavaScript `condition` holds: the page re-checks it on every DOM change (a MutationObserver) and
+    resolves the promise this call awaits; if the safety net passes first, the test fails naming `what`."""
+    js = ("new Promise(function(done){var ok=function(){try{return !!(" + condition + ")}catch(e){return false}};"
+          "if(ok()){return done(true);}"
+          "var o=new MutationObserver(function(){if(ok()){o.disconnect();done(true);}});"
+          "o.observe(document,{attributes:true,childList:true,subtree:true,characterData:true});"
+          "setTimeout(function(){o.disconnect();done(ok());}," + str(safety_net_s * 1000) + ");})")
+    res = cdp.call("Runtime.evaluate", {"expression": js, "awaitPromise": True, "returnByValue": True}, session=session)
+    assert "exceptionDetails" not in res, res
+    assert res["result"].get("value") is True, f"{what}: not reached in {safety_net_s} s (safety net)"
+
+
+def wait_ready(cdp: DevTools, session: str) -> None:
+    """The page's inline script has run (it sets data-ready="1" on <html>)."""
+    wait_for_page(cdp, session, "document.documentElement.getAttribute('data-ready') === '1'",
+                  "the page's inline script did not run (CSP hash?)")
+
+
+def settle(cdp: DevTools, session: str) -> None:
+    """Let the page's queued tasks run (two turns of its event loop), then take in every event sent until then."""
+    cdp.call("Runtime.evaluate", {"expression": "new Promise(function(r){setTimeout(function(){setTimeout(r, 0)}, 0)})",
+                                  "awaitPromise": True}, session=session)
+    cdp.call("Runtime.evaluate", {"expression": "1"}, session=session)
 
 
 # every section holds its content (a wide table scrolls inside its .scroll frame, never the section or the page)
@@ -204,10 +240,7 @@ def test_demo_report_in_headless_chromium(tmp_path: Path):
 
     with chromium(tmp_path) as cdp:
         session = open_page(cdp, url)
-        deadline = time.monotonic() + 10
-        while evaluate(cdp, session, "document.documentElement.getAttribute('data-ready')") != "1":
-            assert time.monotonic() < deadline, "the report's inline script did not run (CSP hash?)"
-            time.sleep(0.1)
+        wait_ready(cdp, session)
         # layout sanity at 1400 px: no horizontal page overflow, table rows are laid out as rows
         assert evaluate(cdp, session, "document.documentElement.scrollWidth <= document.documentElement.clientWidth")
         assert assert_layout(cdp, session) >= 1  # the leaderboard (10 columns) scrolls in its frame at 900 px
@@ -218,10 +251,7 @@ def test_demo_report_in_headless_chromium(tmp_path: Path):
         png = base64.b64decode(shot["data"])
         assert png.startswith(b"\x89PNG")
         (tmp_path / "report-screenshot.png").write_bytes(png)
-        try:
-            SCREENSHOT_COPY.write_bytes(png)
-        except OSError:
-            pass
+        copy_out(png, SCREENSHOT_COPY)
         # the page works: filters hide rows, sorting reorders them
         total = evaluate(cdp, session, "document.querySelectorAll('#samples tbody tr').length")
         wrong = evaluate(cdp, session, "document.querySelectorAll('#samples tbody tr[data-state~=\"wrong\"]').length")
@@ -245,8 +275,7 @@ def test_demo_report_in_headless_chromium(tmp_path: Path):
         text = evaluate(cdp, session, "document.body.textContent")
         assert XSS_SCRIPT in text and XSS_IMG in text
         assert evaluate(cdp, session, "document.querySelector('svg') !== null")
-        time.sleep(0.3)  # let late events arrive
-        cdp.call("Runtime.evaluate", {"expression": "1"}, session=session)
+        settle(cdp, session)  # late events arrive
         events = cdp.events
         dialogs = [e for e in events if e.get("method") == "Page.javascriptDialogOpening"]
         assert not dialogs, dialogs

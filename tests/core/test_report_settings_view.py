@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 from typing import Iterator
 
@@ -126,10 +125,7 @@ def test_view_in_headless_chromium(runs: list[Path], tmp_path: Path):
     url = html.resolve().as_uri()
     with browser.chromium(tmp_path) as cdp:
         session = browser.open_page(cdp, url)
-        deadline = time.monotonic() + 10
-        while browser.evaluate(cdp, session, "document.documentElement.getAttribute('data-ready')") != "1":
-            assert time.monotonic() < deadline, "the report's inline script did not run (CSP hash?)"
-            time.sleep(0.1)
+        browser.wait_ready(cdp, session)
         # sorting under a two-row header sorts the column the clicked setting heads (data-col)
         col = ("(function(){var t=document.querySelector('#group-reasoning + .scroll table');"
                "var th=t.querySelectorAll('thead tr')[1].children[0];th.click();th.click();"  # zero-shot avg: lowest first
@@ -137,8 +133,7 @@ def test_view_in_headless_chromium(runs: list[Path], tmp_path: Path):
                "function(r){return parseFloat(r.cells[c].getAttribute('data-v'))});})()")
         values = browser.evaluate(cdp, session, col)
         assert len(values) == 3 and values == sorted(values)
-        time.sleep(0.3)
-        cdp.call("Runtime.evaluate", {"expression": "1"}, session=session)
+        browser.settle(cdp, session)
         errors = [e for e in cdp.events if e.get("method") == "Runtime.exceptionThrown"
                   or (e.get("method") == "Runtime.consoleAPICalled" and e["params"].get("type") in ("error", "warning", "assert"))
                   or (e.get("method") == "Log.entryAdded" and e["params"]["entry"].get("level") in ("error", "warning"))]

@@ -15,14 +15,14 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, chat_template_file
+from tests.conftest import ROOT, chat_template_file, until
 from tests.core.test_cli_errors import free_port
 from tests.core.test_serve import SECRET, SHIM_CMD, Shim
 
@@ -30,6 +30,15 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="GNU make n
 
 LLAMA, MISTRAL = "meta-llama/Meta-Llama-3-8B-Instruct", "mistralai/Mistral-7B-Instruct-v0.2"
 C_LLAMA, C_MISTRAL = "clue-meta-llama-3-8b-instruct", "clue-mistral-7b-instruct-v0.2"
+
+
+def stored_answers(store: Path) -> int:
+    """Completions in a store another process is writing (0 while it does not exist or is locked)."""
+    try:
+        with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
+            return db.execute("SELECT count(*) FROM completions").fetchone()[0]
+    except sqlite3.Error:
+        return 0
 
 
 def fake_venv(folder: Path) -> Path:
@@ -136,14 +145,10 @@ def test_make_reproduce_end_to_end_and_resume(setup):
 
 
 def test_sigterm_during_a_run_removes_the_container(setup):
-    proc = setup.make(behaviour={LLAMA: ["--latency", "0.2"]}, wait=False)
+    # Llama's server answers one request and holds the rest: the run cannot finish before the signal
+    proc = setup.make(behaviour={LLAMA: ["--answer-limit", "1"]}, wait=False)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if any(c == "run" for c, _ in setup.shim.commands()) and (setup.tmp / "store.sqlite").exists():
-                break
-            time.sleep(0.05)
-        time.sleep(1.0)  # requests in flight
+        until(lambda: stored_answers(setup.tmp / "store.sqlite") > 0, "the first stored answer: requests in flight", proc)
         os.killpg(proc.pid, signal.SIGTERM)  # make, the loop and `clue run`, as a terminal's Ctrl-C would reach them
         out, err = proc.communicate(timeout=60)
     finally:

@@ -190,5 +190,6 @@ def test_make_reproduce_scheduler_slurm_writes_the_arrays(tmp_path):
     sub = json.loads((tmp_path / "runs" / ".slurm" / "submissions" / "001" / "submit.json").read_text())
     assert sub["pending"] == [BIG, "zephyr-7b-beta"] and "--synthetic" in sub["reproduce_args"]
     assert "#SBATCH --partition=gpu" in (tmp_path / "runs" / ".slurm" / "submissions" / "001" / "array-g4.sbatch").read_text()
-    bad = subprocess.run([*argv[:5], "SCHEDULER=pbs"], capture_output=True, text=True, timeout=60, env=env)
+    # argv[:6] keeps VENV=: without it `make` would build and pip-install .venv in the checkout first
+    bad = subprocess.run([*argv[:6], "SCHEDULER=pbs"], capture_output=True, text=True, timeout=120, env=env)
     assert bad.returncode != 0 and "SCHEDULER=pbs is not supported" in bad.stdout

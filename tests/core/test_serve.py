@@ -13,14 +13,13 @@ import shlex
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from clue.roster import load_roster
 from clue.serve import IMAGES, ServeOptions, run_argv, serving
-from tests.conftest import ROOT
+from tests.conftest import ROOT, until
 from tests.core.test_cli_errors import assert_one_line_error, free_port
 
 SHIM = ROOT / "tests" / "docker_shim.py"
@@ -184,15 +183,19 @@ def test_leftover_container_is_replaced(shim):
 def test_interrupt_while_waiting_removes_the_container(shim, sig):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "DOCKER"))}
     env.update(shim.env, PYTHONPATH=str(ROOT), DOCKER_SHIM_BEHAVIOUR=json.dumps({"meta-llama/Meta-Llama-3-8B-Instruct": "unhealthy"}))
+    # SIGINT as a terminal's Ctrl-C delivers it: a suite started in the background (`make test &`, nohup, CI) inherits
+    # SIGINT ignored, and Python then installs no KeyboardInterrupt handler in the child, which would ignore it too
     proc = subprocess.Popen([sys.executable, "-m", "clue", "serve", "up", LLAMA, "--docker", SHIM_CMD, "--poll", "0.05",
-                             "--port", str(free_port())], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--port", str(free_port())], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
-        deadline = time.monotonic() + 30
-        while not any(c == "run" for c, _ in shim.commands()) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.3)  # now polling /health
+        def polling_health() -> bool:  # `docker inspect` after `docker run`: the container is started, clue waits
+            commands = [argv[0] for argv in shim.calls()]
+            return "run" in commands and "inspect" in commands[commands.index("run"):]
+
+        until(polling_health, "clue polling the started container's health", proc)
         proc.send_signal(sig)
-        _, err = proc.communicate(timeout=30)
+        _, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -75,7 +75,7 @@ class Cluster:
         sub_dir = max((self.runs / ".slurm" / "submissions").iterdir())
         return proc, json.loads((sub_dir / "submit.json").read_text())
 
-    def wait_merge(self, sub: dict, timeout: float = 150.0) -> str:
+    def wait_merge(self, sub: dict, timeout: float = 900.0) -> str:  # a safety net: a round takes ~10-60 s
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             out = subprocess.run(["scontrol", "-o", "show", "job", sub["merge"]["job_id"]], env=self.env(), capture_output=True, text=True)
