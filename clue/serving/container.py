@@ -275,7 +275,12 @@ def up(model: RosterModel, opts: ServeOptions) -> dict[str, Any]:
         raise
     if served is not None:
         info["gguf"] = served.provenance()
-    print(f"clue: {model.name} is up at {opts.endpoint} (revision {info.get('model_sha') or 'unknown'})", file=sys.stderr)
+    if served is not None:  # /props named this file: the container loaded what was asked for
+        digest = f"sha256 {served.sha256[:12]}…" if served.sha256 else "sha256 not pinned"
+        what = f"serving {served.spec.file}, {digest}, checked by /props"
+    else:
+        what = f"revision {info.get('model_sha') or 'unknown'}"
+    print(f"clue: {model.name} is up and healthy at {opts.endpoint} ({what})", file=sys.stderr)
     return info
 
 
