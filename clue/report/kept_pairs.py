@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from markupsafe import Markup
 
-from clue.errors import UserError
+from clue.report.kept_file import kept_or_computed
 from clue.report.summary import _code
 from clue.stats import Paired
 
@@ -72,22 +72,5 @@ def compared(a: dict[str, Any], b: dict[str, Any], salt: str, options: dict[str,
     """The comparison of loaded runs `a` and `b` (`compute()` where none is kept for these inputs)."""
     if not a.get("samples_sha") or not b.get("samples_sha"):  # built in memory: nothing to keep it beside
         return compute()
-    path = Path(a["dir"]) / NAME
-    key = _key(a, b, salt, options)
-    entries: dict[str, Any] = {}
-    try:
-        kept = json.loads(path.read_text(encoding="utf-8"))
-        entries = kept["entries"] if isinstance(kept, dict) and isinstance(kept.get("entries"), dict) else {}
-        if key in entries:
-            return _from_json(entries[key])
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    results, equivalence = compute()
-    entries = {k: v for k, v in list(entries.items())[-(KEEP - 1):]} | {key: _to_json(results, equivalence)}
-    from clue.files import write_atomic
-
-    try:
-        write_atomic(path, json.dumps({"entries": entries}) + "\n", private=private)
-    except UserError:
-        pass
-    return results, equivalence
+    return kept_or_computed(Path(a["dir"]) / NAME, _key(a, b, salt, options), compute, dump=lambda v: _to_json(*v),
+                            load=_from_json, keep=KEEP, private=private)

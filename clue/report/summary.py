@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from clue.benchmark import Benchmark
-from clue.errors import UserError
+from clue.report.kept_file import kept_or_computed
 from clue.stats import Interval, RunIntervals, run_intervals
 
 NAME = "report-intervals.json"
@@ -101,21 +101,6 @@ def intervals(run: dict[str, Any], *, replicates: int, seed: int, private: bool)
     bench, scores, samples = run.get("benchmark"), run["scores"], run["samples"]
     if not run.get("samples_sha"):  # built in memory: nothing to keep it beside
         return run_intervals(bench, scores, samples, replicates=replicates, seed=seed)
-    path = Path(run["dir"]) / NAME
-    key = _key(run, replicates, seed)
-    try:
-        kept = json.loads(path.read_text(encoding="utf-8"))
-        entries = kept["entries"] if isinstance(kept, dict) and isinstance(kept.get("entries"), dict) else {}
-        if key in entries:
-            return _from_json(entries[key])
-    except (OSError, ValueError, KeyError, TypeError):
-        entries = {}
-    ivs = run_intervals(bench, scores, samples, replicates=replicates, seed=seed)
-    entries = {k: v for k, v in list(entries.items())[-(KEEP - 1):]} | {key: _as_json(ivs)}
-    from clue.files import write_atomic
-
-    try:
-        write_atomic(path, json.dumps({"entries": entries}) + "\n", private=private)
-    except UserError:
-        pass  # a read-only run directory: computed again next time
-    return ivs
+    return kept_or_computed(Path(run["dir"]) / NAME, _key(run, replicates, seed),
+                            lambda: run_intervals(bench, scores, samples, replicates=replicates, seed=seed),
+                            dump=_as_json, load=_from_json, keep=KEEP, private=private)
