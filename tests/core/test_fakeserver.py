@@ -314,19 +314,25 @@ async def test_concurrent_requests_and_duplicate_counting():
 
 
 # -- lifecycle ------------------------------------------------------------------------------------
-def test_stop_wakes_hanging_handlers_and_binds_loopback_only():
-    srv = FakeServer(fault_plan=["hang"], hang_s=300).start()
-    assert srv.url.startswith("http://127.0.0.1:") and srv._httpd.server_address[0] == "127.0.0.1"
+
+def generate_in_a_thread(srv, *, timeout: float) -> tuple[threading.Thread, list[BaseException]]:
+    """A started thread POSTing one /generate request to `srv`, and the list its error (if any) lands in."""
     errors: list[BaseException] = []
 
     def call() -> None:
         try:
-            urllib.request.urlopen(urllib.request.Request(srv.url + "/generate", b'{"inputs": "x"}'), timeout=60)
-        except BaseException as e:  # noqa: BLE001 - recorded for the assertion below
+            urllib.request.urlopen(urllib.request.Request(srv.url + "/generate", b'{"inputs": "x"}'), timeout=timeout)
+        except BaseException as e:  # noqa: BLE001 - recorded for the caller's assertion
             errors.append(e)
 
     caller = threading.Thread(target=call)
     caller.start()
+    return caller, errors
+
+def test_stop_wakes_hanging_handlers_and_binds_loopback_only():
+    srv = FakeServer(fault_plan=["hang"], hang_s=300).start()
+    assert srv.url.startswith("http://127.0.0.1:") and srv._httpd.server_address[0] == "127.0.0.1"
+    caller, errors = generate_in_a_thread(srv, timeout=60)
     srv.wait_until(lambda s: s.in_flight == 1, what="the request hanging in the handler")
     srv.stop()
     caller.join(timeout=60)
@@ -384,17 +390,8 @@ def test_answer_limit_holds_later_requests_until_released():
 
 
 def test_a_held_request_ends_unanswered_when_the_server_stops():
-    errors: list[BaseException] = []
     srv = FakeServer(answer_limit=0).start()
-
-    def call() -> None:
-        try:
-            urllib.request.urlopen(urllib.request.Request(srv.url + "/generate", b'{"inputs": "x"}'), timeout=120)
-        except BaseException as e:  # noqa: BLE001 - recorded for the assertion below
-            errors.append(e)
-
-    caller = threading.Thread(target=call)
-    caller.start()
+    caller, errors = generate_in_a_thread(srv, timeout=120)
     srv.wait_until(lambda s: s.in_flight == 1, what="the request held")
     srv.stop()
     caller.join(timeout=120)
