@@ -329,6 +329,7 @@ def generate_in_a_thread(srv, *, timeout: float) -> tuple[threading.Thread, list
     caller.start()
     return caller, errors
 
+
 def test_stop_wakes_hanging_handlers_and_binds_loopback_only():
     srv = FakeServer(fault_plan=["hang"], hang_s=300).start()
     assert srv.url.startswith("http://127.0.0.1:") and srv._httpd.server_address[0] == "127.0.0.1"
