@@ -19,13 +19,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, until
 from tests.core.test_cli_errors import assert_one_line_error, free_port
 
 IMAGE = os.environ.get("CLUE_LLAMA_IMAGE") or "localhost/clue-llama-server:local"
@@ -83,14 +82,6 @@ def state(name: str) -> str | None:
     """"running", "exited", … or None when the container does not exist."""
     proc = podman("inspect", "-f", "{{.State.Status}}", name)
     return proc.stdout.strip() if proc.returncode == 0 else None
-
-
-def wait_for(what: str, condition, bound: float = BOUND_S, every: float = 0.1) -> None:
-    deadline = time.monotonic() + bound
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"waited {bound:.0f} s for {what}")
-        time.sleep(every)
 
 
 class Kit:
@@ -236,7 +227,7 @@ def test_health_timeout_removes_the_container_and_shows_its_log(kit, unhealthy_i
 
 def test_sigterm_during_health_wait_removes_the_container_and_a_live_owner_is_not_robbed(kit, unhealthy_image):
     first = kit.start("up", image=unhealthy_image)
-    wait_for(f"{kit.container} to run", lambda: state(kit.container) == "running")
+    until(lambda: state(kit.container) == "running", f"{kit.container} to run", first, safety_net_s=BOUND_S)
     second = kit.serve("up", image=unhealthy_image)  # the first `up` still owns it: refused, left alone
     fault("container of a live run", second, f"container {kit.container} belongs to clue process {first.pid} still running")
     assert state(kit.container) == "running"
@@ -255,7 +246,7 @@ def test_missing_image_names_the_build_command(kit):
 def _orphan(kit: Kit, image: str) -> int:
     """Start `clue serve up` in a subprocess, kill -9 it while it waits for health: its container is left behind."""
     proc = kit.start("up", image=image)
-    wait_for(f"{kit.container} to run", lambda: state(kit.container) == "running")
+    until(lambda: state(kit.container) == "running", f"{kit.container} to run", proc, safety_net_s=BOUND_S)
     proc.kill()
     proc.communicate(timeout=60)
     assert state(kit.container) == "running"  # nobody removed it: an orphan
