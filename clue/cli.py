@@ -66,7 +66,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
     add_watch_parser(sub)
     from clue.data.cli import add_parser as add_data_parser
-    from clue.serve import add_parser as add_serve_parser
+    from clue.serving import add_parser as add_serve_parser
 
     models = sub.add_parser("models", help="list the model roster")
     models.add_argument("--roster", default=None, help="roster YAML file")
@@ -237,7 +237,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from clue.serve import cmd_serve as serve
+    from clue.serving import cmd_serve as serve
 
     return serve(args)
 

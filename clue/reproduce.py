@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from clue import serve
+from clue import serving
 from clue.errors import UserError
 from clue.files import write_atomic
 from clue.roster import RosterModel, load_roster
@@ -60,7 +60,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "root URL for tgi, …/v1 for vllm and llamacpp), instead of --port")
     p.add_argument("--no-report", action="store_true", help="skip report and verification")
     p.add_argument("--force", action="store_true", help="re-run finished models too (the store still avoids re-sending)")
-    serve.add_options(p)
+    serving.add_options(p)
     return p.parse_args(argv)
 
 
@@ -138,7 +138,7 @@ def select_models(args: argparse.Namespace, roster: Any) -> list[RosterModel]:
     return roster.select(args.models)
 
 
-def endpoint_for(model: RosterModel, args: argparse.Namespace, opts: serve.ServeOptions) -> str:
+def endpoint_for(model: RosterModel, args: argparse.Namespace, opts: serving.ServeOptions) -> str:
     """The URL `clue run` is pointed at for `model`: its --endpoints entry, else the server at --port on this host."""
     return (getattr(args, "endpoint_map", None) or {}).get(model.name) or opts.endpoint
 
@@ -148,18 +148,18 @@ def protocol_for(bench: Any, engine: str) -> str:
     client route (vllm's: both are OpenAI-compatible), else the benchmark's default."""
     if engine in bench.engine_protocols:
         return str(bench.engine_protocols[engine])
-    peers = [p for kind, p in bench.engine_protocols.items() if serve.ENGINE_OF.get(kind) == serve.ENGINE_OF[engine]]
+    peers = [p for kind, p in bench.engine_protocols.items() if serving.ENGINE_OF.get(kind) == serving.ENGINE_OF[engine]]
     return str(peers[0]) if peers else str(bench.default_protocol)
 
 
-def run_command(model: RosterModel, tasks: list[str], args: argparse.Namespace, opts: serve.ServeOptions,
+def run_command(model: RosterModel, tasks: list[str], args: argparse.Namespace, opts: serving.ServeOptions,
                 revision: str | None, out: Path, extra: tuple[str, ...] | list[str] = ()) -> list[str]:
     """The `clue run` command for one model (the same one `make eval` uses)."""
     from clue.benchmark import resolve
 
     bench = resolve(getattr(args, "benchmark", None), args.tasks)
     protocol = args.protocol or protocol_for(bench, opts.engine)
-    cmd = _clue("run", "--engine", serve.ENGINE_OF[opts.engine], "--endpoint", endpoint_for(model, args, opts),
+    cmd = _clue("run", "--engine", serving.ENGINE_OF[opts.engine], "--endpoint", endpoint_for(model, args, opts),
                 "--model", model.require_hf_id(),
                 "--tasks", ",".join(tasks), "--protocol", protocol, "--mode", model.mode,
                 "--max-position-embeddings", str(model.context_length), "--out", str(out))
@@ -174,7 +174,7 @@ def run_command(model: RosterModel, tasks: list[str], args: argparse.Namespace, 
     return cmd + list(extra) + shlex.split(args.run_args)
 
 
-def fingerprint(model: RosterModel, tasks: list[str], args: argparse.Namespace, opts: serve.ServeOptions) -> dict[str, Any]:
+def fingerprint(model: RosterModel, tasks: list[str], args: argparse.Namespace, opts: serving.ServeOptions) -> dict[str, Any]:
     """Everything that changes what a finished run would contain."""
     return {"hf_id": model.hf_id, "revision": model.revision, "mode": model.mode, "context_length": model.context_length,
             "engine": opts.engine, "protocol": args.protocol, "tasks": sorted(tasks),
@@ -195,7 +195,7 @@ def _finished(out: Path, fp: dict[str, Any]) -> bool:
     return marker.get("status") == "done" and marker.get("fingerprint") == fp and (out / "scores.json").is_file()
 
 
-def is_finished(model: RosterModel, args: argparse.Namespace, opts: serve.ServeOptions) -> bool:
+def is_finished(model: RosterModel, args: argparse.Namespace, opts: serving.ServeOptions) -> bool:
     """True when `model` has a finished run under `args.runs` with these settings (the loop would skip it)."""
     if not model.hf_id:
         return False
@@ -212,12 +212,12 @@ def _run(cmd: list[str]) -> int:
     return subprocess.call(cmd)
 
 
-def evaluate_model(model: RosterModel, args: argparse.Namespace, opts: serve.ServeOptions) -> tuple[str, str]:
+def evaluate_model(model: RosterModel, args: argparse.Namespace, opts: serving.ServeOptions) -> tuple[str, str]:
     """Run one model; returns (status, detail) with status done | skipped | failed."""
     out = Path(args.runs) / model.slug
     if not model.hf_id:
         return "skipped", "no hf_id in the roster (ambiguous published name)"
-    if serve.ENGINE_OF[opts.engine] == "openai" and model.mode == "base":
+    if serving.ENGINE_OF[opts.engine] == "openai" and model.mode == "base":
         return "skipped", f"base model: the OpenAI route ({opts.engine}) has no base-model layout (spec §2.3); use ENGINE=tgi"
     tasks, missing = _tasks_for(model, args)
     for task, why in missing.items():
@@ -239,9 +239,9 @@ def evaluate_model(model: RosterModel, args: argparse.Namespace, opts: serve.Ser
         info: dict[str, Any] = {}
         code = _run(run_command(model, tasks, args, opts, model.revision, out, seed_args))
     else:
-        with serve.serving(model, opts) as info:
+        with serving.serving(model, opts) as info:
             code = _run(run_command(model, tasks, args, opts, info.get("model_sha") or model.revision, out, seed_args))
-    marker.update(served=info, docker_run=None if args.no_serve else serve.run_argv(model, opts),
+    marker.update(served=info, docker_run=None if args.no_serve else serving.run_argv(model, opts),
                   exit_code=code, finished=time.time(), status="done" if code == 0 else "failed")
     _write_marker(out, marker)
     if code != 0:
@@ -266,7 +266,7 @@ def report_and_verify(run_dirs: list[Path], args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        opts = serve.options_from(args)
+        opts = serving.options_from(args)
         roster = load_roster(args.roster)
         models = select_models(args, roster)
         if args.models.strip():
@@ -274,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
                 m.require_hf_id()  # named explicitly: an ambiguous id is an error, before any container starts
         args.endpoint_map = check_endpoints(args, models, roster)
         results: list[tuple[RosterModel, str, str]] = []
-        with serve.sigterm_as_interrupt():
+        with serving.sigterm_as_interrupt():
             for model in models:
                 try:
                     status, detail = evaluate_model(model, args, opts)

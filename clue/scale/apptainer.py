@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from clue.roster import RosterModel
-from clue.serve import APPTAINER_TOKEN_ENV, ServeError, ServeOptions, apptainer_argv, http_get
+from clue.serving import APPTAINER_TOKEN_ENV, ServeError, ServeOptions, apptainer_argv, http_get
 
 
 def start(model: RosterModel, opts: ServeOptions, apptainer: str = "apptainer", log: Path | None = None) -> subprocess.Popen:

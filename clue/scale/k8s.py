@@ -6,7 +6,7 @@ with 1 cannot share a Job). Each pod runs:
 - `server`: the TGI / vLLM image as a native sidecar (an init container with `restartPolicy: Always`,
   Kubernetes >= 1.29): it starts first, its startup probe (GET /health) holds the evaluator back until
   the weights are loaded, and it is stopped when the evaluator exits, so the pod completes. Its
-  arguments are `clue serve`'s (`serve.run_argv`), chosen by `$JOB_COMPLETION_INDEX`;
+  arguments are `clue serve`'s (`serving.run_argv`), chosen by `$JOB_COMPLETION_INDEX`;
   `nvidia.com/gpu` = the roster's shard count; HF_TOKEN from a Secret, by name (`--hf-secret`).
 - `evaluator`: the kit's image running `python -m clue.reproduce --no-serve` for the index's model
   against the server on the pod's loopback, its own run directory and SQLite store on a
@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from clue import serve
+from clue import serving
 from clue.errors import ConfigError
 from clue.roster import RosterModel, load_roster
 from clue.run_options import positive_int
@@ -65,10 +65,10 @@ def _case(index_cmds: list[str]) -> str:
     return "\n".join(lines)
 
 
-def job(models: list[RosterModel], gpus: int, opts: serve.ServeOptions, ko: K8sOptions, reproduce_args: list[str]) -> dict[str, Any]:
+def job(models: list[RosterModel], gpus: int, opts: serving.ServeOptions, ko: K8sOptions, reproduce_args: list[str]) -> dict[str, Any]:
     """One Indexed Job: index i serves and evaluates models[i]."""
-    sopts = serve.ServeOptions(**{**opts.__dict__, "port": SERVER_PORT})
-    server_cmds = ["exec " + shlex.join([*ENTRYPOINT[opts.engine], *serve.server_args(m, sopts, host="0.0.0.0")]) for m in models]
+    sopts = serving.ServeOptions(**{**opts.__dict__, "port": SERVER_PORT})
+    server_cmds = ["exec " + shlex.join([*ENTRYPOINT[opts.engine], *serving.server_args(m, sopts, host="0.0.0.0")]) for m in models]
     runs = f"{ko.mount}/runs"
     eval_cmds = []
     for m in models:
@@ -89,7 +89,7 @@ def job(models: list[RosterModel], gpus: int, opts: serve.ServeOptions, ko: K8sO
         "resources": {"limits": dict(gpu), "requests": dict(gpu)},
         "startupProbe": {"httpGet": {"path": "/health", "port": SERVER_PORT}, "periodSeconds": 10,
                          "failureThreshold": max(1, int(opts.health_timeout_s // 10))},
-        "volumeMounts": [{"name": "hf-cache", "mountPath": serve.CACHE_MOUNT[opts.engine]}, {"name": "dshm", "mountPath": "/dev/shm"}],
+        "volumeMounts": [{"name": "hf-cache", "mountPath": serving.CACHE_MOUNT[opts.engine]}, {"name": "dshm", "mountPath": "/dev/shm"}],
     }
     if opts.engine == "vllm":
         server["env"] += [{"name": "VLLM_NO_USAGE_STATS", "value": "1"}, {"name": "DO_NOT_TRACK", "value": "1"}]
@@ -120,7 +120,7 @@ def job(models: list[RosterModel], gpus: int, opts: serve.ServeOptions, ko: K8sO
     }
 
 
-def manifests(models: list[RosterModel], opts: serve.ServeOptions, ko: K8sOptions, reproduce_args: list[str]) -> list[dict[str, Any]]:
+def manifests(models: list[RosterModel], opts: serving.ServeOptions, ko: K8sOptions, reproduce_args: list[str]) -> list[dict[str, Any]]:
     if not models:
         raise ConfigError("no models selected", "pass --models NAME (see `clue models`)")
     groups: dict[int, list[RosterModel]] = {}
@@ -170,13 +170,13 @@ def add_parser(sub: Any) -> None:
                    help="pods at once per Job (default: all)")
     m.add_argument("--no-validate", action="store_true", help="skip the check against the kubernetes client's models")
     m.add_argument("reproduce_args", nargs="*", help="after --: extra python -m clue.reproduce options (e.g. --tasks mednli)")
-    serve.add_options(m, host=False)  # the pods start their own server: host-only (docker) options do not apply
+    serving.add_options(m, host=False)  # the pods start their own server: host-only (docker) options do not apply
 
 
 def cmd_k8s(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    opts = serve.options_from(args)
+    opts = serving.options_from(args)
     ko = K8sOptions(pvc=args.pvc, mount=args.mount.rstrip("/") or "/", hf_secret=args.hf_secret, hf_cache_pvc=args.hf_cache_pvc,
                     kit_image=args.kit_image, namespace=args.namespace, parallelism=args.parallelism)
     docs = manifests(load_roster(args.roster).select(args.models), opts, ko, list(args.reproduce_args))

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from clue import reproduce, serve
+from clue import reproduce, serving
 from clue.errors import ConfigError, UserError
 from clue.files import write_atomic
 from clue.roster import RosterModel, load_roster
@@ -68,7 +68,7 @@ class SlurmOptions:
                 raise ConfigError(f"--sbatch-line {line!r} is not one sbatch option", "e.g. --sbatch-line='--constraint=a100'")
 
 
-def gpus_for(model: RosterModel, opts: serve.ServeOptions) -> int:
+def gpus_for(model: RosterModel, opts: serving.ServeOptions) -> int:
     return opts.num_shard or model.num_shard
 
 
@@ -166,7 +166,7 @@ def submit(reproduce_argv: list[str], so: SlurmOptions, *, write_only: bool = Fa
     args = reproduce.parse_args(reproduce_argv)
     one_line("--runs", str(Path(args.runs).resolve()))  # both end up in every script (--output, --chdir)
     one_line("the working directory", str(Path.cwd()))
-    opts = serve.options_from(args)
+    opts = serving.options_from(args)
     roster = load_roster(args.roster)
     models = reproduce.select_models(args, roster)
     for m in models:

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from clue import reproduce, serve
+from clue import reproduce, serving
 from clue.errors import UserError
 from clue.files import write_atomic
 from clue.roster import load_roster
@@ -73,14 +73,14 @@ def run_task(sub_dir: Path, model_name: str) -> int:
           f"({f'port {port}' if port is not None else 'its server already up'})", flush=True)
     server = None
     try:
-        with serve.sigterm_as_interrupt():  # Slurm's time limit / scancel send SIGTERM first
+        with serving.sigterm_as_interrupt():  # Slurm's time limit / scancel send SIGTERM first
             if sub.get("runtime") in ("apptainer", "none"):
                 argv.append("--no-serve")
             if sub.get("runtime") == "apptainer":
                 from clue.scale import apptainer
 
                 args = reproduce.parse_args(argv)
-                server = apptainer.start(model, serve.options_from(args), sub.get("apptainer") or "apptainer")
+                server = apptainer.start(model, serving.options_from(args), sub.get("apptainer") or "apptainer")
             code = reproduce.main(argv)
     except UserError as exc:
         print(f"clue: error: {model.name}: {redact(exc.line())}", file=sys.stderr)
@@ -100,7 +100,7 @@ def run_task(sub_dir: Path, model_name: str) -> int:
 def model_states(sub: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per model of the submission: name, state, detail, log."""
     args = reproduce.parse_args(sub["reproduce_args"])
-    opts = serve.options_from(args)
+    opts = serving.options_from(args)
     roster = load_roster(args.roster)
     rows = []
     for name in sub["models"]:

@@ -16,7 +16,7 @@ import yaml
 from clue.roster import load_roster
 from clue.scale import apptainer, k8s
 from clue.scale.slurm import SlurmOptions, array_script
-from clue.serve import ServeOptions
+from clue.serving import ServeOptions
 from tests.conftest import ROOT
 from tests.core.test_cli_errors import free_port
 from tests.core.test_serve import SECRET
@@ -167,7 +167,7 @@ def test_apptainer_server_starts_healthy_and_stops(tmp_path, monkeypatch):
     opts = ServeOptions(port=free_port(), poll_s=0.05, health_timeout_s=30)
     proc = apptainer.start(model, opts, apptainer=str(fake), log=tmp_path / "server.log")
     try:
-        from clue.serve import http_get
+        from clue.serving import http_get
 
         status, info = http_get(opts.url + "/info")
         assert status == 200 and info["model_id"] == "HuggingFaceH4/zephyr-7b-beta"

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from clue.roster import load_roster
-from clue.serve import IMAGES, ServeOptions, run_argv, serving
+from clue.serving import IMAGES, ServeOptions, run_argv, serving
 from tests.conftest import ROOT, until
 from tests.core.test_cli_errors import assert_one_line_error, free_port
 
