@@ -110,3 +110,29 @@ def test_compare_runs_uses_common_items_and_picks_the_test():
     assert (res["MedNLI"].a_only, res["MedNLI"].b_only) == (25, 0) and res["MedNLI"].p_value < 1e-6
     assert res["MeQSum"].test == "paired bootstrap" and res["MeQSum"].n == 20
     assert res["MeQSum"].diff == pytest.approx(np.mean([10.0 + i % 3 for i in range(20)]))
+
+
+def test_replicate_means_are_the_weighted_means_of_their_draws_to_the_last_bit():
+    """Σ w·sum / Σ w·count per replicate, worked out here with fresh float arrays and two products per metric: the
+    reused scratch buffer and the single-item shortcut must give the very same floats (clustered items, items
+    lacking a metric, several metrics, and two calls in a row whose sizes differ)."""
+    rng = np.random.default_rng(5)
+    for n, per_cluster, holes in ((40, 1, False), (300, 4, False), (257, 1, True), (90, 3, True), (40, 1, False)):
+        values = np.round(rng.random((n, 3)) * 100, 3)
+        if holes:
+            values[rng.random((n, 3)) < 0.2] = np.nan
+        clusters = [f"c{i // per_cluster}" for i in range(n)]
+        got = stats.matrix_replicates(values, clusters, ["a", "b", "c"], replicates=200, seed=3, key=f"k{n}")
+        k = (n + per_cluster - 1) // per_cluster
+        w = stats.rng_for(3, f"k{n}").multinomial(k, np.full(k, 1.0 / k), size=200).astype(float)
+        assert w.sum(axis=1).tolist() == [float(k)] * 200
+        unit = np.arange(n) // per_cluster
+        sums, counts = np.zeros((k, 3)), np.zeros((k, 3))
+        for j in range(3):
+            has = ~np.isnan(values[:, j])
+            sums[:, j] = np.bincount(unit[has], weights=values[has, j], minlength=k)
+            counts[:, j] = np.bincount(unit[has], minlength=k)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            want = (w @ sums) / (w @ counts)
+        for j, m in enumerate("abc"):
+            assert np.array_equal(got[m], want[:, j], equal_nan=True), (n, m)
