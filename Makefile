@@ -144,8 +144,8 @@ data: install ## fetch the datasets (TASKS=…; PhysioNet: PHYSIONET_USERNAME/PA
 	@rc=0; $(CLUE) data fetch $(DATA_TASKS) --data-dir $(DATA_DIR) || rc=$$?; \
 	$(CLUE) data status --data-dir $(DATA_DIR); exit $$rc
 
-bench: install ## performance figures on loopback simulated servers → reports/bench.json
-	$(PY) -m clue.perf
+bench: install ## performance figures on loopback simulated servers → reports/bench.json (ONLY=section,… for some)
+	$(PY) -m clue.perf $(if $(ONLY),--only '$(ONLY)')
 
 docker-build: ## build the kit's own image (EXTRAS=bertscore,umls adds the optional metric stacks; BASE=a Python >= 3.11 image)
 	$(DOCKER) build $(BUILD_ARGS) $(CA_MOUNT) $(if $(BASE),--build-arg BASE='$(BASE)') --build-arg EXTRAS='$(EXTRAS)' -t $(IMAGE) .
