@@ -67,15 +67,26 @@ def clue_run(engine: str, url: str, data: Path, out: Path, store: Path, template
         cmd += ["--chat-template", str(template)]
     env = {**os.environ, "CLUE_PROGRESS": "0"}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
+    started_at, t0 = time.time(), time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - t0
+    ended_at = started_at + wall
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         tail = [ln for ln in proc.stderr.splitlines() if not ln.startswith("import time:")][-1:]
         raise RuntimeError(f"clue run ({engine}) exited {proc.returncode}: {tail}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"wall_s": wall, "cpu_s": cpu, "imports_s": import_seconds(proc.stderr) if importtime else None}
+    return {"wall_s": wall, "cpu_s": cpu, "imports_s": import_seconds(proc.stderr) if importtime else None,
+            "started_at": started_at, "ended_at": ended_at}
+
+
+def phases(run: dict[str, Any], served: dict[str, Any]) -> dict[str, float]:
+    """Where a whole `clue run` spent its wall, from the server's first request received and last answer sent:
+    before the first request (start-up, data, prompts), the requests, after the last answer (scoring, files, exit)."""
+    first, last = served.get("first_at") or 0.0, served.get("last_at") or 0.0
+    if not first or not last:
+        return {}
+    return {"to_first_request_s": first - run["started_at"], "requests_s": last - first, "after_last_answer_s": run["ended_at"] - last}
 
 
 def startup(repeats: int) -> dict[str, Any]:
@@ -112,7 +123,8 @@ def saturation(n: int, concurrency: int, latency_s: float, repeats: int) -> dict
             for engine in ("tgi", "openai"):
                 srv.reset()
                 r = clue_run(engine, srv.url, data, root / f"{engine}{i}", stores / f"{engine}{i}.sqlite", template, *extra)
-                r["served"] = srv.stats()["served"]
+                stats = srv.stats()
+                r["served"], r["phases"] = stats["served"], phases(r, stats)
                 runs[engine].append(r)
         for engine, rs in runs.items():
             srv.reset()
@@ -120,6 +132,7 @@ def saturation(n: int, concurrency: int, latency_s: float, repeats: int) -> dict
             again = clue_run(engine, srv.url, data, root / f"{engine}{last}", stores / f"{engine}{last}.sqlite", template, *extra)
             out[engine] = {"wall_s": statistics.median(r["wall_s"] for r in rs), "cpu_s": statistics.median(r["cpu_s"] for r in rs),
                            "walls": [r["wall_s"] for r in rs], "sent": rs[0]["served"],
+                           "phases": {k: statistics.median(r["phases"][k] for r in rs) for k in rs[0]["phases"]},
                            "resume_wall_s": again["wall_s"], "resume_sent": srv.stats()["served"]}
         out["ideal_s"] = out["tgi"]["sent"] * latency_s / concurrency
         out["data"] = source

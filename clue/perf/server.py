@@ -68,6 +68,7 @@ class _Stats:
         self.max_in_flight = 0
         self.service_s = 0.0  # Σ (answer written − request fully read): the latency the server really gave
         self.refused = 0
+        self.first_at = self.last_at = 0.0  # epoch seconds: the first generation request received, the last answered
 
 
 class _Batcher:
@@ -166,11 +167,11 @@ class _Handler(asyncio.Protocol):
                 return 200, {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "owned_by": "bench"}]}
             if path == "/stats":
                 return 200, {"served": s.served, "max_in_flight": s.max_in_flight, "cpu_s": time.process_time(),
-                             "service_s": s.service_s, "refused": s.refused}
+                             "service_s": s.service_s, "refused": s.refused, "first_at": s.first_at, "last_at": s.last_at}
             return 404, {"error": "not found"}
         if path == "/reset":
             s.served = s.max_in_flight = s.refused = 0
-            s.service_s = 0.0
+            s.service_s = s.first_at = s.last_at = 0.0
             return 200, {}
         req = json.loads(body)
         if path == "/v1/chat/completions":
@@ -187,6 +188,7 @@ class _Handler(asyncio.Protocol):
         if cfg.refuse_above and s.in_flight >= cfg.advertise:
             s.refused += 1
             return 429, {"error": "Model is overloaded", "error_type": "overloaded"}
+        s.first_at = s.first_at or time.time()
         s.in_flight += 1
         s.max_in_flight = max(s.max_in_flight, s.in_flight)
         if self.batcher is not None:
@@ -197,6 +199,7 @@ class _Handler(asyncio.Protocol):
                 await asyncio.sleep(delay)
         s.in_flight -= 1
         s.served += 1
+        s.last_at = time.time()
         text = " ".join(["token"] * k)
         reason = "length" if k >= max_new else "eos_token"
         if path.startswith("/v1"):
@@ -258,7 +261,7 @@ class BenchServer:
         with urllib.request.urlopen(urllib.request.Request(self.url + path, data=data), timeout=10) as resp:
             return json.loads(resp.read())
 
-    def stats(self) -> dict[str, int]:
+    def stats(self) -> dict[str, Any]:
         return self._call("/stats")
 
     def reset(self) -> None:
