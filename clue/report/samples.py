@@ -117,7 +117,7 @@ def sample_rows(infos: list[dict[str, Any]], max_samples: int, redact: bool = Fa
     whole (`redact`: their credentialed text removed, clue.report.load.redact_samples)."""
     from clue.report.load import redact_samples
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     limit = samples_per_task(infos, max_samples, budget)
     combos: list[tuple[dict[str, Any], str, str, np.ndarray, np.ndarray, np.ndarray]] = []
     for info in infos:
