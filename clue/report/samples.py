@@ -4,11 +4,7 @@ its lowest-scored, worst first) and how much of each text is shown, within budge
 The row budget (`clue report --samples-budget`, default SAMPLE_BUDGET) is a ceiling: where the items chosen per run ×
 task add up to more, each run × task keeps the worst of its own, the same number each (`budget_caps`: as many as the
 budget allows for every one, one more for the first ones in report order while rows are left), so a grid of
-1,408 run × task pairs still lists the worst item of each; the report says how many rows it lists of how many.
-
-The first EAGER_ROWS rows carry their texts (output, prompt, reference) as page markup; the others are marked `lazy`:
-the page's script renders their texts as they near the viewport (report.html.j2 `lazy`), so a big browser costs the
-page no DOM until it is read; without scripting the browser shows every text as before."""
+1,408 run × task pairs still lists the worst item of each; the report says how many rows it lists of how many."""
 
 from __future__ import annotations
 
@@ -25,7 +21,6 @@ MIN_SAMPLES = 2  # per run and task (plus as many worst): hundreds of run × tas
 TEXT_BUDGET = 8_000_000  # characters of prompts/outputs/references in the whole browser; each text clipped to its share
 TEXT_FLOOR = 2_000  # … but never below this
 FAILED_CAP = 25  # failed requests listed per run and task (beyond the first items)
-EAGER_ROWS = 100  # rows whose texts are in the page's DOM from the start (the rest: rendered when scrolled near)
 
 
 def clip_text(text: Any, limit: int = TEXT_LIMIT) -> tuple[str | None, int]:
@@ -117,7 +112,7 @@ def sample_rows(infos: list[dict[str, Any]], max_samples: int, redact: bool = Fa
     whole (`redact`: their credentialed text removed, clue.report.load.redact_samples)."""
     from clue.report.load import redact_samples
 
-    rows: list[dict[str, Any]] = []
+    rows = []
     limit = samples_per_task(infos, max_samples, budget)
     combos: list[tuple[dict[str, Any], str, str, np.ndarray, np.ndarray, np.ndarray]] = []
     for info in infos:
@@ -154,6 +149,5 @@ def sample_rows(infos: list[dict[str, Any]], max_samples: int, redact: bool = Fa
                          "output": _clip(s.get("output")), "raw_output": _clip(s.get("raw_output")),
                          "reference": _clip(s.get("reference")), "scores": s.get("scores") or {},
                          "error": s.get("error"), "attempts": s.get("attempts"), "cached": s.get("cached"),
-                         "latency": s.get("latency_s"), "finish": s.get("finish_reason"), "redacted": bool(s.get("redacted")),
-                         "lazy": len(rows) >= EAGER_ROWS})
+                         "latency": s.get("latency_s"), "finish": s.get("finish_reason"), "redacted": bool(s.get("redacted"))})
     return rows, sum(c[4].size for c in combos)

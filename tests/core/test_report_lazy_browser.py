@@ -1,5 +1,5 @@
 """A report big enough that parts of it are rendered only when needed (clue/report/templates/report.html.j2 `lazy`):
-sample texts beyond the first EAGER_ROWS rows, comparison pairs not picked, closed provenance details. In headless
+sample texts beyond the first 100 rows, comparison pairs not picked, closed provenance details. In headless
 Chromium: they are absent from the DOM at load and appear (as text, never as markup) when scrolled to, picked,
 opened or printed; with scripting off every one of them shows as before. No console errors, no network.
 """
@@ -14,11 +14,11 @@ import pytest
 
 from clue.perf.reporting import write_runs
 from clue.report import build_report
-from clue.report.samples import EAGER_ROWS
 from tests.core.test_report import XSS_IMG, XSS_SCRIPT
 from tests.core.test_report_browser import CHROMIUM, chromium, evaluate, open_page, settle, wait_for_page, wait_ready
 
 POISON = f"{XSS_SCRIPT} then {XSS_IMG}"
+EAGER_ROWS = 100  # report.html.j2: sample rows whose texts are markup from the start
 # the poisoned item: run02's MeQSum sample 0, listed far below the first EAGER_ROWS rows
 ROW = ("Array.prototype.filter.call(document.querySelectorAll('#samples tbody tr'), function(r){"
        "return r.getAttribute('data-run') === 'run02' && r.getAttribute('data-task') === 'MeQSum' && "
