@@ -125,3 +125,24 @@ def test_without_scripting_everything_shows(report: Path, tmp_path: Path):
         assert evaluate(cdp, session, "document.getElementById('cmp1').querySelector('table') !== null")  # every pair
         assert evaluate(cdp, session, "document.querySelectorAll('#provenance > details')[2].querySelector('.grid') !== null")
         assert evaluate(cdp, session, "document.querySelectorAll('tbody tr').length") > 500
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (CI installs Debian chromium in .ci/run)")
+def test_layout_checks_still_see_what_is_off_screen(report: Path, tmp_path: Path):
+    """Frames and figures off screen are not laid out until near (content-visibility): the report browser test's layout
+    checks must still catch a section overflowing and chart text cut off far below the first screen."""
+    from tests.core.test_report_browser import CUT_TEXT, SECTIONS_HOLD
+
+    html = report.read_text(encoding="utf-8")
+    head = '<section id="provenance"><h2>Provenance</h2>'
+    html = html.replace(head, head + '<div style="width:3000px">WIDE</div>')
+    last = html.index("</svg>", html.rindex('<div class="chart"><svg'))
+    html = html[:last] + '<text x="-500" y="-500">CUT-OFF</text>' + html[last:]
+    bad = tmp_path / "bad.html"
+    bad.write_text(html, encoding="utf-8")
+    with chromium(tmp_path) as cdp:
+        session = open_page(cdp, bad.resolve().as_uri())
+        wait_ready(cdp, session)
+        assert evaluate(cdp, session, "document.getElementById('provenance').getBoundingClientRect().top > 3 * innerHeight")
+        assert evaluate(cdp, session, SECTIONS_HOLD) == ["provenance"]
+        assert evaluate(cdp, session, CUT_TEXT) == ["CUT-OFF"]
