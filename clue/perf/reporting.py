@@ -4,6 +4,7 @@ Run directories are written in the layout `clue run` produces (invented text, id
 one per published model, every task, scores drawn around 50 %. First paint is read from the
 page's own Performance API (`first-contentful-paint`) over the DevTools protocol on a pipe
 (`--remote-debugging-pipe`: NUL-separated JSON on fds 3/4, no WebSocket, no network).
+`page_work` says where the page's main thread spent its time until the load event (a DevTools trace).
 """
 
 from __future__ import annotations
@@ -211,3 +212,76 @@ def _first_paint(exe: str, html: Path, tmp: Path, extra: bool = False) -> dict[s
         return out
     finally:
         pipe.close()
+
+
+TRACE_CATEGORIES = ["devtools.timeline", "disabled-by-default-devtools.timeline", "blink", "blink.user_timing", "loading", "v8.execute"]
+# trace event names → what the work was (first match wins); self time is counted, so nested events are not counted twice
+WORK_KINDS = (("parse", ("Parse", "Tokenizer", "AppendBytes", "Decode")), ("style", ("Style", "style", "LayoutTree", "Invalidation")),
+              ("layout", ("ayout", "Shape", "Svg")), ("paint", ("Paint", "Compositing", "Lifecycle", "Commit", "Raster")),
+              ("script", ("Script", "v8", "V8", "Function", "Microtask", "Evaluate")))
+
+
+def work_kind(name: str) -> str:
+    return next((kind for kind, marks in WORK_KINDS if any(m in name for m in marks)), "other")
+
+
+def main_thread_work(events: list[dict[str, Any]], url: str) -> dict[str, Any]:
+    """From a DevTools trace of one page load: ms from navigation start to the load event, the renderer main thread's
+    busy time (wall and CPU) in that span, and its self time by kind of work (parse, style, layout, paint, script)."""
+    mains = {(e["pid"], e["tid"]) for e in events if e.get("name") == "thread_name" and e.get("args", {}).get("name") == "CrRendererMain"}
+    mains = {m for m in mains if any((e["pid"], e["tid"]) == m and url in json.dumps(e.get("args", {})) for e in events)}
+    mine = [e for e in events if (e.get("pid"), e.get("tid")) in mains]
+    starts = [e["ts"] for e in mine if e.get("name") == "navigationStart"]
+    if not starts:
+        raise ValueError("no navigationStart of the page in the trace")
+    t0 = max(starts)
+    loads = [e["ts"] for e in mine if e.get("name") == "loadEventEnd" and e["ts"] >= t0]
+    t1 = min(loads) if loads else max(e["ts"] + e.get("dur", 0) for e in mine)
+    spans = sorted((e for e in mine if e.get("ph") == "X" and "dur" in e and t0 <= e["ts"] <= t1), key=lambda e: (e["ts"], -e["dur"]))
+    kinds: dict[str, float] = {}
+    stack: list[dict[str, Any]] = []
+    for e in spans:
+        while stack and e["ts"] >= stack[-1]["ts"] + stack[-1]["dur"]:
+            stack.pop()
+        if stack:
+            parent = work_kind(stack[-1]["name"])
+            kinds[parent] = kinds.get(parent, 0.0) - e["dur"]
+        kind = work_kind(e["name"])
+        kinds[kind] = kinds.get(kind, 0.0) + e["dur"]
+        stack.append(e)
+    tasks = [e for e in spans if e["name"] == "RunTask"]
+    return {"load_ms": round((t1 - t0) / 1000), "busy_ms": round(sum(e["dur"] for e in tasks) / 1000),
+            "busy_cpu_ms": round(sum(e.get("tdur", e["dur"]) for e in tasks) / 1000),
+            "self_ms": {k: round(v / 1000) for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])}}
+
+
+def page_work(html: Path, tmp: Path) -> dict[str, Any]:
+    """`html` loaded in headless Chromium under a DevTools trace: where its main thread spent the time until the load
+    event (`main_thread_work`), or why not."""
+    exe = chromium()
+    if exe is None:
+        return {"skipped": "chromium not installed (apt-get install chromium)"}
+    try:
+        pipe = _Pipe(exe, str(tmp / "chromium-profile-trace"))
+        try:
+            pipe.call("Tracing.start", {"traceConfig": {"includedCategories": TRACE_CATEGORIES}, "transferMode": "ReportEvents"})
+            target = pipe.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+            session = pipe.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+            pipe.call("Page.enable", session=session)
+            t0 = time.perf_counter()
+            pipe.call("Page.navigate", {"url": html.resolve().as_uri()}, session=session)
+            while time.perf_counter() - t0 < 60:
+                value = pipe.call("Runtime.evaluate", {"expression": NAVIGATION, "returnByValue": True}, session=session)
+                if ((json.loads(value.get("result", {}).get("value") or "{}") or {}).get("load") or 0) > 0:
+                    break
+                time.sleep(0.02)
+            pipe.call("Tracing.end")
+            deadline = time.monotonic() + 60
+            while not any(e.get("method") == "Tracing.tracingComplete" for e in pipe.events[-1:]):
+                pipe.events.append(pipe._read(deadline))
+            events = [x for e in pipe.events if e.get("method") == "Tracing.dataCollected" for x in e["params"]["value"]]
+        finally:
+            pipe.close()
+        return main_thread_work(events, html.resolve().as_uri())
+    except (OSError, TimeoutError, RuntimeError, ValueError, KeyError) as exc:
+        return {"skipped": f"chromium trace failed ({type(exc).__name__}: {exc})"}
