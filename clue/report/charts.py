@@ -16,6 +16,7 @@ they have one (a model's runs share a number): number and colour name each star.
 
 from __future__ import annotations
 
+import functools
 import io
 import textwrap
 from dataclasses import dataclass
@@ -63,13 +64,22 @@ def _plt():
     return plt
 
 
+@functools.cache
+def _measurer(dpi: float):
+    """One renderer to measure texts with, shared by every chart: matplotlib keeps text sizes per renderer, so the
+    names, ticks and legend entries that every per-dataset chart repeats are laid out once, not once per chart."""
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    return RendererAgg(1, 1, dpi)
+
+
 def _svg(fig, salt: str) -> Markup:
     """The figure as SVG, cut to its tight box (every text, the legend outside the axes included) plus a small pad.
     The box is measured here once and handed to savefig: `bbox_inches="tight"` would draw the whole figure once more
     only to measure it."""
     plt = _plt()
     plt.rcParams["svg.hashsalt"] = f"clue-kit-{salt}"
-    box = fig.get_tightbbox(fig.canvas.get_renderer()).padded(0.06)  # inches
+    box = fig.get_tightbbox(_measurer(fig.dpi)).padded(0.06)  # inches
     buf = io.StringIO()
     fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches=box)
     plt.close(fig)
@@ -88,6 +98,7 @@ def _place_labels(ax, texts: list, xs: list[float], ys: list[float]) -> None:
 
     adjust_text(texts, x=xs, y=ys, ax=ax, expand=(1.2, 1.6), force_text=(0.3, 0.6), force_static=(0.2, 0.4),
                 ensure_inside_axes=True, iter_lim=LABEL_STEPS_FEW if len(texts) <= 30 else LABEL_STEPS_MANY,
+                prevent_crossings=len(texts) <= 30,
                 arrowprops={"arrowstyle": "-", "color": "#94a3b8", "lw": 0.5})
 
 
@@ -114,7 +125,7 @@ def _fit_labels(fig, ax) -> bool:
     """Wrap each axis label onto lines no longer than its axis (a label longer than its axis is cut at both ends
     once the SVG is scaled into the page); measured with the renderer, not guessed from character counts. Whether
     a label was wrapped."""
-    renderer = fig.canvas.get_renderer()
+    renderer = _measurer(fig.dpi)
     wrapped = False
     for label, along in ((ax.xaxis.label, "width"), (ax.yaxis.label, "height")):
         text = label.get_text().replace("\n", " ")
@@ -224,13 +235,13 @@ def scatter(points: Sequence[Point], run_colors: dict[str, str], x_label: str = 
         ax.errorbar(mx, my, xerr=_bounds(mx, [p.x_err for p in mine]), yerr=_bounds(my, [p.y_err for p in mine]),
                     fmt="none", ecolor=c, elinewidth=1 if few else 0.6, capsize=2, alpha=1.0 if few else 0.45, zorder=3)
     if runs:
-        ax.scatter([p.x for p in runs], [p.y for p in runs], s=140 if few else 110, marker="*", zorder=4, linewidths=1.2,
+        ax.scatter([p.x for p in runs], [p.y for p in runs], s=140 if few else 90, marker="*", zorder=4, linewidths=1.2 if few else 0.8,
                    c=["white" if p.partial else c for p, c in zip(runs, colors)], edgecolors=colors)
     for i, (p, c) in enumerate(zip(runs, colors)):
         if numbers:
-            texts.append(ax.text(p.x, p.y, str(numbers[i]), fontsize=7.5, color=_darker(c), fontweight="bold"))
+            texts.append(ax.text(p.x, p.y, str(numbers[i]), fontsize=7.5, color=_darker(c), fontweight="bold", zorder=5))
         else:
-            texts.append(ax.text(p.x, p.y, p.label, fontsize=7.5, color=c, fontweight="bold"))
+            texts.append(ax.text(p.x, p.y, p.label, fontsize=7.5, color=c, fontweight="bold", zorder=5))
             handles.append(Line2D([], [], ls="", marker="*", ms=10, color=c, mfc="white" if p.partial else c,
                                   label=p.label + (" (partial)" if p.partial else "")))
         xs.append(p.x)
