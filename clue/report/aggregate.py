@@ -187,9 +187,9 @@ def _scatter(infos: list[dict[str, Any]], bench: Benchmark | None, opts: ReportO
                                    (a.low, a.high) if a.low is not None else None,
                                    (b.low, b.high) if b.low is not None else None, a.partial or b.partial,
                                    series=settings.model_label(info) if grouped else "", group=info.get("setting") or ""))
-    labels = [f"{g.title} ({', '.join(g.members)})" for g in (gx, gy)]
+    x_label, y_label = (f"{g.title} ({', '.join(g.members)})" for g in (gx, gy))
     groups = settings.setting_colors(grouped) if grouped else None
-    return (charts.scatter(points, {i["name"]: i["color"] for i in infos}, *labels, groups=groups), left_out,
+    return (charts.scatter(points, {i["name"]: i["color"] for i in infos}, x_label, y_label, groups=groups), left_out,
             charts.scatter_key(points))
 
 

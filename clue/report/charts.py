@@ -4,14 +4,15 @@ Text stays text (`svg.fonttype = none`, escaped by matplotlib's SVG writer), whi
 small; every chart gets its own hash salt so element ids never collide inside one HTML page.
 Scores are percent (0–100): value axes say so on their ticks ("40%") and never leave 0–100.
 Axis labels longer than their axis are wrapped to it, and the SVG is cut to what was drawn (the figure's
-tight box, measured once: `_svg`), so no label is clipped; the axes keep the figure's fixed margins (no
-tight_layout pass: each pass lays out every text again, and the cut makes it needless). Each chart is drawn once per data it shows: a re-report takes
-unchanged ones from those kept beside it (clue/report/chart_cache.py). A chart with nothing to plot is no chart: the
-functions return an empty string and the report says why in a sentence instead.
+tight box, measured once in `_svg`), so no label is clipped; the axes sit at fixed margins (no tight_layout
+pass: each lays out every text again, and the cut makes it needless). Each chart is drawn once per data it
+shows: a re-report takes unchanged ones from those kept beside it (clue/report/chart_cache.py). A chart with
+nothing to plot is no chart: the functions return an empty string and the report says why in a sentence.
 Point labels of the scatter are placed by adjustText (no overlaps, leader lines where moved) in a fixed
 number of steps, never a time limit, so the SVG is the same on a busy machine. Few runs are named at their
 stars; many are numbered, with a key beneath the chart (`scatter_key`), and coloured by their setting where
-they have one (a model's runs share a number): number and colour name each star. Error bars are clipped at zero (a bootstrap bound can miss the point estimate by rounding).
+they have one (a model's runs share a number): number and colour name each star. Error bars are clipped at
+zero (a bootstrap bound can miss the point estimate by rounding).
 """
 
 from __future__ import annotations
@@ -186,7 +187,8 @@ def _darker(c: str) -> str:
     """A number in its star's colour, darkened to be read on white (the zero-shot grey is too light for text)."""
     from matplotlib.colors import to_hex, to_rgb
 
-    return to_hex(tuple(v * 0.75 for v in to_rgb(c)))
+    r, g, b = to_rgb(c)
+    return to_hex((r * 0.75, g * 0.75, b * 0.75))
 
 
 def scatter_key(points: Sequence[Point]) -> list[tuple[int, str]]:
