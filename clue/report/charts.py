@@ -99,7 +99,7 @@ def _place_labels(ax, texts: list, xs: list[float], ys: list[float]) -> None:
 
     adjust_text(texts, x=xs, y=ys, ax=ax, expand=(1.2, 1.6), force_text=(0.3, 0.6), force_static=(0.2, 0.4),
                 ensure_inside_axes=True, iter_lim=LABEL_STEPS_FEW if len(texts) <= 30 else LABEL_STEPS_MANY,
-                prevent_crossings=len(texts) <= 30,
+                prevent_crossings=len(texts) <= 30, avoid_self=False,  # each text's own point is in x, y already
                 arrowprops={"arrowstyle": "-", "color": "#94a3b8", "lw": 0.5})
 
 
@@ -217,10 +217,9 @@ def scatter(points: Sequence[Point], run_colors: dict[str, str], x_label: str = 
     fig, ax = plt.subplots(figsize=(10.0, 6.2))
     texts, xs, ys = [], [], []
     handles: list = []
-    for kind, (c, marker) in TYPE_STYLE.items():  # published models: one collection per type
-        pub = [p for p in points if p.kind != "run" and (p.kind if p.kind in TYPE_STYLE else "general") == kind]
-        if not pub:
-            continue
+    for kind in dict.fromkeys(p.kind for p in points if p.kind != "run"):  # published models: one collection per type
+        c, marker = TYPE_STYLE.get(kind, TYPE_STYLE["general"])
+        pub = [p for p in points if p.kind == kind]
         ax.scatter([p.x for p in pub], [p.y for p in pub], s=26, c=c, marker=marker, alpha=0.75, zorder=2)
         handles.append(Line2D([], [], ls="", marker=marker, color=c, alpha=0.75, label=f"published: {kind}"))
         for p in pub:
