@@ -154,12 +154,14 @@ def _leaderboard(infos: list[dict[str, Any]], bench: Benchmark | None, opts: Rep
     return rows
 
 
-def _scatter(infos: list[dict[str, Any]], bench: Benchmark | None, opts: ReportOptions) -> tuple[Any, list[str]]:
-    """The first two groups' averages against each other (CLUE: the paper's Level 1 vs Level 2 figure), and one
-    line per run that is not in it (and why): nothing drops out silently."""
+def _scatter(infos: list[dict[str, Any]], bench: Benchmark | None, opts: ReportOptions,
+             grouped: dict[str, Any] | None = None) -> tuple[Any, list[str], list[tuple[int, str]]]:
+    """The first two groups' averages against each other (CLUE: the paper's Level 1 vs Level 2 figure), one line per
+    run that is not in it (and why: nothing drops out silently), and the key of its numbered stars (many runs). Runs
+    by setting (`grouped`): coloured by setting as in the per-dataset charts, a model's runs numbered alike."""
     rule = bench.score_rule if bench is not None else PLAIN
     if len(rule.groups) < 2:
-        return None, []
+        return None, [], []
     gx, gy = rule.groups[:2]
     points = []
     left_out: list[str] = []
@@ -183,9 +185,12 @@ def _scatter(infos: list[dict[str, Any]], bench: Benchmark | None, opts: ReportO
         a, b = lv[gx.id], lv[gy.id]
         points.append(charts.Point(info["name"], a.value, b.value, "run",  # type: ignore[arg-type]
                                    (a.low, a.high) if a.low is not None else None,
-                                   (b.low, b.high) if b.low is not None else None, a.partial or b.partial))
-    labels = [f"{g.title} ({', '.join(g.members)})" for g in (gx, gy)]
-    return charts.scatter(points, {i["name"]: i["color"] for i in infos}, *labels), left_out
+                                   (b.low, b.high) if b.low is not None else None, a.partial or b.partial,
+                                   series=settings.model_label(info) if grouped else "", group=info.get("setting") or ""))
+    x_label, y_label = (f"{g.title} ({', '.join(g.members)})" for g in (gx, gy))
+    groups = settings.setting_colors(grouped) if grouped else None
+    return (charts.scatter(points, {i["name"]: i["color"] for i in infos}, x_label, y_label, groups=groups), left_out,
+            charts.scatter_key(points))
 
 
 def _tasks(infos: list[dict[str, Any]], titles: list[str], bench: Benchmark | None,
@@ -282,7 +287,7 @@ def _section(runset: RunSet, infos: list[dict[str, Any]], opts: ReportOptions, p
     grouped = settings.build(infos, rule, titles, bench_text, prefix)
     for info in infos:
         info["setting"] = settings.setting_label(settings.shots_of(info)) if grouped else None
-    scatter, left_out = _scatter(infos, bench, opts)
+    scatter, left_out, scatter_key = _scatter(infos, bench, opts, grouped)
     return {
         "name": runset.name, "title": runset.title, "prefix": prefix, "runs": infos, "titles": titles,
         "levels": [g.id for g in rule.groups], "level_titles": rule.group_titles, "task_order": rule.task_order,
@@ -292,6 +297,7 @@ def _section(runset: RunSet, infos: list[dict[str, Any]], opts: ReportOptions, p
                          "nothing here is compared with or verified against the paper.")
         if bench and (published is None or not published.values) else None,
         "leaderboard": _leaderboard(infos, bench, opts), "scatter": scatter, "scatter_left_out": left_out,
+        "scatter_key": scatter_key,
         "tasks": _tasks(infos, titles, bench, grouped, prefix),
         "source_notes": dict(published.notes) if published is not None else {},
         "published_count": sum(1 for m in published.models.values() if m.type != "baseline") if published is not None else 0,

@@ -34,10 +34,9 @@ F = TypeVar("F", bound=Callable[..., Markup])
 
 @functools.cache
 def _code() -> str:
-    import adjustText
-    import matplotlib
+    from importlib.metadata import version  # not `import adjustText`: it imports scipy (~0.2 s) for nothing kept
 
-    h = hashlib.sha256(f"{LAYOUT} {matplotlib.__version__} {getattr(adjustText, '__version__', '?')}".encode())
+    h = hashlib.sha256(f"{LAYOUT} {version('matplotlib')} {version('adjustText')}".encode())
     here = Path(__file__).parent
     for name in ("charts.py", "forest.py", "chart_cache.py"):
         h.update((here / name).read_bytes())

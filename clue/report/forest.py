@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from clue.benchmark import Benchmark
 from clue.compare import Row, compare, rule_text
-from clue.report.charts import _plt, _svg
+from clue.report.charts import _layout, _plt, _svg
 
 OUTCOME_COLORS = {"equivalent": "#059669", "different": "#dc2626", "inconclusive": "#64748b"}
 
@@ -49,7 +49,7 @@ def forest(rows: Sequence[Row], margin: float, labels: Sequence[str], salt: str 
     handles = [Patch(color=col, label=o) for o, col in OUTCOME_COLORS.items() if any(r.outcome == o for r in rows)]
     handles.append(Patch(color="#d1fae5", label=f"± {margin:g} pp"))
     ax.legend(handles=handles, fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    fig.tight_layout()
+    _layout(fig, ax, (2.2, 1.3, 0.55, 0.1))  # fixed margins, cut to what was drawn (no tight_layout pass)
     return _svg(fig, f"forest-{salt}")
 
 

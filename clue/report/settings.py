@@ -30,6 +30,17 @@ def setting_label(shots: int | None) -> str:
     return "—" if shots is None else ("zero-shot" if shots == 0 else f"{shots}-shot")
 
 
+def model_label(info: Mapping[str, Any]) -> str:
+    """How a model's row is named in the charts: its model, with the run's scope (synthetic, subset) where it has one."""
+    scope = info.get("scope_label") or ""
+    return str(info["model"]) + (f" ({scope})" if scope else "")
+
+
+def setting_colors(view: Mapping[str, Any]) -> dict[str, str]:
+    """Each setting's colour (label → colour, in the settings' order), the same in every chart of the report."""
+    return {label: charts.SETTING_COLORS[i % len(charts.SETTING_COLORS)] for i, (_, label) in enumerate(view["settings"])}
+
+
 def applies(infos: Sequence[Mapping[str, Any]]) -> bool:
     return any(shots_of(i) is not None for i in infos) or any(
         "extraction_failures" in t for i in infos for t in i["scores"]["tasks"].values())
@@ -111,7 +122,7 @@ def chart(view: Mapping[str, Any], title: str, task_metrics: Mapping[str, Sequen
     series: dict[str, list[tuple[float | None, float | None, float | None]]] = {}
     models = []
     for row in view["rows"]:
-        models.append(row["model"] + (f" ({row['scope']})" if row["scope"] else ""))
+        models.append(model_label({"model": row["model"], "scope_label": row["scope"]}))
         for s, label in view["settings"]:
             info = row["runs"].get(s)
             c = _cell(info, title, task_metrics) if info is not None else None

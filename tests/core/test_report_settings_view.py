@@ -145,3 +145,19 @@ def test_view_in_headless_chromium(runs: list[Path], tmp_path: Path):
 def test_no_verification_noise_without_published_numbers(runs: list[Path], tmp_path: Path):
     html = build_report(runs, tmp_path / "out", replicates=20).read_text(encoding="utf-8")
     assert "Published vs reproduced" not in html and "nothing to verify" not in html  # said once, in the banner
+
+
+def test_the_scatter_of_many_runs_has_a_key_of_its_numbered_models(runs: list[Path], tmp_path: Path):
+    """5 runs (model-a and model-b at 0 and 3 shots, model-c at 0): more than are named at their stars, so each star
+    carries its model's number, coloured by its setting, and the key beneath the chart names the three models."""
+    html = build_report(runs, tmp_path / "out", replicates=20).read_text(encoding="utf-8")
+    section = html[html.index('<section id="scatter">'):]
+    section = section[:section.index("</section>")]
+    key = section[section.index('<div class="scatter-key">'):]
+    assert re.findall(r'<li value="(\d+)">([^<]*)</li>', key) == [
+        ("1", "SYNTHETIC/model-a"), ("2", "SYNTHETIC/model-b"), ("3", "SYNTHETIC/model-c")]
+    assert "the colour its setting" in key
+    svg = section[section.index("<svg"):section.index("</svg>")]
+    labels = [t for t in re.findall(r"<text\b[^>]*>([^<]*)</text>", svg)]
+    assert sorted(t for t in labels if t in {"1", "2", "3"}) == ["1", "1", "2", "2", "3"]  # one per star
+    assert "zero-shot" in labels and "3-shot" in labels  # the colours' legend

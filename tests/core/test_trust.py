@@ -241,7 +241,8 @@ def test_charts_number_crowded_runs_and_rotate_long_metric_names():
     points = [charts.Point(f"a-rather-long-run-name-{i}", 40 + i * 0.3, 30 + i * 0.2, "run", (39.0, 41.0 + i), None) for i in range(5)]
     points.append(charts.Point("published one", 40.5, 30.5, "general"))
     svg = str(charts.scatter(points, {}))
-    assert "1 a-rather-long-run-name-0" in svg and "5 a-rather-long-run-name-4" in svg  # names in the legend, numbers at stars
+    assert charts.scatter_key(points) == [(i + 1, f"a-rather-long-run-name-{i}") for i in range(5)]  # names in the key beneath
+    assert "a-rather-long-run-name-0" not in svg and all(f">{k}</text>" in svg for k in range(1, 6))  # numbers at the stars
     few = str(charts.scatter(points[:2] + points[-1:], {}))
     assert "1 a-rather-long-run-name-0" not in few and "a-rather-long-run-name-0" in few
     metrics = ["bertscore_precision", "bertscore_recall", "icd_exact_match_f1", "icd_approx_f1", "valid_codes", "rouge_lsum"]
