@@ -7,7 +7,8 @@ task score and per group of the benchmark's `ScoreRule`:
 * Pairing: by item id (`clue.tasks.fewshot.item_of`: the lines `<id>@seed<n>` of a run with several
   few-shot seeds are one item, its value the mean over its seeds); only status-ok lines count, and a
   metric is paired on the items that have it in both runs. Values are plain means over the paired
-  items (a profile's scoring quirks, e.g. CLUE's double-counted first item, are not applied).
+  items (a profile's scoring quirks, e.g. CLUE's double-counted first item, are not applied). The lines are read
+  column-wise (clue/items.py `RunItems`: arrays per task, a run read once for all its comparisons).
 * Difference: A − B in percent points (the kit's convention, as in the report's paired table). Its 95 % CI
   is a paired percentile bootstrap: both runs are resampled with the *same* multinomial draws of items
   (or of the clusters a task groups them in, `clue.stats.cluster_of`), so each replicate is a paired

@@ -155,7 +155,10 @@ def block_replicates(idx: np.ndarray, n_clusters: int, blocks: Sequence[np.ndarr
                      seed: int = DEFAULT_SEED, key: str = "") -> list[np.ndarray]:
     """Per block (items × k values, NaN: none; item i in cluster `idx[i]`, clusters numbered 0.. in order of first
     appearance) the (replicates × k) bootstrap means of its columns: every block resampled with the one draw of `key`
-    (paired), each block one product, as `matrix_replicates` makes it (the same floats)."""
+    (paired), each block one product, as `matrix_replicates` makes it (the same floats). No product batches two
+    blocks: BLAS sums a one-column product (gemv) in another order than a wider one (gemm), ~1e-13 apart."""
+    if n_clusters == 0:
+        return [np.full((replicates, values.shape[1]), np.nan) for values in blocks]
     sums, counts = [], []
     for values in blocks:
         s_ = np.zeros((n_clusters, values.shape[1]))
