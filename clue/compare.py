@@ -7,7 +7,8 @@ task score and per group of the benchmark's `ScoreRule`:
 * Pairing: by item id (`clue.tasks.fewshot.item_of`: the lines `<id>@seed<n>` of a run with several
   few-shot seeds are one item, its value the mean over its seeds); only status-ok lines count, and a
   metric is paired on the items that have it in both runs. Values are plain means over the paired
-  items (a profile's scoring quirks, e.g. CLUE's double-counted first item, are not applied).
+  items (a profile's scoring quirks, e.g. CLUE's double-counted first item, are not applied). The lines are read
+  column-wise (clue/items.py `RunItems`: arrays per task, a run read once for all its comparisons).
 * Difference: A − B in percent points (the kit's convention, as in the report's paired table). Its 95 % CI
   is a paired percentile bootstrap: both runs are resampled with the *same* multinomial draws of items
   (or of the clusters a task groups them in, `clue.stats.cluster_of`), so each replicate is a paired
@@ -36,7 +37,6 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from clue import verdict
 from clue.errors import ConfigError, DataError
 from clue.score_rule import PLAIN
-from clue.tasks.fewshot import item_of
 
 if TYPE_CHECKING:  # numpy and the bootstrap load when a comparison is made, not when the CLI starts
     import numpy as np
@@ -132,41 +132,26 @@ def rule_text(margin: float, replicates: int = 1000) -> str:
             f"2 a usage error.")
 
 
-def _by_item(samples: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, dict[str, float]]]:
-    """task → item id → metric → mean over the item's status-ok lines (several few-shot seeds: one line each)."""
-    sums: dict[str, dict[str, dict[str, list[float]]]] = {}
-    for s in samples:
-        if s.get("status") != "ok":
-            continue
-        item = sums.setdefault(str(s.get("task")), {}).setdefault(item_of(str(s.get("sample_id"))), {})
-        for m, v in (s.get("scores") or {}).items():
-            if isinstance(v, (int, float)) and not isinstance(v, bool):
-                item.setdefault(m, []).append(float(v))
-    return {t: {i: {m: sum(v) / len(v) for m, v in ms.items()} for i, ms in items.items()} for t, items in sums.items()}
-
-
-def _figures(task_obj: Any, per: list[dict[str, float]], ids: list[str], metrics: list[str], *, replicates: int,
-             seed: int, key: str) -> tuple[dict[str, float], dict[str, np.ndarray], set[str]]:
-    """(point value, bootstrap replicates, the corpus figures) of each metric over paired items; corpus figures
-    from the means of their counts."""
+def _figures(task_obj: Any, values: np.ndarray, reported: list[str], keys: list[str], reps: np.ndarray,
+             key_reps: np.ndarray | None) -> tuple[dict[str, float], dict[str, np.ndarray], set[str]]:
+    """(point value, bootstrap replicates, the corpus figures) of each reported metric over paired items (`values`:
+    items × reported + keys, NaN where an item lacks one; `reps`, `key_reps`: their replicates); corpus figures from
+    the means of their counts."""
     import numpy as np
 
-    from clue.stats import metric_replicates
-
-    reps = metric_replicates(per, ids, metrics, replicates=replicates, seed=seed, key=key)
-    point = {m: float(np.mean(vals)) for m in metrics if (vals := [p[m] for p in per if m in p])}
-    keys = list(getattr(task_obj, "corpus_keys", ()) or ())
+    cols = {m: values[:, j] for j, m in enumerate([*reported, *keys])}
+    point = {m: float(np.mean(v)) for m in reported if (v := cols[m][~np.isnan(cols[m])]).size}
+    out = {m: reps[:, j] for j, m in enumerate(reported)}
     corpus: set[str] = set()
-    if per and keys:
-        means = metric_replicates(per, ids, keys, replicates=replicates, seed=seed, key=key)
-        for m, arr in task_obj.from_means(means).items():
-            if m in metrics:
-                reps[m], corpus = np.asarray(arr, dtype=float), corpus | {m}
-        at = {k: np.array([float(np.mean([p[k] for p in per if k in p] or [np.nan]))]) for k in keys}
+    if keys and key_reps is not None:
+        for m, arr in task_obj.from_means({k: key_reps[:, j] for j, k in enumerate(keys)}).items():
+            if m in reported:
+                out[m], corpus = np.asarray(arr, dtype=float), corpus | {m}
+        at = {k: np.array([float(np.mean(v if (v := cols[k][~np.isnan(cols[k])]).size else [np.nan]))]) for k in keys}
         for m, arr in task_obj.from_means(at).items():
-            if m in metrics:
+            if m in reported:
                 point[m] = float(np.asarray(arr, dtype=float)[0])
-    return point, reps, corpus
+    return point, out, corpus
 
 
 def _row(level: str, task: str, metric: str, n: int, units: int, a: float, b: float, reps: np.ndarray | None,
@@ -189,12 +174,15 @@ def compare(bench: Benchmark | None, run_a: Mapping[str, Any], run_b: Mapping[st
             replicates: int | None = None, seed: int | None = None) -> Comparison:
     """Judge two loaded runs (clue.report.load.load_run) of benchmark `bench` (None: unknown, metrics only);
     `replicates` and `seed` default to clue.stats' (1,000 and 0)."""
-    from clue.stats import DEFAULT_REPLICATES, DEFAULT_SEED, cluster_of, mcnemar, metric_replicates
+    import numpy as np
+
+    from clue.items import RunItems, first_codes
+    from clue.stats import DEFAULT_REPLICATES, DEFAULT_SEED, block_replicates, mcnemar
 
     replicates = DEFAULT_REPLICATES if replicates is None else replicates
     seed = DEFAULT_SEED if seed is None else seed
     rule = bench.score_rule if bench is not None else PLAIN
-    items_a, items_b = _by_item(run_a["samples"]), _by_item(run_b["samples"])
+    items_a, items_b = RunItems.of(run_a["samples"]), RunItems.of(run_b["samples"])
     tasks_a, tasks_b = run_a["scores"]["tasks"], run_b["scores"]["tasks"]
     rows: list[Row] = []
     unpaired: list[tuple[str, int, int]] = []
@@ -206,35 +194,42 @@ def compare(bench: Benchmark | None, run_a: Mapping[str, Any], run_b: Mapping[st
         title = tasks_a[name].get("title", name)
         reported = [m for m, v in tasks_a[name].get("metrics", {}).items()
                     if v is not None and tasks_b[name].get("metrics", {}).get(m) is not None]
-        ia, ib = items_a.get(name, {}), items_b.get(name, {})
-        common = [i for i in ia if i in ib]
-        if len(common) < max(len(ia), len(ib)):  # failed requests, --limit, another data version: said, not hidden
-            unpaired.append((title, len(ia) - len(common), len(ib) - len(common)))
-        if not common or not reported:
-            continue
-        per_a = [{m: v for m, v in ia[i].items() if m in ib[i]} for i in common]  # a value counts where both have it
-        per_b = [{m: v for m, v in ib[i].items() if m in ia[i]} for i in common]
         task_obj = bench.tasks.get(name) if bench is not None else None
-        ids = [cluster_of(task_obj, i) for i in common]
-        units = len(set(ids))
-        pa, ra, corpus = _figures(task_obj, per_a, ids, reported, replicates=replicates, seed=seed, key=name)
-        pb, rb, _ = _figures(task_obj, per_b, ids, reported, replicates=replicates, seed=seed, key=name)  # same draws: paired
+        keys = list(getattr(task_obj, "corpus_keys", ()) or ())
+        ta, tb = items_a.task(name, [*reported, *keys]), items_b.task(name, [*reported, *keys])
+        at_a, at_b = ta.items_in_both(tb)  # items by item id (several seeds' lines: their mean), in A's order
+        if at_a.size < max(len(ta.items), len(tb.items)):  # failed requests, --limit, another data version: said, not hidden
+            unpaired.append((title, len(ta.items) - at_a.size, len(tb.items) - at_a.size))
+        if not at_a.size or not reported:
+            continue
+        va = ta.item_values[at_a][:, [ta.metrics.index(m) for m in [*reported, *keys]]]
+        vb = tb.item_values[at_b][:, [tb.metrics.index(m) for m in [*reported, *keys]]]
+        lacks = np.isnan(va) | np.isnan(vb)  # a value counts where both have it
+        va[lacks] = vb[lacks] = np.nan
+        clusters = ta.item_clusters(task_obj)[at_a]
+        idx, units = first_codes(clusters)
+        r = len(reported)
+        blocks = [va[:, :r], vb[:, :r]] + ([va[:, r:], vb[:, r:]] if keys else [])  # one draw of the task's clusters: paired
+        reps = block_replicates(idx, units, blocks, replicates=replicates, seed=seed, key=name)
+        pa, ra, corpus = _figures(task_obj, va, reported, keys, reps[0], reps[2] if keys else None)
+        pb, rb, _ = _figures(task_obj, vb, reported, keys, reps[1], reps[3] if keys else None)
         listed = rule.task_metrics.get(title, ())
         diff_reps = {m: ra[m] - rb[m] for m in reported}
-        for m in reported:
+        for j, m in enumerate(reported):
             if m not in pa or m not in pb:
                 continue
-            has = [i for i, p_ in enumerate(per_a) if m in p_]
-            n, units_m, reps_m = len(common), units, diff_reps[m]  # a corpus figure: every paired item, the task's draws
-            if has and m not in corpus:  # a per-item metric: its own draws over the items that have it (as stats.compare_runs)
-                mids = [ids[i] for i in has]
-                n, units_m = len(has), len(set(mids))
-                reps_m = (metric_replicates([per_a[i] for i in has], mids, [m], replicates=replicates, seed=seed, key=f"{name}:{m}")[m]
-                          - metric_replicates([per_b[i] for i in has], mids, [m], replicates=replicates, seed=seed, key=f"{name}:{m}")[m])
+            has = ~np.isnan(va[:, j])
+            n, units_m, reps_m = int(at_a.size), units, diff_reps[m]  # a corpus figure: every paired item, the task's draws
+            if has.any() and m not in corpus:  # a per-item metric: its own draws over the items that have it (as stats.compare_runs)
+                m_idx, units_m = first_codes(clusters[has])
+                n = int(has.sum())
+                one_a, one_b = block_replicates(m_idx, units_m, [va[has, j:j + 1], vb[has, j:j + 1]], replicates=replicates,
+                                                seed=seed, key=f"{name}:{m}")
+                reps_m = one_a[:, 0] - one_b[:, 0]
             p, test = None, "paired bootstrap"
-            xa, xb = [p_[m] for p_ in per_a if m in p_], [p_[m] for p_ in per_b if m in p_]
-            if m in rule.binary_metrics and all(v in (0.0, 100.0) for v in xa + xb):
-                a_only, b_only, p = mcnemar([v > 0 for v in xa], [v > 0 for v in xb])
+            xa, xb = va[has, j], vb[has, j]
+            if m in rule.binary_metrics and all(bool(np.all((x == 0.0) | (x == 100.0))) for x in (xa, xb)):
+                a_only, b_only, p = mcnemar(xa > 0, xb > 0)
                 test = f"McNemar (exact; A only {a_only}, B only {b_only})"
             level = "task" if (len(listed) == 1 and m == listed[0]) or (not rule.task_metrics) else "metric"
             rows.append(_row(level, title, m, n, units_m, pa[m], pb[m], reps_m, margin, p, test))
@@ -247,9 +242,9 @@ def compare(bench: Benchmark | None, run_a: Mapping[str, Any], run_b: Mapping[st
                                      for r in rows[-len(reported):]]
             continue
         sreps = rule.task_score(title, ra) - rule.task_score(title, rb)  # type: ignore[operator]
-        score_reps[title], scores[title] = sreps, (sa, sb, len(common), units)
+        score_reps[title], scores[title] = sreps, (sa, sb, int(at_a.size), units)
         if len(listed) > 1:
-            rows.append(_row("task", title, "score", len(common), units, sa, sb, sreps, margin))
+            rows.append(_row("task", title, "score", int(at_a.size), units, sa, sb, sreps, margin))
     for group in rule.groups:
         if not all(t in scores for t in group.members):
             continue

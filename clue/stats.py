@@ -18,18 +18,20 @@ seed → same numbers, and a task's interval does not depend on which other task
 
 from __future__ import annotations
 
-import math
 import threading
 import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
 from clue.benchmark import Benchmark
+from clue.items import ItemSource, RunItems, clusters_of, codes, first_codes
+from clue.items import cluster_of as cluster_of  # the resampling unit, where callers and tests look for it
+from clue.items import items_of as _items_of
+from clue.items import matrix as _matrix
 from clue.score_rule import PLAIN
-from clue.tasks.fewshot import item_of
 
 DEFAULT_REPLICATES = 1000
 DEFAULT_SEED = 0
@@ -87,48 +89,39 @@ def rng_for(seed: int, key: str) -> np.random.Generator:
     return np.random.default_rng([int(seed) & 0xFFFFFFFF, zlib.crc32(key.encode("utf-8"))])
 
 
-def cluster_of(task: Any, sample_id: str) -> str:
-    """The resampling unit of an item: the task's own `cluster(sample_id)` (a task whose items repeat one
-    question groups them); an unknown task's items are their own cluster. The lines of one item in a run of
-    several few-shot seeds (`<id>@seed<n>`) are one unit."""
-    sample_id = item_of(sample_id)
-    hook = getattr(task, "cluster", None)
-    if callable(hook):
-        return str(hook(sample_id))
-    return sample_id
-
-
 def _clusters(ids: Sequence[str]) -> tuple[np.ndarray, int]:
-    index: dict[str, int] = {}
-    return np.array([index.setdefault(c, len(index)) for c in ids], dtype=np.int64), len(index)
+    idx, distinct = codes(ids)
+    return idx, len(distinct)
 
 
-_SCRATCH = threading.local()
+_REUSED = threading.local()  # the float copy of the draws, one buffer per thread
+REUSE_UP_TO = 1 << 23  # weights (64 MB); a larger matrix gets its own array
 
 
 def _weights(n_clusters: int, replicates: int, seed: int, key: str) -> np.ndarray:
-    """(replicates × clusters) multinomial counts as float64: how often each cluster is drawn in a replicate.
-
-    Converted into one scratch buffer per thread, reused from call to call: a fresh 40 MB array per call (5,000
-    clusters) costs its page faults every time — 10–40 ms against 2 ms for the copy. The array is valid until the
-    thread's next call; callers use it at once (the products below make new arrays)."""
+    """(replicates × clusters) multinomial counts as floats: how often each cluster is drawn in a replicate. Copied
+    into a buffer kept per thread (a fresh 12 MB array costs more in page faults than the copy): valid until this
+    thread's next call — the products are made at once and never hold on to it."""
     draws = _draws(n_clusters, replicates, seed, key)
-    size = draws.size
-    buf = getattr(_SCRATCH, "buf", None)
-    if buf is None or buf.size < size:
-        buf = _SCRATCH.buf = np.empty(size, dtype=np.float64)
-    out = buf[:size].reshape(draws.shape)
-    np.copyto(out, draws)
-    return out
+    if draws.size > REUSE_UP_TO:
+        return draws.astype(np.float64)
+    buf = getattr(_REUSED, "buf", None)
+    if buf is None or buf.size < draws.size:
+        buf = _REUSED.buf = np.empty(draws.size)
+    w = buf[:draws.size].reshape(draws.shape)
+    np.copyto(w, draws)
+    return w
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=128)
 def _draws(n_clusters: int, replicates: int, seed: int, key: str) -> np.ndarray:
     """The draws depend only on their arguments (the seed is derived from `key`), and a report asks for
-    the same ones once per run and per comparison: drawn once, kept compact (read-only uint16 when
-    it fits, ≤ 1 MB for 500 clusters × 1,000 replicates) — a 26-run report builds ~10× faster."""
+    the same ones once per run and per comparison: drawn once, kept compact (read-only, in the smallest
+    unsigned type that holds the largest count: uint8 all but always — 1.5 MB for 1,500 clusters × 1,000
+    replicates — so 128 are kept in what 64 took as uint16; a cold ClinicBench grid report draws ~20 fewer)."""
     draws = rng_for(seed, key).multinomial(n_clusters, np.full(n_clusters, 1.0 / n_clusters), size=replicates)
-    draws = draws.astype(np.uint16) if n_clusters < 65536 else draws
+    top = int(draws.max()) if draws.size else 0
+    draws = draws.astype(np.uint8 if top < 256 else np.uint16 if top < 65536 else draws.dtype)
     draws.setflags(write=False)
     return draws
 
@@ -148,39 +141,57 @@ def metric_replicates(per_sample: Sequence[Mapping[str, float]], clusters: Seque
     return matrix_replicates(_matrix(per_sample, metrics), clusters, metrics, replicates=replicates, seed=seed, key=key)
 
 
-def _matrix(per_sample: Sequence[Mapping[str, float]], metrics: Sequence[str]) -> np.ndarray:
-    """items × metrics values (NaN where an item has none)."""
-    out = np.full((len(per_sample), len(metrics)), np.nan)
-    for j, m in enumerate(metrics):
-        for i, scores in enumerate(per_sample):
-            v = scores.get(m)
-            if v is not None:
-                out[i, j] = float(v)
-    return out
-
-
 def matrix_replicates(values: np.ndarray, clusters: Sequence[str], metrics: Sequence[str], *, replicates: int = DEFAULT_REPLICATES,
                       seed: int = DEFAULT_SEED, key: str = "") -> dict[str, np.ndarray]:
     """`metric_replicates` of items × metrics `values` (NaN: the item has no value for that metric)."""
     if not len(values) or not metrics:
         return {m: np.full(replicates, np.nan) for m in metrics}
     idx, n_clusters = _clusters(clusters)
-    sums = np.zeros((n_clusters, len(metrics)))
-    counts = np.zeros((n_clusters, len(metrics)))
-    for j in range(len(metrics)):  # per-cluster sums in item order (bincount adds in order: the same floats as a loop)
-        has = ~np.isnan(values[:, j])
-        sums[:, j] = np.bincount(idx[has], weights=values[has, j], minlength=n_clusters)
-        counts[:, j] = np.bincount(idx[has], minlength=n_clusters)
-    w = _weights(n_clusters, replicates, seed, key)
-    # a column where every cluster counts one item (the usual case) needs no second product: each replicate draws
-    # n_clusters clusters, so w @ counts is exactly n_clusters there (integers: the same float either way)
-    single = np.all(counts == 1.0, axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"), _blas().limit(limits=1, user_api="blas"):
-        totals = np.full((replicates, len(metrics)), float(n_clusters))
-        if not single.all():
-            totals[:, ~single] = w @ counts[:, ~single]
-        means = (w @ sums) / totals
+    (means,) = block_replicates(idx, n_clusters, [values], replicates=replicates, seed=seed, key=key)
     return {m: means[:, j] for j, m in enumerate(metrics)}
+
+
+def block_replicates(idx: np.ndarray, n_clusters: int, blocks: Sequence[np.ndarray], *, replicates: int = DEFAULT_REPLICATES,
+                     seed: int = DEFAULT_SEED, key: str = "") -> list[np.ndarray]:
+    """Per block (items × k values, NaN: none; item i in cluster `idx[i]`, clusters numbered 0.. in order of first
+    appearance) the (replicates × k) bootstrap means of its columns: every block resampled with the one draw of `key`
+    (paired), each block one product, as `matrix_replicates` makes it (the same floats). No product batches two
+    blocks: BLAS sums a one-column product (gemv) in another order than a wider one (gemm), ~1e-13 apart."""
+    if n_clusters == 0:
+        return [np.full((replicates, values.shape[1]), np.nan) for values in blocks]
+    sums, counts = [], []
+    for values in blocks:
+        s_ = np.zeros((n_clusters, values.shape[1]))
+        c_ = np.zeros((n_clusters, values.shape[1]))
+        for j in range(values.shape[1]):  # per-cluster sums in item order (bincount adds in order: the same floats as a loop)
+            has = ~np.isnan(values[:, j])
+            s_[:, j] = np.bincount(idx[has], weights=values[has, j], minlength=n_clusters)
+            c_[:, j] = np.bincount(idx[has], minlength=n_clusters)
+        sums.append(s_)
+        counts.append(c_)
+    weights: list[np.ndarray] = []  # made when a product needs them (a block of no values needs none)
+
+    def w() -> np.ndarray:
+        if not weights:
+            weights.append(_weights(n_clusters, replicates, seed, key))
+        return weights[0]
+
+    with np.errstate(invalid="ignore", divide="ignore"), _blas().limit(limits=1, user_api="blas"):
+        drawn = _drawn_counts(w, counts, replicates, n_clusters)
+        return [(w() @ s_ if s_.any() else np.zeros((replicates, s_.shape[1]))) / c_ for s_, c_ in zip(sums, drawn)]
+
+
+def _drawn_counts(w: Callable[[], np.ndarray], counts: list[np.ndarray], replicates: int, n_clusters: int) -> list[np.ndarray]:
+    """`w() @ c` for each count matrix c: sums of integers, exact in any order, so one product serves every column,
+    and a column of one count c for every cluster needs none: a replicate draws n_clusters clusters, c·n_clusters."""
+    cols = np.concatenate(counts, axis=1)
+    out = np.empty((replicates, cols.shape[1]))
+    same = np.all(cols == cols[:1], axis=0)
+    out[:, same] = cols[0, same] * float(n_clusters)
+    if not same.all():
+        out[:, ~same] = w() @ np.ascontiguousarray(cols[:, ~same])
+    bounds = np.cumsum([0] + [c.shape[1] for c in counts])
+    return [out[:, a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 @lru_cache(maxsize=1)
@@ -202,34 +213,6 @@ def mean_ci(values: Sequence[float], clusters: Sequence[str] | None = None, *, r
     reps = metric_replicates([{"v": v} for v in values], ids, ["v"], replicates=replicates, seed=seed, key=key)["v"]
     low, high = _percentile(reps)
     return Interval(float(np.mean(values)), low, high, len(values), len(set(ids)))
-
-
-def _ok_by_task(samples: Sequence[Mapping[str, Any]]) -> dict[Any, list[Mapping[str, Any]]]:
-    """The status-ok samples grouped by task, in file order (one pass instead of one per task)."""
-    out: dict[Any, list[Mapping[str, Any]]] = {}
-    for s in samples:
-        if s.get("status") == "ok":
-            out.setdefault(s.get("task"), []).append(s)
-    return out
-
-
-class ItemSource(Protocol):
-    """Samples read column-wise (clue/report/columns.py `SampleLines`): a task's status-ok items without a dict each."""
-
-    def task_items(self, task: str, metrics: Sequence[str]) -> tuple[list[str], np.ndarray]: ...
-
-
-def _items_of(samples: Sequence[Mapping[str, Any]] | ItemSource) -> Callable[[str, Sequence[str]], tuple[list[str], np.ndarray]]:
-    """task, metrics → (sample ids, items × metrics values) of the task's status-ok items, in file order."""
-    if hasattr(samples, "task_items"):
-        return samples.task_items
-    ok_by_task = _ok_by_task(samples)  # type: ignore[arg-type]
-
-    def items(task: str, metrics: Sequence[str]) -> tuple[list[str], np.ndarray]:
-        lines = ok_by_task.get(task, [])
-        return [str(s.get("sample_id")) for s in lines], _matrix([s.get("scores") or {} for s in lines], metrics)
-
-    return items
 
 
 def _task(bench: Benchmark | None, name: str) -> Any:
@@ -254,7 +237,7 @@ def run_intervals(bench: Benchmark | None, scores: Mapping[str, Any], samples: S
         task_obj = _task(bench, name)
         corpus_keys = list(getattr(task_obj, "corpus_keys", ()))
         sample_ids, values = items_of(name, list(reported) + corpus_keys)
-        ids = [cluster_of(task_obj, sid) for sid in sample_ids]
+        ids = clusters_of(task_obj, sample_ids)
         reps = matrix_replicates(values[:, :len(reported)], ids, list(reported), replicates=replicates, seed=seed, key=name)
         corpus: set[str] = set()
         if len(ids) and corpus_keys:  # corpus-level figures: recomputed per replicate
@@ -292,28 +275,40 @@ def run_intervals(bench: Benchmark | None, scores: Mapping[str, Any], samples: S
 
 def mcnemar(a_correct: Sequence[bool], b_correct: Sequence[bool]) -> tuple[int, int, float]:
     """Exact McNemar test: (A-only correct, B-only correct, two-sided p) from the discordant pairs."""
-    a_only = sum(1 for a, b in zip(a_correct, b_correct) if a and not b)
-    b_only = sum(1 for a, b in zip(a_correct, b_correct) if b and not a)
+    n_pairs = min(len(a_correct), len(b_correct))
+    a = np.asarray(a_correct[:n_pairs], dtype=bool)
+    b = np.asarray(b_correct[:n_pairs], dtype=bool)
+    a_only, b_only = int(np.count_nonzero(a & ~b)), int(np.count_nonzero(b & ~a))
     n = a_only + b_only
     if n == 0:
         return a_only, b_only, 1.0
-    k = min(a_only, b_only)
-    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n  # exact big-int arithmetic, then one division
-    return a_only, b_only, min(1.0, 2.0 * tail)
+    term = total = 1  # Σ_{i ≤ k} C(n, i), exact big-int arithmetic (C(n, i) from C(n, i − 1)), then one division
+    for i in range(1, min(a_only, b_only) + 1):
+        term = term * (n - i + 1) // i
+        total += term
+    return a_only, b_only, min(1.0, 2.0 * (total / 2 ** n))
 
 
 def paired_bootstrap(a: Sequence[float], b: Sequence[float], clusters: Sequence[str] | None = None, *,
                      replicates: int = DEFAULT_REPLICATES, seed: int = DEFAULT_SEED,
                      key: str = "") -> tuple[float, float | None, float | None, float]:
     """(mean difference A − B, CI low, CI high, two-sided p) by resampling paired items (or clusters)."""
-    diffs = [float(x) - float(y) for x, y in zip(a, b)]
-    if not diffs:
+    n = min(len(a), len(b))
+    diffs = np.asarray(a[:n], dtype=np.float64) - np.asarray(b[:n], dtype=np.float64)
+    if clusters is None:
+        return _paired(diffs, np.arange(n, dtype=np.int64), n, replicates=replicates, seed=seed, key=key)
+    return _paired(diffs, *_clusters(list(clusters)[:n]), replicates=replicates, seed=seed, key=key)
+
+
+def _paired(diffs: np.ndarray, idx: np.ndarray, n_clusters: int, *, replicates: int, seed: int,
+            key: str) -> tuple[float, float | None, float | None, float]:
+    """`paired_bootstrap` of the differences `diffs`, item i in cluster `idx[i]` (numbered in order of first appearance)."""
+    if not diffs.size:
         return 0.0, None, None, 1.0
-    ids = list(clusters) if clusters is not None else [str(i) for i in range(len(diffs))]
-    reps = metric_replicates([{"d": d} for d in diffs], ids, ["d"], replicates=replicates, seed=seed, key=key)["d"]
+    (reps,) = block_replicates(idx, n_clusters, [diffs.reshape(-1, 1)], replicates=replicates, seed=seed, key=key)
     observed = float(np.mean(diffs))
-    low, high = _percentile(reps)
-    return observed, low, high, centred_p(reps, observed)
+    low, high = _percentile(reps[:, 0])
+    return observed, low, high, centred_p(reps[:, 0], observed)
 
 
 def centred_p(reps: np.ndarray, observed: float) -> float:
@@ -323,35 +318,36 @@ def centred_p(reps: np.ndarray, observed: float) -> float:
     return (1 + extreme) / (reps.size + 1)
 
 
-def compare_runs(bench: Benchmark | None, scores_a: Mapping[str, Any], samples_a: Sequence[Mapping[str, Any]],
-                 scores_b: Mapping[str, Any], samples_b: Sequence[Mapping[str, Any]], *, replicates: int = DEFAULT_REPLICATES,
-                 seed: int = DEFAULT_SEED) -> list[Paired]:
-    """Paired comparison per task and metric on the items both runs (of benchmark `bench`) scored, matched by sample id."""
+def compare_runs(bench: Benchmark | None, scores_a: Mapping[str, Any], samples_a: Sequence[Mapping[str, Any]] | ItemSource | RunItems,
+                 scores_b: Mapping[str, Any], samples_b: Sequence[Mapping[str, Any]] | ItemSource | RunItems, *,
+                 replicates: int = DEFAULT_REPLICATES, seed: int = DEFAULT_SEED) -> list[Paired]:
+    """Paired comparison per task and metric on the items both runs (of benchmark `bench`) scored, matched by sample id
+    (a sample id twice in one task: its last line); values read column-wise (clue/items.py `RunItems`)."""
     out: list[Paired] = []
     rule = bench.score_rule if bench is not None else PLAIN
     tasks_b = scores_b.get("tasks", {})
-    ok_a, ok_b = _ok_by_task(samples_a), _ok_by_task(samples_b)
+    run_a, run_b = RunItems.of(samples_a), RunItems.of(samples_b)
     for name, task in scores_a.get("tasks", {}).items():
         if name not in tasks_b:
             continue
-        title = task.get("title", name)
-        a_by_id = {str(s["sample_id"]): s.get("scores") or {} for s in ok_a.get(name, [])}
-        b_by_id = {str(s["sample_id"]): s.get("scores") or {} for s in ok_b.get(name, [])}
-        common = [i for i in a_by_id if i in b_by_id]
-        task_obj = _task(bench, name)
         metrics = [m for m in task.get("metrics", {}) if m in tasks_b[name].get("metrics", {})]
+        if not metrics:
+            continue
+        ta, tb = run_a.task(name, metrics), run_b.task(name, metrics)
+        rows_a, rows_b = ta.lines_in_both(tb)
+        line_clusters = ta.item_clusters(_task(bench, name))[ta.line_item[rows_a]]
         for m in metrics:
-            items = [i for i in common if a_by_id[i].get(m) is not None and b_by_id[i].get(m) is not None]
-            if not items:
+            xa, xb = ta.values[rows_a, ta.metrics.index(m)], tb.values[rows_b, tb.metrics.index(m)]
+            has = ~np.isnan(xa) & ~np.isnan(xb)
+            if not has.any():
                 continue
-            xa = [float(a_by_id[i][m]) for i in items]
-            xb = [float(b_by_id[i][m]) for i in items]
-            clusters = [cluster_of(task_obj, i) for i in items]
-            diff, low, high, p = paired_bootstrap(xa, xb, clusters, replicates=replicates, seed=seed, key=f"{name}:{m}")
+            xa, xb = xa[has], xb[has]
+            diff, low, high, p = _paired(xa - xb, *first_codes(line_clusters[has]), replicates=replicates, seed=seed, key=f"{name}:{m}")
             a_only = b_only = None
             test = "paired bootstrap"
             if m in rule.binary_metrics:
-                a_only, b_only, p = mcnemar([v > 0 for v in xa], [v > 0 for v in xb])
+                a_only, b_only, p = mcnemar(xa > 0, xb > 0)
                 test = "McNemar (exact)"
-            out.append(Paired(title, m, len(items), float(np.mean(xa)), float(np.mean(xb)), diff, low, high, p, test, a_only, b_only))
+            out.append(Paired(task.get("title", name), m, int(xa.size), float(np.mean(xa)), float(np.mean(xb)), diff, low, high, p,
+                              test, a_only, b_only))
     return out

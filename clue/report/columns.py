@@ -7,7 +7,7 @@ score, a damaged line) is read line by line with the json module instead: same a
 
 `SampleLines` wraps those arrays (or, for runs built in memory, a list of lines) and still behaves as the list of
 lines it replaces: iterating or indexing parses the file's lines (exact, streamed), so code that wants whole lines
-(ratings, the comparison of two runs) keeps working; the report and stats read the arrays (`task_items`,
+(ratings) keeps working; the report, stats and the paired comparisons (clue/items.py) read the arrays (`task_items`,
 `usage_totals`, `lines_at`: only the lines shown are parsed).
 """
 
@@ -230,14 +230,3 @@ class SampleLines(Sequence[dict[str, Any]]):
 
     def usage_totals(self) -> dict[str, int]:
         return dict(self.cols.usage)
-
-    def slim(self) -> list[dict[str, Any]]:
-        """One small line per sample — task, sample id, status ("ok" or "failed"), the scores read — for code that
-        needs only those (the comparison of two runs, ratings): no text parsed."""
-        ids = self.cols.ids.to_pylist()
-        out: list[dict[str, Any]] = [{"task": self.cols.tasks[t], "sample_id": ids[i], "status": "ok" if ok else "failed", "scores": {}}
-                                     for i, (t, ok) in enumerate(zip(self.cols.task.tolist(), self.cols.ok.tolist()))]
-        for m, col in self.cols.metrics.items():
-            for i in np.flatnonzero(~np.isnan(col)).tolist():
-                out[i]["scores"][m] = float(col[i])
-        return out

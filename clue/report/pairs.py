@@ -1,6 +1,7 @@
 """The report's paired comparisons: which pairs of runs (all, up to ALL_PAIRS_UP_TO runs; beyond, related ones — same
 model, or a published model and its base — or those --compare names), each compared (clue.stats.compare_runs and
-forest.py's equivalence view) on the runs' slim lines, or read back where kept (clue/report/kept_pairs.py)."""
+forest.py's equivalence view) on the runs' items read column-wise (clue/items.py `RunItems`, built once per run and
+shared by its pairs), or read back where kept (clue/report/kept_pairs.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import itertools
 from typing import Any, Sequence
 
 from clue.errors import ConfigError
+from clue.items import RunItems
 from clue.report import kept_pairs
 from clue.report.forest import equivalence_view
 from clue.report.load import credentialed_tasks
@@ -38,12 +40,12 @@ def _pairs(infos: list[dict[str, Any]], explicit: Sequence[tuple[str, str]]) -> 
 
 def comparisons(infos: list[dict[str, Any]], runs: list[dict[str, Any]], opts: Any) -> list[dict[str, Any]]:
     raw = {r["name"]: r for r in runs}
-    slim: dict[str, dict[str, Any]] = {}  # runs as the comparisons read them: ids, statuses, scores (no text)
+    read: dict[str, dict[str, Any]] = {}  # runs as the comparisons read them: per task, ids and scores as arrays (no text)
 
     def compared(name: str) -> dict[str, Any]:
-        if name not in slim:
-            slim[name] = {**raw[name], "samples": raw[name]["samples"].slim()}
-        return slim[name]
+        if name not in read:
+            read[name] = {**raw[name], "samples": RunItems(raw[name]["samples"])}
+        return read[name]
 
     out: list[dict[str, Any]] = []
     pairs = _pairs(infos, opts.compare)
@@ -64,8 +66,8 @@ def comparisons(infos: list[dict[str, Any]], runs: list[dict[str, Any]], opts: A
         results, equivalence = kept_pairs.compared(raw[a["name"]], raw[b["name"]], salt,
                                                    {"replicates": opts.replicates, "seed": opts.seed, "margin": margin,
                                                     "same_benchmark": a["bench"] is b["bench"]}, private=private, compute=compute)
-        for name in [n for n in slim if last[n] == i]:  # not needed by a later pair: let it go
-            del slim[name]
+        for name in [n for n in read if last[n] == i]:  # not needed by a later pair: let it go
+            del read[name]
         order = {t: j for j, t in enumerate(a["rule"].task_order)}
         results.sort(key=lambda p: order.get(p.task, len(order)))  # stable: metric order kept within a task
         out.append({"id": salt, "a": a["name"], "b": b["name"], "results": results, "equivalence": equivalence})
