@@ -87,31 +87,37 @@ def read_samples(run_dir: Path, scores: dict[str, Any], bench: Benchmark | None,
                  record: dict[str, Any]) -> tuple[SampleLines, str, dict[str, str] | None]:
     """samples.jsonl column-wise (clue/report/columns.py; kept by clue/report/cache.py for the next report), its
     sha256, and its lines' digests where the integrity check needs them."""
-    from clue.files import file_sha256
+    import hashlib
+
     from clue.report import cache
     from clue.report.columns import read
 
     path = run_dir / "samples.jsonl"
+    data: bytes | None = None
     try:
-        sha = file_sha256(path)
+        stamped = cache.stamp(path)  # before the bytes are read: a change while hashing shows next time
+        known = cache.known_sha256(run_dir, path)
+        if known is None:  # hashed from the bytes the columns are then read from, if they must be: one read
+            data = path.read_bytes()
+        sha = known or hashlib.sha256(data or b"").hexdigest()
     except FileNotFoundError:
         raise DataError(f"{run_dir} is not a finished run (samples.jsonl missing)", "pass a directory written by `clue run`") from None
     metrics = metrics_read(scores, bench)
     cols = cache.load(run_dir, sha, metrics)
-    fresh = cols is None
+    fresh = cols is None or known is None  # kept afresh, or kept again with the file's identity recorded
     if cols is None:
-        data = path.read_bytes()
-        try:
-            data.decode("utf-8")  # the whole file, as the json reader would: pyarrow checks only the fields it reads
+        data = path.read_bytes() if data is None else data
+        try:  # the whole file, as the json reader would: pyarrow checks only the fields it reads (ASCII is UTF-8: no copy)
+            data.isascii() or data.decode("utf-8")
         except UnicodeDecodeError:
             raise DataError(f"{path} is damaged (not UTF-8)", "re-run `clue run` with the same options to rewrite it") from None
         cols = read(path, metrics, data)
-        del data
+    del data
     samples = SampleLines(cols, path)
     if cols.sample_digests is None and needs_line_digests(record, sha):
         cols.sample_digests, fresh = sample_digests(samples), True
     if fresh:
-        cache.save(run_dir, sha, metrics, cols, private=bool(credentialed_tasks(samples.task_names())))
+        cache.save(run_dir, sha, metrics, cols, private=bool(credentialed_tasks(samples.task_names())), stamped=stamped)
     return samples, sha, cols.sample_digests
 
 

@@ -160,3 +160,39 @@ def test_kept_files_are_found_again_by_another_process(tmp_path: Path) -> None:
         subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, env={**os.environ, "PYTHONHASHSEED": hashseed},
                        capture_output=True)
     assert len(json.loads((path / INTERVALS).read_text(encoding="utf-8"))["entries"]) == 1
+
+
+def test_a_file_edited_in_place_with_its_times_set_back_is_hashed_again(tmp_path: Path) -> None:
+    """The kept columns vouch for samples.jsonl's sha256 only while the file has the identity it had when hashed: the
+    same size and mtime (set back with os.utime, as a careful editor would) still give a new ctime, and a copied run
+    has a new inode — both are read and hashed again, and the edit is caught against run.json's digest."""
+    from clue.report.cache import known_sha256
+    from clue.rundir import write
+
+    out = tmp_path / "run"
+    out.mkdir()
+    lines = [sample("meqsum", f"SYNTHETIC-{i}", {"rougeL": float(i)}) for i in range(3)]
+    doc = {"model": "m", "protocol": "clue-v3", "tasks": {"meqsum": {"title": "MeQSum", "metrics": {"rougeL": 1.0}}}}
+    write(out, lines, doc, {"model": "m"})
+    path = out / "samples.jsonl"
+    first = load_run(out)
+    assert first["integrity"]["edited"] == {}
+    assert known_sha256(out, path) == first["samples_sha"]  # recorded: the next report need not read the bytes
+    assert load_run(out)["integrity"]["edited"] == {}
+    before = path.stat()
+    data = path.read_bytes()
+    assert b'"rougeL": 2.0' in data
+    with open(path, "r+b") as fh:  # the same length, in place (same inode), then the times set back
+        fh.write(data.replace(b'"rougeL": 2.0', b'"rougeL": 9.0'))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size == before.st_size and path.stat().st_mtime_ns == before.st_mtime_ns
+    assert path.stat().st_ino == before.st_ino
+    assert known_sha256(out, path) is None
+    assert load_run(out)["integrity"]["edited"] == {"meqsum": ["samples.jsonl"]}
+    with pytest.raises(DataError, match="differ from the digests"):
+        build_report([out], tmp_path / "report")
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy, copy_function=shutil.copy2)  # times kept, but another inode
+    assert known_sha256(copy, copy / "samples.jsonl") is None
