@@ -18,11 +18,14 @@ seed → same numbers, and a task's interval does not depend on which other task
 
 from __future__ import annotations
 
+import os
 import threading
 import zlib
+from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -113,17 +116,61 @@ def _weights(n_clusters: int, replicates: int, seed: int, key: str) -> np.ndarra
     return w
 
 
-@lru_cache(maxsize=128)
+KEEP_DRAWS = 128  # draws kept (uint8 all but always: 1.5 MB for 1,500 clusters × 1,000 replicates)
+_DRAWN: OrderedDict[tuple[int, int, int, str], Future[np.ndarray]] = OrderedDict()
+_DRAWN_LOCK = threading.Lock()
+
+
 def _draws(n_clusters: int, replicates: int, seed: int, key: str) -> np.ndarray:
     """The draws depend only on their arguments (the seed is derived from `key`), and a report asks for
-    the same ones once per run and per comparison: drawn once, kept compact (read-only, in the smallest
-    unsigned type that holds the largest count: uint8 all but always — 1.5 MB for 1,500 clusters × 1,000
-    replicates — so 128 are kept in what 64 took as uint16; a cold ClinicBench grid report draws ~20 fewer)."""
+    the same ones once per run and per comparison: drawn once (the last KEEP_DRAWS kept, least recently used
+    dropped first), and once only when threads ask at the same time — a draw under way (`prefetch_draws`) is
+    waited for, not made again."""
+    args = (n_clusters, replicates, seed, key)
+    with _DRAWN_LOCK:
+        fut = _DRAWN.get(args)
+        mine = fut is None
+        if fut is None:
+            fut = _DRAWN[args] = Future()
+            while len(_DRAWN) > KEEP_DRAWS:
+                _DRAWN.popitem(last=False)
+        else:
+            _DRAWN.move_to_end(args)
+    if mine:
+        try:
+            fut.set_result(_draw(*args))
+        except BaseException as exc:
+            with _DRAWN_LOCK:
+                _DRAWN.pop(args, None)
+            fut.set_exception(exc)
+            raise
+    return fut.result()
+
+
+def _draw(n_clusters: int, replicates: int, seed: int, key: str) -> np.ndarray:
+    """(replicates × clusters) multinomial counts, kept compact: read-only, in the smallest unsigned type that holds
+    the largest count (uint8 all but always)."""
     draws = rng_for(seed, key).multinomial(n_clusters, np.full(n_clusters, 1.0 / n_clusters), size=replicates)
     top = int(draws.max()) if draws.size else 0
     draws = draws.astype(np.uint8 if top < 256 else np.uint16 if top < 65536 else draws.dtype)
     draws.setflags(write=False)
     return draws
+
+
+@lru_cache(maxsize=1)
+def _drawing_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max(1, min(2, os.cpu_count() or 1)), thread_name_prefix="clue-draws")
+
+
+def prefetch_draws(wanted: Iterable[tuple[int, int, int, str]]) -> None:
+    """Start these draws (n_clusters, replicates, seed, key) in background threads: numpy's multinomial lets go of
+    the GIL, so a run's tasks are drawn on every core while the caller goes on; `_draws` then finds each one made or
+    under way. The same numbers as drawn one by one: each draw has its own generator."""
+    for args in dict.fromkeys(wanted):
+        with _DRAWN_LOCK:
+            if args in _DRAWN:
+                continue
+        _drawing_pool().submit(_draws, *args)
 
 
 def _percentile(reps: np.ndarray) -> tuple[float | None, float | None]:
@@ -231,13 +278,16 @@ def run_intervals(bench: Benchmark | None, scores: Mapping[str, Any], samples: S
     out = RunIntervals()
     score_reps: dict[str, np.ndarray] = {}
     items_of = _items_of(samples)
+    prepared = []
     for name, task in scores.get("tasks", {}).items():
-        title = task.get("title", name)
         reported = {m: v for m, v in task.get("metrics", {}).items() if v is not None}
         task_obj = _task(bench, name)
         corpus_keys = list(getattr(task_obj, "corpus_keys", ()))
         sample_ids, values = items_of(name, list(reported) + corpus_keys)
-        ids = clusters_of(task_obj, sample_ids)
+        prepared.append((name, task, reported, task_obj, corpus_keys, values, clusters_of(task_obj, sample_ids)))
+    prefetch_draws((len(set(ids)), replicates, seed, name) for name, *_, ids in prepared if len(ids))  # every task's at once
+    for name, task, reported, task_obj, corpus_keys, values, ids in prepared:
+        title = task.get("title", name)
         reps = matrix_replicates(values[:, :len(reported)], ids, list(reported), replicates=replicates, seed=seed, key=name)
         corpus: set[str] = set()
         if len(ids) and corpus_keys:  # corpus-level figures: recomputed per replicate

@@ -136,3 +136,32 @@ def test_replicate_means_are_the_weighted_means_of_their_draws_to_the_last_bit()
             want = (w @ sums) / (w @ counts)
         for j, m in enumerate("abc"):
             assert np.array_equal(got[m], want[:, j], equal_nan=True), (n, m)
+
+
+def test_prefetched_draws_are_the_seeded_multinomials_and_made_once(monkeypatch):
+    """A draw started in the background (prefetch_draws) is the seeded multinomial itself, and a caller asking for it
+    while it is under way waits for it instead of drawing it a second time."""
+    import threading
+
+    made: list[tuple] = []
+    started, release = threading.Event(), threading.Event()
+    real = stats._draw
+
+    def slow(*args):
+        made.append(args)
+        started.set()
+        assert release.wait(60), "the test never released the draw"
+        return real(*args)
+
+    monkeypatch.setattr(stats, "_draw", slow)
+    args = (37, 50, 11, "prefetch-test-key")
+    stats.prefetch_draws([args, args])  # one key twice: one draw
+    assert started.wait(60)
+    got: list[np.ndarray] = []
+    asker = threading.Thread(target=lambda: got.append(stats._draws(*args)))
+    asker.start()
+    release.set()
+    asker.join(60)
+    want = np.random.default_rng([11, __import__("zlib").crc32(b"prefetch-test-key")]).multinomial(37, [1 / 37] * 37, size=50)
+    assert made == [args] and len(got) == 1
+    assert np.array_equal(got[0], want) and got[0] is stats._draws(*args)
