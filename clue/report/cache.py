@@ -26,7 +26,7 @@ from typing import Sequence
 import numpy as np
 
 from clue.errors import UserError
-from clue.report.columns import Columns
+from clue.report.columns import Columns, Scores
 
 NAME = "report-columns.parquet"
 LAYOUT = 1  # bump when what is stored changes
@@ -72,7 +72,7 @@ def load(run_dir: Path, sha: str, metrics: Sequence[str]) -> Columns | None:
 
         return Columns(tasks=list(meta["tasks"]), task=col("task").astype(np.int32), ok=col("ok").astype(bool),
                        ids=table.column("sample_id").combine_chunks(),
-                       metrics={m: col(f"m{j}").astype(np.float64) for j, m in enumerate(metrics)},
+                       metrics={m: Scores.of(col(f"m{j}").astype(np.float64)) for j, m in enumerate(metrics)},
                        usage={k: int(v) for k, v in meta["usage"].items()}, offsets=col("offset").astype(np.int64),
                        ends=col("end").astype(np.int64), sample_digests=meta.get("sample_digests"))
     except (KeyError, TypeError, ValueError, pa.ArrowException):
@@ -89,7 +89,7 @@ def save(run_dir: Path, sha: str, metrics: Sequence[str], cols: Columns, *, priv
 
     arrays = {"task": pa.array(cols.task), "ok": pa.array(cols.ok), "sample_id": cols.ids,
               "offset": pa.array(cols.offsets), "end": pa.array(cols.ends)}
-    arrays.update({f"m{j}": pa.array(cols.metrics[m]) for j, m in enumerate(metrics)})  # metric names may be anything
+    arrays.update({f"m{j}": pa.array(cols.metrics[m].dense()) for j, m in enumerate(metrics)})  # metric names may be anything
     meta = {"layout": LAYOUT, "sha256": sha, "metrics": list(metrics), "tasks": cols.tasks, "usage": cols.usage,
             "sample_digests": cols.sample_digests, "stamp": stamped}
     table = pa.table(arrays).replace_schema_metadata({"clue": json.dumps(meta)})

@@ -25,16 +25,50 @@ from clue.errors import DataError
 USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")  # a line "with usage" reports one of them
 
 
+class Scores:
+    """One metric's score per line, kept as the lines that have one and their values: a run's lines each hold their
+    own task's few metrics, so a dense line × metric table is mostly NaN (11 metrics × 5.3 M lines of a grid with
+    few-shot seeds: 460 MB of it). `scores[positions]` reads like the dense array (NaN: absent or null)."""
+
+    __slots__ = ("n", "rows", "values")
+
+    def __init__(self, n: int, rows: np.ndarray, values: np.ndarray):
+        self.n, self.rows, self.values = n, rows, values
+
+    @classmethod
+    def of(cls, dense: np.ndarray) -> Scores:
+        dense = np.asarray(dense, dtype=np.float64)
+        rows = np.flatnonzero(~np.isnan(dense))
+        return cls(int(dense.size), rows.astype(np.int32 if dense.size < 2**31 else np.int64), dense[rows])
+
+    def dense(self) -> np.ndarray:
+        out = np.full(self.n, np.nan)
+        out[self.rows] = self.values
+        return out
+
+    def __getitem__(self, positions: np.ndarray) -> np.ndarray:
+        """The values at integer `positions` (NaN where a line has none)."""
+        positions = np.asarray(positions, dtype=np.int64)
+        out = np.full(positions.shape, np.nan)
+        if self.rows.size and positions.size:
+            at = np.searchsorted(self.rows, positions)
+            found = at < self.rows.size
+            found[found] = self.rows[at[found]] == positions[found]
+            out[found] = self.values[at[found]]
+        return out
+
+
 @dataclass
 class Columns:
     """One run's lines, column-wise (line order). `tasks[task[i]]` is line i's task; `ok[i]` its status is "ok";
-    `metrics[m][i]` its score for metric m (NaN: absent or null); `offsets[i]:ends[i]` its bytes in the file."""
+    `metrics[m][i]` its score for metric m (NaN: absent or null; a `Scores`, indexed by position arrays);
+    `offsets[i]:ends[i]` its bytes in the file."""
 
     tasks: list[str]
     task: np.ndarray
     ok: np.ndarray
     ids: Any  # pyarrow string array: str(sample_id) per line
-    metrics: dict[str, np.ndarray]
+    metrics: dict[str, Scores]
     usage: dict[str, int]
     offsets: np.ndarray | None = None
     ends: np.ndarray | None = None
@@ -85,7 +119,8 @@ def from_lines(lines: Sequence[Mapping[str, Any]], metrics: Sequence[str]) -> Co
     prompt = np.fromiter((int(u.get("prompt_tokens") or 0) for u in usage), dtype=np.int64, count=len(lines))
     completion = np.fromiter((int(u.get("completion_tokens") or 0) for u in usage), dtype=np.int64, count=len(lines))
     cached = np.fromiter((bool(s.get("cached")) for s in lines), dtype=bool, count=len(lines))
-    return Columns(list(codes), task, ok, ids, values, _usage_totals(len(lines), has, prompt, completion, cached))
+    return Columns(list(codes), task, ok, ids, {m: Scores.of(v) for m, v in values.items()},
+                   _usage_totals(len(lines), has, prompt, completion, cached))
 
 
 def _parse_all(path: Path, data: bytes, starts: np.ndarray, ends: np.ndarray) -> list[dict[str, Any]]:
@@ -130,7 +165,7 @@ def _arrow(data: bytes, metrics: Sequence[str]) -> Columns:
     values = {}
     for m in metrics:
         col = pc.struct_field(scores, m) if scores.null_count == 0 else pc.if_else(pc.is_null(scores), None, pc.struct_field(scores, m))
-        values[m] = col.to_numpy(zero_copy_only=False).astype(np.float64)  # nulls → NaN
+        values[m] = Scores.of(col.to_numpy(zero_copy_only=False).astype(np.float64))  # nulls → NaN
     usage = table.column("usage").combine_chunks()
 
     def tokens(k: str) -> np.ndarray:

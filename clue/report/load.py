@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,28 +91,43 @@ def read_samples(run_dir: Path, scores: dict[str, Any], bench: Benchmark | None,
     import hashlib
 
     from clue.report import cache
-    from clue.report.columns import read
 
     path = run_dir / "samples.jsonl"
-    data: bytes | None = None
     try:
         stamped = cache.stamp(path)  # before the bytes are read: a change while hashing shows next time
-        known = cache.known_sha256(run_dir, path)
-        if known is None:  # hashed from the bytes the columns are then read from, if they must be: one read
-            data = path.read_bytes()
-        sha = known or hashlib.sha256(data or b"").hexdigest()
     except FileNotFoundError:
         raise DataError(f"{run_dir} is not a finished run (samples.jsonl missing)", "pass a directory written by `clue run`") from None
+    known = cache.known_sha256(run_dir, path)
+    if known is not None:  # the kept columns vouch for the file as it is: its bytes are not read
+        return _columns(run_dir, path, scores, bench, record, known, known=True, stamped=stamped, data=None)
+    with _WHOLE_FILE:  # one whole file in memory at a time (a parse holds a few times its size), whatever the threads
+        try:
+            data = path.read_bytes()  # hashed from the bytes the columns are then read from, if they must be: one read
+        except FileNotFoundError:
+            raise DataError(f"{run_dir} is not a finished run (samples.jsonl missing)", "pass a directory written by `clue run`") from None
+        return _columns(run_dir, path, scores, bench, record, hashlib.sha256(data).hexdigest(), known=False, stamped=stamped, data=data)
+
+
+_WHOLE_FILE = threading.RLock()
+
+
+def _columns(run_dir: Path, path: Path, scores: dict[str, Any], bench: Benchmark | None, record: dict[str, Any], sha: str, *,
+             known: bool, stamped: list[int], data: bytes | None) -> tuple[SampleLines, str, dict[str, str] | None]:
+    """read_samples' columns of samples.jsonl (sha256 `sha`): the kept ones, else read from `data` (or the file)."""
+    from clue.report import cache
+    from clue.report.columns import read
+
     metrics = metrics_read(scores, bench)
     cols = cache.load(run_dir, sha, metrics)
-    fresh = cols is None or known is None  # kept afresh, or kept again with the file's identity recorded
+    fresh = cols is None or not known  # kept afresh, or kept again with the file's identity recorded
     if cols is None:
-        data = path.read_bytes() if data is None else data
-        try:  # the whole file, as the json reader would: pyarrow checks only the fields it reads (ASCII is UTF-8: no copy)
-            data.isascii() or data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise DataError(f"{path} is damaged (not UTF-8)", "re-run `clue run` with the same options to rewrite it") from None
-        cols = read(path, metrics, data)
+        with _WHOLE_FILE:
+            data = path.read_bytes() if data is None else data
+            try:  # the whole file, as the json reader would: pyarrow checks only the fields it reads (ASCII is UTF-8: no copy)
+                data.isascii() or data.decode("utf-8")
+            except UnicodeDecodeError:
+                raise DataError(f"{path} is damaged (not UTF-8)", "re-run `clue run` with the same options to rewrite it") from None
+            cols = read(path, metrics, data)
     del data
     samples = SampleLines(cols, path)
     if cols.sample_digests is None and needs_line_digests(record, sha):

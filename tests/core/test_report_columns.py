@@ -196,3 +196,19 @@ def test_a_file_edited_in_place_with_its_times_set_back_is_hashed_again(tmp_path
     copy = tmp_path / "copy"
     shutil.copytree(out, copy, copy_function=shutil.copy2)  # times kept, but another inode
     assert known_sha256(copy, copy / "samples.jsonl") is None
+
+
+def test_a_metric_kept_sparse_reads_as_the_dense_column() -> None:
+    """Lines with a value, lines without (NaN), positions unsorted, repeated, past the last value and none at all."""
+    from clue.report.columns import Scores
+
+    dense = np.array([np.nan, 10.0, np.nan, np.nan, 0.0, 55.5, np.nan])
+    kept = Scores.of(dense)
+    assert kept.rows.tolist() == [1, 4, 5] and kept.values.tolist() == [10.0, 0.0, 55.5]
+    for positions in ([6, 0, 5, 5, 1, 3], [4], [], [6], list(range(7))):
+        got = kept[np.array(positions, dtype=np.int64)]
+        want = [[np.nan, 10.0, np.nan, np.nan, 0.0, 55.5, np.nan][p] for p in positions]
+        np.testing.assert_array_equal(got, np.array(want, dtype=float))
+    np.testing.assert_array_equal(kept.dense(), dense)
+    none = Scores.of(np.full(3, np.nan))
+    assert np.isnan(none[np.array([0, 2])]).all() and none.rows.size == 0
