@@ -16,6 +16,7 @@ another run (clue.stats.compare_runs, clue/compare.py) read — arrays, never a 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import repeat
 from typing import Any, Callable, Mapping, Protocol, Sequence
 
@@ -96,6 +97,18 @@ def codes(keys: Sequence[str]) -> tuple[np.ndarray, list[str]]:
     return np.fromiter(map(index.__getitem__, keys), dtype=np.int64, count=len(keys)), distinct
 
 
+def column_sums(group: np.ndarray, n: int, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sums, counts), n groups × columns: per group (`group[i]`: line i's, 0 … n − 1) and column, the sum of the
+    values that are not NaN and how many there are. np.bincount adds in line order: the same floats as a loop."""
+    sums = np.zeros((n, values.shape[1]))
+    counts = np.zeros((n, values.shape[1]))
+    for j in range(values.shape[1]):
+        has = ~np.isnan(values[:, j])
+        sums[:, j] = np.bincount(group[has], weights=values[has, j], minlength=n)
+        counts[:, j] = np.bincount(group[has], minlength=n)
+    return sums, counts
+
+
 @dataclass
 class TaskItems:
     """One task's status-ok lines of one run: `values[i, j]` line i's value of `metrics[j]` (NaN: none)."""
@@ -107,19 +120,22 @@ class TaskItems:
     items: list[str] = field(init=False)  # item ids, in order of first appearance
     item_values: np.ndarray = field(init=False)  # items × metrics: the mean over the item's lines that have the metric
     _clusters: tuple[Any, np.ndarray] | None = field(default=None, init=False)
-    _by_id: dict[str, int] | None = field(default=None, init=False)
-    _by_item: dict[str, int] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.line_item, self.items = codes(list(map(item_of, self.ids)))
-        n = len(self.items)
-        self.item_values = np.full((n, len(self.metrics)), np.nan)
-        for j in range(len(self.metrics)):
-            has = ~np.isnan(self.values[:, j])
-            sums = np.bincount(self.line_item[has], weights=self.values[has, j], minlength=n)
-            counts = np.bincount(self.line_item[has], minlength=n)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                self.item_values[:, j] = np.where(counts > 0, sums / counts, np.nan)
+        sums, counts = column_sums(self.line_item, len(self.items), self.values)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            self.item_values = np.where(counts > 0, sums / counts, np.nan)
+
+    @cached_property
+    def row_of_id(self) -> dict[str, int]:
+        """sample id → its line (a repeated id: its last line, at its first place)."""
+        return {sid: i for i, sid in enumerate(self.ids)}
+
+    @cached_property
+    def row_of_item(self) -> dict[str, int]:
+        """item id → its number."""
+        return {it: i for i, it in enumerate(self.items)}
 
     def column(self, metric: str) -> int | None:
         return self.metrics.index(metric) if metric in self.metrics else None
@@ -132,19 +148,11 @@ class TaskItems:
 
     def lines_in_both(self, other: TaskItems) -> tuple[np.ndarray, np.ndarray]:
         """(rows here, rows in `other`) of the sample ids both have, in this run's order."""
-        if self._by_id is None:
-            self._by_id = {sid: i for i, sid in enumerate(self.ids)}
-        if other._by_id is None:
-            other._by_id = {sid: i for i, sid in enumerate(other.ids)}
-        return _in_both(self._by_id, other._by_id)
+        return _in_both(self.row_of_id, other.row_of_id)
 
     def items_in_both(self, other: TaskItems) -> tuple[np.ndarray, np.ndarray]:
         """(items here, items in `other`) of the item ids both have, in this run's order."""
-        if self._by_item is None:
-            self._by_item = {it: i for i, it in enumerate(self.items)}
-        if other._by_item is None:
-            other._by_item = {it: i for i, it in enumerate(other.items)}
-        return _in_both(self._by_item, other._by_item)
+        return _in_both(self.row_of_item, other.row_of_item)
 
 
 def _in_both(mine: dict[str, int], theirs: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:

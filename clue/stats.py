@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from clue.benchmark import Benchmark
-from clue.items import ItemSource, RunItems, clusters_of, codes, first_codes
+from clue.items import ItemSource, RunItems, clusters_of, codes, column_sums, first_codes
 from clue.items import cluster_of as cluster_of  # the resampling unit, where callers and tests look for it
 from clue.items import items_of as _items_of
 from clue.items import matrix as _matrix
@@ -208,12 +208,7 @@ def block_replicates(idx: np.ndarray, n_clusters: int, blocks: Sequence[np.ndarr
         return [np.full((replicates, values.shape[1]), np.nan) for values in blocks]
     sums, counts = [], []
     for values in blocks:
-        s_ = np.zeros((n_clusters, values.shape[1]))
-        c_ = np.zeros((n_clusters, values.shape[1]))
-        for j in range(values.shape[1]):  # per-cluster sums in item order (bincount adds in order: the same floats as a loop)
-            has = ~np.isnan(values[:, j])
-            s_[:, j] = np.bincount(idx[has], weights=values[has, j], minlength=n_clusters)
-            c_[:, j] = np.bincount(idx[has], minlength=n_clusters)
+        s_, c_ = column_sums(idx, n_clusters, values)
         sums.append(s_)
         counts.append(c_)
     weights: list[np.ndarray] = []  # made when a product needs them (a block of no values needs none)
@@ -284,9 +279,10 @@ def run_intervals(bench: Benchmark | None, scores: Mapping[str, Any], samples: S
         task_obj = _task(bench, name)
         corpus_keys = list(getattr(task_obj, "corpus_keys", ()))
         sample_ids, values = items_of(name, list(reported) + corpus_keys)
-        prepared.append((name, task, reported, task_obj, corpus_keys, values, clusters_of(task_obj, sample_ids)))
-    prefetch_draws((len(set(ids)), replicates, seed, name) for name, *_, ids in prepared if len(ids))  # every task's at once
-    for name, task, reported, task_obj, corpus_keys, values, ids in prepared:
+        ids = clusters_of(task_obj, sample_ids)
+        prepared.append((name, task, reported, task_obj, corpus_keys, values, ids, len(set(ids))))
+    prefetch_draws((n_clusters, replicates, seed, name) for name, *_, n_clusters in prepared if n_clusters)  # every task's at once
+    for name, task, reported, task_obj, corpus_keys, values, ids, n_clusters in prepared:
         title = task.get("title", name)
         reps = matrix_replicates(values[:, :len(reported)], ids, list(reported), replicates=replicates, seed=seed, key=name)
         corpus: set[str] = set()
@@ -295,7 +291,6 @@ def run_intervals(bench: Benchmark | None, scores: Mapping[str, Any], samples: S
             for m, arr in task_obj.from_means(means).items():
                 if m in reported:
                     reps[m], corpus = np.asarray(arr, dtype=float), corpus | {m}
-        n_clusters = len(set(ids))
         out.metrics[title] = {}
         for m, value in reported.items():
             low, high = _percentile(reps[m])

@@ -95,17 +95,15 @@ def read_samples(run_dir: Path, scores: dict[str, Any], bench: Benchmark | None,
     path = run_dir / "samples.jsonl"
     try:
         stamped = cache.stamp(path)  # before the bytes are read: a change while hashing shows next time
+        known = cache.known_sha256(run_dir, path)
+        if known is not None:  # the kept columns vouch for the file as it is: its bytes are not read
+            return _columns(run_dir, path, scores, bench, record, known, known=True, stamped=stamped, data=None)
+        with _WHOLE_FILE:  # one whole file in memory at a time (a parse holds a few times its size), whatever the threads
+            data = path.read_bytes()  # hashed from the bytes the columns are then read from, if they must be: one read
+            return _columns(run_dir, path, scores, bench, record, hashlib.sha256(data).hexdigest(), known=False, stamped=stamped,
+                            data=data)
     except FileNotFoundError:
         raise DataError(f"{run_dir} is not a finished run (samples.jsonl missing)", "pass a directory written by `clue run`") from None
-    known = cache.known_sha256(run_dir, path)
-    if known is not None:  # the kept columns vouch for the file as it is: its bytes are not read
-        return _columns(run_dir, path, scores, bench, record, known, known=True, stamped=stamped, data=None)
-    with _WHOLE_FILE:  # one whole file in memory at a time (a parse holds a few times its size), whatever the threads
-        try:
-            data = path.read_bytes()  # hashed from the bytes the columns are then read from, if they must be: one read
-        except FileNotFoundError:
-            raise DataError(f"{run_dir} is not a finished run (samples.jsonl missing)", "pass a directory written by `clue run`") from None
-        return _columns(run_dir, path, scores, bench, record, hashlib.sha256(data).hexdigest(), known=False, stamped=stamped, data=data)
 
 
 _WHOLE_FILE = threading.RLock()
