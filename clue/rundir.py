@@ -23,6 +23,7 @@ from typing import Any, Iterable, Mapping
 
 from clue.errors import ConfigError
 from clue.files import write_atomic
+from clue.sample_columns import keep_run
 from clue.secrets import redact
 
 PLAN_FILES = ("requests.jsonl", "plan.json")
@@ -284,9 +285,13 @@ def write(out: Path, lines: list[dict[str, Any]], doc: dict[str, Any], record: d
     samples_text = [json_line(ln) for ln in lines]
     scores_text = json.dumps(doc, indent=2) + "\n"
     # sealed as they will be read back (JSON turns tuples to lists, keys to strings)
-    record = seal(json.loads(scores_text), [json.loads(ln) for ln in samples_text], merge_record(out, record, tasks), tasks)
-    record["digests"]["files"] = {"samples.jsonl": hashlib.sha256("".join(samples_text).encode("utf-8")).hexdigest()}
-    write_atomic(out / "samples.jsonl", "".join(samples_text))
+    read_back = [json.loads(ln) for ln in samples_text]
+    record = seal(json.loads(scores_text), read_back, merge_record(out, record, tasks), tasks)
+    data = "".join(samples_text).encode("utf-8")
+    sha = hashlib.sha256(data).hexdigest()
+    record["digests"]["files"] = {"samples.jsonl": sha}
+    write_atomic(out / "samples.jsonl", data)
+    keep_run(out, read_back, data, sha)  # a large run's columns, for its first report (clue/sample_columns.py)
     write_atomic(out / "scores.json", scores_text)
     write_atomic(out / "run.json", json.dumps(redact(record), indent=2, default=str) + "\n")
     remove_plan(out)

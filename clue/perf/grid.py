@@ -1,14 +1,16 @@
 """The paper's whole ClinicBench grid reported: 22 models × 16 datasets × 0/1/3/5-shot (≈ 2.2 M samples), and the
 same with 3 few-shot seeds per k-shot run.
 
-`write_grid` writes the run directories straight to disk (no `clue run`: a few seconds for millions of lines), in
-the layout and with the digests `clue run` writes — each line already canonical JSON, so each task's lines digest is
-hashed as it is written, and run.json records samples.jsonl's sha256. Dataset names and Table 1 sizes come from
-clue.perf.report_scale (the clinicbench benchmark's table); all text is invented (ids SYNTHETIC-…).
+`write_grid` writes the run directories straight to disk (no `clue run`: seconds for millions of lines), in the layout
+and with the digests and kept columns (clue/sample_columns.py) `clue run` writes — each line already canonical JSON,
+so each task's lines digest is hashed as it is written, and run.json records samples.jsonl's sha256. Dataset names
+and Table 1 sizes come from clue.perf.report_scale (the clinicbench benchmark's table); all text is invented (ids
+SYNTHETIC-…).
 
 `measure` builds the report in a child process (`clue report` as a user runs it) and reads that process's own
-rusage (wall, user + system CPU, peak RSS) three times: cold (no kept columns), warm (nothing changed) and after
-one run was re-run (its files rewritten); then opens the report in headless Chromium (clue.perf.reporting).
+rusage (wall, user + system CPU, peak RSS) three times: cold (only what `clue run` leaves: no intervals, charts or
+comparisons kept), warm (nothing changed) and after one run was re-run (its files rewritten); then opens the report
+in headless Chromium (clue.perf.reporting).
 """
 
 from __future__ import annotations
@@ -102,15 +104,30 @@ def write_run(run: Path, model: str, shots: int, datasets: Sequence[FakeDataset]
     run.mkdir(parents=True, exist_ok=True)
     data = b"".join(chunks)
     (run / "samples.jsonl").write_bytes(data)
+    sha = hashlib.sha256(data).hexdigest()
     doc = json.loads(json.dumps({"benchmark": BENCHMARK, "model": model, "protocol": "clinicbench", "shots": shots, "tasks": tasks}))
     (run / "scores.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     record = {"kit_version": "0.1.0", "benchmark": BENCHMARK, "model": model, "protocol": "clinicbench", "shots": shots,
               "command": ["clue", "run", "--benchmark", BENCHMARK, "--shots", str(shots)], "fewshot_seeds": draws,
               "engine": {"kind": "vllm", "endpoint": "http://127.0.0.1:1", "describe": {}}, "started": 1.7e9, "finished": 1.7e9 + 60,
               "tasks": [d.name for d in datasets], "stats": {"requests": sum(t["n"] for t in tasks.values())},
-              "digests": _digests(doc, task_samples, hashlib.sha256(data).hexdigest())}
+              "digests": _digests(doc, task_samples, sha)}
     (run / "run.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    _keep_columns(run, data, sha, list(dict.fromkeys(d.metric for d in datasets)))
     return run
+
+
+def _keep_columns(run: Path, data: bytes, sha: str, metrics: list[str]) -> None:
+    """The columns `clue run` keeps beside a run this large (clue.sample_columns.keep_run: every metric its lines hold,
+    stamped with the file's identity), read here by the report's own reader rather than from parsed lines (a few
+    seconds for the grid instead of a minute)."""
+    from clue import sample_columns
+    from clue.report.columns import read
+
+    if len(data) < sample_columns.RUN_KEEPS_FROM:  # as keep_run: a small run keeps none
+        return
+    path = run / "samples.jsonl"
+    sample_columns.save(run, sha, metrics, read(path, metrics, data), private=True, stamped=sample_columns.stamp(path), complete=True)
 
 
 def write_grid(root: Path, n_models: int, datasets: Sequence[FakeDataset], shots: Sequence[int] = SHOTS, *, seeds: int = 1,

@@ -1,8 +1,8 @@
 """samples.jsonl read column-wise: what the report needs of every line, without a Python object per line.
 
-`read(path, metrics)` parses a run's samples.jsonl with pyarrow's JSON reader into a few arrays — per line its
-task, sample id, status ok or not, byte offset, and the value of each metric named in `metrics` (NaN: none) — plus
-the run's token totals (clue/report/cost.py's `usage`). A file pyarrow cannot type (an int sample id, a boolean
+`read(path, metrics)` parses a run's samples.jsonl with pyarrow's JSON reader into a few arrays (clue/sample_columns.py's
+`Columns`) — per line its task, sample id, status ok or not, byte offset, and the value of each metric named in
+`metrics` (NaN: none) — plus the run's token totals (clue/report/cost.py's `usage`). A file pyarrow cannot type (an int sample id, a boolean
 score, a damaged line) is read line by line with the json module instead: same arrays, same one-line errors.
 
 `SampleLines` wraps those arrays (or, for runs built in memory, a list of lines) and still behaves as the list of
@@ -14,113 +14,17 @@ lines it replaces: iterating or indexing parses the file's lines (exact, streame
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
 from clue.errors import DataError
-
-USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")  # a line "with usage" reports one of them
-
-
-class Scores:
-    """One metric's score per line, kept as the lines that have one and their values: a run's lines each hold their
-    own task's few metrics, so a dense line × metric table is mostly NaN (11 metrics × 5.3 M lines of a grid with
-    few-shot seeds: 460 MB of it). `scores[positions]` reads like the dense array (NaN: absent or null)."""
-
-    __slots__ = ("n", "rows", "values")
-
-    def __init__(self, n: int, rows: np.ndarray, values: np.ndarray):
-        self.n, self.rows, self.values = n, rows, values
-
-    @classmethod
-    def of(cls, dense: np.ndarray) -> Scores:
-        dense = np.asarray(dense, dtype=np.float64)
-        rows = np.flatnonzero(~np.isnan(dense))
-        return cls(int(dense.size), rows.astype(np.int32 if dense.size < 2**31 else np.int64), dense[rows])
-
-    def dense(self) -> np.ndarray:
-        out = np.full(self.n, np.nan)
-        out[self.rows] = self.values
-        return out
-
-    def __getitem__(self, positions: np.ndarray) -> np.ndarray:
-        """The values at integer `positions` (NaN where a line has none)."""
-        positions = np.asarray(positions, dtype=np.int64)
-        out = np.full(positions.shape, np.nan)
-        if self.rows.size and positions.size:
-            at = np.searchsorted(self.rows, positions)
-            found = at < self.rows.size
-            found[found] = self.rows[at[found]] == positions[found]
-            out[found] = self.values[at[found]]
-        return out
-
-
-@dataclass
-class Columns:
-    """One run's lines, column-wise (line order). `tasks[task[i]]` is line i's task; `ok[i]` its status is "ok";
-    `metrics[m][i]` its score for metric m (NaN: absent or null; a `Scores`, indexed by position arrays);
-    `offsets[i]:ends[i]` its bytes in the file."""
-
-    tasks: list[str]
-    task: np.ndarray
-    ok: np.ndarray
-    ids: Any  # pyarrow string array: str(sample_id) per line
-    metrics: dict[str, Scores]
-    usage: dict[str, int]
-    offsets: np.ndarray | None = None
-    ends: np.ndarray | None = None
-    sample_digests: dict[str, str] | None = field(default=None)  # clue.rundir.sample_digests, where computed
-
-    def __len__(self) -> int:
-        return int(self.task.size)
+from clue.sample_columns import USAGE_KEYS, Columns, Scores, from_lines, line_spans, usage_totals
 
 
 def _damaged(path: Path, line_no: int, msg: str) -> DataError:
     return DataError(f"{path} is damaged (line {line_no}: {msg})", "re-run `clue run` with the same options to rewrite it")
-
-
-def line_spans(data: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """(start, end) byte offsets of the non-empty lines of `data` ("\\n"-separated; end excludes the newline)."""
-    buf = np.frombuffer(data, dtype=np.uint8)
-    breaks = np.flatnonzero(buf == 10)
-    starts = np.concatenate(([0], breaks + 1)).astype(np.int64)
-    ends = np.concatenate((breaks, [buf.size])).astype(np.int64)
-    keep = ends > starts
-    return starts[keep], ends[keep]
-
-
-def _usage_totals(n: int, has: np.ndarray, prompt: np.ndarray, completion: np.ndarray, cached: np.ndarray) -> dict[str, int]:
-    sent = has & ~cached
-    return {"prompt_tokens": int(prompt[has].sum()), "completion_tokens": int(completion[has].sum()),
-            "sent_prompt_tokens": int(prompt[sent].sum()), "sent_completion_tokens": int(completion[sent].sum()),
-            "with_usage": int(has.sum()), "samples": n}
-
-
-def from_lines(lines: Sequence[Mapping[str, Any]], metrics: Sequence[str]) -> Columns:
-    """The columns of lines already parsed (runs built in memory; the fallback reader)."""
-    import pyarrow as pa
-
-    codes: dict[str, int] = {}
-    task = np.fromiter((codes.setdefault(str(s.get("task")), len(codes)) for s in lines), dtype=np.int32, count=len(lines))
-    ok = np.fromiter((s.get("status") == "ok" for s in lines), dtype=bool, count=len(lines))
-    ids = pa.array([str(s.get("sample_id")) for s in lines], type=pa.string())
-    values = {m: np.full(len(lines), np.nan) for m in metrics}
-    for i, s in enumerate(lines):
-        scores = s.get("scores") or {}
-        for m in metrics:
-            v = scores.get(m)
-            if v is not None:
-                values[m][i] = float(v)
-    usage = [s.get("usage") or {} for s in lines]
-    has = np.fromiter((bool(u) for u in usage), dtype=bool, count=len(lines))
-    prompt = np.fromiter((int(u.get("prompt_tokens") or 0) for u in usage), dtype=np.int64, count=len(lines))
-    completion = np.fromiter((int(u.get("completion_tokens") or 0) for u in usage), dtype=np.int64, count=len(lines))
-    cached = np.fromiter((bool(s.get("cached")) for s in lines), dtype=bool, count=len(lines))
-    return Columns(list(codes), task, ok, ids, {m: Scores.of(v) for m, v in values.items()},
-                   _usage_totals(len(lines), has, prompt, completion, cached))
 
 
 def _parse_all(path: Path, data: bytes, starts: np.ndarray, ends: np.ndarray) -> list[dict[str, Any]]:
@@ -177,7 +81,7 @@ def _arrow(data: bytes, metrics: Sequence[str]) -> Columns:
     ok = pc.fill_null(pc.equal(table.column("status"), "ok"), False).to_numpy(zero_copy_only=False) if n else np.zeros(0, bool)
     return Columns([str(x) for x in task.dictionary.to_pylist()], task.indices.to_numpy(zero_copy_only=False).astype(np.int32),
                    np.asarray(ok, dtype=bool), table.column("sample_id").combine_chunks(), values,
-                   _usage_totals(n, np.asarray(has, dtype=bool), tokens("prompt_tokens"), tokens("completion_tokens"),
+                   usage_totals(n, np.asarray(has, dtype=bool), tokens("prompt_tokens"), tokens("completion_tokens"),
                                  np.asarray(cached, dtype=bool)))
 
 

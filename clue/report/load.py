@@ -86,11 +86,11 @@ def metrics_read(scores: dict[str, Any], bench: Benchmark | None) -> list[str]:
 
 def read_samples(run_dir: Path, scores: dict[str, Any], bench: Benchmark | None,
                  record: dict[str, Any]) -> tuple[SampleLines, str, dict[str, str] | None]:
-    """samples.jsonl column-wise (clue/report/columns.py; kept by clue/report/cache.py for the next report), its
+    """samples.jsonl column-wise (clue/report/columns.py; kept by clue/sample_columns.py for the next report), its
     sha256, and its lines' digests where the integrity check needs them."""
     import hashlib
 
-    from clue.report import cache
+    from clue import sample_columns as cache
 
     path = run_dir / "samples.jsonl"
     try:
@@ -112,7 +112,7 @@ _WHOLE_FILE = threading.RLock()
 def _columns(run_dir: Path, path: Path, scores: dict[str, Any], bench: Benchmark | None, record: dict[str, Any], sha: str, *,
              known: bool, stamped: list[int], data: bytes | None) -> tuple[SampleLines, str, dict[str, str] | None]:
     """read_samples' columns of samples.jsonl (sha256 `sha`): the kept ones, else read from `data` (or the file)."""
-    from clue.report import cache
+    from clue import sample_columns as cache
     from clue.report.columns import read
 
     metrics = metrics_read(scores, bench)

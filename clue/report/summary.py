@@ -5,7 +5,7 @@ sha256 of everything the CIs follow from: samples.jsonl's bytes, scores.json as 
 the benchmark's name and scoring rule, and the source of the code that computes them (clue.stats, clue.score_rule,
 the few-shot item rule and the benchmark's task classes: their clusters and corpus figures) — any change to one of
 them is another key, so a kept CI is always the one the run would get now. The file is written whole
-(clue.files.write_atomic), owner-only as the run's other kept file (clue/report/cache.py); it keeps the last few
+(clue.files.write_atomic), owner-only as the run's other kept file (clue/sample_columns.py); it keeps the last few
 keys, and a file it cannot read or write is passed over.
 """
 

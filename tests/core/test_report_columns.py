@@ -1,4 +1,4 @@
-"""samples.jsonl read column-wise (clue/report/columns.py) and kept between reports (clue/report/cache.py).
+"""samples.jsonl read column-wise (clue/report/columns.py) and kept between reports (clue/sample_columns.py).
 
 Expected values are worked out by hand from the lines written here; the report over the same runs before and
 after each change is the oracle for the cache (tests/core/test_report_equivalence.py covers the figures).
@@ -17,8 +17,8 @@ import pytest
 
 from clue.errors import DataError
 from clue.report import build_report
-from clue.report.cache import NAME
 from clue.report.load import load_run
+from clue.sample_columns import NAME
 from tests.core.test_report_fixtures import sample, write_run
 
 
@@ -166,8 +166,8 @@ def test_a_file_edited_in_place_with_its_times_set_back_is_hashed_again(tmp_path
     """The kept columns vouch for samples.jsonl's sha256 only while the file has the identity it had when hashed: the
     same size and mtime (set back with os.utime, as a careful editor would) still give a new ctime, and a copied run
     has a new inode — both are read and hashed again, and the edit is caught against run.json's digest."""
-    from clue.report.cache import known_sha256
     from clue.rundir import write
+    from clue.sample_columns import known_sha256
 
     out = tmp_path / "run"
     out.mkdir()

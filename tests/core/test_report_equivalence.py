@@ -110,10 +110,10 @@ def test_build_report_writes_the_same_results_csv(inputs: Path, expected: dict[s
 
 
 def test_a_report_over_unchanged_runs_reads_what_it_kept_and_shows_the_same(inputs: Path, expected: dict[str, Any]) -> None:
-    """The second report over the same runs reads the columns and CIs kept beside them (clue/report/cache.py,
+    """The second report over the same runs reads the columns and CIs kept beside them (clue/sample_columns.py,
     summary.py) instead of computing them: the same figures as the first, and as before."""
-    from clue.report.cache import NAME as COLUMNS
     from clue.report.summary import NAME as INTERVALS
+    from clue.sample_columns import NAME as COLUMNS
     from tests.core.report_equivalence.freeze import run_dirs
 
     outputs(inputs, "grid")
