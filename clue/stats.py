@@ -165,10 +165,11 @@ def _drawing_pool() -> ThreadPoolExecutor:
 def prefetch_draws(wanted: Iterable[tuple[int, int, int, str]]) -> None:
     """Start these draws (n_clusters, replicates, seed, key) in background threads: numpy's multinomial lets go of
     the GIL, so a run's tasks are drawn on every core while the caller goes on; `_draws` then finds each one made or
-    under way. The same numbers as drawn one by one: each draw has its own generator."""
+    under way. The same numbers as drawn one by one: each draw has its own generator. At most KEEP_DRAWS // 2 wait
+    at once (more would push draws made for later out of those kept); the rest are drawn when asked for."""
     for args in dict.fromkeys(wanted):
         with _DRAWN_LOCK:
-            if args in _DRAWN:
+            if args in _DRAWN or sum(not f.done() for f in _DRAWN.values()) >= KEEP_DRAWS // 2:
                 continue
         _drawing_pool().submit(_draws, *args)
 
@@ -262,16 +263,20 @@ def _task(bench: Benchmark | None, name: str) -> Any:
     return bench.tasks.get(name) if bench is not None else None
 
 
-def run_intervals(bench: Benchmark | None, scores: Mapping[str, Any], samples: Sequence[Mapping[str, Any]] | ItemSource, *,
-                  replicates: int = DEFAULT_REPLICATES, seed: int = DEFAULT_SEED) -> RunIntervals:
-    """CIs for every reported metric, task score and group average of one run of `bench` (None: unknown
-    benchmark, metrics only).
+@dataclass(frozen=True)
+class Prepared:
+    """One run's tasks read and clustered for `run_intervals`, their draws started (`prepare_intervals`)."""
 
-    `scores` is scores.json, `samples` the lines of samples.jsonl (or an `ItemSource` of them); only status-ok items count.
-    """
-    rule = bench.score_rule if bench is not None else PLAIN
-    out = RunIntervals()
-    score_reps: dict[str, np.ndarray] = {}
+    tasks: list[tuple[Any, ...]]
+    replicates: int
+    seed: int
+
+
+def prepare_intervals(bench: Benchmark | None, scores: Mapping[str, Any], samples: Sequence[Mapping[str, Any]] | ItemSource, *,
+                      replicates: int = DEFAULT_REPLICATES, seed: int = DEFAULT_SEED) -> Prepared:
+    """The first half of `run_intervals`: each task's items, values and clusters, and every task's bootstrap draws
+    started in the background (`prefetch_draws`) — a caller that knows early which runs need CIs (the report, as
+    each run is loaded) calls this then, and the draws are made while it goes on."""
     items_of = _items_of(samples)
     prepared = []
     for name, task in scores.get("tasks", {}).items():
@@ -282,7 +287,25 @@ def run_intervals(bench: Benchmark | None, scores: Mapping[str, Any], samples: S
         ids = clusters_of(task_obj, sample_ids)
         prepared.append((name, task, reported, task_obj, corpus_keys, values, ids, len(set(ids))))
     prefetch_draws((n_clusters, replicates, seed, name) for name, *_, n_clusters in prepared if n_clusters)  # every task's at once
-    for name, task, reported, task_obj, corpus_keys, values, ids, n_clusters in prepared:
+    return Prepared(prepared, replicates, seed)
+
+
+def run_intervals(bench: Benchmark | None, scores: Mapping[str, Any], samples: Sequence[Mapping[str, Any]] | ItemSource, *,
+                  replicates: int = DEFAULT_REPLICATES, seed: int = DEFAULT_SEED, prepared: Prepared | None = None) -> RunIntervals:
+    """CIs for every reported metric, task score and group average of one run of `bench` (None: unknown
+    benchmark, metrics only).
+
+    `scores` is scores.json, `samples` the lines of samples.jsonl (or an `ItemSource` of them); only status-ok items count.
+    `prepared`: `prepare_intervals` of the same run, replicates and seed, where it was called earlier.
+    """
+    rule = bench.score_rule if bench is not None else PLAIN
+    out = RunIntervals()
+    score_reps: dict[str, np.ndarray] = {}
+    if prepared is None or (prepared.replicates, prepared.seed) != (replicates, seed):
+        prepared = prepare_intervals(bench, scores, samples, replicates=replicates, seed=seed)
+    else:  # the ones not started then (too many waiting)
+        prefetch_draws((n_clusters, replicates, seed, name) for name, *_, n_clusters in prepared.tasks if n_clusters)
+    for name, task, reported, task_obj, corpus_keys, values, ids, n_clusters in prepared.tasks:
         title = task.get("title", name)
         reps = matrix_replicates(values[:, :len(reported)], ids, list(reported), replicates=replicates, seed=seed, key=name)
         corpus: set[str] = set()

@@ -68,13 +68,25 @@ def _environment() -> jinja2.Environment:  # jinja2 is imported on use (keeps `c
     import jinja2
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.ChainableUndefined,
-                             trim_blocks=False, lstrip_blocks=False)
+                             trim_blocks=False, lstrip_blocks=False, bytecode_cache=_compiled_templates())
     from clue.terminal import inert
 
     env.filters.update(pct=_pct, signed=_signed, pvalue=_pvalue, compact=_compact,
                        inert=lambda v: inert(str(v), newlines=True),  # control characters shown escaped, not passed on
                        pretty=lambda v: json.dumps(v, indent=2, ensure_ascii=False, default=str))
     return env
+
+
+def _compiled_templates() -> Any:
+    """Jinja's own cache of compiled templates (an owner-only folder under the temporary directory; written by rename,
+    keyed by the template's source and Python's version): a report process compiles the page's template (~0.4 s)
+    only when it changed. None where that folder is not safe to use (jinja refuses it)."""
+    import jinja2
+
+    try:
+        return jinja2.FileSystemBytecodeCache()
+    except (OSError, RuntimeError):
+        return None
 
 
 def render_html(view: dict[str, Any]) -> str:
@@ -96,6 +108,15 @@ def results_csv(rows: list[dict[str, Any]]) -> str:
     return fh.getvalue()
 
 
+def _start(run: dict[str, Any], opts: Any) -> None:
+    """As each run is loaded: where its CIs are not kept, their bootstrap draws start now (clue/report/summary.py
+    `start`), and so does importing the chart libraries — a run whose CIs changed changes charts too."""
+    from clue.report import charts, summary
+
+    if summary.start(run, replicates=opts.replicates, seed=opts.seed):
+        charts.warm_up()
+
+
 def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, **options: Any) -> Path:
     """Write index.html and results.csv into `out_dir`; returns the HTML path.
 
@@ -108,7 +129,7 @@ def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path, **options:
 
     opts = ReportOptions(**options)
     out_dir = ensure_dir(Path(out_dir), "--out")  # before any work: a read-only or wrong --out is one line
-    runs = load_runs(list(run_dirs))
+    runs = load_runs(list(run_dirs), on_loaded=lambda run: _start(run, opts))
     refuse_edited(runs, opts.accept_edited)  # one line, before any work, unless --accept-edited
     with chart_cache.keeping(chart_cache.read(out_dir)) as charts:  # unchanged charts: not redrawn
         view = build_view(runs, opts)

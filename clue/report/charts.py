@@ -21,6 +21,7 @@ import functools
 import io
 import math
 import textwrap
+import threading
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -65,6 +66,22 @@ def _plt():
     plt.rcParams.update({"svg.fonttype": "none", "font.family": "sans-serif", "font.size": 9,
                          "axes.spines.top": False, "axes.spines.right": False})
     return plt
+
+
+_WARMING = threading.Lock()
+
+
+def warm_up() -> None:
+    """Import what drawing needs (matplotlib, adjustText and its scipy: ~0.7 s) in a background thread, once: a report
+    that will draw calls this while it waits on other work (bootstrap draws let go of the GIL), and the first chart
+    finds them imported. The same modules and settings as importing on first use."""
+    if _WARMING.acquire(blocking=False):  # never released: once per process
+        threading.Thread(target=_import_drawing, name="clue-charts-import").start()
+
+
+def _import_drawing() -> None:
+    _plt()
+    import adjustText  # noqa: F401
 
 
 @functools.cache

@@ -18,16 +18,27 @@ from clue.errors import UserError
 T = TypeVar("T")
 
 
-def kept_or_computed(path: Path, key: str, compute: Callable[[], T], *, dump: Callable[[T], Any], load: Callable[[Any], T],
-                     keep: int, private: bool) -> T:
-    entries: dict[str, Any] = {}
+def _entries(path: Path) -> dict[str, Any]:
     try:
         kept = json.loads(path.read_text(encoding="utf-8"))
-        entries = kept["entries"] if isinstance(kept, dict) and isinstance(kept.get("entries"), dict) else {}
-        if key in entries:
+    except (OSError, ValueError):
+        return {}
+    return kept["entries"] if isinstance(kept, dict) and isinstance(kept.get("entries"), dict) else {}
+
+
+def is_kept(path: Path, key: str) -> bool:
+    """Whether the file at `path` holds a value under `key` (one that may still fail to decode)."""
+    return key in _entries(path)
+
+
+def kept_or_computed(path: Path, key: str, compute: Callable[[], T], *, dump: Callable[[T], Any], load: Callable[[Any], T],
+                     keep: int, private: bool) -> T:
+    entries = _entries(path)
+    if key in entries:
+        try:
             return load(entries[key])
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
+        except (ValueError, KeyError, TypeError):
+            pass
     value = compute()
     entries = {k: v for k, v in list(entries.items())[-(keep - 1):]} | {key: dump(value)}
     from clue.files import write_atomic

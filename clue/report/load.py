@@ -21,7 +21,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from clue.benchmark import Benchmark, benchmarks, for_run
 from clue.errors import DataError
@@ -135,19 +135,27 @@ def _columns(run_dir: Path, path: Path, scores: dict[str, Any], bench: Benchmark
     return samples, sha, cols.sample_digests
 
 
-def load_runs(run_dirs: list[str | Path]) -> list[dict[str, Any]]:
+def load_runs(run_dirs: list[str | Path], on_loaded: Callable[[dict[str, Any]], Any] | None = None) -> list[dict[str, Any]]:
     """Load several runs; names stay unique (a repeated directory name gets a numeric suffix).
 
     Runs are read by a few threads at once: hashing samples.jsonl (its digest is checked against run.json) and
     reading its columns release the GIL, so on a grid of runs the cores share the reading. The runs come back in
-    the order given, and a damaged run stops the load with the first (in that order) run's own error."""
+    the order given, and a damaged run stops the load with the first (in that order) run's own error.
+    `on_loaded(run)` is called as each run is loaded (in the loading thread: work that can start early)."""
+
+    def load(d: str | Path) -> dict[str, Any]:
+        run = load_run(d)
+        if on_loaded is not None:
+            on_loaded(run)
+        return run
+
     workers = min(len(run_dirs), os.cpu_count() or 1, 4)
     if workers > 1:
         benchmarks()  # the installed benchmarks found once, before the threads look them up
         with ThreadPoolExecutor(workers, thread_name_prefix="clue-load") as pool:
-            runs = list(pool.map(load_run, run_dirs))
+            runs = list(pool.map(load, run_dirs))
     else:
-        runs = [load_run(d) for d in run_dirs]
+        runs = [load(d) for d in run_dirs]
     seen: dict[str, int] = {}
     for run in runs:
         base = run["name"]

@@ -2,9 +2,9 @@
 
 `<run>/report-intervals.json` maps a key to the run's `RunIntervals` (clue.stats.run_intervals). The key is the
 sha256 of everything the CIs follow from: samples.jsonl's bytes, scores.json as loaded, the replicates and the seed,
-the benchmark's name and scoring rule, and the source of the code that computes them (clue.stats, clue.score_rule,
-the few-shot item rule and the benchmark's task classes: their clusters and corpus figures) — any change to one of
-them is another key, so a kept CI is always the one the run would get now. The file is written whole
+the benchmark's name and scoring rule, and the source files of the code that computes them (clue.stats,
+clue.score_rule, the few-shot item rule and the benchmark's task classes: their clusters and corpus figures) — any
+change to one of them is another key, so a kept CI is always the one the run would get now. The file is written whole
 (clue.files.write_atomic), owner-only as the run's other kept file (clue/sample_columns.py); it keeps the last few
 keys, and a file it cannot read or write is passed over.
 """
@@ -12,15 +12,16 @@ keys, and a file it cannot read or write is passed over.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
-import inspect
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 from clue.benchmark import Benchmark
-from clue.report.kept_file import kept_or_computed
-from clue.stats import Interval, RunIntervals, run_intervals
+from clue.report.kept_file import is_kept, kept_or_computed
+from clue.stats import Interval, RunIntervals, prepare_intervals, run_intervals
 
 NAME = "report-intervals.json"
 KEEP = 4  # keys kept per run (a few --bootstrap/--seed choices side by side)
@@ -44,18 +45,27 @@ def _source_digest(bench: Benchmark | None) -> str:
 
     h = hashlib.sha256()
     for module in (clue.stats, clue.score_rule, clue.tasks.fewshot):
-        h.update(inspect.getsource(module).encode("utf-8"))
+        h.update(_file_bytes(module.__name__))
     if bench is not None:
         h.update(json.dumps(_canonical(bench.score_rule), sort_keys=True).encode("utf-8"))
         for name, task in sorted(bench.tasks.items()):
             h.update(name.encode("utf-8"))
             for cls in type(task).__mro__:
                 if cls.__module__.startswith("clue."):
-                    try:
-                        h.update(inspect.getsource(cls).encode("utf-8"))
-                    except (OSError, TypeError):
-                        h.update(repr(cls).encode("utf-8"))  # made at run time (a stand-in): its name only
+                    h.update(cls.__qualname__.encode("utf-8"))
+                    h.update(_file_bytes(cls.__module__))  # the whole file the class is in (a stand-in made at run time: its maker's)
     return h.hexdigest()
+
+
+@functools.cache
+def _file_bytes(module: str) -> bytes:
+    """The source file of an imported module, as bytes (b"" where it has none): read once per process — hashing
+    files is ~50× cheaper than tokenising classes out of them, and a change anywhere in one is a change."""
+    path = getattr(sys.modules.get(module), "__file__", None)
+    try:
+        return Path(path).read_bytes() if path else b""
+    except OSError:
+        return b""
 
 
 def _canonical(obj: Any) -> Any:
@@ -96,11 +106,24 @@ def _from_json(doc: dict[str, Any]) -> RunIntervals:
                         levels={g: _interval(d) for g, d in doc["levels"].items()})
 
 
+def start(run: dict[str, Any], *, replicates: int, seed: int) -> bool:
+    """Where a loaded run's CIs are not kept: read and cluster its items and start its bootstrap draws now, in the
+    background (clue.stats.prepare_intervals), for `intervals` to finish later. True where they were started."""
+    if not run.get("samples_sha") or is_kept(Path(run["dir"]) / NAME, _key(run, replicates, seed)):
+        return False
+    run[PREPARED] = prepare_intervals(run.get("benchmark"), run["scores"], run["samples"], replicates=replicates, seed=seed)
+    return True
+
+
+PREPARED = "prepared_intervals"  # a loaded run's entry for `start`'s work, taken by `intervals`
+
+
 def intervals(run: dict[str, Any], *, replicates: int, seed: int, private: bool) -> RunIntervals:
     """`run_intervals` of a loaded run, kept in (and read back from) its directory where it was loaded from one."""
     bench, scores, samples = run.get("benchmark"), run["scores"], run["samples"]
+    prepared = run.pop(PREPARED, None)
     if not run.get("samples_sha"):  # built in memory: nothing to keep it beside
-        return run_intervals(bench, scores, samples, replicates=replicates, seed=seed)
+        return run_intervals(bench, scores, samples, replicates=replicates, seed=seed, prepared=prepared)
     return kept_or_computed(Path(run["dir"]) / NAME, _key(run, replicates, seed),
-                            lambda: run_intervals(bench, scores, samples, replicates=replicates, seed=seed),
+                            lambda: run_intervals(bench, scores, samples, replicates=replicates, seed=seed, prepared=prepared),
                             dump=_as_json, load=_from_json, keep=KEEP, private=private)

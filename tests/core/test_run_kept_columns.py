@@ -140,3 +140,21 @@ def test_a_report_kept_file_serves_only_the_metrics_it_kept(tmp_path: Path, monk
     sample_columns.save(out, sha, ["rougeL"], read(out / "samples.jsonl", ["rougeL"], data), private=True)
     assert sample_columns.load(out, sha, ["rougeL"]) is not None
     assert sample_columns.load(out, sha, ["rougeL", "rouge1"]) is None and sample_columns.load(out, sha, ["accuracy"]) is None
+
+
+def test_kept_columns_read_from_their_buffers_as_arrows_own_conversion() -> None:
+    """`_numpy` (which avoids importing pandas) against pyarrow's `to_numpy`, on slices (an offset into the buffer:
+    bits for booleans, bytes for numbers) of every type the kept file stores, and a column with a null."""
+    import pyarrow as pa
+
+    from clue.sample_columns import _numpy
+
+    rng = np.random.default_rng(5)
+    columns = [pa.array(rng.integers(-9, 9, 37).astype(np.int32)), pa.array(rng.integers(0, 2**40, 37)),
+               pa.array(rng.random(37)), pa.array(rng.random(37) < 0.5), pa.array(rng.integers(0, 255, 37).astype(np.uint8)),
+               pa.array([1.5, None, float("nan")])]
+    for arr in columns:
+        for part in (arr, arr.slice(3), arr.slice(5, 11), arr.slice(9, 0)):
+            got, want = _numpy(part), part.to_numpy(zero_copy_only=False)
+            assert got.dtype == want.dtype and got.shape == want.shape
+            np.testing.assert_array_equal(got, want)
