@@ -234,12 +234,13 @@ def save(run_dir: Path, sha: str, metrics: Sequence[str], cols: Columns, *, priv
 
 def keep_run(run_dir: Path, lines: Sequence[Mapping[str, Any]], data: bytes, sha: str) -> None:
     """`clue run`'s side: keep the columns of the samples.jsonl it has just written (`data`, sha256 `sha`; `lines`: its
-    lines as read back), every metric they hold, for the first report — where the file is `RUN_KEEPS_FROM` bytes or
+    lines, as written or read back), every metric they hold, for the first report — where the file is `RUN_KEEPS_FROM` bytes or
     more. A line whose scores are not numbers leaves it to the report (which says what is wrong with the file)."""
     if len(data) < RUN_KEEPS_FROM:
         return
-    if not all(isinstance(line.get("scores") or {}, dict) for line in lines):
-        return
+    if not all(isinstance(line.get("scores") or {}, dict) and isinstance(line.get("sample_id"), str) and isinstance(line.get("task"), str)
+               for line in lines):
+        return  # a line the report reads its own way (an id that is not a string: as JSON gives it back)
     metrics = list(dict.fromkeys(m for line in lines for m in (line.get("scores") or {})))
     try:
         cols = from_lines(lines, metrics)

@@ -146,6 +146,28 @@ def test_kept_intervals_are_those_of_their_inputs(tmp_path: Path) -> None:
     assert changed != again and len(json.loads((path / INTERVALS).read_text(encoding="utf-8"))["entries"]) == 2
 
 
+def test_a_run_whose_intervals_are_not_kept_starts_them_as_it_is_loaded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The report starts a run's draws when it loads it (summary.start, from load_runs' on_loaded) only where its CIs
+    are not kept under this key, and those started CIs are the ones computed in one go (clue.stats.run_intervals)."""
+    from clue import stats
+    from clue.report import summary
+    from clue.report.load import load_runs
+
+    path = _run(tmp_path)
+    started: list[str] = []
+    real = summary.start
+    monkeypatch.setattr(summary, "start", lambda run, **kw: started.append(run["dir"]) or real(run, **kw))
+    build_report([path], tmp_path / "r1", replicates=300)
+    assert started == [str(path)]
+    run = load_runs([path])[0]
+    assert not summary.start(run, replicates=300, seed=stats.DEFAULT_SEED)  # kept now: nothing to start
+    assert summary.start(run, replicates=301, seed=stats.DEFAULT_SEED) and summary.PREPARED in run  # another key
+    early = summary.intervals(run, replicates=301, seed=stats.DEFAULT_SEED, private=True)
+    assert summary.PREPARED not in run
+    direct = stats.run_intervals(run["benchmark"], run["scores"], run["samples"], replicates=301, seed=stats.DEFAULT_SEED)
+    assert early == direct
+
+
 def test_kept_files_are_found_again_by_another_process(tmp_path: Path) -> None:
     """The keys do not depend on the process (string hashing orders sets differently in each)."""
     import subprocess

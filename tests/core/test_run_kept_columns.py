@@ -30,7 +30,7 @@ DOC = {"model": "m", "protocol": "clue-v3",
 
 def _lines() -> list[dict[str, Any]]:
     """Lines as a real run leaves them, with what tripped readers before: multi-byte text (byte offsets ≠ characters),
-    a failed line (no scores), a null score, an int sample id, usage absent, partial or with a key of no interest,
+    a failed line (no scores), a null score, usage absent, partial or with a key of no interest,
     a cached line, two tasks interleaved."""
     lines = [sample("meqsum", "SYNTHETIC-0", {"rougeL": 10.0, "rouge1": 20.0}, output="Dyspnée — 呼吸困難 🫁",
                     usage={"prompt_tokens": 7, "completion_tokens": 2}),
@@ -39,7 +39,6 @@ def _lines() -> list[dict[str, Any]]:
              sample("meqsum", "SYNTHETIC-3", {"rougeL": 70.0, "rouge1": None}, cached=True, usage={"prompt_tokens": 5, "completion_tokens": 1}),
              sample("mednli", "SYNTHETIC-4", {"accuracy": 0.0}, usage={"cost_usd": 3}),
              sample("meqsum", "SYNTHETIC-5", {"rougeL": 50.0, "rouge1": 60.0})]
-    lines[4]["sample_id"] = 4  # an int id: the report's reader says "4"
     return lines
 
 
@@ -78,7 +77,7 @@ def test_a_large_run_keeps_what_the_reports_reader_reads(tmp_path: Path, monkeyp
     assert (kept.offsets[0], kept.ends[0], kept.offsets[1]) == (0, len(rows[0]), len(rows[0]) + 1)
     assert len(rows[0]) > len(rows[0].decode("utf-8"))  # the multi-byte line really is longer in bytes
     assert kept.tasks == ["meqsum", "mednli"] and kept.task.tolist() == [0, 1, 0, 0, 1, 0]
-    assert kept.ok.tolist() == [True, True, False, True, True, True] and kept.ids.to_pylist()[4] == "4"
+    assert kept.ok.tolist() == [True, True, False, True, True, True] and kept.ids.to_pylist()[4] == "SYNTHETIC-4"
     assert kept.metrics["rouge1"][np.arange(6)].tolist()[:1] == [20.0] and np.isnan(kept.metrics["rouge1"][np.array([1, 2, 3])]).all()
     assert np.isnan(kept.metrics["bleu"].dense()).all()  # held by no line
     # usage by hand: lines 0, 1, 3 report tokens (line 4's cost_usd is none of them); line 3 was cached (not sent)
@@ -119,6 +118,14 @@ def test_scores_that_are_not_numbers_leave_the_reading_to_the_report(tmp_path: P
     lines[5]["scores"]["rouge1"] = "high"  # a scorer that wrote a word: the run still finishes, keeps no columns
     out = _write(tmp_path, lines, monkeypatch)
     assert (out / "scores.json").is_file() and not (out / NAME).exists()
+
+
+def test_an_id_that_is_not_a_string_leaves_the_reading_to_the_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = _lines()
+    lines[4]["sample_id"] = 4  # the report's reader gives "4" (str of what JSON gives back), so the run keeps nothing
+    out = _write(tmp_path, lines, monkeypatch)
+    assert not (out / NAME).exists()
+    assert load_run(out)["samples"].task_items("mednli", ["accuracy"])[0] == ["SYNTHETIC-1", "4"]
 
 
 def test_an_edit_after_the_run_is_read_afresh_and_caught(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

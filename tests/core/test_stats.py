@@ -165,3 +165,19 @@ def test_prefetched_draws_are_the_seeded_multinomials_and_made_once(monkeypatch)
     want = np.random.default_rng([11, __import__("zlib").crc32(b"prefetch-test-key")]).multinomial(37, [1 / 37] * 37, size=50)
     assert made == [args] and len(got) == 1
     assert np.array_equal(got[0], want) and got[0] is stats._draws(*args)
+
+
+@pytest.mark.parametrize(("n", "replicates"), [(5000, 100), (20000, 30)])
+def test_replicate_means_of_many_clusters_are_the_weighted_means_in_blocks_of_rows(n, replicates):
+    """Draws too large for one block of rows (5,000 clusters: 24 rows a block; 20,000: the least, 8) are multiplied a
+    block at a time: the replicate means are still Σ w·sum / Σ w·count (fresh whole arrays here), to 1e-13 — BLAS
+    may add a block's dot products in another order than the whole product's — and the counts exactly."""
+    rng = np.random.default_rng(8)
+    values = np.round(rng.random((n, 2)) * 100, 3)
+    values[rng.random((n, 2)) < 0.1] = np.nan
+    got = stats.matrix_replicates(values, [f"c{i}" for i in range(n)], ["a", "b"], replicates=replicates, seed=4, key="many")
+    w = stats.rng_for(4, "many").multinomial(n, np.full(n, 1.0 / n), size=replicates).astype(float)
+    sums, counts = np.nan_to_num(values), (~np.isnan(values)).astype(float)
+    want = (w @ sums) / (w @ counts)
+    for j, m in enumerate("ab"):
+        np.testing.assert_allclose(got[m], want[:, j], rtol=1e-13, atol=0)
