@@ -199,9 +199,15 @@ def metric_replicates(per_sample: Sequence[Mapping[str, float]], clusters: Seque
 def matrix_replicates(values: np.ndarray, clusters: Sequence[str], metrics: Sequence[str], *, replicates: int = DEFAULT_REPLICATES,
                       seed: int = DEFAULT_SEED, key: str = "") -> dict[str, np.ndarray]:
     """`metric_replicates` of items × metrics `values` (NaN: the item has no value for that metric)."""
+    idx, n_clusters = _clusters(clusters) if len(values) and metrics else (np.zeros(0, np.int64), 0)
+    return _idx_replicates(values, idx, n_clusters, metrics, replicates=replicates, seed=seed, key=key)
+
+
+def _idx_replicates(values: np.ndarray, idx: np.ndarray, n_clusters: int, metrics: Sequence[str], *, replicates: int, seed: int,
+                    key: str) -> dict[str, np.ndarray]:
+    """`matrix_replicates` with the clusters already numbered (item i in cluster `idx[i]`, in order of first appearance)."""
     if not len(values) or not metrics:
         return {m: np.full(replicates, np.nan) for m in metrics}
-    idx, n_clusters = _clusters(clusters)
     (means,) = block_replicates(idx, n_clusters, [values], replicates=replicates, seed=seed, key=key)
     return {m: means[:, j] for j, m in enumerate(metrics)}
 
@@ -282,8 +288,8 @@ def prepare_intervals(bench: Benchmark | None, scores: Mapping[str, Any], sample
         task_obj = _task(bench, name)
         corpus_keys = list(getattr(task_obj, "corpus_keys", ()))
         sample_ids, values = items_of(name, list(reported) + corpus_keys)
-        ids = clusters_of(task_obj, sample_ids)
-        prepared.append((name, task, reported, task_obj, corpus_keys, values, ids, len(set(ids))))
+        idx, n_clusters = _clusters(clusters_of(task_obj, sample_ids))  # numbers, not a string per item: runs wait here
+        prepared.append((name, task, reported, task_obj, corpus_keys, values, idx, n_clusters))
     prefetch_draws((n_clusters, replicates, seed, name) for name, *_, n_clusters in prepared if n_clusters)  # every task's at once
     return Prepared(prepared, replicates, seed)
 
@@ -303,19 +309,19 @@ def run_intervals(bench: Benchmark | None, scores: Mapping[str, Any], samples: S
         prepared = prepare_intervals(bench, scores, samples, replicates=replicates, seed=seed)
     else:  # the ones not started then (too many waiting)
         prefetch_draws((n_clusters, replicates, seed, name) for name, *_, n_clusters in prepared.tasks if n_clusters)
-    for name, task, reported, task_obj, corpus_keys, values, ids, n_clusters in prepared.tasks:
+    for name, task, reported, task_obj, corpus_keys, values, idx, n_clusters in prepared.tasks:
         title = task.get("title", name)
-        reps = matrix_replicates(values[:, :len(reported)], ids, list(reported), replicates=replicates, seed=seed, key=name)
+        reps = _idx_replicates(values[:, :len(reported)], idx, n_clusters, list(reported), replicates=replicates, seed=seed, key=name)
         corpus: set[str] = set()
-        if len(ids) and corpus_keys:  # corpus-level figures: recomputed per replicate
-            means = matrix_replicates(values[:, len(reported):], ids, corpus_keys, replicates=replicates, seed=seed, key=name)
+        if len(idx) and corpus_keys:  # corpus-level figures: recomputed per replicate
+            means = _idx_replicates(values[:, len(reported):], idx, n_clusters, corpus_keys, replicates=replicates, seed=seed, key=name)
             for m, arr in task_obj.from_means(means).items():
                 if m in reported:
                     reps[m], corpus = np.asarray(arr, dtype=float), corpus | {m}
         out.metrics[title] = {}
         for m, value in reported.items():
             low, high = _percentile(reps[m])
-            n = len(ids) if m in corpus else int(np.count_nonzero(~np.isnan(values[:, list(reported).index(m)])))
+            n = len(idx) if m in corpus else int(np.count_nonzero(~np.isnan(values[:, list(reported).index(m)])))
             out.metrics[title][m] = Interval(float(value), low, high, n, n_clusters)
         value, missing = rule.partial_task_score(title, reported)
         if value is None:
@@ -324,7 +330,7 @@ def run_intervals(bench: Benchmark | None, scores: Mapping[str, Any], samples: S
         if sreps is not None:
             score_reps[title] = sreps
         low, high = _percentile(sreps) if sreps is not None else (None, None)
-        out.task_scores[title] = Interval(value, low, high, len(ids), n_clusters, missing)
+        out.task_scores[title] = Interval(value, low, high, len(idx), n_clusters, missing)
     for group in rule.groups:
         tasks = group.members
         value = rule.group_score(group, {t: iv.value for t, iv in out.task_scores.items()})
