@@ -10,6 +10,7 @@ tables and charts, its text. Across benchmarks: a summary per model. Across runs
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -69,13 +70,9 @@ def _task_titles(runs: Sequence[dict[str, Any]], rule: ScoreRule) -> list[str]:
     return [t for t in rule.task_order if t in titles] + [t for t in titles if t not in rule.task_order]
 
 
-def _run_info(i: int, run: dict[str, Any], opts: ReportOptions, prices: dict[str, dict[str, float]]) -> dict[str, Any]:
+def _run_info(i: int, run: dict[str, Any], prices: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """What the report shows of a run that does not follow from its CIs (`_checked` adds those)."""
     scores, record, bench = run["scores"], run["record"], run["benchmark"]
-    ivs = intervals(run, replicates=opts.replicates, seed=opts.seed,  # kept beside the run for the next report
-                    private=bool(credentialed_tasks(run["samples"].task_names())))
-    checks = verify_run(bench, run, tolerance=opts.tolerance, published_model=opts.published_model, intervals=ivs)
-    pm_name = checks[0].published_model if checks else None
-    published = bench.published if bench is not None else None
     totals = run["samples"].usage_totals()
     model = str(scores.get("model"))
     sc = scope_of(run)
@@ -84,12 +81,22 @@ def _run_info(i: int, run: dict[str, Any], opts: ReportOptions, prices: dict[str
         "integrity": integrity_label(run), "edited": edited_titles(run),
         "name": run["name"], "dir": run["dir"], "model": model, "protocol": scores.get("protocol"), "color": charts.color(i),
         "bench": bench, "rule": bench.score_rule if bench is not None else PLAIN,
-        "published_model": pm_name, "pm": published.models.get(pm_name) if published is not None and pm_name else None,
-        "intervals": ivs, "checks": checks, "counts": {v: sum(1 for c in checks if c.verdict == v) for v in VERDICTS},
         "scores": scores, "record": record, "usage": totals, "cost": cost(model, totals, prices),
         "cost_sent": cost(model, totals, prices, sent_only=True), "priced": model in prices,
         "samples": run["samples"],  # SampleLines; the browser reads (and redacts) only the lines it lists
     }
+
+
+def _checked(info: dict[str, Any], run: dict[str, Any], opts: ReportOptions) -> None:
+    """A run's CIs (kept beside the run for the next report), verdicts and matched published model, into its info."""
+    bench = run["benchmark"]
+    ivs = intervals(run, replicates=opts.replicates, seed=opts.seed,
+                    private=bool(credentialed_tasks(run["samples"].task_names())))
+    checks = verify_run(bench, run, tolerance=opts.tolerance, published_model=opts.published_model, intervals=ivs)
+    pm_name = checks[0].published_model if checks else None
+    published = bench.published if bench is not None else None
+    info.update({"published_model": pm_name, "pm": published.models.get(pm_name) if published is not None and pm_name else None,
+                 "intervals": ivs, "checks": checks, "counts": {v: sum(1 for c in checks if c.verdict == v) for v in VERDICTS}})
 
 
 def _detail(m: PublishedModel | None, approximate: bool) -> str:
@@ -335,10 +342,15 @@ def build_view(runs: list[dict[str, Any]], opts: ReportOptions) -> dict[str, Any
             r["benchmark"] = for_run(r["scores"])
         if not isinstance(r["samples"], SampleLines):  # lines built in memory: read column-wise as load_run does
             r["samples"] = SampleLines.of(r["samples"], metrics_read(r["scores"], r["benchmark"]))
-    infos = [_run_info(i, r, opts, prices) for i, r in enumerate(runs)]
+    infos = [_run_info(i, r, prices) for i, r in enumerate(runs)]
+    # the sample browser's rows need no CI: read in a thread while this one mostly waits on bootstrap draws (GIL-free)
+    with ThreadPoolExecutor(1, thread_name_prefix="clue-samples") as pool:
+        rows = pool.submit(sample_rows, infos, opts.max_samples, redact=opts.redact, budget=opts.samples_budget)
+        for info, r in zip(infos, runs):
+            _checked(info, r, opts)
+        samples, samples_chosen = rows.result()
     for info in infos:
         info["provenance"] = _provenance(info)
-    samples, samples_chosen = sample_rows(infos, opts.max_samples, redact=opts.redact, budget=opts.samples_budget)
     runsets = by_benchmark(runs)
     by_name = {i["name"]: i for i in infos}
     several = len(runsets) > 1

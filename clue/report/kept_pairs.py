@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import inspect
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Any, Callable
 from markupsafe import Markup
 
 from clue.report.kept_file import kept_or_computed
-from clue.report.summary import _code
+from clue.report.summary import _code, _file_bytes
 from clue.stats import Paired
 
 NAME = "report-comparisons.json"
@@ -35,8 +34,7 @@ def _drawing_code() -> str:
     import clue.report.charts
     import clue.report.forest
 
-    return hashlib.sha256(b"".join(inspect.getsource(m).encode("utf-8") for m in (clue.compare, clue.report.forest,
-                                                                                     clue.report.charts))).hexdigest()
+    return hashlib.sha256(b"".join(_file_bytes(m.__name__) for m in (clue.compare, clue.report.forest, clue.report.charts))).hexdigest()
 
 
 def _key(a: dict[str, Any], b: dict[str, Any], salt: str, options: dict[str, Any]) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from clue import stats
+from clue import draws, stats
 from clue.benchmark import get_benchmark
 from clue.compare import compare
 from clue.items import RunItems, first_codes
@@ -61,7 +61,7 @@ def test_block_replicates_are_the_weighted_means_of_the_drawn_clusters():
     clusters = np.array([0, 0, 1, 2, 2, 3, 1])
     other = np.full((7, 1), np.nan)  # a block with no value at all: no product, NaN replicates
     first, second, empty = stats.block_replicates(clusters, 4, [values, values[:, 1:] * 2, other], replicates=50, seed=3, key="k")
-    w = stats._draws(4, 50, 3, "k").astype(np.int64)
+    w = draws._draws(4, 50, 3, "k").astype(np.int64)
     for r in range(50):
         for j in range(2):
             has = [i for i in range(7) if not math.isnan(values[i, j])]

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from clue import stats
+from clue import draws, stats
 from clue.benchmark import get_benchmark
 from tests.core.test_report_fixtures import sample
 
@@ -124,7 +124,7 @@ def test_replicate_means_are_the_weighted_means_of_their_draws_to_the_last_bit()
         clusters = [f"c{i // per_cluster}" for i in range(n)]
         got = stats.matrix_replicates(values, clusters, ["a", "b", "c"], replicates=200, seed=3, key=f"k{n}")
         k = (n + per_cluster - 1) // per_cluster
-        w = stats.rng_for(3, f"k{n}").multinomial(k, np.full(k, 1.0 / k), size=200).astype(float)
+        w = draws.rng_for(3, f"k{n}").multinomial(k, np.full(k, 1.0 / k), size=200).astype(float)
         assert w.sum(axis=1).tolist() == [float(k)] * 200
         unit = np.arange(n) // per_cluster
         sums, counts = np.zeros((k, 3)), np.zeros((k, 3))
@@ -145,7 +145,7 @@ def test_prefetched_draws_are_the_seeded_multinomials_and_made_once(monkeypatch)
 
     made: list[tuple] = []
     started, release = threading.Event(), threading.Event()
-    real = stats._draw
+    real = draws._draw
 
     def slow(*args):
         made.append(args)
@@ -153,18 +153,18 @@ def test_prefetched_draws_are_the_seeded_multinomials_and_made_once(monkeypatch)
         assert release.wait(60), "the test never released the draw"
         return real(*args)
 
-    monkeypatch.setattr(stats, "_draw", slow)
+    monkeypatch.setattr(draws, "_draw", slow)
     args = (37, 50, 11, "prefetch-test-key")
-    stats.prefetch_draws([args, args])  # one key twice: one draw
+    draws.prefetch_draws([args, args])  # one key twice: one draw
     assert started.wait(60)
     got: list[np.ndarray] = []
-    asker = threading.Thread(target=lambda: got.append(stats._draws(*args)))
+    asker = threading.Thread(target=lambda: got.append(draws._draws(*args)))
     asker.start()
     release.set()
     asker.join(60)
     want = np.random.default_rng([11, __import__("zlib").crc32(b"prefetch-test-key")]).multinomial(37, [1 / 37] * 37, size=50)
     assert made == [args] and len(got) == 1
-    assert np.array_equal(got[0], want) and got[0] is stats._draws(*args)
+    assert np.array_equal(got[0], want) and got[0] is draws._draws(*args)
 
 
 @pytest.mark.parametrize(("n", "replicates"), [(5000, 100), (20000, 30)])
@@ -176,7 +176,7 @@ def test_replicate_means_of_many_clusters_are_the_weighted_means_in_blocks_of_ro
     values = np.round(rng.random((n, 2)) * 100, 3)
     values[rng.random((n, 2)) < 0.1] = np.nan
     got = stats.matrix_replicates(values, [f"c{i}" for i in range(n)], ["a", "b"], replicates=replicates, seed=4, key="many")
-    w = stats.rng_for(4, "many").multinomial(n, np.full(n, 1.0 / n), size=replicates).astype(float)
+    w = draws.rng_for(4, "many").multinomial(n, np.full(n, 1.0 / n), size=replicates).astype(float)
     sums, counts = np.nan_to_num(values), (~np.isnan(values)).astype(float)
     want = (w @ sums) / (w @ counts)
     for j, m in enumerate("ab"):
