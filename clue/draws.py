@@ -59,27 +59,39 @@ _DRAWN_LOCK = threading.Lock()
 def _draws(n_clusters: int, replicates: int, seed: int, key: str) -> np.ndarray:
     """The draws depend only on their arguments (the seed is derived from `key`), and a report asks for
     the same ones once per run and per comparison: drawn once (the last KEEP_DRAWS kept, least recently used
-    dropped first), and once only when threads ask at the same time — a draw under way (`prefetch_draws`) is
-    waited for, not made again."""
+    dropped first), and once only when threads ask at the same time — a draw under way or queued (`prefetch_draws`)
+    is waited for, not made again."""
     args = (n_clusters, replicates, seed, key)
+    fut, mine = _claim(args)
+    if mine:
+        _fill(fut, args)
+    return fut.result()
+
+
+def _claim(args: tuple[int, int, int, str]) -> tuple[Future[np.ndarray], bool]:
+    """The draw's entry in the kept ones, and whether the caller made it (and must now fill it in)."""
     with _DRAWN_LOCK:
         fut = _DRAWN.get(args)
-        mine = fut is None
-        if fut is None:
-            fut = _DRAWN[args] = Future()
-            while len(_DRAWN) > KEEP_DRAWS:
-                _DRAWN.popitem(last=False)
-        else:
+        if fut is not None:
             _DRAWN.move_to_end(args)
-    if mine:
-        try:
-            fut.set_result(_draw(*args))
-        except BaseException as exc:
-            with _DRAWN_LOCK:
-                _DRAWN.pop(args, None)
-            fut.set_exception(exc)
+            return fut, False
+        fut = _DRAWN[args] = Future()
+        while len(_DRAWN) > KEEP_DRAWS:
+            _DRAWN.popitem(last=False)
+        return fut, True
+
+
+def _fill(fut: Future[np.ndarray], args: tuple[int, int, int, str]) -> None:
+    """Make the draw into its entry; an error is the entry's (raised to whoever waits on it) and leaves it unkept."""
+    try:
+        fut.set_result(_draw(*args))
+    except BaseException as exc:
+        with _DRAWN_LOCK:
+            if _DRAWN.get(args) is fut:
+                _DRAWN.pop(args)
+        fut.set_exception(exc)
+        if not isinstance(exc, Exception):  # an interrupt goes on up
             raise
-    return fut.result()
 
 
 def _draw(n_clusters: int, replicates: int, seed: int, key: str) -> np.ndarray:
@@ -97,16 +109,21 @@ def _drawing_pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max(1, min(2, os.cpu_count() or 1)), thread_name_prefix="clue-draws")
 
 
+PREFETCHED = 16  # draws queued or under way in the background at most (more would wait at an exit or an error)
+
+
 def prefetch_draws(wanted: Iterable[tuple[int, int, int, str]]) -> None:
     """Start these draws (n_clusters, replicates, seed, key) in background threads: numpy's multinomial lets go of
     the GIL, so a run's tasks are drawn on every core while the caller goes on; `_draws` then finds each one made or
-    under way. The same numbers as drawn one by one: each draw has its own generator. At most KEEP_DRAWS // 2 wait
-    at once (more would push draws made for later out of those kept); the rest are drawn when asked for."""
+    under way (each is entered among the kept draws when queued). The same numbers as drawn one by one: each draw has
+    its own generator. At most PREFETCHED wait at once; the rest are drawn when asked for (or prefetched later)."""
     for args in dict.fromkeys(wanted):
         with _DRAWN_LOCK:
-            if args in _DRAWN or sum(not f.done() for f in _DRAWN.values()) >= KEEP_DRAWS // 2:
+            if args in _DRAWN or sum(not f.done() for f in _DRAWN.values()) >= PREFETCHED:
                 continue
-        _drawing_pool().submit(_draws, *args)
+        fut, mine = _claim(args)
+        if mine:
+            _drawing_pool().submit(_fill, fut, args)
 
 
 @lru_cache(maxsize=1)

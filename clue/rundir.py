@@ -291,7 +291,7 @@ def write(out: Path, lines: list[dict[str, Any]], doc: dict[str, Any], record: d
     sha = hashlib.sha256(data).hexdigest()
     record["digests"]["files"] = {"samples.jsonl": sha}
     write_atomic(out / "samples.jsonl", data)
-    keep_run(out, read_back, data, sha)  # a large run's columns, for its first report (clue/sample_columns.py)
     write_atomic(out / "scores.json", scores_text)
     write_atomic(out / "run.json", json.dumps(redact(record), indent=2, default=str) + "\n")
+    keep_run(out, read_back, data, sha)  # a large run's columns, for its first report (clue/sample_columns.py)
     remove_plan(out)

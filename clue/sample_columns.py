@@ -34,7 +34,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -131,10 +131,17 @@ def from_lines(lines: Sequence[Mapping[str, Any]], metrics: Sequence[str]) -> Co
             v = scores.get(m)
             if v is not None:
                 values[m][i] = float(v)
-    usage = [s.get("usage") or {} for s in lines]
+    usage = [u if isinstance(u := s.get("usage"), dict) else {} for s in lines]  # not an object: no tokens reported
     has = np.fromiter((any(u.get(k) is not None for k in USAGE_KEYS) for u in usage), dtype=bool, count=len(lines))
-    prompt = np.fromiter((int(u.get("prompt_tokens") or 0) for u in usage), dtype=np.int64, count=len(lines))
-    completion = np.fromiter((int(u.get("completion_tokens") or 0) for u in usage), dtype=np.int64, count=len(lines))
+
+    def tokens(key: str) -> np.ndarray:
+        counts = [int(u.get(key) or 0) for u in usage]
+        try:
+            return np.fromiter(counts, dtype=np.int64, count=len(counts))
+        except OverflowError:  # a count past 64 bits (a server's): summed exactly as Python ints
+            return np.array(counts, dtype=object)
+
+    prompt, completion = tokens("prompt_tokens"), tokens("completion_tokens")
     cached = np.fromiter((bool(s.get("cached")) for s in lines), dtype=bool, count=len(lines))
     return Columns(list(codes), task, ok, ids, {m: Scores.of(v) for m, v in values.items()},
                    usage_totals(len(lines), has, prompt, completion, cached))
@@ -233,19 +240,31 @@ def save(run_dir: Path, sha: str, metrics: Sequence[str], cols: Columns, *, priv
 
 
 def keep_run(run_dir: Path, lines: Sequence[Mapping[str, Any]], data: bytes, sha: str) -> None:
-    """`clue run`'s side: keep the columns of the samples.jsonl it has just written (`data`, sha256 `sha`; `lines`: its
-    lines, as written or read back), every metric they hold, for the first report — where the file is `RUN_KEEPS_FROM` bytes or
-    more. A line whose scores are not numbers leaves it to the report (which says what is wrong with the file)."""
+    """`clue run`'s side, once its files are written: keep the columns of its samples.jsonl (`data`, sha256 `sha`;
+    `lines`: its lines, as written or read back), every metric they hold. Never fails a run: this only saves a
+    report work, so a line it cannot take as the report's reader would (an id that is not a string, a score that is
+    not a number, a count beyond 64 bits, ...) leaves the reading to the report, which says what is wrong."""
+    def columns() -> tuple[Columns, list[str]]:
+        if not all(isinstance(line.get("scores") or {}, dict) and isinstance(line.get("usage") or {}, dict)
+                   and isinstance(line.get("sample_id"), str) and isinstance(line.get("task"), str) for line in lines):
+            raise ValueError("a line the report reads its own way")  # an int id: str() of what JSON gives back
+        metrics = list(dict.fromkeys(m for line in lines for m in (line.get("scores") or {})))
+        return from_lines(lines, metrics), metrics
+
+    try:
+        keep_complete(run_dir, columns, data, sha)
+    except Exception:  # see above: nothing here may stop a run whose files are written
+        return
+
+
+def keep_complete(run_dir: Path, columns: Callable[[], tuple[Columns, list[str]]], data: bytes, sha: str) -> None:
+    """The one rule for columns kept by what writes a run (`clue run`, and the grid bench that stands in for it):
+    where samples.jsonl (`data`) is RUN_KEEPS_FROM bytes or more, `columns()` — every metric the lines hold — with
+    the lines' byte spans in `data`, `complete`, stamped with the file's identity now (just written: nothing else
+    writes a run directory under its run lock)."""
     if len(data) < RUN_KEEPS_FROM:
         return
-    if not all(isinstance(line.get("scores") or {}, dict) and isinstance(line.get("sample_id"), str) and isinstance(line.get("task"), str)
-               for line in lines):
-        return  # a line the report reads its own way (an id that is not a string: as JSON gives it back)
-    metrics = list(dict.fromkeys(m for line in lines for m in (line.get("scores") or {})))
-    try:
-        cols = from_lines(lines, metrics)
-    except (TypeError, ValueError):
-        return
+    cols, metrics = columns()
     starts, ends = line_spans(data)
     if starts.size != len(cols):
         return

@@ -118,16 +118,13 @@ def write_run(run: Path, model: str, shots: int, datasets: Sequence[FakeDataset]
 
 
 def _keep_columns(run: Path, data: bytes, sha: str, metrics: list[str]) -> None:
-    """The columns `clue run` keeps beside a run this large (clue.sample_columns.keep_run: every metric its lines hold,
-    stamped with the file's identity), read here by the report's own reader rather than from parsed lines (a few
-    seconds for the grid instead of a minute)."""
+    """The columns `clue run` keeps beside a run this large (clue.sample_columns.keep_complete, the rule both use),
+    read by the report's own reader rather than from parsed lines (seconds for the grid instead of a minute); each
+    line holds its dataset's one metric, so `metrics` are every metric the lines hold."""
     from clue import sample_columns
     from clue.report.columns import read
 
-    if len(data) < sample_columns.RUN_KEEPS_FROM:  # as keep_run: a small run keeps none
-        return
-    path = run / "samples.jsonl"
-    sample_columns.save(run, sha, metrics, read(path, metrics, data), private=True, stamped=sample_columns.stamp(path), complete=True)
+    sample_columns.keep_complete(run, lambda: (read(run / "samples.jsonl", metrics, data), metrics), data, sha)
 
 
 def write_grid(root: Path, n_models: int, datasets: Sequence[FakeDataset], shots: Sequence[int] = SHOTS, *, seeds: int = 1,

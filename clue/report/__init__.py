@@ -78,13 +78,29 @@ def _environment() -> jinja2.Environment:  # jinja2 is imported on use (keeps `c
 
 
 def _compiled_templates() -> Any:
-    """Jinja's own cache of compiled templates (an owner-only folder under the temporary directory; written by rename,
-    keyed by the template's source and Python's version): a report process compiles the page's template (~0.4 s)
-    only when it changed. None where that folder is not safe to use (jinja refuses it)."""
+    """Jinja's own cache of compiled templates (an owner-only folder under the temporary directory, checked by jinja;
+    written by rename), so a report process compiles the page's template (~0.4 s) only when it changed. Jinja keys
+    it by the template's source and Python's version, not by the environment's options: the file names here carry a
+    digest of this module (where those options are set) too. A cache that cannot be read or written is passed over;
+    None where jinja finds no safe folder."""
     import jinja2
 
+    class Quiet(jinja2.FileSystemBytecodeCache):
+        def load_bytecode(self, bucket: Any) -> None:
+            try:
+                super().load_bytecode(bucket)
+            except (OSError, ValueError, EOFError):
+                bucket.reset()
+
+        def dump_bytecode(self, bucket: Any) -> None:
+            try:
+                super().dump_bytecode(bucket)
+            except OSError:  # a full or read-only temporary folder: compiled again next time
+                pass
+
+    tag = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
     try:
-        return jinja2.FileSystemBytecodeCache()
+        return Quiet(pattern=f"__clue_report_{tag}_%s.cache")
     except (OSError, RuntimeError):
         return None
 
@@ -113,7 +129,13 @@ def _start(run: dict[str, Any], opts: Any) -> None:
     `start`), and so does importing the chart libraries — a run whose CIs changed changes charts too."""
     from clue.report import charts, summary
 
-    if summary.start(run, replicates=opts.replicates, seed=opts.seed):
+    if (run.get("integrity") or {}).get("edited") and not opts.accept_edited:
+        return  # the report stops at it (refuse_edited), before any CI
+    try:
+        started = summary.start(run, replicates=opts.replicates, seed=opts.seed)
+    except Exception:  # a run its CIs cannot be made of: the same error comes again in its turn, as one line
+        return
+    if started:
         charts.warm_up()
 
 

@@ -2,11 +2,11 @@
 
 `<run>/report-intervals.json` maps a key to the run's `RunIntervals` (clue.stats.run_intervals). The key is the
 sha256 of everything the CIs follow from: samples.jsonl's bytes, scores.json as loaded, the replicates and the seed,
-the benchmark's name and scoring rule, and the source files of the code that computes them (clue.stats, clue.draws,
-clue.items, clue.score_rule, the few-shot item rule and the benchmark's task classes: their clusters and corpus
-figures) — any change to one of them is another key, so a kept CI is always the one the run would get now. The file is written whole
-(clue.files.write_atomic), owner-only as the run's other kept file (clue/sample_columns.py); it keeps the last few
-keys, and a file it cannot read or write is passed over.
+the benchmark's name and scoring rule, and the source files of the code that reads and computes them (clue.stats,
+clue.draws, clue.items, the column readers, clue.score_rule, the few-shot item rule and the benchmark's task classes:
+their clusters and corpus figures) — any change to one of them is another key, so a kept CI is always the one the
+run would get now. The file is written whole (clue.files.write_atomic), owner-only as the run's other kept file
+(clue/sample_columns.py); it keeps the last few keys, and a file it cannot read or write is passed over.
 """
 
 from __future__ import annotations
@@ -41,12 +41,14 @@ def _code(bench: Benchmark | None) -> str:
 def _source_digest(bench: Benchmark | None) -> str:
     import clue.draws
     import clue.items
+    import clue.report.columns
+    import clue.sample_columns
     import clue.score_rule
     import clue.stats
     import clue.tasks.fewshot
 
     h = hashlib.sha256()
-    for module in (clue.stats, clue.draws, clue.items, clue.score_rule, clue.tasks.fewshot):
+    for module in (clue.stats, clue.draws, clue.items, clue.sample_columns, clue.report.columns, clue.score_rule, clue.tasks.fewshot):
         h.update(_file_bytes(module.__name__))
     if bench is not None:
         h.update(json.dumps(_canonical(bench.score_rule), sort_keys=True).encode("utf-8"))

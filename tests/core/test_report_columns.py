@@ -234,3 +234,30 @@ def test_a_metric_kept_sparse_reads_as_the_dense_column() -> None:
     np.testing.assert_array_equal(kept.dense(), dense)
     none = Scores.of(np.full(3, np.nan))
     assert np.isnan(none[np.array([0, 2])]).all() and none.rows.size == 0
+
+
+def test_the_compiled_template_cache_is_used_and_a_damaged_one_passed_over(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Jinja's compiled-template cache (clue/report/__init__.py `_compiled_templates`): filled by the first report;
+    a cache file damaged on disk, or a temporary folder that is full, never changes or stops a report."""
+    import tempfile
+
+    import jinja2.bccache
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    path = _run(tmp_path)
+    first = build_report([path], tmp_path / "r1").read_text(encoding="utf-8")
+    cached = list((tmp_path / "tmp").glob("_jinja2-cache-*/__clue_report_*.cache"))
+    assert cached, "no compiled template kept"
+    for f in cached:
+        f.write_bytes(b"\x00garbage")
+    assert build_report([path], tmp_path / "r2").read_text(encoding="utf-8") == first
+
+    def full(*_: object, **__: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    for f in cached:
+        f.unlink()
+    monkeypatch.setattr(jinja2.bccache.tempfile, "NamedTemporaryFile", full)
+    assert build_report([path], tmp_path / "r3").read_text(encoding="utf-8") == first
+    assert not list((tmp_path / "tmp").glob("_jinja2-cache-*/__clue_report_*.cache"))

@@ -120,6 +120,34 @@ def test_scores_that_are_not_numbers_leave_the_reading_to_the_report(tmp_path: P
     assert (out / "scores.json").is_file() and not (out / NAME).exists()
 
 
+@pytest.mark.parametrize("odd", ["usage beyond 64 bits", "usage not an object", "score beyond a float"])
+def test_a_line_the_columns_cannot_hold_never_fails_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, odd: str) -> None:
+    """What a server or an earlier run's merged lines may hold — a token count past 2**63 (OpenAI-style bodies accept
+    any int), a usage that is not an object, an int score past float range — stops neither the run nor its files:
+    scores.json and run.json are written, and the columns, where kept at all, are what the report reads itself."""
+    lines = _lines()
+    if odd == "usage beyond 64 bits":
+        lines[0]["usage"]["prompt_tokens"] = 2**63
+    elif odd == "usage not an object":
+        lines[0]["usage"] = [7, 2]
+    else:
+        lines[5]["scores"]["rouge1"] = 10**400
+    out = _write(tmp_path, lines, monkeypatch)
+    assert {p.name for p in out.iterdir()} >= {"samples.jsonl", "scores.json", "run.json"}
+    kept_by_run = (out / NAME).exists()
+    run = load_run(out)
+    assert run["integrity"]["edited"] == {}
+    if odd == "usage beyond 64 bits":  # read exactly, by the run's columns and the report's reader alike: 2**63 + 5
+        assert run["samples"].usage_totals()["prompt_tokens"] == 2**63 + 5
+    assert kept_by_run == (odd == "usage beyond 64 bits")  # the others: not kept (the report says what is wrong, if anything)
+    if kept_by_run:  # kept only where they are what the report's reader reads
+        sha = json.loads((out / "run.json").read_text(encoding="utf-8"))["digests"]["files"]["samples.jsonl"]
+        metrics = ["rougeL", "rouge1", "accuracy"]
+        kept = sample_columns.load(out, sha, metrics)
+        assert kept is not None
+        _same(kept, read(out / "samples.jsonl", metrics), metrics)
+
+
 def test_an_id_that_is_not_a_string_leaves_the_reading_to_the_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     lines = _lines()
     lines[4]["sample_id"] = 4  # the report's reader gives "4" (str of what JSON gives back), so the run keeps nothing

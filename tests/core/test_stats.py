@@ -181,3 +181,35 @@ def test_replicate_means_of_many_clusters_are_the_weighted_means_in_blocks_of_ro
     want = (w @ sums) / (w @ counts)
     for j, m in enumerate("ab"):
         np.testing.assert_allclose(got[m], want[:, j], rtol=1e-13, atol=0)
+
+
+def test_prefetching_many_draws_queues_a_few_and_each_is_made_once(monkeypatch):
+    """prefetch_draws queues at most PREFETCHED draws (the rest are made when asked for), a queued draw counts as
+    kept at once, and asking for all of them afterwards makes each exactly once (none pushed out unused)."""
+    import threading
+
+    made: list[tuple] = []
+    release = threading.Event()
+    real = draws._draw
+
+    def slow(*args):
+        made.append(args)
+        assert release.wait(60), "the test never released the draws"
+        return real(*args)
+
+    monkeypatch.setattr(draws, "_draw", slow)
+    wanted = [(5 + i, 20, 1, "cap-test") for i in range(40)]
+    try:
+        draws.prefetch_draws(wanted)
+        with draws._DRAWN_LOCK:
+            queued = [a for a in wanted if a in draws._DRAWN]
+        assert queued == wanted[:draws.PREFETCHED]  # in the order asked, no more
+        draws.prefetch_draws(wanted)  # asked again while they wait: nothing more queued
+        with draws._DRAWN_LOCK:
+            assert [a for a in wanted if a in draws._DRAWN] == queued
+    finally:
+        release.set()
+    got = [draws._draws(*a) for a in wanted]
+    assert sorted(made) == sorted(wanted)  # each made once, queued or asked
+    for a, g in zip(wanted, got):
+        assert g.shape == (20, a[0]) and g.sum(axis=1).tolist() == [a[0]] * 20

@@ -48,6 +48,17 @@ def test_hand_edited_score_is_refused_by_report_and_verify(tmp_path):
     assert "MeQSum" in line and "--accept-edited" in line
 
 
+def test_a_scores_json_edited_out_of_shape_is_refused_in_one_line(tmp_path):
+    """An edit that breaks scores.json's shape (a task's metrics as a list) is the same one-line refusal, not a
+    traceback from the CIs the report starts while it loads the runs."""
+    run = _run(tmp_path)
+    doc = json.loads((run / "scores.json").read_text())
+    doc["tasks"]["meqsum"]["metrics"] = [1.0]
+    (run / "scores.json").write_text(json.dumps(doc, indent=2) + "\n")
+    line = _one_line_error(_report(run, tmp_path / "rep"))
+    assert "MeQSum" in line and "scores.json" in line and "--accept-edited" in line
+
+
 def test_accept_edited_goes_on_and_marks_the_edited_cells(tmp_path):
     run = _run(tmp_path)
     _edit_rouge(run)
