@@ -22,6 +22,7 @@ from typing import Any, Callable, Mapping, Protocol, Sequence
 
 import numpy as np
 
+from clue.tasks.base import Task
 from clue.tasks.fewshot import item_of
 
 
@@ -43,7 +44,9 @@ def clusters_of(task: Any, sample_ids: Sequence[str]) -> list[str]:
     their own items, found by one search of them all)."""
     items = list(map(item_of, sample_ids)) if "@seed" in "\x00".join(sample_ids) else list(sample_ids)
     hook = getattr(task, "cluster", None)
-    return list(map(str, map(hook, items))) if callable(hook) else items
+    if not callable(hook) or getattr(type(task), "cluster", None) is Task.cluster:  # the base hook: each item its own
+        return items
+    return list(map(str, map(hook, items)))
 
 
 def matrix(per_sample: Sequence[Mapping[str, float]], metrics: Sequence[str]) -> np.ndarray:

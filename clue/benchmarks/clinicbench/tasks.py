@@ -123,9 +123,6 @@ class ClinicBenchTask(AnswerTask):
         parts = [p for shot in shots for p in (shot.user, shot.assistant or "")] + [query]
         return "\n\n".join(parts) + ("\n\n" + prefix if prefix else "\n\n")
 
-    def cluster(self, sample_id: str) -> str:
-        return sample_id
-
 
 def _bundled_kind(data_dir: Path, dataset: str) -> str | None:
     try:
