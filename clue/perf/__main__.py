@@ -90,7 +90,7 @@ def run_section(name: str, c: dict[str, Any]) -> dict[str, Any]:
 
         with tempfile.TemporaryDirectory() as tmp:
             return grid.measure(Path(tmp), c["grid_models"], c["grid_shots"], c["grid_size"],
-                                seeds=c["grid_seeds"] if name == "report_grid_seeds" else 1)
+                                seeds=c["grid_seeds"] if name == "report_grid_seeds" else 1, bare=name == "report_grid")
     raise SystemExit(f"unknown section {name!r}")
 
 

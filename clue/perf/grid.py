@@ -160,8 +160,9 @@ def build(dirs: Sequence[Path], out: Path, scale: float) -> dict[str, Any]:
     return {"wall_s": round(wall, 2), "cpu_s": round(usage.ru_utime + usage.ru_stime, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
 
 
-def measure(tmp: Path, n_models: int, shots: Sequence[int], scale: float, seeds: int = 1) -> dict[str, Any]:
-    """Write the grid, report it cold / warm / after one run changed, open it in headless Chromium."""
+def measure(tmp: Path, n_models: int, shots: Sequence[int], scale: float, seeds: int = 1, bare: bool = False) -> dict[str, Any]:
+    """Write the grid, report it cold / warm / after one run changed, open it in headless Chromium; `bare`: then once
+    more with nothing kept beside the runs (not even the columns `clue run` keeps)."""
     from clue.perf.reporting import page_times
 
     datasets = clinicbench_datasets(scale)
@@ -186,4 +187,11 @@ def measure(tmp: Path, n_models: int, shots: Sequence[int], scale: float, seeds:
     out["sample_rows"] = html.read_text(encoding="utf-8").count("<tr data-run=")  # the sample browser's (its budget: 1,500)
     out["load_after"] = os.getloadavg()
     out.update(page_times(html, tmp))
+    if bare:  # the same runs as an older kit, or a copy without its kept files, leave them: every line read
+        from clue.sample_columns import NAME as COLUMNS
+
+        for d in dirs:
+            for name in (COLUMNS, "report-intervals.json", "report-comparisons.json"):
+                (d / name).unlink(missing_ok=True)
+        out["bare"] = build(dirs, tmp / "report-bare", scale)
     return out

@@ -41,3 +41,31 @@ def test_the_grid_is_what_clue_run_would_have_written(tmp_path: Path) -> None:
     path = dirs[0] / "samples.jsonl"
     path.write_text(path.read_text(encoding="ascii").replace('"status":"ok"', '"status":"failed"', 1), encoding="ascii")
     assert load_run(dirs[0])["integrity"]["edited"] == {datasets[0].name: ["samples.jsonl"]}
+
+
+def test_the_grid_keeps_the_columns_clue_run_would_keep(tmp_path: Path, monkeypatch) -> None:
+    """Above the size from which `clue run` keeps a run's columns, the grid keeps them too, and they are what
+    `clue run`'s side (clue.sample_columns.keep_run, from the lines parsed by the json module) keeps of the same file."""
+    import numpy as np
+
+    from clue import sample_columns
+
+    monkeypatch.setattr(sample_columns, "RUN_KEEPS_FROM", 1)
+    datasets = clinicbench_datasets(0.0)[:3]
+    for d in write_grid(tmp_path / "grid", 1, datasets, (0, 3), seeds=2):
+        data = (d / "samples.jsonl").read_bytes()
+        sha = json.loads((d / "run.json").read_text(encoding="utf-8"))["digests"]["files"]["samples.jsonl"]
+        metrics = [ds.metric for ds in datasets] + ["absent"]
+        grid_kept = sample_columns.load(d, sha, metrics)
+        twin = tmp_path / "twin" / d.name
+        twin.mkdir(parents=True)
+        (twin / "samples.jsonl").write_bytes(data)
+        sample_columns.keep_run(twin, [json.loads(x) for x in data.decode("ascii").splitlines()], data, sha)
+        run_kept = sample_columns.load(twin, sha, metrics)
+        assert grid_kept is not None and run_kept is not None
+        assert grid_kept.tasks == run_kept.tasks and grid_kept.usage == run_kept.usage
+        for name in ("task", "ok", "offsets", "ends"):
+            assert np.array_equal(getattr(grid_kept, name), getattr(run_kept, name)), name
+        assert grid_kept.ids.to_pylist() == run_kept.ids.to_pylist()
+        for m in metrics:
+            assert np.array_equal(grid_kept.metrics[m].dense(), run_kept.metrics[m].dense(), equal_nan=True), m
