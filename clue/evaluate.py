@@ -24,6 +24,7 @@ from clue.data.check import check_run_data
 from clue.engines import Engine, make_engine
 from clue.errors import ConfigError, EndpointError, UserError
 from clue.files import write_atomic
+from clue.live_scores import LiveScorer
 from clue.run_config import RunConfig
 from clue.run_record import parameter_record, run_record
 from clue.runlock import RunDirLock
@@ -63,14 +64,16 @@ def failure_limit(spec: str, total: int) -> int:
     return int(value * total) if 0 < value < 1 else int(value)
 
 
-def _warm(tasks: list[Task]) -> threading.Thread:
+def _warm(tasks: list[Task], profile: Any, scorer: LiveScorer | None) -> threading.Thread:
     """Tasks' `warm()` in a thread: their scorers' imports overlap the requests in flight (`make bench`: ~0.4 s of a
-    1,000-item MeQSum run). A failure there is left for scoring to meet and report in the usual way."""
+    1,000-item MeQSum run) — except a task the live scorer's worker scores, which this process never scores. A failure
+    there is left for scoring to meet and report in the usual way."""
 
     def work() -> None:
         for task in tasks:
             try:
-                task.warm()
+                if scorer is None or not task.scores_item_by_item(profile):
+                    task.warm()
             except Exception:  # noqa: BLE001, S110 — scoring imports again and says what is wrong
                 pass
 
@@ -197,7 +200,8 @@ class Evaluation:
             write_atomic(path, json.dumps({"draw_seed": seed, "why": "unseeded protocol steps (v3 LongHealth) reuse it on re-runs"}) + "\n")
             return seed
 
-    async def run(self) -> RunResult:
+    async def run(self, scorer: LiveScorer | None = None) -> RunResult:
+        """The run; `scorer` (forked before the event loop started) scores completions as they land."""
         cfg = self.cfg
         try:
             cfg.out.mkdir(parents=True, exist_ok=True)
@@ -208,9 +212,9 @@ class Evaluation:
             raise UserError(f"cannot write to the run directory {cfg.out} ({exc.strerror})", "pass --out to a writable directory") from None
         with RunDirLock(cfg.out):  # one run at a time per run directory
             rundir.check_compatible(cfg.out, model=cfg.model, protocol=cfg.profile.name, synthetic=cfg.synthetic, shots=self.shots())
-            return await self._run_locked()
+            return await self._run_locked(scorer)
 
-    async def _run_locked(self) -> RunResult:
+    async def _run_locked(self, scorer: LiveScorer | None) -> RunResult:
         cfg = self.cfg
         for note in cfg.profile.run_notes(cfg.temperature):
             print(f"clue: note: {note}", file=sys.stderr)
@@ -241,7 +245,7 @@ class Evaluation:
             record["data_files"] = self.data_files
             run_id = store.start_run(str(cfg.out), redact(record)) if not cfg.dry_run else 0
             runner = Runner(engine, store, concurrency=self._gate(info), policy=cfg.policy, progress=cfg.progress,
-                            refresh=cfg.refresh, meter=meter)
+                            refresh=cfg.refresh, meter=meter, on_landed=scorer.feed if scorer is not None else None)
             lines: list[dict[str, Any]] = []
             scores: dict[str, Any] = {}
             planned: list[tuple[Task, list[Request]]] = []
@@ -260,7 +264,7 @@ class Evaluation:
                 from clue.engines.batch import BatchJob
 
                 record["batch"] = await BatchJob(engine, store, cfg.out).settle([r for _, rs in planned for r in rs])
-            warming = None if cfg.dry_run else _warm([task for task, _ in planned])
+            warming = None if cfg.dry_run else _warm([task for task, _ in planned], cfg.profile, scorer)
             for task, requests in planned:
                 if cfg.dry_run:
                     break
@@ -269,7 +273,8 @@ class Evaluation:
                 if warming is not None:
                     warming.join()  # scoring starts once its imports are in (a few ms when requests took longer)
                     warming = None
-                task_lines, task_scores = score_task(task, split, requests, done, cfg.profile, cfg.model)
+                task_lines, task_scores = score_task(task, split, requests, done, cfg.profile, cfg.model,
+                                                     scorer.collect(task.name) if scorer is not None else None)
                 task_scores.update(limit=split.n_items if cfg.subset is not None else cfg.limit, n_available=self.available[task.name])
                 lines += task_lines
                 scores[task.name] = task_scores
@@ -353,4 +358,11 @@ class Evaluation:
                     f"relaunch TGI with --max-input-tokens {t} (or more), as the {ctx.profile.name} protocol requires")
 
 def evaluate(cfg: RunConfig) -> RunResult:
-    return asyncio.run(Evaluation(cfg).run())
+    evaluation = Evaluation(cfg)
+    # forked here, before the event loop, the run directory's lock and the store: the worker inherits none of them
+    scorer = None if cfg.dry_run else LiveScorer.start(cfg.tasks, evaluation.splits, cfg.profile, cfg.model)
+    try:
+        return asyncio.run(evaluation.run(scorer))
+    finally:
+        if scorer is not None:
+            scorer.close()

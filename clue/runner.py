@@ -21,7 +21,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from tqdm import tqdm
 
@@ -127,7 +127,8 @@ class _Wait:
 
 class Runner:
     def __init__(self, engine: Engine, store: Store, *, concurrency: int | Gate = 32, policy: RetryPolicy | None = None,
-                 progress: bool = True, refresh: bool = False, meter: Any = None):
+                 progress: bool = True, refresh: bool = False, meter: Any = None,
+                 on_landed: Callable[[Sequence[tuple[Request, Completion]]], None] | None = None):
         self.refresh = refresh  # ask again even where the store has an answer (put replaces it)
         self.engine = engine
         self.store = store
@@ -138,6 +139,7 @@ class Runner:
         self.progress = progress
         self.stats = RunStats()
         self.meter = meter  # clue.budget.CostMeter: --max-cost
+        self.on_landed = on_landed  # told of what landed (a batch per turn of the loop) and of what the store had
         self._cap_reached = False
         self.stopping = False  # set by the first Ctrl-C (or `stop()`)
         self._stop_event: asyncio.Event | None = None  # wakes requests sleeping between attempts
@@ -309,6 +311,8 @@ class Runner:
         if not self.refresh:
             results.update(self.store.get_many(unique))
         self.stats.cached += len(results)
+        if results and self.on_landed is not None:
+            self.on_landed([(unique[k], c) for k, c in results.items()])
         todo = [r for k, r in unique.items() if k not in results]
         bar = tqdm(total=len(unique), initial=len(results), desc=label or "requests", unit="req",
                    disable=not self.progress, dynamic_ncols=True, leave=True)
@@ -377,6 +381,8 @@ class Runner:
         except UserError as exc:  # the store cannot be written (disk full …): stop sending, say so when the run ends
             self._store_error = self._store_error or exc
             self.stop()
+        if self.on_landed is not None:
+            self.on_landed(landed)
 
     def _catch_sigint(self) -> object | None:
         """First Ctrl-C: stop sending and let requests in flight land in the store; a second one stops at once."""

@@ -103,6 +103,12 @@ class Task(Generic[P]):
         UMLS); metrics whose optional stack is missing are left out and named by `skipped_metrics`."""
         return [self.score(o, s, profile) for o, s in zip(outputs, samples)]
 
+    def scores_item_by_item(self, profile: P) -> bool:
+        """Whether `score_all`'s row for an item is `score` of that item alone, on this machine (no batched metric
+        such as BERTScore runs): a run may then score each completion as it lands (clue/live_scores.py).
+        Default: when `score_all` is this class's own, one `score` per item."""
+        return type(self).score_all is Task.score_all
+
     def from_means(self, means: Mapping[str, Any]) -> dict[str, Any]:
         """Corpus-level metrics (micro-F1, …) from the means of the per-sample `corpus_keys`. Written so it works
         on floats and on numpy arrays alike: the report's bootstrap passes each key's replicate means, so a corpus
