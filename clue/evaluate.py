@@ -32,7 +32,7 @@ from clue.runner import Runner
 from clue.secrets import redact
 from clue.store import Store
 from clue.task_scores import score_task
-from clue.tasks import BuildContext, Split, Task
+from clue.tasks import BuildContext, Built, Split, Task
 from clue.types import Endpoint, Request
 
 
@@ -248,14 +248,12 @@ class Evaluation:
                             refresh=cfg.refresh, meter=meter, on_landed=scorer.feed if scorer is not None else None)
             lines: list[dict[str, Any]] = []
             scores: dict[str, Any] = {}
-            planned: list[tuple[Task, list[Request]]] = []
-            for task in cfg.tasks:
-                built = task.build(self.splits[task.name], ctx)
-                if built.record:  # how a task drew/truncated (LongHealth's seed and budgets)
-                    record.setdefault("task_build", {})[task.name] = built.record
-                planned.append((task, built))
-                if cfg.engine in ("openai", "azure") and built:  # the model family's rules: what is sent, and why
-                    record.setdefault("request_parameters", {})[task.name] = parameter_record(cfg, built)
+            # requests go out as they render, unless a plan, a cost cap or a batch needs them all before any is sent
+            stream = not cfg.dry_run and not cfg.batch and not (meter is not None and cfg.cap_before_sending)
+            planned = [(task, task.building(self.splits[task.name], ctx)) for task in cfg.tasks]
+            if not stream:
+                for task, building in planned:
+                    self._note_build(record, task, building.finish())
             if meter is not None and cfg.cap_before_sending:  # clue watch: over the cap → refused, nothing sent
                 from clue.budget import refuse_over_cap
 
@@ -265,11 +263,14 @@ class Evaluation:
 
                 record["batch"] = await BatchJob(engine, store, cfg.out).settle([r for _, rs in planned for r in rs])
             warming = None if cfg.dry_run else _warm([task for task, _ in planned], cfg.profile, scorer)
-            for task, requests in planned:
+            for task, building in planned:
                 if cfg.dry_run:
                     break
                 split = self.splits[task.name]
-                done = await runner.run(requests, label=task.title)
+                done = await runner.run(building, label=task.title, expected=building.expected)
+                requests = building.finish()
+                if stream:
+                    self._note_build(record, task, requests)
                 if warming is not None:
                     warming.join()  # scoring starts once its imports are in (a few ms when requests took longer)
                     warming = None
@@ -281,7 +282,7 @@ class Evaluation:
         finally:
             await engine.close()
         if cfg.dry_run:
-            return self._plan(planned, store, record, ctx.tokenizer)
+            return self._plan([(task, building.finish()) for task, building in planned], store, record, ctx.tokenizer)
         stats = runner.stats.as_dict()
         fingerprints = engine.fingerprints()
         if fingerprints:  # OpenAI-compatible servers' system_fingerprint values
@@ -296,6 +297,14 @@ class Evaluation:
         store.finish_run(run_id, redact(record))
         store.close()
         return RunResult(cfg.out, scores, stats, stats["failed"] <= limit)
+
+    def _note_build(self, record: dict[str, Any], task: Task, built: Built) -> None:
+        """run.json: how a task drew/truncated (LongHealth's seed and budgets); on OpenAI-compatible engines the model
+        family's rules — what is sent, and why."""
+        if built.record:
+            record.setdefault("task_build", {})[task.name] = built.record
+        if self.cfg.engine in ("openai", "azure") and built:
+            record.setdefault("request_parameters", {})[task.name] = parameter_record(self.cfg, built)
 
     def _estimate_tokenizer(self, tokenizer: Any) -> Any:
         """The tokenizer a cost estimate counts with: the run's, else --tokenizer's file, else None (characters / 4)."""

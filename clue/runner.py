@@ -21,7 +21,8 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from itertools import islice
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, Sized
 
 from tqdm import tqdm
 
@@ -54,6 +55,7 @@ def is_outage(exc: BaseException | None) -> bool:
     return isinstance(exc, EngineError) and exc.kind == "transient" and (exc.label == "connection" or exc.status in OUTAGE_STATUSES)
 
 
+TAKE = 32  # requests taken (rendered, looked up in the store) at a time
 FAIL_FAST = 3  # identical permanent rejections, before any success, that stop a run
 
 
@@ -303,32 +305,53 @@ class Runner:
                 return await self._one(request, bar)
         return await self._one(request, bar)
 
-    async def run(self, requests: Sequence[Request], label: str = "") -> dict[str, Completion]:
-        """Answer every request (deduplicated by key); returns key → Completion."""
-        unique = {r.key: r for r in requests}
-        self.stats.requests += len(unique)
+    async def run(self, requests: Iterable[Request], label: str = "", expected: int | None = None) -> dict[str, Completion]:
+        """Answer every request (deduplicated by key); returns key → Completion.
+
+        `requests` is taken `TAKE` at a time — each batch looked up in the store, the rest queued — so requests a task
+        renders as they are taken (`Task.building`) go out while the later ones render: the first leaves after `TAKE`
+        prompts, not after all of them. `expected`: how many there will be, for the progress bar."""
         results: dict[str, Completion] = {}
-        if not self.refresh:
-            results.update(self.store.get_many(unique))
-        self.stats.cached += len(results)
-        if results and self.on_landed is not None:
-            self.on_landed([(unique[k], c) for k, c in results.items()])
-        todo = [r for k, r in unique.items() if k not in results]
-        bar = tqdm(total=len(unique), initial=len(results), desc=label or "requests", unit="req",
-                   disable=not self.progress, dynamic_ncols=True, leave=True)
+        total = expected if expected is not None else (len(requests) if isinstance(requests, Sized) else None)
+        bar = tqdm(total=total, desc=label or "requests", unit="req", disable=not self.progress, dynamic_ncols=True, leave=True)
         self._stop_event = asyncio.Event()
         self._probe = asyncio.Lock()
         if self.stopping:
             self._stop_event.set()
-        queue: asyncio.Queue[Request] = asyncio.Queue()
-        for r in todo:
-            queue.put_nowait(r)
+        queue: asyncio.Queue[Request | None] = asyncio.Queue()
+        seen: dict[str, Request] = {}
+        n_workers = self.gate.ceiling if total is None else max(1, min(self.gate.ceiling, total))
+
+        async def take() -> None:
+            pending = iter(requests)
+            try:
+                while not self.stopping:
+                    batch = {}
+                    for r in islice(pending, TAKE):  # renders them, where they render as they are taken
+                        if r.key not in seen:
+                            seen[r.key] = batch[r.key] = r
+                    if not batch:
+                        break
+                    self.stats.requests += len(batch)
+                    hits = {} if self.refresh else self.store.get_many(batch)
+                    results.update(hits)
+                    self.stats.cached += len(hits)
+                    if hits:
+                        bar.update(len(hits))
+                        if self.on_landed is not None:
+                            self.on_landed([(batch[k], c) for k, c in hits.items()])
+                    for k, r in batch.items():
+                        if k not in hits:
+                            queue.put_nowait(r)
+                    await asyncio.sleep(0)  # the requests queued so far go out while the next ones render
+            finally:
+                for _ in range(n_workers):
+                    queue.put_nowait(None)  # no more: each worker ends once the queue is drained
 
         async def worker() -> None:
             while not self.stopping:
-                try:
-                    request = queue.get_nowait()
-                except asyncio.QueueEmpty:
+                request = await queue.get()
+                if request is None or self.stopping:  # stopped while this worker waited: not sent
                     return
                 completion = await self._send(request, bar)
                 self._land(request, completion)  # stored on the event loop's next turn, with whatever else landed
@@ -340,19 +363,24 @@ class Runner:
                 if completion.error is not None:
                     bar.set_postfix(retries=self.stats.retries, failed=self.stats.failed, refresh=False)
 
-        workers = [asyncio.create_task(worker()) for _ in range(min(self.gate.ceiling, len(todo)))]
+        tasks = [asyncio.create_task(take()), *(asyncio.create_task(worker()) for _ in range(n_workers))]
         previous = self._catch_sigint()
         gc.freeze()  # the requests and samples live all run long: keep full GC passes from rescanning them (stalls)
         try:
-            await asyncio.gather(*workers)
-        except EngineError as exc:  # fatal: stop everything, nothing more is sent
-            for w in workers:
-                w.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
-            raise EndpointError(exc.message) from None
+            await asyncio.gather(*tasks)
+        except BaseException as exc:  # fatal (or a request that could not be rendered, a store that cannot be read): stop everything
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if isinstance(exc, EngineError):
+                raise EndpointError(exc.message) from None
+            raise
         finally:
             self._flush()
             gc.unfreeze()
+            if bar.total != len(seen) and not bar.disable:
+                bar.total = len(seen)
+                bar.refresh()
             bar.close()
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)  # type: ignore[arg-type]  # what signal.signal returned before
