@@ -2,10 +2,12 @@
 
 A run forks one worker before it sends anything (Linux `fork`, only while the process runs one thread, never on a
 --dry-run; `CLUE_SCORE_WORKERS=1` turns it off, as it turns off ROUGE's worker processes). The worker inherits the
-run's tasks and loaded samples, imports what scoring needs (`Task.warm`: rouge-score's ~0.4 s of CPU) on the other
-core while the requests are in flight, then takes each batch of completions the runner hands over (`feed`: what
-landed in one turn of its event loop, and the answers found in the store) and computes, for the tasks whose scores
-are item by item (`Task.scores_item_by_item`), each completion's post-processed output and its scores.
+run's tasks and loaded samples. Once the first completion is in (until then the run's own start-up has the machine)
+it imports what scoring needs (`Task.warm`: rouge-score's ~0.4 s of CPU, on the other core, not in the process that
+sends), then takes each batch of completions the runner hands over (`feed`: what landed in one turn of its event
+loop, and the answers found in the store) and computes, for the tasks whose scores are item by item
+(`Task.scores_item_by_item`), each completion's post-processed output and its scores. `feed` never blocks the event
+loop: what the pipe cannot take yet waits in the parent and is written when there is room.
 
 `collect(task)` returns them keyed by (sample id, completion text) — exactly the inputs of those computations — and
 `clue.task_scores.score_task` takes a row only for that same text, computing anything missing (an item the worker
@@ -14,14 +16,17 @@ same inputs give the same floats: samples.jsonl and scores.json are what scoring
 
 The worker holds no file, lock or store (the parent writes everything, and keeps the run directory's lock to
 itself: it forks before taking it); it ignores Ctrl-C (the parent's handling stops the run) and ends when the parent
-closes its input, or dies.
+closes its input, dies, or is done (killed then: it holds nothing).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
-import queue
+import pickle
+import select
 import signal
+import struct
 import sys
 import threading
 from typing import TYPE_CHECKING, Mapping, Sequence
@@ -50,10 +55,12 @@ class LiveScorer:
 
     def __init__(self, process: BaseProcess, inbox: Connection, outbox: Connection):
         self._process, self._inbox, self._outbox = process, inbox, outbox
-        self._pending: queue.SimpleQueue[list[_Item] | str | None] = queue.SimpleQueue()
-        # sends from a thread: the event loop never blocks on a full pipe while the worker is still importing
-        self._sender = threading.Thread(target=self._send_all, name="clue-live-scores", daemon=True)
-        self._sender.start()
+        # written without blocking from the event loop: what the pipe cannot take yet (the worker is still importing)
+        # waits here, and goes out when the pipe can take it (loop.add_writer) — no thread, no lock, no GIL hand-off
+        self._fd = inbox.fileno()
+        os.set_blocking(self._fd, False)
+        self._unsent = bytearray()
+        self._waiting: asyncio.AbstractEventLoop | None = None  # the loop watching the pipe for room, while it is full
         self._closed = False
 
     @classmethod
@@ -79,24 +86,47 @@ class LiveScorer:
     def feed(self, pairs: Sequence[tuple[Request, Completion]]) -> None:
         """Hand over answered completions (failed ones are never scored); returns at once."""
         items = [(r.task, r.sample_id, c.text) for r, c in pairs if c.text is not None and c.error is None]
-        if items and not self._closed:
-            self._pending.put(items)
+        if items:
+            self._send(items)
 
-    def _send_all(self) -> None:
-        while True:
-            message = self._pending.get()
-            if message is None:
-                return
+    def _send(self, message: list[_Item] | str, wait: bool = False) -> None:
+        """One message as `Connection.recv` reads it (a 4-byte length, then the pickle), written as far as the pipe
+        takes it now — or, with `wait`, all of it (and whatever was left before) before returning."""
+        if self._closed:
+            return
+        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        self._unsent += struct.pack("!i", len(data)) + data
+        self._write(wait)
+
+    def _write(self, wait: bool = False) -> None:
+        while self._unsent:
             try:
-                self._inbox.send(message)  # a batch, or a task's name: the worker answers with that task's rows
-            except (OSError, ValueError):  # the worker died, or close() ended it: scoring happens at the end
-                return
+                n = os.write(self._fd, self._unsent)
+            except BlockingIOError:  # full until the worker reads some
+                if self._waiting is None and not wait:  # written on from the event loop when there is room
+                    try:
+                        self._waiting = asyncio.get_running_loop()
+                    except RuntimeError:  # fed from outside an event loop: wait here instead
+                        wait = True
+                    else:
+                        self._waiting.add_writer(self._fd, self._write)
+                if not wait:
+                    return
+                select.select([], [self._fd], [])
+                continue
+            except OSError:  # the worker died: collect() finds nothing, scoring happens at the end
+                self._unsent.clear()
+                break
+            del self._unsent[:n]
+        if self._waiting is not None:
+            self._waiting.remove_writer(self._fd)
+            self._waiting = None
 
     def collect(self, task: str) -> Ready:
         """The worker's rows for `task`, once every completion of it was fed (empty where it scored none or is gone)."""
         if self._closed:
             return {}
-        self._pending.put(task)
+        self._send(task, wait=True)  # with whatever the pipe could not take yet: then the worker answers
         try:
             got = self._outbox.recv()
         except (EOFError, OSError):  # the worker died
@@ -105,17 +135,18 @@ class LiveScorer:
         return got if isinstance(got, dict) else {}
 
     def close(self) -> None:
-        """End the worker (it holds nothing: killed, not waited for) and the sending thread; idempotent."""
+        """End the worker (it holds nothing: killed, not waited for); idempotent."""
         if self._closed:
             return
         self._closed = True
-        self._pending.put(None)
+        if self._waiting is not None:
+            self._waiting.remove_writer(self._fd)
+            self._waiting = None
         if self._process.is_alive():
             self._process.kill()
         self._process.join()
         for conn in (self._inbox, self._outbox):
             conn.close()
-        self._sender.join(timeout=5)
 
 
 def _serve(inbox: Connection, inbox_w: Connection, outbox_r: Connection, outbox: Connection, tasks: list[Task],

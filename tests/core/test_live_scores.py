@@ -14,6 +14,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT, run_clue
 from tests.core.test_e2e import invented_meqsum, tgi_args
 from tests.fakeserver import FakeServer
@@ -56,7 +58,7 @@ def test_a_run_scored_as_answers_land_writes_what_scoring_at_the_end_writes(tmp_
 
 # Drives LiveScorer in a process of its own: the rows it returns, and score_task's lines with and without them.
 DRIVER = textwrap.dedent("""
-    import json, os, random, signal, sys
+    import asyncio, json, os, random, signal, sys
     from pathlib import Path
     from clue import parsed_cache
     from clue.benchmark import get_benchmark
@@ -64,10 +66,10 @@ DRIVER = textwrap.dedent("""
     from clue.task_scores import score_task
     from clue.types import Completion, Endpoint, GenParams, Request
 
-    data, mode = Path(sys.argv[1]), sys.argv[2]
+    data, mode = Path(sys.argv[1]), set(sys.argv[2].split(","))
     bench = get_benchmark("clue")
     profile, task = bench.get_protocol(None), bench.get_tasks("meqsum")[0]
-    if mode == "batched":  # as if BERTScore were installed: the rows are a batch's, not each item's
+    if "batched" in mode:  # as if BERTScore were installed: the rows are a batch's, not each item's
         type(task).scores_item_by_item = lambda self, profile: False
     with parsed_cache.caching(data / "parsed"):
         split = task.prepare(data, profile)
@@ -78,7 +80,8 @@ DRIVER = textwrap.dedent("""
     done = {}
     for i, r in enumerate(requests):
         failed = i % 11 == 5
-        done[r.key] = Completion(text=None if failed else " ".join(words[: i % 9]), error="HTTP 500" if failed else None)
+        text = " ".join(words[: i % 9]) + (" and more words" * 300 if "big" in mode else "")  # big: 250 kB, beyond a pipe's 64
+        done[r.key] = Completion(text=None if failed else text, error="HTTP 500" if failed else None)
     scorer = LiveScorer.start([task], {"meqsum": split}, profile, "m")
     assert scorer is not None, "no worker forked"
     pairs = list(zip(requests, (done[r.key] for r in requests)))
@@ -86,12 +89,26 @@ DRIVER = textwrap.dedent("""
     cut = [0, 1, 4, 20, 21, 50, len(pairs)]
     batches = [pairs[a:b] for a, b in zip(cut, cut[1:])]
     batches.insert(3, batches[1])
-    for batch in batches[:-1]:
-        scorer.feed(batch)
-    if mode == "killed":  # the worker dies before the last batch: whatever it had not sent is scored at the end
-        os.kill(scorer._process.pid, signal.SIGKILL)
-        scorer._process.join()
-    scorer.feed(batches[-1])
+
+    async def feed_all():  # "loop": from an event loop, as a run feeds it (a full pipe is written on when it has room)
+        for batch in batches[:-1]:
+            scorer.feed(batch)
+            await asyncio.sleep(0)
+        if "killed" in mode:  # the worker dies before the last batch: whatever it had not sent is scored at the end
+            os.kill(scorer._process.pid, signal.SIGKILL)
+            scorer._process.join()
+        scorer.feed(batches[-1])
+        await asyncio.sleep(0)
+
+    if "loop" in mode:
+        asyncio.run(feed_all())
+    else:  # from plain code: a full pipe is waited on
+        for batch in batches[:-1]:
+            scorer.feed(batch)
+        if "killed" in mode:
+            os.kill(scorer._process.pid, signal.SIGKILL)
+            scorer._process.join()
+        scorer.feed(batches[-1])
     ready = scorer.collect("meqsum")
     scorer.close()
     lines, scores = score_task(task, split, requests, done, profile, "m", ready)
@@ -116,8 +133,16 @@ def test_the_worker_scores_every_answered_completion_fed_out_of_order_and_twice(
     assert got["same_lines"] and got["same_scores"] and 0 < got["rougeL"] < 100
 
 
-def test_a_worker_killed_midway_leaves_the_scoring_to_the_end(tmp_path):
-    got = _drive(tmp_path, "killed")
+@pytest.mark.parametrize("mode", ["big", "loop,big", "loop"])
+def test_texts_beyond_what_the_pipe_holds_reach_the_worker_whole(tmp_path, mode):
+    got = _drive(tmp_path, mode)
+    assert got["ready"] == got["answered"] == 52
+    assert got["same_lines"] and got["same_scores"]
+
+
+@pytest.mark.parametrize("mode", ["killed", "loop,killed,big"])
+def test_a_worker_killed_midway_leaves_the_scoring_to_the_end(tmp_path, mode):
+    got = _drive(tmp_path, mode)
     assert got["ready"] == 0
     assert got["same_lines"] and got["same_scores"]
 
