@@ -8,6 +8,7 @@ the only shared state, which is what makes re-running the same command resume fo
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import sys
@@ -292,8 +293,12 @@ class Evaluation:
         record.update(finished=time.time(), stats=stats, max_failures=cfg.max_failures,
                       failures_within_limit=stats["failed"] <= limit)
         head = {"benchmark": cfg.benchmark} if cfg.benchmark else {}
-        rundir.write(cfg.out, lines, {**head, "model": cfg.model, "protocol": cfg.profile.name, "synthetic": cfg.synthetic,
-                                      "limit": cfg.limit, "shots": self.shots(), "tasks": scores}, record)
+        gc.freeze()  # the run's objects live until it ends: GC passes over them while the files are written find nothing (~10 ms)
+        try:
+            rundir.write(cfg.out, lines, {**head, "model": cfg.model, "protocol": cfg.profile.name, "synthetic": cfg.synthetic,
+                                          "limit": cfg.limit, "shots": self.shots(), "tasks": scores}, record)
+        finally:
+            gc.unfreeze()
         store.finish_run(run_id, redact(record))
         store.close()
         return RunResult(cfg.out, scores, stats, stats["failed"] <= limit)

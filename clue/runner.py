@@ -325,9 +325,9 @@ class Runner:
     async def run(self, requests: Iterable[Request], label: str = "", expected: int | None = None) -> dict[str, Completion]:
         """Answer every request (deduplicated by key); returns key → Completion.
 
-        `requests` is taken `TAKE` at a time — each batch looked up in the store, the rest queued — so requests a task
-        renders as they are taken (`Task.building`) go out while the later ones render: the first leaves after `TAKE`
-        prompts, not after all of them. `expected`: how many there will be, for the progress bar."""
+        `requests` is taken one, then `TAKE` at a time — each batch looked up in the store, the rest queued — so requests
+        a task renders as they are taken (`Task.building`) go out while the later ones render: the first leaves before
+        a second one is rendered. `expected`: how many there will be, for the progress bar."""
         results: dict[str, Completion] = {}
         total = expected if expected is not None else (len(requests) if isinstance(requests, Sized) else None)
         bar = self._bar(total, label)
@@ -341,10 +341,11 @@ class Runner:
 
         async def take() -> None:
             pending = iter(requests)
+            size = 1  # the first alone: it is the fail-fast probe, and goes out before a second one renders
             try:
                 while not self.stopping:
                     batch = {}
-                    for r in islice(pending, TAKE):  # renders them, where they render as they are taken
+                    for r in islice(pending, size):  # renders them, where they render as they are taken
                         if r.key not in seen:
                             seen[r.key] = batch[r.key] = r
                     if not batch:
@@ -360,6 +361,7 @@ class Runner:
                     for k, r in batch.items():
                         if k not in hits:
                             queue.put_nowait(r)
+                    size = TAKE
                     await asyncio.sleep(0)  # the requests queued so far go out while the next ones render
             finally:
                 for _ in range(n_workers):

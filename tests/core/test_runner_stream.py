@@ -1,4 +1,4 @@
-"""Requests sent as they render: the runner takes them TAKE at a time, a task's Building renders them as taken.
+"""Requests sent as they render: the runner takes them one, then TAKE at a time, a task's Building renders them as taken.
 
 Whatever the order of rendering and sending, the same requests are answered once each, the store's answers
 are reused, and the requests a task builds are the ones `build()` gives."""
@@ -50,7 +50,7 @@ async def test_the_first_request_leaves_before_the_later_ones_render(tmp_path):
     engine = Watching(rendering)
     runner = Runner(engine, Store(tmp_path / "s.sqlite"), concurrency=8, policy=FAST, progress=False)
     done = await runner.run(rendering, expected=len(reqs))
-    assert engine.rendered_at_first_send == TAKE  # one batch, not all 320
+    assert engine.rendered_at_first_send == 1  # the first request alone (the fail-fast probe), not all 320
     assert set(done) == {r.key for r in reqs} and all(c.text == f"answer to {r.prompt}" for r, c in zip(reqs, (done[r.key] for r in reqs)))
     assert sorted(engine.calls) == sorted(r.prompt for r in reqs)  # each sent once
     assert runner.stats.requests == len(reqs) and runner.stats.completed == len(reqs)
@@ -81,8 +81,8 @@ async def test_a_request_that_cannot_render_stops_the_run_and_keeps_what_landed(
     with pytest.raises(ValueError, match="cannot render item 70"):
         await runner.run(Rendering(reqs, fail_at=70))
     kept = store.count()
-    assert 0 < kept <= 64  # sent from the first two batches only; every answer that landed is stored
-    assert set(store.get_many(r.key for r in reqs)) <= {r.key for r in reqs[:64]}
+    assert 0 < kept <= 65  # sent from the batches before the failing one only (1, 32, 32); every answer that landed is stored
+    assert set(store.get_many(r.key for r in reqs)) <= {r.key for r in reqs[:65]}
 
 
 def test_a_building_renders_each_request_once_and_every_pass_sees_them_all():
