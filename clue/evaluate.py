@@ -26,6 +26,7 @@ from clue.engines import Engine, make_engine
 from clue.errors import ConfigError, EndpointError, UserError
 from clue.files import write_atomic
 from clue.live_scores import LiveScorer
+from clue.provenance import prefetch_environment
 from clue.run_config import RunConfig
 from clue.run_record import parameter_record, run_record
 from clue.runlock import RunDirLock
@@ -375,6 +376,7 @@ def evaluate(cfg: RunConfig) -> RunResult:
     evaluation = Evaluation(cfg)
     # forked here, before the event loop, the run directory's lock and the store: the worker inherits none of them
     scorer = None if cfg.dry_run else LiveScorer.start(cfg.tasks, evaluation.splits, cfg.profile, cfg.model)
+    prefetch_environment()  # after the fork (a worker is forked only from a process running one thread)
     try:
         return asyncio.run(evaluation.run(scorer))
     finally:
