@@ -161,3 +161,17 @@ def test_no_worker_where_it_is_switched_off_or_threads_run(monkeypatch):
     monkeypatch.delenv("CLUE_SCORE_WORKERS")
     with FakeServer():  # a thread of its own: forking now could copy a lock that thread holds
         assert not live_scores.enabled()
+
+
+def test_every_clue_task_in_one_run_scores_the_same_live_and_at_the_end(tmp_path):
+    """The baseline engine on the bundled synthetic items of every task: several tasks, each collected in turn."""
+    common = ("run", "--engine", "baseline", "--tasks", "all", "--synthetic", "--no-progress")
+    live = run_clue(*common, "--out", str(tmp_path / "live"), "--store", str(tmp_path / "live.sqlite"))
+    (tmp_path / "end").mkdir()  # the same unseeded LongHealth draw (the run directory's draw seed): the same prompts
+    (tmp_path / "end" / "draw_seed.json").write_bytes((tmp_path / "live" / "draw_seed.json").read_bytes())
+    at_end = run_clue(*common, "--out", str(tmp_path / "end"), "--store", str(tmp_path / "end.sqlite"), env={"CLUE_SCORE_WORKERS": "1"})
+    assert live.returncode == 0 and at_end.returncode == 0, live.stderr + at_end.stderr
+    assert (tmp_path / "live" / "scores.json").read_bytes() == (tmp_path / "end" / "scores.json").read_bytes()
+    timing = ("latency_s",)
+    assert _lines(tmp_path / "live", timing) == _lines(tmp_path / "end", timing)
+    assert len({ln["task"] for ln in _lines(tmp_path / "live")}) >= 5
