@@ -66,7 +66,7 @@ def failure_limit(spec: str, total: int) -> int:
     return int(value * total) if 0 < value < 1 else int(value)
 
 
-def _warm(tasks: list[Task], profile: Any, scorer: LiveScorer | None) -> threading.Thread:
+def _warm(tasks: list[Task], profile: Any = None, scorer: LiveScorer | None = None) -> threading.Thread:
     """Tasks' `warm()` in a thread: their scorers' imports overlap the requests in flight (`make bench`: ~0.4 s of a
     1,000-item MeQSum run) — except a task the live scorer's worker scores, which this process never scores. A failure
     there is left for scoring to meet and report in the usual way."""
