@@ -3,6 +3,11 @@
 Writes into the run directory: `samples.jsonl` (one line per evaluated sample), `scores.json`
 (task scores, percent) and `run.json` (provenance). Data flows one way; the response store is
 the only shared state, which is what makes re-running the same command resume for free.
+
+The stages overlap where nothing depends on their order: requests go out as their prompts render
+(`Task.building`, taken by the runner a batch at a time), completions are post-processed and scored
+as they land by a forked worker (clue/live_scores.py), and the files come out the same as if each
+stage had waited for the one before.
 """
 
 from __future__ import annotations
