@@ -3,11 +3,17 @@
 Writes into the run directory: `samples.jsonl` (one line per evaluated sample), `scores.json`
 (task scores, percent) and `run.json` (provenance). Data flows one way; the response store is
 the only shared state, which is what makes re-running the same command resume for free.
+
+The stages overlap where nothing depends on their order: requests go out as their prompts render
+(`Task.building`, taken by the runner a batch at a time), completions are post-processed and scored
+as they land by a forked worker (clue/live_scores.py), and the files come out the same as if each
+stage had waited for the one before.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import sys
@@ -24,6 +30,8 @@ from clue.data.check import check_run_data
 from clue.engines import Engine, make_engine
 from clue.errors import ConfigError, EndpointError, UserError
 from clue.files import write_atomic
+from clue.live_scores import LiveScorer
+from clue.provenance import prefetch_environment
 from clue.run_config import RunConfig
 from clue.run_record import parameter_record, run_record
 from clue.runlock import RunDirLock
@@ -31,7 +39,7 @@ from clue.runner import Runner
 from clue.secrets import redact
 from clue.store import Store
 from clue.task_scores import score_task
-from clue.tasks import BuildContext, Split, Task
+from clue.tasks import BuildContext, Built, Split, Task
 from clue.types import Endpoint, Request
 
 
@@ -63,14 +71,16 @@ def failure_limit(spec: str, total: int) -> int:
     return int(value * total) if 0 < value < 1 else int(value)
 
 
-def _warm(tasks: list[Task]) -> threading.Thread:
+def _warm(tasks: list[Task], profile: Any = None, scorer: LiveScorer | None = None) -> threading.Thread:
     """Tasks' `warm()` in a thread: their scorers' imports overlap the requests in flight (`make bench`: ~0.4 s of a
-    1,000-item MeQSum run). A failure there is left for scoring to meet and report in the usual way."""
+    1,000-item MeQSum run) — except a task the live scorer's worker scores, which this process never scores. A failure
+    there is left for scoring to meet and report in the usual way."""
 
     def work() -> None:
         for task in tasks:
             try:
-                task.warm()
+                if scorer is None or not task.scores_item_by_item(profile):
+                    task.warm()
             except Exception:  # noqa: BLE001, S110 — scoring imports again and says what is wrong
                 pass
 
@@ -197,7 +207,8 @@ class Evaluation:
             write_atomic(path, json.dumps({"draw_seed": seed, "why": "unseeded protocol steps (v3 LongHealth) reuse it on re-runs"}) + "\n")
             return seed
 
-    async def run(self) -> RunResult:
+    async def run(self, scorer: LiveScorer | None = None) -> RunResult:
+        """The run; `scorer` (forked before the event loop started) scores completions as they land."""
         cfg = self.cfg
         try:
             cfg.out.mkdir(parents=True, exist_ok=True)
@@ -208,9 +219,9 @@ class Evaluation:
             raise UserError(f"cannot write to the run directory {cfg.out} ({exc.strerror})", "pass --out to a writable directory") from None
         with RunDirLock(cfg.out):  # one run at a time per run directory
             rundir.check_compatible(cfg.out, model=cfg.model, protocol=cfg.profile.name, synthetic=cfg.synthetic, shots=self.shots())
-            return await self._run_locked()
+            return await self._run_locked(scorer)
 
-    async def _run_locked(self) -> RunResult:
+    async def _run_locked(self, scorer: LiveScorer | None) -> RunResult:
         cfg = self.cfg
         for note in cfg.profile.run_notes(cfg.temperature):
             print(f"clue: note: {note}", file=sys.stderr)
@@ -241,17 +252,15 @@ class Evaluation:
             record["data_files"] = self.data_files
             run_id = store.start_run(str(cfg.out), redact(record)) if not cfg.dry_run else 0
             runner = Runner(engine, store, concurrency=self._gate(info), policy=cfg.policy, progress=cfg.progress,
-                            refresh=cfg.refresh, meter=meter)
+                            refresh=cfg.refresh, meter=meter, on_landed=scorer.feed if scorer is not None else None)
             lines: list[dict[str, Any]] = []
             scores: dict[str, Any] = {}
-            planned: list[tuple[Task, list[Request]]] = []
-            for task in cfg.tasks:
-                built = task.build(self.splits[task.name], ctx)
-                if built.record:  # how a task drew/truncated (LongHealth's seed and budgets)
-                    record.setdefault("task_build", {})[task.name] = built.record
-                planned.append((task, built))
-                if cfg.engine in ("openai", "azure") and built:  # the model family's rules: what is sent, and why
-                    record.setdefault("request_parameters", {})[task.name] = parameter_record(cfg, built)
+            # requests go out as they render, unless a plan, a cost cap or a batch needs them all before any is sent
+            stream = not cfg.dry_run and not cfg.batch and not (meter is not None and cfg.cap_before_sending)
+            planned = [(task, task.building(self.splits[task.name], ctx)) for task in cfg.tasks]
+            if not stream:
+                for task, building in planned:
+                    self._note_build(record, task, building.finish())
             if meter is not None and cfg.cap_before_sending:  # clue watch: over the cap → refused, nothing sent
                 from clue.budget import refuse_over_cap
 
@@ -260,23 +269,27 @@ class Evaluation:
                 from clue.engines.batch import BatchJob
 
                 record["batch"] = await BatchJob(engine, store, cfg.out).settle([r for _, rs in planned for r in rs])
-            warming = None if cfg.dry_run else _warm([task for task, _ in planned])
-            for task, requests in planned:
+            warming = None if cfg.dry_run else _warm([task for task, _ in planned], cfg.profile, scorer)
+            for task, building in planned:
                 if cfg.dry_run:
                     break
                 split = self.splits[task.name]
-                done = await runner.run(requests, label=task.title)
+                done = await runner.run(building, label=task.title, expected=building.expected)
+                requests = building.finish()
+                if stream:
+                    self._note_build(record, task, requests)
                 if warming is not None:
                     warming.join()  # scoring starts once its imports are in (a few ms when requests took longer)
                     warming = None
-                task_lines, task_scores = score_task(task, split, requests, done, cfg.profile, cfg.model)
+                task_lines, task_scores = score_task(task, split, requests, done, cfg.profile, cfg.model,
+                                                     scorer.collect(task.name) if scorer is not None else None)
                 task_scores.update(limit=split.n_items if cfg.subset is not None else cfg.limit, n_available=self.available[task.name])
                 lines += task_lines
                 scores[task.name] = task_scores
         finally:
             await engine.close()
         if cfg.dry_run:
-            return self._plan(planned, store, record, ctx.tokenizer)
+            return self._plan([(task, building.finish()) for task, building in planned], store, record, ctx.tokenizer)
         stats = runner.stats.as_dict()
         fingerprints = engine.fingerprints()
         if fingerprints:  # OpenAI-compatible servers' system_fingerprint values
@@ -286,11 +299,23 @@ class Evaluation:
         record.update(finished=time.time(), stats=stats, max_failures=cfg.max_failures,
                       failures_within_limit=stats["failed"] <= limit)
         head = {"benchmark": cfg.benchmark} if cfg.benchmark else {}
-        rundir.write(cfg.out, lines, {**head, "model": cfg.model, "protocol": cfg.profile.name, "synthetic": cfg.synthetic,
-                                      "limit": cfg.limit, "shots": self.shots(), "tasks": scores}, record)
+        gc.freeze()  # the run's objects live until it ends: GC passes over them while the files are written find nothing (~10 ms)
+        try:
+            rundir.write(cfg.out, lines, {**head, "model": cfg.model, "protocol": cfg.profile.name, "synthetic": cfg.synthetic,
+                                          "limit": cfg.limit, "shots": self.shots(), "tasks": scores}, record)
+        finally:
+            gc.unfreeze()
         store.finish_run(run_id, redact(record))
         store.close()
         return RunResult(cfg.out, scores, stats, stats["failed"] <= limit)
+
+    def _note_build(self, record: dict[str, Any], task: Task, built: Built) -> None:
+        """run.json: how a task drew/truncated (LongHealth's seed and budgets); on OpenAI-compatible engines the model
+        family's rules — what is sent, and why."""
+        if built.record:
+            record.setdefault("task_build", {})[task.name] = built.record
+        if self.cfg.engine in ("openai", "azure") and built:
+            record.setdefault("request_parameters", {})[task.name] = parameter_record(self.cfg, built)
 
     def _estimate_tokenizer(self, tokenizer: Any) -> Any:
         """The tokenizer a cost estimate counts with: the run's, else --tokenizer's file, else None (characters / 4)."""
@@ -353,4 +378,12 @@ class Evaluation:
                     f"relaunch TGI with --max-input-tokens {t} (or more), as the {ctx.profile.name} protocol requires")
 
 def evaluate(cfg: RunConfig) -> RunResult:
-    return asyncio.run(Evaluation(cfg).run())
+    evaluation = Evaluation(cfg)
+    # forked here, before the event loop, the run directory's lock and the store: the worker inherits none of them
+    scorer = None if cfg.dry_run else LiveScorer.start(cfg.tasks, evaluation.splits, cfg.profile, cfg.model)
+    prefetch_environment()  # after the fork (a worker is forked only from a process running one thread)
+    try:
+        return asyncio.run(evaluation.run(scorer))
+    finally:
+        if scorer is not None:
+            scorer.close()

@@ -5,8 +5,10 @@ from __future__ import annotations
 import platform
 import subprocess
 import sys
+import threading
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import clue
 
@@ -39,7 +41,35 @@ def git_sha() -> str | None:
     return sha.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
 
 
+_prefetched: dict[str, Any] = {}  # prefetch_environment's thread, then its result
+
+
+def prefetch_environment() -> None:
+    """Start `environment()` in a thread: its two git calls and the package look-ups (~30 ms) overlap what the caller
+    does next (`clue run`: opening the store, asking the server, loading the template). The next `environment()` call
+    takes that result; one that fails there is made again by that call, and fails the usual way."""
+    def work() -> None:
+        try:
+            _prefetched["value"] = _environment()
+        except Exception:  # noqa: BLE001, S110 — environment() tries again and raises
+            pass
+
+    thread = threading.Thread(target=work, name="clue-provenance", daemon=True)
+    _prefetched.clear()
+    _prefetched["thread"] = thread
+    thread.start()
+
+
 def environment() -> dict[str, object]:
+    thread = _prefetched.pop("thread", None)
+    if thread is not None:
+        thread.join()
+        if "value" in _prefetched:
+            return _prefetched.pop("value")  # type: ignore[no-any-return]
+    return _environment()
+
+
+def _environment() -> dict[str, object]:
     return {
         "kit_version": clue.__version__,
         "git_sha": git_sha(),

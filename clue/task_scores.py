@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import statistics
 import sys
-from typing import Any
+from typing import Any, Mapping
 
 from clue.protocol import RunProtocol
 from clue.tasks import Split, Task
@@ -21,10 +21,16 @@ from clue.types import Completion, Request
 
 
 def score_task(task: Task, split: Split, requests: list[Request], done: dict[str, Completion], profile: RunProtocol,
-               model: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """One line per request (failed ones reported, never scored) and the task's scores, counts and notes."""
+               model: str, ready: Mapping[tuple[str, str], tuple[str, dict[str, float]]] | None = None
+               ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """One line per request (failed ones reported, never scored) and the task's scores, counts and notes.
+
+    `ready`: (sample id, completion text) → (output, scores) already computed as the completions landed
+    (clue/live_scores.py, for a task whose scores are item by item): used for that same text; the rest is
+    post-processed and scored here, the rows of `score_all` over them."""
     by_id = {s.id: s for s in split.evaluated}
-    lines, answered = [], []
+    ready = ready or {}
+    lines, answered, early = [], [], []
     for req in requests:
         sample, completion = by_id[req.sample_id], done[req.key]
         line: dict[str, Any] = {
@@ -41,10 +47,12 @@ def score_task(task: Task, split: Split, requests: list[Request], done: dict[str
             line["fewshot_seed"] = split.draws[sample.id]
         if completion.text is not None:  # failed requests are reported, never scored
             text = completion.text
-            line["output"] = task.postprocess_sample(text, sample, profile, model)
+            hit = ready.get((sample.id, text))
+            line["output"] = hit[0] if hit is not None else task.postprocess_sample(text, sample, profile, model)
             answered.append((line, sample))
+            early.append(hit[1] if hit is not None else None)
         lines.append(line)
-    per_sample = task.score_all([ln["output"] for ln, _ in answered], [s for _, s in answered], profile)
+    per_sample = _scores(task, answered, early, profile)
     for (line, _), scores in zip(answered, per_sample):
         line["scores"] = scores
     extraction: dict[str, Any] = {}
@@ -75,6 +83,21 @@ def score_task(task: Task, split: Split, requests: list[Request], done: dict[str
                    "generation": task.generation, "credentialed": task.credentialed,
                    "n": len(lines), "n_scored": len(per_sample), "n_failed": failed, "n_shots": split.n_shots,
                    "n_empty": empty, "n_length": length, **extraction, **({"fewshot": fewshot} if fewshot else {})}
+
+
+def _scores(task: Task, answered: list[tuple[dict[str, Any], Any]], early: list[dict[str, float] | None],
+            profile: RunProtocol) -> list[dict[str, float]]:
+    """Each answered line's scores: those computed as it landed, `score_all` over the others (all of them, usually)."""
+    rest = [i for i, row in enumerate(early) if row is None]
+    if not rest:
+        return [row for row in early if row is not None]
+    rows = task.score_all([answered[i][0]["output"] for i in rest], [answered[i][1] for i in rest], profile)
+    if len(rest) == len(early):
+        return rows
+    out = list(early)
+    for i, row in zip(rest, rows):
+        out[i] = row
+    return [row for row in out if row is not None]
 
 
 FEWSHOT_KEYS = ("shots", "pool", "pool_size", "pool_origin", "stratified_by", "seeds")

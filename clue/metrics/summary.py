@@ -20,6 +20,12 @@ def skipped(with_umls: bool = True) -> dict[str, str]:
     return out
 
 
+def rouge_only(with_umls: bool = True) -> bool:
+    """Whether `score_summaries` computes ROUGE alone on this machine (no BERTScore or UMLS batch): each row is then
+    `rouge` of its own pair, so a task may score pair by pair as its completions land."""
+    return bertscore.available() is not None and (not with_umls or umls.available() is not None)
+
+
 def score_summaries(outputs: Sequence[str], refs: Sequence[str], *, bertscore_model: str, rouge_lowercase: bool = False,
                     bertscore_lowercase: bool = False, truncate_512: bool = False, with_umls: bool = True) -> list[dict[str, float]]:
     """Per-pair rows: rouge1/2/L always; bertscore_* and umls_* when available (`bertscore_model`: a key

@@ -6,7 +6,7 @@ Benchmarks declare their tasks (clue/benchmarks/<name>/); the kit finds them thr
 
 from __future__ import annotations
 
-from clue.tasks.base import BuildContext, Built, Task
+from clue.tasks.base import BuildContext, Building, Built, Task
 from clue.tasks.fewshot import Split
 
-__all__ = ["Task", "BuildContext", "Built", "Split"]
+__all__ = ["Task", "BuildContext", "Building", "Built", "Split"]

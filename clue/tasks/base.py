@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar, Generic, Mapping, Sequence, TypeVar, cast
+from typing import Any, Callable, ClassVar, Generic, Iterable, Iterator, Mapping, Sequence, TypeVar, cast
 
 from clue import prompts
 from clue.chat_template import ChatTemplate
@@ -53,6 +53,35 @@ class Built(list):  # type: ignore[type-arg]
     def __init__(self, requests: Sequence[Request] = (), record: dict[str, Any] | None = None):
         super().__init__(requests)
         self.record = record
+
+
+class Building:
+    """A task's requests, rendered as they are first taken: any pass over it yields them all, in order (the run's
+    pass renders them `TAKE` at a time while the first ones are in flight); `finish()` renders whatever is left and
+    returns them as `build()` would, with its record."""
+
+    def __init__(self, requests: Iterable[Request], record: Callable[[], dict[str, Any] | None], expected: int):
+        self._pending, self._record, self.expected = iter(requests), record, expected
+        self._taken: list[Request] = []
+
+    @classmethod
+    def at_once(cls, built: Built) -> Building:
+        return cls(built, lambda: built.record, len(built))
+
+    def __iter__(self) -> Iterator[Request]:
+        i = 0
+        while True:
+            if i == len(self._taken):
+                request = next(self._pending, None)
+                if request is None:
+                    return
+                self._taken.append(request)
+            yield self._taken[i]
+            i += 1
+
+    def finish(self) -> Built:
+        self._taken.extend(self._pending)
+        return Built(self._taken, self._record())
 
 
 P = TypeVar("P", bound=RunProtocol)  # the protocol type of a benchmark's tasks (CLUE: ClueProfile)
@@ -102,6 +131,12 @@ class Task(Generic[P]):
         """Per-sample scores for a whole task at once. Override to add batched metrics (BERTScore,
         UMLS); metrics whose optional stack is missing are left out and named by `skipped_metrics`."""
         return [self.score(o, s, profile) for o, s in zip(outputs, samples)]
+
+    def scores_item_by_item(self, profile: P) -> bool:
+        """Whether `score_all`'s row for an item is `score` of that item alone, on this machine (no batched metric
+        such as BERTScore runs): a run may then score each completion as it lands (clue/live_scores.py).
+        Default: when `score_all` is this class's own, one `score` per item."""
+        return type(self).score_all is Task.score_all
 
     def from_means(self, means: Mapping[str, Any]) -> dict[str, Any]:
         """Corpus-level metrics (micro-F1, …) from the means of the per-sample `corpus_keys`. Written so it works
@@ -230,6 +265,18 @@ class Task(Generic[P]):
         )
 
     def build(self, split: Split, ctx: BuildContext) -> Built:
+        """Every request of this task's run, rendered."""
+        return self._building(split, ctx).finish()
+
+    def building(self, split: Split, ctx: BuildContext) -> Building:
+        """`build`'s requests rendered one by one as they are taken, so a run sends the first while the rest render.
+        What can refuse the build is checked here, first. A task that overrides `build`, and prompts cut to fit the
+        context (cut_document: a document that cannot fit stops the run before anything is sent), render here, all."""
+        if type(self).build is not Task.build:
+            return Building.at_once(self.build(split, ctx))
+        return self._building(split, ctx)
+
+    def _building(self, split: Split, ctx: BuildContext) -> Building:
         profile = cast(P, ctx.profile)
         user, assistant = self.user_part(profile), self.assistant_part(profile)
         system = self.render("system")
@@ -271,8 +318,12 @@ class Task(Generic[P]):
             assert ctx.chat_template is not None
             return ctx.chat_template.render(msgs, add_generation_prompt=True, strip_bos=not profile.double_bos) + prefix
 
-        requests = []
-        for sample in split.evaluated:
+        def each() -> Iterator[Request]:
+            for sample in split.evaluated:
+                yield Request(task=self.name, sample_id=sample.id, params=params, protocol=profile.name,
+                              endpoint=ctx.endpoint, **sent(sample))
+
+        def sent(sample: Sample) -> dict[str, Any]:
             prompt = messages = None
             shots = shots_of(sample)
             if ctx.send != "prompt":
@@ -284,13 +335,12 @@ class Task(Generic[P]):
                                       fitting.budget, sample.id, fitting)
             else:
                 prompt = render_prompt(sample.fields, shots)
-            requests.append(
-                Request(task=self.name, sample_id=sample.id, params=params, protocol=profile.name,
-                        endpoint=ctx.endpoint, prompt=prompt, messages=messages)
-            )
-        if fitting is not None:
-            record = fitting.as_dict()
-        return Built(requests, record)
+            return {"prompt": prompt, "messages": messages}
+
+        if fitting is None:
+            return Building(each(), lambda: record, len(split.evaluated))
+        requests = list(each())
+        return Building.at_once(Built(requests, fitting.as_dict()))
 
     def aggregate(self, per_sample: Sequence[Mapping[str, float]], profile: P) -> dict[str, float | None]:
         """Task score per metric over the scored samples (failed ones are excluded, not zeroed)."""

@@ -135,6 +135,9 @@ class MeDiSumQA(ClueTask):
     def skipped_metrics(self, profile: ProtocolProfile) -> dict[str, str]:
         return summary.skipped()
 
+    def scores_item_by_item(self, profile: ProtocolProfile) -> bool:
+        return summary.rouge_only()  # ROUGE alone: each row is score() of its own pair
+
     def score(self, output: str, sample: Sample, profile: ProtocolProfile) -> dict[str, float]:
         return rouge(output, sample.reference)
 

@@ -77,3 +77,6 @@ class MeQSum(ClueTask):
 
     def skipped_metrics(self, profile: ProtocolProfile) -> dict[str, str]:
         return summary.skipped(with_umls=False)
+
+    def scores_item_by_item(self, profile: ProtocolProfile) -> bool:
+        return summary.rouge_only(with_umls=False)  # ROUGE alone: each row is score() of its own pair

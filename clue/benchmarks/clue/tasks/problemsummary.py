@@ -131,3 +131,6 @@ class ProblemSummary(ClueTask):
 
     def skipped_metrics(self, profile: ProtocolProfile) -> dict[str, str]:
         return summary.skipped()
+
+    def scores_item_by_item(self, profile: ProtocolProfile) -> bool:
+        return summary.rouge_only()  # ROUGE alone: each row is score() of its own pair
