@@ -142,7 +142,8 @@ def write_grid(root: Path, n_models: int, datasets: Sequence[FakeDataset], shots
 
 
 BUILD = ("import sys; from clue.perf.report_scale import clinicbench_datasets, stand_in; stand_in(clinicbench_datasets(float(sys.argv[1]))); "
-         "from clue.cli import main; sys.exit(main(['report', *sys.argv[3:], '--out', sys.argv[2]]))")
+         "sys.argv = ['clue', 'report', *sys.argv[3:], '--out', sys.argv[2]]; "  # the program, as `clue report …` runs it
+         "from clue.cli import main; sys.exit(main())")
 
 
 def build(dirs: Sequence[Path], out: Path, scale: float) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""`clue run` as a program leaves at once after writing its files (no interpreter teardown), with everything it
+"""`clue run` and `clue report` as programs leave at once after writing their files (no interpreter teardown), with everything they
 printed and the exit status it returned; other commands, and calls from Python, end the usual way."""
 
 from __future__ import annotations
@@ -28,3 +28,16 @@ def test_a_run_called_from_python_returns_to_its_caller(tmp_path):
     code = cli.main(["run", "--engine", "baseline", "--tasks", "meqsum", "--synthetic", "--no-progress", "--out", str(tmp_path / "r"),
                      "--store", str(tmp_path / "s.sqlite")])
     assert code == 0 and (tmp_path / "r" / "scores.json").is_file()
+
+
+def test_a_report_program_leaves_at_once_with_its_files_whole(tmp_path):
+    """`clue report` as a program also leaves without tearing down: its line printed, status 0, the report folder
+    complete (index.html and results.csv, written as one unit before it returns)."""
+    run = tmp_path / "r"
+    assert cli.main(["run", "--engine", "baseline", "--tasks", "meqsum", "--synthetic", "--no-progress", "--out", str(run),
+                     "--store", str(tmp_path / "s.sqlite")]) == 0
+    proc = run_clue("report", str(run), "--out", str(tmp_path / "rep"), "--bootstrap", "50")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"report written to {tmp_path / 'rep' / 'index.html'} (and {tmp_path / 'rep' / 'results.csv'})"
+    html = (tmp_path / "rep" / "index.html").read_text(encoding="utf-8")
+    assert html.rstrip().endswith("</html>") and (tmp_path / "rep" / "results.csv").read_text(encoding="utf-8").startswith("run,")
