@@ -1,5 +1,5 @@
 """`clue run` and `clue report` as programs leave at once after writing their files (no interpreter teardown), with everything they
-printed and the exit status it returned; other commands, and calls from Python, end the usual way."""
+printed and the exit status returned; other commands, and calls from Python, end the usual way."""
 
 from __future__ import annotations
 
