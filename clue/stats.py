@@ -172,6 +172,10 @@ class Prepared:
     replicates: int
     seed: int
 
+    def draws(self) -> list[tuple[int, int, int, str]]:
+        """The bootstrap draws its tasks resample with (clue.draws.prefetch_draws' arguments)."""
+        return [(n_clusters, self.replicates, self.seed, name) for name, *_, n_clusters in self.tasks if n_clusters]
+
 
 def prepare_intervals(bench: Benchmark | None, scores: Mapping[str, Any], samples: Sequence[Mapping[str, Any]] | ItemSource, *,
                       replicates: int = DEFAULT_REPLICATES, seed: int = DEFAULT_SEED) -> Prepared:
@@ -187,8 +191,9 @@ def prepare_intervals(bench: Benchmark | None, scores: Mapping[str, Any], sample
         sample_ids, values = items_of(name, list(reported) + corpus_keys)
         idx, n_clusters = _clusters(clusters_of(task_obj, sample_ids))  # numbers, not a string per item: runs wait here
         prepared.append((name, task, reported, task_obj, corpus_keys, values, idx, n_clusters))
-    prefetch_draws((n_clusters, replicates, seed, name) for name, *_, n_clusters in prepared if n_clusters)  # every task's at once
-    return Prepared(prepared, replicates, seed)
+    out = Prepared(prepared, replicates, seed)
+    prefetch_draws(out.draws())  # every task's at once
+    return out
 
 
 def run_intervals(bench: Benchmark | None, scores: Mapping[str, Any], samples: Sequence[Mapping[str, Any]] | ItemSource, *,
@@ -205,7 +210,7 @@ def run_intervals(bench: Benchmark | None, scores: Mapping[str, Any], samples: S
     if prepared is None or (prepared.replicates, prepared.seed) != (replicates, seed):
         prepared = prepare_intervals(bench, scores, samples, replicates=replicates, seed=seed)
     else:  # the ones not started then (too many waiting)
-        prefetch_draws((n_clusters, replicates, seed, name) for name, *_, n_clusters in prepared.tasks if n_clusters)
+        prefetch_draws(prepared.draws())
     for name, task, reported, task_obj, corpus_keys, values, idx, n_clusters in prepared.tasks:
         title = task.get("title", name)
         reps = _idx_replicates(values[:, :len(reported)], idx, n_clusters, list(reported), replicates=replicates, seed=seed, key=name)

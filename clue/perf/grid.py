@@ -189,10 +189,11 @@ def measure(tmp: Path, n_models: int, shots: Sequence[int], scale: float, seeds:
     out["load_after"] = os.getloadavg()
     out.update(page_times(html, tmp))
     if bare:  # the same runs as an older kit, or a copy without its kept files, leave them: every line read
+        from clue.report import kept_pairs, summary
         from clue.sample_columns import NAME as COLUMNS
 
         for d in dirs:
-            for name in (COLUMNS, "report-intervals.json", "report-comparisons.json"):
+            for name in (COLUMNS, summary.NAME, kept_pairs.NAME):
                 (d / name).unlink(missing_ok=True)
         out["bare"] = build(dirs, tmp / "report-bare", scale)
     return out

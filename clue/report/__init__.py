@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from markupsafe import Markup
 
-from clue.report.load import credentialed_tasks, load_run, load_runs, refuse_edited
+from clue.report.load import credentialed_tasks, load_run, load_runs, refuse_edited, refused
 
 if TYPE_CHECKING:
     import jinja2
@@ -129,7 +129,7 @@ def _start(run: dict[str, Any], opts: Any) -> None:
     `start`), and so does importing the chart libraries — a run whose CIs changed changes charts too."""
     from clue.report import charts, summary
 
-    if (run.get("integrity") or {}).get("edited") and not opts.accept_edited:
+    if refused(run, opts.accept_edited):
         return  # the report stops at it (refuse_edited), before any CI
     try:
         started = summary.start(run, replicates=opts.replicates, seed=opts.seed)

@@ -165,13 +165,15 @@ def load_runs(run_dirs: list[str | Path], on_loaded: Callable[[dict[str, Any]], 
     return runs
 
 
+def refused(run: dict[str, Any], accept_edited: bool = False) -> bool:
+    """Whether `refuse_edited` stops at this run: its files differ from their recorded digests, and not `accept_edited`."""
+    return not accept_edited and bool((run.get("integrity") or {}).get("edited"))
+
+
 def refuse_edited(runs: Sequence[dict[str, Any]], accept_edited: bool = False) -> None:
     """One line naming the first run whose files differ from their recorded digests, unless `accept_edited`."""
-    if accept_edited:
-        return
     for run in runs:
-        edited = (run.get("integrity") or {}).get("edited") or {}
-        if not edited:
+        if not refused(run, accept_edited):
             continue
         raise DataError(f"{run['dir']}: {integrity_label(run)} — the files differ from the digests run.json recorded",
                         "re-run `clue run` with the same command to rewrite it, or pass --accept-edited to go on "
