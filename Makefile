@@ -85,6 +85,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	@touch $@
 
 install: $(VENV)/.installed ## create .venv and install the kit (pinned by constraints.txt)
+	@$(PY) -m compileall -q clue  # the kit's bytecode, kept current: where PYTHONDONTWRITEBYTECODE is set nothing else writes it
 
 demo: install ## offline demo: baseline engine on bundled samples (CLUE → runs/demo, ClinicBench → runs/demo-clinicbench) → reports/demo/index.html, reports/demo/clinicbench/index.html
 	$(CLUE) demo --out runs/demo --report reports/demo

@@ -26,6 +26,7 @@ Reading rule (strict; whole words, any case), in this order:
 from __future__ import annotations
 
 import re
+from functools import cached_property
 from typing import Any, Collection, Mapping, Sequence
 
 from clue.answers._text import negated, statement, words
@@ -35,6 +36,21 @@ from clue.metrics import prf
 _KEYS = (r"final\s+answer|correct\s+answer|answer|label|classification|category|class|relation(?:ship)?(?:\s+type)?|"
          r"interaction(?:\s+type)?|type|verdict|conclusion")
 _END = r"(?![\w-])"
+
+
+class _Patterns:
+    """ClosedLabel's compiled patterns for one set of label spellings (`alts`: their regex alternation)."""
+
+    def __init__(self, alts: str):
+        self.statement = re.compile(statement(_KEYS) + rf"[\(\[]?({alts}){_END}", re.I)
+        self.more = re.compile(rf"[\s\"'”*)\]]*(?:,|/|\bor\b|\band\b|and/or)\s*[\"'“*(\[]*({alts}){_END}"
+                               rf"(?=\s*(?:[.,;:!?\"'”*)\]]|\bor\b|$))", re.I)
+        self.lead = re.compile(rf"^[\s*_#>\"'“(\[]*({alts}){_END}[\s*\"'”)\]]*(?:[.!,:;\n]|\s[-–]\s|$)", re.I)
+        self.next = re.compile(rf"^[.!,:;\s*\"'“”]*({alts}){_END}", re.I)
+        self.alone = re.compile(rf"^[\s*_#>\"'“(\[•-]*({alts})[\s*\"'”)\].!]*$", re.I | re.M)
+        self.close = re.compile(rf"(?<![\w-])({alts})[\s*\"'”)\].!]*$", re.I)
+        self.listed = re.compile(rf"(?:,|/|\bor|\band|({alts}))\s*[\"'“*]*$", re.I)
+        self.mention = re.compile(rf"(?<![\w-])({alts}){_END}", re.I)
 
 
 class ClosedLabel(AnswerKind):
@@ -50,19 +66,14 @@ class ClosedLabel(AnswerKind):
             raise ValueError(f"negative labels {sorted(self.negative)} are not all among {self.labels}")
         self._canon = {lab.lower(): lab for lab in self.labels}
         self._canon.update({a.lower(): t for a, t in self.aliases.items()})
-        alts = words(list(self._canon))
-        self._alts = alts
-        self._statement = re.compile(statement(_KEYS) + rf"[\(\[]?({alts}){_END}", re.I)
-        self._more = re.compile(rf"[\s\"'”*)\]]*(?:,|/|\bor\b|\band\b|and/or)\s*[\"'“*(\[]*({alts}){_END}"
-                                rf"(?=\s*(?:[.,;:!?\"'”*)\]]|\bor\b|$))", re.I)
-        self._lead = re.compile(rf"^[\s*_#>\"'“(\[]*({alts}){_END}[\s*\"'”)\]]*(?:[.!,:;\n]|\s[-–]\s|$)", re.I)
-        self._next = re.compile(rf"^[.!,:;\s*\"'“”]*({alts}){_END}", re.I)
-        self._alone = re.compile(rf"^[\s*_#>\"'“(\[•-]*({alts})[\s*\"'”)\].!]*$", re.I | re.M)
-        self._close = re.compile(rf"(?<![\w-])({alts})[\s*\"'”)\].!]*$", re.I)
-        self._listed = re.compile(rf"(?:,|/|\bor|\band|({alts}))\s*[\"'“*]*$", re.I)
-        self._mention = re.compile(rf"(?<![\w-])({alts}){_END}", re.I)
         self.metrics = ("accuracy",) if self.negative is None else ("f1", "precision", "recall")
         self.corpus_keys = () if self.negative is None else ("tp", "fp", "fn")
+
+    @cached_property
+    def _patterns(self) -> _Patterns:
+        """The reading rule's patterns, compiled on the first read: a benchmark defines a few dozen label sets when it
+        is imported, and most runs read none of them (~6 ms of every command's start-up otherwise)."""
+        return _Patterns(words(list(self._canon)))
 
     def __repr__(self) -> str:
         return f"ClosedLabel({self.labels}, negative={sorted(self.negative) if self.negative is not None else None})"
@@ -72,35 +83,35 @@ class ClosedLabel(AnswerKind):
         text = str(output or "").strip()
         if not text:
             return Extraction.fail("empty output")
-        canon = self._canon
+        canon, p = self._canon, self._patterns
         stated: set[str] = set()
-        for m in self._statement.finditer(text):
+        for m in p.statement.finditer(text):
             stated.add(canon[m.group(1).lower()])
-            more = self._more.match(text, m.end())
+            more = p.more.match(text, m.end())
             if more:
                 stated.add(canon[more.group(1).lower()])
         if len(stated) == 1:
             return Extraction(stated.pop())
         if stated:
             return Extraction.fail(f"the answer statements name several labels ({', '.join(sorted(stated))})")
-        lead = self._lead.match(text)
+        lead = p.lead.match(text)
         if lead:
             first = canon[lead.group(1).lower()]
-            nxt = self._next.match(text[lead.end(1):])
+            nxt = p.next.match(text[lead.end(1):])
             if nxt and canon[nxt.group(1).lower()] != first:
                 return Extraction.fail(f"several labels named ({first}, {canon[nxt.group(1).lower()]})")
             return Extraction(first)
-        alone = {canon[m.group(1).lower()] for m in self._alone.finditer(text)}
-        close = self._close.search(text)
-        if close and not self._listed.search(text[:close.start()]) and not negated(text, close.start(), close.end(1)):
+        alone = {canon[m.group(1).lower()] for m in p.alone.finditer(text)}
+        close = p.close.search(text)
+        if close and not p.listed.search(text[:close.start()]) and not negated(text, close.start(), close.end(1)):
             label = canon[close.group(1).lower()]
-            if {canon[m.group(1).lower()] for m in self._mention.finditer(text)} == {label}:
+            if {canon[m.group(1).lower()] for m in p.mention.finditer(text)} == {label}:
                 alone.add(label)  # a closing label counts only where no other label is named
         if len(alone) == 1:
             return Extraction(alone.pop())
         if alone:
             return Extraction.fail(f"several labels stated ({', '.join(sorted(alone))})")
-        mentioned = sorted({canon[m.group(1).lower()] for m in self._mention.finditer(text)})
+        mentioned = sorted({canon[m.group(1).lower()] for m in p.mention.finditer(text)})
         if len(mentioned) > 1:
             return Extraction.fail(f"several labels mentioned, none stated as the answer ({', '.join(mentioned)})")
         if mentioned:

@@ -22,7 +22,7 @@ from typing import Any
 
 FULL = {"sat_n": 5000, "concurrency": 64, "latency_s": 0.05, "slow_n": 2000, "slow_latency_s": 0.2, "ttft_s": 0.01, "per_token_s": 0.0004,
         "repeats": 3, "overhead_n": 5000, "seq_n": 500, "resume_n": 10000, "rouge_n": 10000, "icd_n": 10000, "longhealth_n": 2000,
-        "vocab": 32000, "report_runs": 26, "report_samples": 500, "proc_n": 1000, "proc_repeats": 3, "startup_repeats": 5,
+        "vocab": 32000, "report_runs": 26, "report_samples": 500, "proc_n": 1000, "proc_repeats": 5, "startup_repeats": 5,
         "batch_n": 2000, "batch_cap": 64, "batch_step_s": 0.004, "batch_growth": 1 / 32, "batch_tokens": 10, "batch_advertise": 128,
         "batch_fixed": [16, 32, 64, 128], "batch_hidden": 24, "peer_repeats": 2,
         "scale_models": 22, "scale_shots": [0, 3], "scale_size": 1.0,  # ClinicBench-shaped: 22 models × 16 datasets × 2 settings

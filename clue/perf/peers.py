@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from clue.perf.process import _template, clue_run, meqsum_data
+from clue.perf.process import _template, bytecode, clue_run, meqsum_data
 from clue.perf.server import MODEL_ID, BenchServer, ServerConfig
 
 PEERS: dict[str, dict[str, Any]] = {
@@ -135,7 +135,8 @@ def compare(n: int, concurrency: int, latency_s: float, repeats: int, quick: boo
             pythons[name] = ensure(name)
     except Unavailable as exc:
         return {"skipped": f"could not install the peers ({exc}); needs the package registry — rerun online"}
-    out: dict[str, Any] = {"n": n, "concurrency": concurrency, "latency_s": latency_s, "repeats": repeats}
+    out: dict[str, Any] = {"n": n, "concurrency": concurrency, "latency_s": latency_s, "repeats": repeats,
+                           "bytecode": bytecode()}  # as the peers' pip-installed packages have theirs
     with BenchServer(ServerConfig(latency_s=latency_s)) as srv, tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         data, _ = meqsum_data(root / "data", n)

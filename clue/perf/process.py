@@ -46,6 +46,22 @@ def meqsum_data(root: Path, n: int) -> tuple[Path, str]:
     return root, "invented MeQSum-sized samples"
 
 
+def bytecode() -> dict[str, bool]:
+    """Compile the kit's modules to bytecode (`compileall`, into their __pycache__, as Python does on a first import)
+    before timing a process; says whether all compiled and whether PYTHONDONTWRITEBYTECODE is set. An installed kit
+    has its bytecode (pip compiles a wheel on install; an editable install writes it on its first import), but
+    where PYTHONDONTWRITEBYTECODE is set (as on this project's build machines) nothing writes it, and each `clue`
+    process would compile every module without current bytecode from source again (~0.07 s of a whole `clue run`
+    after a checkout): a cost no user's install has."""
+    import compileall
+
+    import clue
+
+    package = Path(clue.__file__).resolve().parent
+    return {"compiled": bool(compileall.compile_dir(str(package), quiet=2)),
+            "dont_write_bytecode_set": bool(os.environ.get("PYTHONDONTWRITEBYTECODE"))}
+
+
 def import_seconds(stderr: str) -> float:
     """Σ of the top-level cumulative times in `python -X importtime` output: every import the process made."""
     return sum(int(m.group(1)) for m in map(_IMPORT_LINE.match, stderr.splitlines()) if m) / 1e6
@@ -91,7 +107,7 @@ def phases(run: dict[str, Any], served: dict[str, Any]) -> dict[str, float]:
 
 def startup(repeats: int) -> dict[str, Any]:
     """`clue run --dry-run` (every import up to the first request, then it stops) under `python -X importtime`."""
-    out: dict[str, Any] = {"repeats": repeats}
+    out: dict[str, Any] = {"repeats": repeats, "bytecode": bytecode()}
     with BenchServer(ServerConfig()) as srv, tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         data, source = meqsum_data(root / "data", 20)
@@ -110,7 +126,7 @@ def startup(repeats: int) -> dict[str, Any]:
 
 def saturation(n: int, concurrency: int, latency_s: float, repeats: int) -> dict[str, Any]:
     """Both engines, whole `clue run` processes, alternating (A B A B …), medians; then a resume re-run of each."""
-    out: dict[str, Any] = {"n": n, "concurrency": concurrency, "latency_s": latency_s, "repeats": repeats}
+    out: dict[str, Any] = {"n": n, "concurrency": concurrency, "latency_s": latency_s, "repeats": repeats, "bytecode": bytecode()}
     with BenchServer(ServerConfig(latency_s=latency_s)) as srv, tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         data, source = meqsum_data(root / "data", n)

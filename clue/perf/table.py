@@ -47,6 +47,10 @@ def _rows(s: dict[str, Any], verdicts: dict[str, bool]) -> list[Row]:
                         f"{e['wall_s']:.2f} s", f"ideal {r['ideal_s']:.2f} s", f"{e['wall_s'] / r['ideal_s']:.2f}", "≤ 1.3 s (idle)",
                         target(f"process_{engine}", e["wall_s"] <= 1.3)))
             out.append((f"  {engine}: CPU of the process (+ children)", f"{e['cpu_s']:.2f} s", "", "", "", ""))
+            if engine == "tgi" and r.get("bytecode"):
+                b = r["bytecode"]
+                out.append(("  the kit's modules: bytecode compiled before timing", "yes" if b["compiled"] else "some failed",
+                            "PYTHONDONTWRITEBYTECODE set here" if b["dont_write_bytecode_set"] else "", "", "", ""))
             ph = e.get("phases") or {}
             if ph:
                 out.append((f"  {engine}: before the first request | requests | after the last answer",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.conftest import ROOT
 
@@ -29,6 +30,7 @@ def test_quick_bench_runs_every_section(tmp_path):
     for engine in ("tgi", "openai"):
         assert sections["process"][engine]["resume_sent"] == 0 and sections["process"][engine]["sent"] == report["config"]["proc_n"]
         assert sections["startup"][engine]["imports_s"] > 0
+    assert sections["process"]["bytecode"]["compiled"] is True and sections["startup"]["bytecode"]["compiled"] is True
     batching = sections["batching"]
     assert batching["tgi"]["default_max_in_flight"] <= batching["advertised"]  # the advertised limit is never exceeded
     assert batching["tgi"]["runs"]["default"]["gate"]["source"].startswith("server /info")
@@ -43,7 +45,7 @@ def test_quick_bench_runs_every_section(tmp_path):
     for row in ("0 start-up", "1 whole process, tgi", "1 whole process, openai", "1 saturation", "2 ours, tgi engine",
                 "2 ours, openai engine", "8 batching server", "3 sequential", "4 resume", "4 resume, whole process", "5 ROUGE",
                 "5 ROUGE: CPU", "5 ICD-10", "5 LongHealth", "6 report build", "6 report", "6 report build, ClinicBench-shaped",
-                "7 peak RSS", "9 peers", "6 grid report", "re-report after one run changed"):
+                "7 peak RSS", "9 peers", "6 grid report", "re-report after one run changed", "bytecode compiled before timing"):
         assert row in proc.stdout, row
     assert set(report["targets"]) >= {"startup_tgi", "startup_openai", "process_tgi", "process_openai", "overhead_tgi_cpu",
                                       "overhead_openai_cpu", "batching_tgi", "batching_openai", "batching_openai_tgi", "batching_openai_refuse",
@@ -56,3 +58,33 @@ def test_unknown_section_is_refused():
     proc = subprocess.run([sys.executable, "-m", "clue.perf", "--quick", "--only", "nope"], capture_output=True, text=True,
                           timeout=60, cwd=ROOT)
     assert proc.returncode != 0 and "nope" in proc.stderr
+
+
+def test_bytecode_is_current_for_every_module_after_the_bench_compiles_it(tmp_path: Path) -> None:
+    """The whole-process figures time the kit with its bytecode, as an installed kit has it: after `bytecode()` each
+    module's cached bytecode names the source's current mtime and size (what the import system checks), even where
+    PYTHONDONTWRITEBYTECODE keeps imports from writing it. A module touched now (as a checkout does) is recompiled."""
+    import importlib.util
+    import os
+
+    import clue
+    from clue.perf.process import bytecode
+
+    package = Path(clue.__file__).resolve().parent
+    touched = package / "perf" / "table.py"
+    stat = touched.stat()
+    os.utime(touched, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))  # newer than its bytecode: stale now
+    try:
+        assert bytecode()["compiled"] is True
+        stale = []
+        for source in sorted(package.rglob("*.py")):
+            cached = Path(importlib.util.cache_from_source(str(source)))
+            header = cached.read_bytes()[:16] if cached.exists() else b""
+            st = source.stat()
+            if header[4:8] != b"\0\0\0\0" or int.from_bytes(header[8:12], "little") != int(st.st_mtime) & 0xFFFFFFFF \
+                    or int.from_bytes(header[12:16], "little") != st.st_size & 0xFFFFFFFF:
+                stale.append(str(source.relative_to(package)))
+        assert not stale, stale
+    finally:
+        os.utime(touched, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        bytecode()
