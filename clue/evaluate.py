@@ -33,7 +33,7 @@ from clue.files import write_atomic
 from clue.live_scores import LiveScorer
 from clue.provenance import prefetch_environment
 from clue.run_config import RunConfig
-from clue.run_record import parameter_record, run_record
+from clue.run_record import parameter_record, run_record, with_environment
 from clue.runlock import RunDirLock
 from clue.runner import Runner
 from clue.secrets import redact
@@ -269,6 +269,8 @@ class Evaluation:
                 from clue.engines.batch import BatchJob
 
                 record["batch"] = await BatchJob(engine, store, cfg.out).settle([r for _, rs in planned for r in rs])
+            # the record's environment (git calls, package look-ups: ~15 ms of CPU) is computed while the requests are out
+            prefetch_environment()  # a thread: after the fork (a worker is forked only from a process running one thread)
             warming = None if cfg.dry_run else _warm([task for task, _ in planned], cfg.profile, scorer)
             for task, building in planned:
                 if cfg.dry_run:
@@ -289,8 +291,9 @@ class Evaluation:
         finally:
             await engine.close()
         if cfg.dry_run:
-            return self._plan([(task, building.finish()) for task, building in planned], store, record, ctx.tokenizer)
+            return self._plan([(task, building.finish()) for task, building in planned], store, with_environment(record), ctx.tokenizer)
         stats = runner.stats.as_dict()
+        record = with_environment(record)
         fingerprints = engine.fingerprints()
         if fingerprints:  # OpenAI-compatible servers' system_fingerprint values
             record["engine"]["system_fingerprints"] = fingerprints
@@ -381,7 +384,6 @@ def evaluate(cfg: RunConfig) -> RunResult:
     evaluation = Evaluation(cfg)
     # forked here, before the event loop, the run directory's lock and the store: the worker inherits none of them
     scorer = None if cfg.dry_run else LiveScorer.start(cfg.tasks, evaluation.splits, cfg.profile, cfg.model)
-    prefetch_environment()  # after the fork (a worker is forked only from a process running one thread)
     try:
         return asyncio.run(evaluation.run(scorer))
     finally:
