@@ -88,10 +88,17 @@ def _canonical(obj: Any) -> Any:
 
 
 def _key(run: dict[str, Any], replicates: int, seed: int) -> str:
-    bench = run.get("benchmark")
-    parts = {"samples": run["samples_sha"], "scores": run["scores"], "replicates": replicates, "seed": seed,
-             "benchmark": bench.name if bench is not None else None, "code": _code(bench)}
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+    """The kept CIs' key of a loaded run, computed once per run and settings (`start`, then `intervals`, ask)."""
+    memo = run.setdefault(_KEYS, {})
+    if (replicates, seed) not in memo:
+        bench = run.get("benchmark")
+        parts = {"samples": run["samples_sha"], "scores": run["scores"], "replicates": replicates, "seed": seed,
+                 "benchmark": bench.name if bench is not None else None, "code": _code(bench)}
+        memo[(replicates, seed)] = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+    return memo[(replicates, seed)]  # type: ignore[no-any-return]
+
+
+_KEYS = "kept_interval_keys"  # a loaded run's entry for `_key`'s results
 
 
 def _as_json(ivs: RunIntervals) -> dict[str, Any]:
