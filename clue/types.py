@@ -103,7 +103,7 @@ class Request:
     def key(self) -> str:
         return sha256(self.canonical)
 
-    @property
+    @cached_property
     def prompt_hash(self) -> str:
         """Hash of what the model reads (prompt or messages) alone — comparable across engines."""
         body = self.prompt if self.prompt is not None else canonical_json(list(self.messages or ()))

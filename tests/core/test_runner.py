@@ -214,3 +214,23 @@ async def test_completions_landing_together_are_stored_together_and_a_store_fail
     with pytest.raises(UserError, match="disk is full"):
         await runner.run(requests(200))
     assert len(engine.calls) < 200  # sending stopped at the first failed write
+
+
+@pytest.mark.anyio
+async def test_a_run_computes_each_prompt_hash_as_its_answer_lands(tmp_path):
+    """`clue run`'s landing hook (clue.evaluate._landed) leaves each landed request's prompt hash computed — the
+    value samples.jsonl names, sha256 of the prompt's UTF-8 bytes, first 16 hex digits — so none is left to compute
+    after the last answer; a failed request lands too, and a chat request hashes its messages' canonical JSON."""
+    import hashlib
+
+    from clue.evaluate import _landed
+
+    reqs = requests(3) + [Request(task="t", sample_id="chat", params=GenParams(max_new_tokens=5), protocol="p",
+                                  endpoint=Endpoint("fake", "m"), messages=({"role": "user", "content": "é?"},))]
+    engine = ScriptedEngine({"prompt 2": [EngineError("permanent", "400", status=400)]})
+    runner = Runner(engine, Store(tmp_path / "s.sqlite"), concurrency=2, policy=FAST, progress=False, on_landed=_landed(None))
+    await runner.run(reqs)
+    assert all("prompt_hash" in vars(r) for r in reqs)  # computed as they landed, not on first reading
+    assert vars(reqs[0])["prompt_hash"] == hashlib.sha256(b"prompt 0").hexdigest()[:16]
+    chat = '[{"content":"\u00e9?","role":"user"}]'.encode()
+    assert vars(reqs[3])["prompt_hash"] == hashlib.sha256(chat).hexdigest()[:16]
