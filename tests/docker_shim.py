@@ -4,7 +4,7 @@
 Every invocation appends `{"argv": [...], "t": time}` to `$DOCKER_SHIM_DIR/calls.jsonl` (default: a
 folder in the temp directory).
 `run -d --name N -p 127.0.0.1:PORT:… IMAGE --model-id ID …` (or `--model ID` for vLLM) starts
-`tests/fakeserver.py --port PORT --model-id ID` in the background instead of a container; its
+`tests/fakeserver --port PORT --model-id ID` in the background instead of a container; its
 output goes to `$DOCKER_SHIM_DIR/N.log`. `rm -f N` / `stop N` sends it SIGTERM and appends the
 fake server's final stats line to `$DOCKER_SHIM_DIR/stats.jsonl` (so tests can count the requests
 a container served). `inspect` (state and `{{index .Config.Labels "K"}}`), `logs --tail K`, `ps [-a] [--filter
@@ -85,7 +85,7 @@ def cmd_run(args: list[str]) -> int:
             cmd = [sys.executable, "-c", "import signal; print('loading weights…', flush=True); signal.pause()"]
         else:
             extra = behaviour if isinstance(behaviour, list) else []
-            cmd = [sys.executable, str(HERE / "fakeserver.py"), "--port", port, "--model-id", model_id, *extra]
+            cmd = [sys.executable, str(HERE / "fakeserver"), "--port", port, "--model-id", model_id, *extra]
         with log.open("w") as fh:
             proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         state["pid"] = proc.pid

@@ -345,7 +345,7 @@ def test_stop_wakes_hanging_handlers_and_binds_loopback_only():
 def test_script_mode_ready_line_and_final_stats(tmp_path: Path):
     mapping = tmp_path / "oracle.json"
     mapping.write_text(json.dumps({"question one": "answer one"}))
-    script = Path(__file__).resolve().parent.parent / "fakeserver.py"
+    script = Path(__file__).resolve().parent.parent / "fakeserver"
     proc = subprocess.Popen([sys.executable, str(script), "--port", "0", "--oracle", str(mapping),
                              "--model-id", "org/m", "--api-key", "K"], stdout=subprocess.PIPE, text=True)
     try:

@@ -153,7 +153,7 @@ def fake_apptainer(path: Path) -> Path:
 import os, sys
 a = sys.argv
 assert a[1:4] == ["run", "--nv", "--cleanenv"] and os.environ.get("APPTAINERENV_HF_TOKEN") == {SECRET!r}, a
-os.execv({sys.executable!r}, [{sys.executable!r}, {str(ROOT / 'tests' / 'fakeserver.py')!r},
+os.execv({sys.executable!r}, [{sys.executable!r}, {str(ROOT / 'tests' / 'fakeserver')!r},
          "--port", a[a.index("--port") + 1], "--model-id", a[a.index("--model-id") + 1]])
 """)
     path.chmod(0o755)

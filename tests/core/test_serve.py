@@ -1,4 +1,4 @@
-"""Container lifecycle against the docker shim (tests/docker_shim.py runs tests/fakeserver.py instead).
+"""Container lifecycle against the docker shim (tests/docker_shim.py runs tests/fakeserver instead).
 
 Checks the exact `docker run` command, health waiting, the /info check, and that the container is
 removed on every failure path: an exiting container, a health timeout, a wrong revision, Ctrl-C
