@@ -13,7 +13,6 @@ import json
 import sys
 from typing import Any, Literal, Protocol
 
-from clue.engines.pool import PoolError
 from clue.types import Completion, Request
 
 Kind = Literal["rate_limit", "transient", "permanent", "fatal"]
@@ -44,9 +43,11 @@ def redirect_error(url: str, status: int, location: str | None) -> EngineError:
 
 
 def connection_error(exc: BaseException, url: str) -> EngineError | None:
-    """A timeout or failed connection — the kit's pool's `PoolError` or httpx2's `TransportError` (checked only when
-    httpx2 is loaded: otherwise none can exist) — as the runner's transient error; None for any other exception."""
-    if isinstance(exc, PoolError):
+    """A timeout or failed connection — the kit's pool's `PoolError` or httpx2's `TransportError`, each checked only
+    when its module is loaded (otherwise none can exist; this module stays light: asyncio, httpx2 load with an
+    engine) — as the runner's transient error; None for any other exception."""
+    pool = sys.modules.get("clue.engines.pool")
+    if pool is not None and isinstance(exc, pool.PoolError):
         timeout, name = exc.timeout, exc.name  # the httpx2 class the same failure raises on the httpx2 route
     else:
         httpx2 = sys.modules.get("httpx2")
