@@ -168,3 +168,30 @@ def test_the_pool_reads_every_url_as_httpx2_does():
                 target(url)
             continue
         assert tuple(target(url)) == expected, url
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("server", ["tgi", "vllm", "llama.cpp"])
+async def test_describe_over_the_pool_records_what_httpx2_did(server, monkeypatch):
+    """Both engines' describe() — /info; /v1/models, the server's provenance and the /tokenize BOS probe — give the
+    same record over the kit's pool as over httpx2's own client (CLUE_HTTP_TRANSPORT=httpx), and send the same probes."""
+    from clue.engines.tgi import TGIEngine
+    from tests.fakeserver import FakeServer, LlamaTokenizer
+
+    opts = {"vllm": {"vllm_version": "0.8.5"},
+            "llama.cpp": {"props": {"model_path": "/m.gguf", "bos_token": "<s>", "default_generation_settings": {"n_ctx": 4096}}}}
+    tokenizer = LlamaTokenizer({"<s>": 1}, bos="<s>") if server != "tgi" else None
+    records, probes = {}, {}
+    with FakeServer(model_id="org/m", tgi=server == "tgi", tokenizer=tokenizer, **opts.get(server, {})) as srv:
+        for transport in ("lean", "httpx"):
+            monkeypatch.setenv("CLUE_HTTP_TRANSPORT", transport)
+            engines = [OpenAIEngine(srv.url + "/v1", "org/m", api_key="EMPTY", route="completions")]
+            engines += [TGIEngine(srv.url)] if server == "tgi" else []
+            records[transport] = [await e.describe() for e in engines]
+            probes[transport] = list(srv.tokenize_bodies)
+            srv.tokenize_bodies.clear()
+            for e in engines:
+                await e.close()
+    assert records["lean"] == records["httpx"] and probes["lean"] == probes["httpx"]
+    kind = records["lean"][0]["server"]["kind"]
+    assert kind == server and (server == "tgi" or records["lean"][0]["server"]["bos"]["adds_in_front"] == ["<s>"])

@@ -139,7 +139,7 @@ RUN_THEN_LIST = ("import json, sys\n"
                  "code = main(sys.argv[2:])\n"  # argv given: the call returns (the program `clue run` leaves by os._exit)
                  "open(sys.argv[1], 'w').write(json.dumps(sorted(sys.modules)))\n"
                  "raise SystemExit(code)\n")
-NOT_ON_A_LOOPBACK_RUN = ("httpx2", "httpcore2", "openai", "huggingface_hub.inference", "huggingface_hub.errors", "urllib.request")
+NOT_ON_A_LOOPBACK_RUN = ("httpx2", "httpcore2", "openai", "huggingface_hub", "urllib.request")
 
 
 def _run_listing(tmp_path: Path, engine: str, endpoint: str, *extra: str) -> tuple[subprocess.CompletedProcess, list[str]]:
@@ -159,7 +159,7 @@ def _run_listing(tmp_path: Path, engine: str, endpoint: str, *extra: str) -> tup
 @pytest.mark.parametrize("engine", ["tgi", "openai"])
 def test_a_whole_run_against_a_loopback_server_never_imports_httpx2(tmp_path, engine):
     """Generation, describe() and the server's provenance go over the kit's own connection pool (clue/engines/pool.py):
-    httpx2 (~30 ms of start-up), the SDKs and urllib.request are loaded only off this path."""
+    httpx2 (~30 ms of start-up), the SDKs (huggingface_hub, openai) and urllib.request load only off this path."""
     from tests.fakeserver import FakeServer
 
     with FakeServer(model_id="org/m") as srv:
