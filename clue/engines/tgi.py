@@ -76,7 +76,7 @@ def _endpoint_client_factory(host: str):
 
     Offline GPU machines set HF_HUB_OFFLINE=1 (the TGI container gets it too); the hub's default
     request hook would then refuse even http://127.0.0.1:8080. Requests to `host` go through;
-    anything else still obeys offline mode. httpx2 and the hub's constants load when the client is made.
+    anything else still obeys offline mode. httpx2 loads when the client is made, the hub's constants on its first request.
     """
 
     async def on_request(request: httpx2.Request) -> None:
