@@ -10,6 +10,7 @@ Each engine translates its SDK's exceptions into an `EngineError` with a `kind`:
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any, Literal, Protocol
 
 from clue.types import Completion, Request
@@ -39,6 +40,23 @@ def redirect_error(url: str, status: int, location: str | None) -> EngineError:
     where = f" to {location}" if location else ""
     return EngineError("fatal", f"{url} answered HTTP {status} (a redirect{where}); the kit does not follow redirects, "
                                 f"so prompts go only where you point — pass the final URL as --endpoint", status)
+
+
+def connection_error(exc: BaseException, url: str) -> EngineError | None:
+    """A timeout or failed connection — the kit's pool's `PoolError` or httpx2's `TransportError`, each checked only
+    when its module is loaded (otherwise none can exist; this module stays light: asyncio, httpx2 load with an
+    engine) — as the runner's transient error; None for any other exception."""
+    pool = sys.modules.get("clue.engines.pool")
+    if pool is not None and isinstance(exc, pool.PoolError):
+        timeout, name = exc.timeout, exc.name  # the httpx2 class the same failure raises on the httpx2 route
+    else:
+        httpx2 = sys.modules.get("httpx2")
+        if httpx2 is None or not isinstance(exc, httpx2.TransportError):
+            return None
+        timeout, name = isinstance(exc, httpx2.TimeoutException), type(exc).__name__
+    if timeout:
+        return EngineError("transient", f"{url} timed out", label="timeout")
+    return EngineError("transient", f"connection to {url} failed ({name})", label="connection")
 
 
 def kind_for_status(status: int) -> Kind:

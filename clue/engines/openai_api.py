@@ -15,8 +15,8 @@ they are computed once per distinct `GenParams` and merged into the body at one 
 server's `system_fingerprint` are recorded, and `describe()` asks the server about itself
 (`clue/engines/server_info.py`).
 
-Why the kit builds the body and posts it itself (`clue/engines/openai_body.py`, over the same httpx2
-client + lean loopback transport the tgi engine uses) instead of calling the OpenAI SDK — measured
+Why the kit builds the body and posts it itself (`clue/engines/openai_body.py`, over the connection
+pool or httpx2 client the tgi engine uses: clue/engines/link.py) instead of calling the OpenAI SDK — measured
 on this machine (`make bench`, issue 16): `import openai` costs ~0.5 s (its package init imports
 every typed model in `openai.types`), which alone exceeds the 0.3 s start-up budget of `clue run`;
 `chat.completions.create` costs ~2.3 ms CPU per request (argument transform over every message,
@@ -32,17 +32,19 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import Any
-
-import httpx2
+from typing import TYPE_CHECKING, Any
 
 from clue import __version__
 from clue.engines import families, openai_body, server_bos
-from clue.engines.base import Engine, EngineError, kind_for_status, parse_retry_after, redirect_error, server_message
+from clue.engines.base import Engine, EngineError, connection_error, kind_for_status, parse_retry_after, redirect_error, server_message
+from clue.engines.link import Link
+from clue.engines.pool import Answer, as_response
 from clue.engines.server_info import server_provenance
-from clue.engines.transport import LeanTransport, as_response, make_transport
 from clue.errors import EndpointError
 from clue.types import Completion, Request
+
+if TYPE_CHECKING:
+    import httpx2
 
 AZURE_HOSTS = (".openai.azure.com", ".cognitiveservices.azure.com")  # Azure OpenAI resources (both APIs; clue/engines/azure.py)
 
@@ -75,11 +77,14 @@ class OpenAIEngine(Engine):
         self._timeout = timeout_s
         self._api_key = api_key  # for the Batch API's SDK client (clue/engines/batch.py); never logged
         self._headers = self._make_headers(api_key)
-        # plain-http loopback servers: the kit's O(1) keep-alive transport; everything else: httpx2's own
-        transport = make_transport()
-        self._http = httpx2.AsyncClient(follow_redirects=False, timeout=timeout_s, transport=transport)
-        # a loopback server (vLLM, llama.cpp the kit drives): posts skip httpx2's objects (transport.DirectPost)
-        self._direct = transport.direct(self._headers) if isinstance(transport, LeanTransport) else None
+        # plain-http loopback servers (vLLM, llama.cpp the kit drives): the kit's O(1) keep-alive pool, no httpx2;
+        # everything else: an httpx2 client made on first use (clue/engines/link.py)
+        self._link = Link(self.url, self._headers, self._new_client)
+
+    def _new_client(self, transport: httpx2.AsyncBaseTransport | None) -> httpx2.AsyncClient:
+        import httpx2
+
+        return httpx2.AsyncClient(follow_redirects=False, timeout=self._timeout, transport=transport)
 
     def _make_headers(self, api_key: str) -> dict[str, str]:
         return _headers(api_key)
@@ -95,7 +100,7 @@ class OpenAIEngine(Engine):
     def _not_found(self, message: str) -> str:
         return f"{self.url} does not serve model {self.model!r} ({message}) — check --model"
 
-    def _status_error(self, response: httpx2.Response) -> EngineError:
+    def _status_error(self, response: httpx2.Response | Answer) -> EngineError:
         status = response.status_code
         if 300 <= status < 400:
             return redirect_error(self.url, status, response.headers.get("location"))
@@ -112,11 +117,8 @@ class OpenAIEngine(Engine):
                            retry_after=parse_retry_after(response.headers.get("retry-after")))
 
     def _transport_error(self, exc: BaseException) -> EngineError:
-        if isinstance(exc, httpx2.TimeoutException):
-            return EngineError("transient", f"{self.url} timed out", label="timeout")
-        if isinstance(exc, httpx2.TransportError):
-            return EngineError("transient", f"connection to {self.url} failed ({type(exc).__name__})", label="connection")
-        return EngineError("permanent", f"{type(exc).__name__}: {exc}")
+        failed = connection_error(exc, self.url)  # timeouts and failed connections (the pool's or httpx2's)
+        return failed if failed is not None else EngineError("permanent", f"{type(exc).__name__}: {exc}")
 
     def body(self, request: Request) -> dict[str, Any]:
         """The generation fields of the JSON body besides model and messages/prompt: the model family's rules, and
@@ -134,9 +136,10 @@ class OpenAIEngine(Engine):
         url, data = self._url(path), json.dumps(body).encode()
         response: httpx2.Response | None = None
         try:
-            answer = await self._direct.post(url, data, self._timeout) if self._direct is not None else None
+            direct = self._link.direct
+            answer = await direct.post(url, data, self._timeout) if direct is not None else None
             if answer is None:  # not a loopback server: through httpx2 (hosted APIs)
-                response = await self._http.post(url, content=data, headers=self._headers)
+                response = await self._link.http.post(url, content=data, headers=self._headers)
                 answer = response.status_code, [], response.content
         except Exception as exc:  # noqa: BLE001 — every failure is classified, none escapes raw
             raise self._transport_error(exc) from None
@@ -159,8 +162,9 @@ class OpenAIEngine(Engine):
 
     async def describe(self) -> dict[str, Any]:
         """List the served models; an unreachable endpoint, bad key or unknown model is a user error."""
+        client = self._link.describer()  # the pool for a loopback server, else the httpx2 client
         try:
-            response = await self._http.get(self.url + "/models", headers=self._headers)
+            response = await client.get(self.url + "/models", headers=self._headers, timeout=self._timeout)
         except Exception as exc:  # noqa: BLE001
             raise EndpointError(f"cannot reach {self.url} ({self._transport_error(exc).message})", "start the server or fix --endpoint") from None
         served: list[str] = []
@@ -180,10 +184,10 @@ class OpenAIEngine(Engine):
         if served and self.model not in served and not self._azure_v1():
             shown = ", ".join(served[:5]) + (" …" if len(served) > 5 else "")
             raise EndpointError(f"{self.url} does not serve model {self.model!r} (it serves: {shown})", "fix --model")
-        server = await server_provenance(self._http, self.url, self._headers)
+        server = await server_provenance(client, self.url, self._headers)
         self.server_kind = server["kind"]
         if self.route == "completions":  # the kit renders the prompt: does the server add a BOS in front of it?
-            bos = await server_bos.probe(self._http, self.url, self._headers, self.server_kind, self.model)
+            bos = await server_bos.probe(client, self.url, self._headers, self.server_kind, self.model)
             if bos is not None:
                 server["bos"] = bos
         return {"engine": "openai", "url": self.url, "model_id": self.model, "served_models": served[:20],
@@ -232,4 +236,4 @@ class OpenAIEngine(Engine):
         return sorted(self._fingerprints)
 
     async def close(self) -> None:
-        await self._http.aclose()
+        await self._link.aclose()

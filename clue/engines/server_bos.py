@@ -17,11 +17,14 @@ The answer (what was asked, what the server said, what it adds) goes to run.json
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
-
-import httpx2
+from typing import TYPE_CHECKING, Any, Sequence
 
 from clue.engines.server_info import server_root
+
+if TYPE_CHECKING:
+    import httpx2
+
+    from clue.engines.pool import DirectClient
 
 PROBE = "Hello world"
 ASKED = {"llama.cpp": 'POST /tokenize {"content": "Hello world", "add_special": true | false, "with_pieces": true}',
@@ -84,7 +87,7 @@ def _tokens(kind: str, answer: Any) -> list[Any] | None:
     return tokens
 
 
-async def probe(client: httpx2.AsyncClient, url: str, headers: dict[str, str], kind: str, model: str = "",
+async def probe(client: httpx2.AsyncClient | DirectClient, url: str, headers: dict[str, str], kind: str, model: str = "",
                 timeout_s: float = 5.0) -> dict[str, Any] | None:
     """llama.cpp and vLLM: ask `/tokenize` what the server adds in front of a prompt (see `read_answers`).
     None for servers not asked (TGI, hosted APIs, unknown)."""

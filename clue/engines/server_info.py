@@ -4,14 +4,18 @@ vLLM answers `GET /version`; llama.cpp's llama-server `GET /props` (model path, 
 build); TGI `GET /info`. Each is asked once at the server root (the base URL without `/v1`), with
 a short timeout; a route the server lacks is simply absent from the record. The answers are
 trimmed to the fields that identify the server and model (no prompts, no keys). Asked over the
-engine's own httpx2 client and headers (no SDK on the run path).
+engine's own client (the kit's connection pool for a loopback server, else httpx2) and headers (no
+SDK on the run path).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx2
+if TYPE_CHECKING:
+    import httpx2
+
+    from clue.engines.pool import DirectClient
 
 KEEP = {
     "version": ("version",),
@@ -27,7 +31,7 @@ def server_root(url: str) -> str:
     return url.removesuffix("/v1")
 
 
-async def server_provenance(client: httpx2.AsyncClient, url: str, headers: dict[str, str],
+async def server_provenance(client: httpx2.AsyncClient | DirectClient, url: str, headers: dict[str, str],
                             timeout_s: float = 5.0) -> dict[str, Any]:
     """{"kind": "vllm" | "llama.cpp" | "tgi" | "unknown", route: trimmed answer, ...}."""
     root, out = server_root(url), {}  # type: str, dict[str, Any]

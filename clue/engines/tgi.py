@@ -1,7 +1,9 @@
-"""text-generation-inference's native generate route (POST /generate) and `GET /info`, over one
-httpx2 client set up the way huggingface_hub configures its own (offline-mode hook, no redirects).
-`/info` no longer goes through `huggingface_hub.AsyncInferenceClient`: importing it costs ~0.3 s,
-the whole start-up budget of `clue run` (issue 16, `python -X importtime`), for one GET.
+"""text-generation-inference's native generate route (POST /generate) and `GET /info`: to a loopback
+server over the kit's connection pool (clue/engines/link.py: no httpx2 unless an answer is an error),
+anywhere else over one httpx2 client, made on first use and set up the way huggingface_hub configures
+its own (offline-mode hook, no redirects). `/info` no longer goes through
+`huggingface_hub.AsyncInferenceClient`: importing it costs ~0.3 s, the whole start-up budget of
+`clue run` (issue 16, `python -X importtime`), for one GET.
 
 The prompt is the fully rendered string (chat template + generation prefix), as CLUE v3 sent
 it; decoding is greedy unless a temperature is given; `stop` and `truncate` go as TGI
@@ -13,15 +15,16 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx2
-from huggingface_hub import constants
-
-from clue.engines.base import Engine, EngineError, kind_for_status, parse_retry_after, redirect_error, server_message
-from clue.engines.transport import LeanTransport, as_response, make_transport
+from clue.engines.base import Engine, EngineError, connection_error, kind_for_status, parse_retry_after, redirect_error, server_message
+from clue.engines.link import Link
+from clue.engines.pool import as_response, target
 from clue.errors import EndpointError
 from clue.types import Completion, Request
+
+if TYPE_CHECKING:
+    import httpx2
 
 
 def _response_of(exc: BaseException) -> Any:
@@ -39,11 +42,14 @@ def _response_of(exc: BaseException) -> Any:
 
 
 def translate(exc: BaseException, url: str, key_env: str = "TGI_API_KEY") -> EngineError:
-    """Map a hub/httpx exception onto the runner's retry classes."""
+    """Map a hub/httpx/connection-pool exception onto the runner's retry classes."""
     if isinstance(exc, EngineError):
         return exc
+    failed = connection_error(exc, url)  # timeouts and failed connections (the pool's or httpx2's)
+    if failed is not None:
+        return failed
     hub_errors = sys.modules.get("huggingface_hub.errors")  # not imported (~25 ms): then no hub error can exist
-    if isinstance(exc, httpx2.TimeoutException) or (hub_errors is not None and isinstance(exc, hub_errors.InferenceTimeoutError)):
+    if hub_errors is not None and isinstance(exc, hub_errors.InferenceTimeoutError):
         return EngineError("transient", f"{url} timed out", label="timeout")
     response = _response_of(exc)
     if response is not None:
@@ -57,8 +63,6 @@ def translate(exc: BaseException, url: str, key_env: str = "TGI_API_KEY") -> Eng
         elif kind == "fatal":
             message = f"{url} refused the request (HTTP {status}: {message}) — set {key_env} to the server's --api-key"
         return EngineError(kind, message, status=status, retry_after=parse_retry_after(response.headers.get("retry-after")))
-    if isinstance(exc, httpx2.TransportError):
-        return EngineError("transient", f"connection to {url} failed ({type(exc).__name__})", label="connection")
     if isinstance(exc, ValueError):  # JSON decoding of a malformed body
         return EngineError("transient", f"{url} sent a malformed response ({type(exc).__name__})", label="malformed")
     return EngineError("permanent", f"{type(exc).__name__}: {exc}")
@@ -72,10 +76,12 @@ def _endpoint_client_factory(host: str):
 
     Offline GPU machines set HF_HUB_OFFLINE=1 (the TGI container gets it too); the hub's default
     request hook would then refuse even http://127.0.0.1:8080. Requests to `host` go through;
-    anything else still obeys offline mode.
+    anything else still obeys offline mode. httpx2 loads when the client is made, the hub's constants on its first request.
     """
 
     async def on_request(request: httpx2.Request) -> None:
+        from huggingface_hub import constants
+
         if constants.is_offline_mode() and request.url.host != host:
             from huggingface_hub.errors import OfflineModeIsEnabled
 
@@ -86,6 +92,8 @@ def _endpoint_client_factory(host: str):
             await response.aread()
 
     def factory(transport: httpx2.AsyncBaseTransport | None = None) -> httpx2.AsyncClient:
+        import httpx2
+
         return httpx2.AsyncClient(event_hooks={"request": [on_request], "response": [on_response]},
                                   follow_redirects=False, timeout=None, transport=transport)  # see redirect_error
 
@@ -101,17 +109,15 @@ class TGIEngine(Engine):
         # With token=None the hub client would send the user's HF token to this URL; a placeholder
         # bearer keeps it home (TGI without --api-key ignores the header).
         token = token or NO_TOKEN
-        factory = _endpoint_client_factory(httpx2.URL(self.url).host)
+        host = target(self.url).host  # a URL httpx2 cannot read fails here, as it did when the client was made here
         # Generation posts TGI's native JSON itself: AsyncInferenceClient.text_generation costs ~0.15 ms of
         # client CPU per request (dataclass parsing, a thread hop) — a third of the budget that keeps a
-        # local server saturated (`make bench`). Same route semantics, same httpx2 client and error mapping.
-        transport = make_transport()
-        self._http = factory(transport)
+        # local server saturated (`make bench`). Same route semantics, same error mapping.
         self._headers = {"authorization": f"Bearer {token}"}
         self._timeout = timeout_s
-        # a loopback server (the TGI container the kit starts): posts skip httpx2's objects (transport.DirectPost);
+        # a loopback server (the TGI container the kit starts): requests skip httpx2 (pool.DirectPost, DirectClient);
         # the offline hook has nothing to check there (the engine's own host) and error bodies are read whole anyway
-        self._direct = transport.direct(self._headers) if isinstance(transport, LeanTransport) else None
+        self._link = Link(self.url, self._headers, _endpoint_client_factory(host))
 
     async def generate(self, request: Request) -> Completion:
         """POST /generate {inputs, parameters} (greedy unless a temperature is given; details for usage)."""
@@ -131,14 +137,15 @@ class TGIEngine(Engine):
         start = time.perf_counter()
         try:
             url = self.url + "/generate"
-            answer = await self._direct.post(url, json.dumps(body).encode(), self._timeout) if self._direct is not None else None
+            direct = self._link.direct
+            answer = await direct.post(url, json.dumps(body).encode(), self._timeout) if direct is not None else None
             if answer is not None:
                 status, headers, content = answer
                 if status >= 300:  # the rare path: an httpx2 response, for the same error mapping
                     as_response(status, headers, content, "POST", url).raise_for_status()
                 out = json.loads(content)
             else:
-                response = await self._http.post(url, json=body, headers=self._headers, timeout=self._timeout)
+                response = await self._link.http.post(url, json=body, headers=self._headers, timeout=self._timeout)
                 response.raise_for_status()
                 out = response.json()
             out = out[0] if isinstance(out, list) and out else out
@@ -158,7 +165,7 @@ class TGIEngine(Engine):
     async def describe(self) -> dict[str, Any]:
         """GET /info; an unreachable or non-TGI endpoint is a user error."""
         try:
-            response = await self._http.get(self.url + "/info", headers=self._headers, timeout=30.0)
+            response = await self._link.describer().get(self.url + "/info", headers=self._headers, timeout=30.0)
             response.raise_for_status()
             info = response.json()
         except Exception as exc:  # noqa: BLE001
@@ -183,4 +190,4 @@ class TGIEngine(Engine):
         return {"engine": "tgi", "url": self.url, **{k: info.get(k) for k in keep}}
 
     async def close(self) -> None:
-        await self._http.aclose()
+        await self._link.aclose()

@@ -4,6 +4,7 @@ file (the MeQSum xlsx) is parsed once — re-runs read its checksummed JSON copy
 from __future__ import annotations
 
 import json
+import os
 import stat
 import subprocess
 import sys
@@ -130,3 +131,72 @@ def test_a_run_caches_beside_its_store_and_leaves_no_setting_behind(synthetic_di
     assert len(calls) == 1 and len(list((tmp_path / "stores" / "parsed").iterdir())) == 1
     TASKS["meqsum"].load(synthetic_dir)  # outside the run: parsed again, not read from the run's copy
     assert len(calls) == 2
+
+
+# `clue run` in a child process, then the modules it loaded, written to the file named by the first argument
+RUN_THEN_LIST = ("import json, sys\n"
+                 "from clue.cli import main\n"
+                 "code = main(sys.argv[2:])\n"  # argv given: the call returns (the program `clue run` leaves by os._exit)
+                 "open(sys.argv[1], 'w').write(json.dumps(sorted(sys.modules)))\n"
+                 "raise SystemExit(code)\n")
+NOT_ON_A_LOOPBACK_RUN = ("httpx2", "httpcore2", "openai", "huggingface_hub", "urllib.request")
+
+
+def _run_listing(tmp_path: Path, engine: str, endpoint: str, *extra: str) -> tuple[subprocess.CompletedProcess, list[str]]:
+    from tests.conftest import ROOT, chat_template_file
+
+    listing = tmp_path / f"modules-{engine}.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI", "HF_", "TGI_")) and not k.lower().endswith("_proxy")}
+    env.update({"HF_HUB_OFFLINE": "1", "NO_PROXY": "127.0.0.1,localhost", "PYTHONPATH": str(ROOT), "CLUE_PROGRESS": "0"})
+    args = ["run", "--engine", engine, "--endpoint", endpoint, "--model", "org/m", "--synthetic", "--tasks", "meqsum",
+            "--limit", "3", "--out", str(tmp_path / f"run-{engine}"), "--store", str(tmp_path / f"{engine}.sqlite"), "--no-progress",
+            *(["--chat-template", str(chat_template_file(tmp_path))] if engine == "tgi" else []), *extra]
+    proc = subprocess.run([sys.executable, "-c", RUN_THEN_LIST, str(listing), *args], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=300)
+    return proc, json.loads(listing.read_text()) if listing.exists() else []
+
+
+@pytest.mark.parametrize("engine", ["tgi", "openai"])
+def test_a_whole_run_against_a_loopback_server_never_imports_httpx2(tmp_path, engine):
+    """Generation, describe() and the server's provenance go over the kit's own connection pool (clue/engines/pool.py):
+    httpx2 (~30 ms of start-up), the SDKs (huggingface_hub, openai) and urllib.request load only off this path."""
+    from tests.fakeserver import FakeServer
+
+    with FakeServer(model_id="org/m") as srv:
+        proc, loaded = _run_listing(tmp_path, engine, srv.url + ("/v1" if engine == "openai" else ""))
+        served = srv.stats.completed
+    assert proc.returncode == 0, proc.stderr
+    assert served == 3 and "clue.engines.pool" in loaded  # the run really went over the pool
+    assert [m for m in NOT_ON_A_LOOPBACK_RUN if m in loaded] == []
+
+
+@pytest.mark.parametrize(("engine", "line"), [
+    ("tgi", "clue: error: TGI at {url} rejected the API key (HTTP 401) — set TGI_API_KEY to the server's --api-key "
+            "(or --api-key-env NAME)"),
+    ("openai", "clue: error: {url}/v1 rejected the API key (HTTP 401: Incorrect API key provided.) — set OPENAI_API_KEY to a "
+               "valid key (or name another variable with --api-key-env)"),
+])
+def test_a_refused_describe_over_the_pool_still_says_what_it_said(tmp_path, engine, line):
+    """The error path converts the pool's answer to an httpx2 response for the same error mapping: same one line."""
+    from tests.fakeserver import FakeServer
+
+    with FakeServer(model_id="org/m", api_key="secret") as srv:
+        proc, _ = _run_listing(tmp_path, engine, srv.url + ("/v1" if engine == "openai" else ""))
+        url = srv.url
+    assert proc.returncode == 2 and proc.stderr.strip() == line.format(url=url), proc.stderr
+
+
+@pytest.mark.parametrize(("engine", "line"), [
+    ("tgi", "clue: error: cannot reach TGI at {url} (connection to {url} failed (ConnectError)) — start the server "
+            "(clue serve up) or fix --endpoint"),
+    ("openai", "clue: error: cannot reach {url}/v1 (connection to {url}/v1 failed (ConnectError)) — start the server or fix "
+               "--endpoint"),
+])
+def test_an_unreachable_server_is_named_as_before_without_httpx2(tmp_path, engine, line):
+    """A refused connection is the pool's own error, mapped to the words httpx2's ConnectError gave."""
+    from tests.core.test_cli_errors import free_port
+
+    url = f"http://127.0.0.1:{free_port()}"
+    proc, loaded = _run_listing(tmp_path, engine, url + ("/v1" if engine == "openai" else ""))
+    assert proc.returncode == 2 and proc.stderr.strip() == line.format(url=url), proc.stderr
+    assert "httpx2" not in loaded

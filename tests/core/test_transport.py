@@ -1,6 +1,6 @@
-"""The lean HTTP/1.1 transport (clue/engines/transport.py) against small scripted loopback servers:
-keep-alive reuse, chunked bodies, the keep-alive race retried, resets and cut answers raised as
-httpx2 transport errors, cancellation never returning a connection to the pool, proxies respected."""
+"""The kit's connection pool (clue/engines/pool.py) and its httpx2 transport (clue/engines/transport.py) against
+small scripted loopback servers: keep-alive reuse, chunked bodies, the keep-alive race retried, resets and cut
+answers raised as httpx2 transport errors, cancellation never returning a connection to the pool, proxies respected."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import asyncio
 import httpx2
 import pytest
 
+from clue.engines.pool import PoolError
 from clue.engines.transport import LeanTransport
 
 OK = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{\"a\": \"ok\"}"
@@ -197,6 +198,7 @@ async def test_direct_post_declines_what_the_lean_transport_does_not_carry():
 
 @pytest.mark.anyio
 async def test_an_answer_without_headers_and_a_cut_header_block():
+    """The pool raises its own error for a cut header block; the httpx2 transport over it raises httpx2's, same words."""
     async def no_headers(reader, writer, index, seen):
         await _read_request(reader)
         writer.write(b"HTTP/1.1 204 No Content\r\n\r\n" if index == 0 else b"HTTP/1.1 200 OK\r\ncontent-len")
@@ -207,7 +209,10 @@ async def test_an_answer_without_headers_and_a_cut_header_block():
     poster = transport.direct({})
     async with server:
         assert await poster.post(url + "/x", b"{}", 5.0) == (204, [], b"")
-        transport._idle.clear()  # next on a fresh connection
-        with pytest.raises(httpx2.RemoteProtocolError, match="inside the response headers"):
+        transport.pool._idle.clear()  # next on a fresh connection
+        with pytest.raises(PoolError, match="inside the response headers") as cut:
             await poster.post(url + "/x", b"{}", 5.0)
-        await transport.aclose()
+        assert cut.value.kind == "remote_protocol"
+        async with httpx2.AsyncClient(transport=transport) as client:
+            with pytest.raises(httpx2.RemoteProtocolError, match="^connection closed inside the response headers$"):
+                await client.post(url + "/x", json={})
