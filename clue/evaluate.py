@@ -282,8 +282,6 @@ class Evaluation:
                 from clue.engines.batch import BatchJob
 
                 record["batch"] = await BatchJob(engine, store, cfg.out).settle([r for _, rs in planned for r in rs])
-            # the record's environment (git calls, package look-ups: ~15 ms of CPU) is computed while the requests are out
-            prefetch_environment()  # a thread: after the fork (a worker is forked only from a process running one thread)
             warming = None if cfg.dry_run else _warm([task for task, _ in planned], cfg.profile, scorer)
             for task, building in planned:
                 if cfg.dry_run:
@@ -397,6 +395,7 @@ def evaluate(cfg: RunConfig) -> RunResult:
     evaluation = Evaluation(cfg)
     # forked here, before the event loop, the run directory's lock and the store: the worker inherits none of them
     scorer = None if cfg.dry_run else LiveScorer.start(cfg.tasks, evaluation.splits, cfg.profile, cfg.model)
+    prefetch_environment()  # the record's environment, computed meanwhile: forked too, before any thread or event loop
     try:
         return asyncio.run(evaluation.run(scorer))
     finally:

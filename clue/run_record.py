@@ -16,10 +16,10 @@ from clue.types import Request
 def run_record(cfg: RunConfig, info: dict[str, Any], template: ChatTemplate | None, ctx: BuildContext,
                started: float) -> dict[str, Any]:
     """What run.json says about how the run was made (before its stats and concurrency are added), but for the
-    environment: `with_environment` adds that once the requests are done. Its git calls and package look-ups run in a
-    thread while the requests are out (`provenance.prefetch_environment`); computed here, before the first request,
-    they held it back (~15 ms). So the store's row of a run that never finishes (interrupted) lacks the environment;
-    run.json, plan.json and the row of a finished run have it, first, as before."""
+    environment: `with_environment` adds that once the requests are done. Its git calls and package look-ups run
+    meanwhile (`provenance.prefetch_environment`); waited for here, before the first request, they held it back
+    (~15 ms). So the store's row of a run that never finishes (interrupted) lacks the environment; run.json, plan.json
+    and the row of a finished run have it, first, as before."""
     return {
         "command": list(cfg.argv),
         "engine": {"kind": cfg.engine, "endpoint": cfg.endpoint, "describe": info},

@@ -1,8 +1,11 @@
-"""The run record's environment computed ahead (in a thread, while `clue run` starts up) is the one computed on demand."""
+"""The run record's environment computed ahead (in a forked child, or a thread where this process already runs
+several, while `clue run` starts up) is the one computed on demand, and never holds the first request back."""
 
 from __future__ import annotations
 
 import json
+import os
+import select
 import threading
 
 from clue import provenance
@@ -15,47 +18,68 @@ def test_a_prefetched_environment_is_the_one_computed_on_demand():
     assert ahead["packages"]["clue-kit"] and ahead["python"]
 
 
+def test_with_another_thread_running_it_is_computed_in_a_thread_and_is_the_same():
+    """A process running several threads is never forked (the child would inherit their held locks): a thread then."""
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        provenance.prefetch_environment()
+        assert "thread" in provenance._prefetched and "child" not in provenance._prefetched
+        ahead = provenance.environment()
+    finally:
+        stop.set()
+        other.join()
+    assert ahead == provenance.environment()
+
+
 def test_a_prefetch_that_fails_is_made_again_and_fails_the_usual_way(monkeypatch):
-    calls = []
+    parent = os.getpid()
 
     def flaky() -> dict:
-        calls.append(1)
-        if len(calls) == 1:
+        if os.getpid() != parent:  # the forked child (where this process runs one thread): fails
             raise OSError("no git here")
-        return {"kit_version": "x"}
+        if threading.current_thread() is not threading.main_thread():  # the thread (several threads running): fails
+            raise OSError("no git here")
+        return {"kit_version": "made again"}
 
     monkeypatch.setattr(provenance, "_environment", flaky)
     provenance.prefetch_environment()
-    assert provenance.environment() == {"kit_version": "x"} and len(calls) == 2
+    assert provenance.environment() == {"kit_version": "made again"}
 
 
 def test_the_first_request_goes_out_before_the_environment_is_computed(tmp_path, synthetic_dir, monkeypatch):
-    """The record's environment (git calls, package look-ups) is computed while the requests are out, and joins the
-    record at the end: run.json still starts with it. Here computing it waits until a request was sent — had the run
-    computed it before its first request (as it once did, holding that request back), it would wait in vain (a
-    safety timeout, then the order below fails the test)."""
+    """The record's environment (git calls, package look-ups) is computed meanwhile and joins the record at the end:
+    run.json still starts with it. Here computing it waits until a request was sent (a byte on a pipe, which the
+    forked child or the thread shares with the engine) — had the run waited for the environment before its first
+    request (as it once did, holding that request back), it would wait in vain: a safety timeout, then run.json
+    says so and the test fails."""
     from clue import cli
     from clue.engines.baseline import BaselineEngine
 
-    sent = threading.Event()
-    order: list[str] = []
+    sent_r, sent_w = os.pipe()
     answer = BaselineEngine.generate
 
     async def generate(self, request):
-        sent.set()
+        os.write(sent_w, b"x")
         return await answer(self, request)
 
     def environment() -> dict:
-        order.append("after a request was sent" if sent.wait(timeout=60) else "before any request was sent")
-        return {"kit_version": "env-of-the-test", "git_sha": None, "python": "3", "platform": "test", "packages": {}}
+        ready, _, _ = select.select([sent_r], [], [], 60)
+        order = "after a request was sent" if ready else "before any request was sent"
+        return {"kit_version": "env-of-the-test", "git_sha": None, "python": "3", "platform": order, "packages": {}}
 
     monkeypatch.setattr(provenance, "_environment", environment)
     monkeypatch.setattr(BaselineEngine, "generate", generate)
     out = tmp_path / "run"
-    code = cli.main(["run", "--engine", "baseline", "--tasks", "meqsum", "--data-dir", str(synthetic_dir), "--out", str(out),
-                     "--store", str(tmp_path / "s.sqlite"), "--no-progress", "--limit", "4"])
+    try:
+        code = cli.main(["run", "--engine", "baseline", "--tasks", "meqsum", "--data-dir", str(synthetic_dir),
+                         "--out", str(out), "--store", str(tmp_path / "s.sqlite"), "--no-progress", "--limit", "4"])
+    finally:
+        os.close(sent_r)
+        os.close(sent_w)
     assert code == 0
-    assert order == ["after a request was sent"]
     record = json.loads((out / "run.json").read_text())
+    assert record["platform"] == "after a request was sent"
     assert list(record)[:5] == ["kit_version", "git_sha", "python", "platform", "packages"]
     assert record["kit_version"] == "env-of-the-test" and record["engine"]["kind"] == "baseline"
