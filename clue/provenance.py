@@ -52,7 +52,7 @@ def prefetch_environment() -> None:
     core: none of it in this process, which starts up meanwhile (a thread here held the GIL in ~5 ms turns, while the
     run started or while answers landed). Elsewhere in a thread. The next `environment()` call takes the result; one
     that failed or was cut is made again by that call, and fails the usual way."""
-    _prefetched.clear()
+    _forget()
     if sys.platform == "linux" and threading.active_count() == 1:
         try:
             read, write = os.pipe()
@@ -80,6 +80,20 @@ def prefetch_environment() -> None:
     thread = threading.Thread(target=work, name="clue-provenance", daemon=True)
     _prefetched["thread"] = thread
     thread.start()
+
+
+def _forget() -> None:
+    """Drop an earlier prefetch never taken (its run failed before writing its record): a child's pipe closed, the
+    child reaped — a process that starts many runs (tests, notebooks) keeps no zombie of each."""
+    child = _prefetched.get("child")
+    _prefetched.clear()
+    if child is not None:
+        pid, read = child
+        os.close(read)
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
 
 
 def environment() -> dict[str, object]:

@@ -8,6 +8,8 @@ import os
 import select
 import threading
 
+import pytest
+
 from clue import provenance
 
 
@@ -83,3 +85,15 @@ def test_the_first_request_goes_out_before_the_environment_is_computed(tmp_path,
     assert record["platform"] == "after a request was sent"
     assert list(record)[:5] == ["kit_version", "git_sha", "python", "platform", "packages"]
     assert record["kit_version"] == "env-of-the-test" and record["engine"]["kind"] == "baseline"
+
+
+def test_a_prefetch_never_taken_leaves_no_child_behind_the_next_one():
+    """A run that fails before its record is written never takes its prefetch: the next prefetch reaps that child."""
+    provenance.prefetch_environment()
+    first = provenance._prefetched.get("child")
+    if first is None:
+        pytest.skip(f"{threading.active_count()} threads run in this test process: a thread, no child, was started")
+    provenance.prefetch_environment()
+    with pytest.raises(ChildProcessError):  # gone, and waited for (a zombie or a live child would still answer)
+        os.waitpid(first[0], os.WNOHANG)
+    assert provenance.environment()["python"]
