@@ -28,11 +28,12 @@ from clue.chat_template import ChatTemplate
 from clue.concurrency import Gate
 from clue.data.check import check_run_data
 from clue.engines import Engine, make_engine
-from clue.errors import ConfigError, EndpointError, UserError
+from clue.errors import EndpointError, UserError
 from clue.files import write_atomic
 from clue.live_scores import LiveScorer
 from clue.provenance import prefetch_environment
 from clue.run_config import RunConfig
+from clue.run_options import failure_limit
 from clue.run_record import parameter_record, run_record, with_environment
 from clue.runlock import RunDirLock
 from clue.runner import Runner
@@ -50,25 +51,6 @@ class RunResult:
     stats: dict[str, Any]
     failed_ok: bool  # failures within --max-failures
     plan: dict[str, Any] | None = None  # --dry-run: per task, requests / cached / to send / prompt characters
-
-
-def failure_limit(spec: str, total: int) -> int:
-    """`--max-failures`: a count ("5") or a fraction ("0.01", "1%") of the requests."""
-    text = spec.strip()
-    try:
-        percent = text.endswith("%")
-        value = float(text[:-1] if percent else text)
-    except ValueError:
-        raise ConfigError(f"--max-failures {spec!r} is neither a count nor a fraction", "e.g. --max-failures 5 or 0.01 or 1%") from None
-    if not value >= 0 or value == float("inf"):
-        raise ConfigError(f"--max-failures {spec!r} is negative or not finite", "use 0 or more")
-    if percent:
-        if value > 100:
-            raise ConfigError(f"--max-failures {spec!r} is more than 100 %", "use a percentage from 0% to 100%")
-        return int(value / 100.0 * total)
-    if value >= 1 and not value.is_integer():
-        raise ConfigError(f"--max-failures {spec!r} is neither a whole count nor a fraction below 1", "e.g. 5, 0.01 or 1%")
-    return int(value * total) if 0 < value < 1 else int(value)
 
 
 def _warm(tasks: list[Task], profile: Any = None, scorer: LiveScorer | None = None) -> threading.Thread:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import threading
@@ -54,19 +55,18 @@ def prefetch_environment() -> None:
     that failed or was cut is made again by that call, and fails the usual way."""
     _forget()
     if sys.platform == "linux" and threading.active_count() == 1:
+        # Ctrl-C blocked across the fork: the child never sees it (it ends by itself), and cannot be interrupted
+        # between the fork and the code below — which would send it on through this process's code instead
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
             read, write = os.pipe()
             pid = os.fork()
         except OSError:  # out of processes or memory: a thread instead
-            pass
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         else:
-            if pid == 0:  # the child: the record's environment as JSON on the pipe, then gone (no atexit, no buffers flushed)
-                try:
-                    os.close(read)
-                    with os.fdopen(write, "wb") as out:
-                        out.write(json.dumps(_environment()).encode("utf-8"))
-                finally:
-                    os._exit(0)
+            if pid == 0:
+                _child(read, write)
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
             os.close(write)
             _prefetched["child"] = (pid, read)
             return
@@ -82,6 +82,24 @@ def prefetch_environment() -> None:
     thread.start()
 
 
+def _child(read: int, write: int) -> None:
+    """The forked child: the record's environment as JSON on `write`, then gone (no atexit, no buffers flushed). It
+    keeps no other descriptor of the run's (standard streams on /dev/null, the rest closed): whoever waits for the end
+    of the run's output or of a pipe to its scoring worker never waits for this child."""
+    try:
+        os.close(read)
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        os.closerange(3, write)
+        os.closerange(write + 1, os.sysconf("SC_OPEN_MAX"))
+        data = json.dumps(_environment()).encode("utf-8")
+        while data:
+            data = data[os.write(write, data):]
+    finally:
+        os._exit(0)
+
+
 def _forget() -> None:
     """Drop an earlier prefetch never taken (its run failed before writing its record): a child's pipe closed, the
     child reaped — a process that starts many runs (tests, notebooks) keeps no zombie of each."""
@@ -90,10 +108,15 @@ def _forget() -> None:
     if child is not None:
         pid, read = child
         os.close(read)
-        try:
-            os.waitpid(pid, 0)
-        except ChildProcessError:
-            pass
+        _reap(pid)
+
+
+def _reap(pid: int) -> None:
+    """Wait for the child (gone already where this process ignores SIGCHLD: the kernel reaped it)."""
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
 
 
 def environment() -> dict[str, object]:
@@ -101,9 +124,13 @@ def environment() -> dict[str, object]:
     child = _prefetched.pop("child", None)
     if child is not None:
         pid, read = child
-        with os.fdopen(read, "rb") as pipe:
-            data = pipe.read()
-        os.waitpid(pid, 0)
+        data = b""
+        try:
+            while chunk := os.read(read, 65536):
+                data += chunk
+        finally:
+            os.close(read)
+        _reap(pid)
         try:
             value = json.loads(data)
         except ValueError:  # the child failed or was cut: made here

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from clue.engines import ENGINES, ROUTES
+from clue.errors import ConfigError
 
 ENGINE_HINTS = {"vllm": "vLLM serves an OpenAI-compatible API: use --engine openai --endpoint http://HOST:PORT/v1",
                 "sglang": "use --engine openai (OpenAI-compatible API)", "ollama": "use --engine openai (OpenAI-compatible API at /v1)",
@@ -65,10 +66,26 @@ def _api_version(value: str) -> str:
     return value.strip()
 
 
-def _max_failures(value: str) -> str:
-    from clue.errors import ConfigError
-    from clue.evaluate import failure_limit
+def failure_limit(spec: str, total: int) -> int:
+    """`--max-failures`: a count ("5") or a fraction ("0.01", "1%") of the requests."""
+    text = spec.strip()
+    try:
+        percent = text.endswith("%")
+        value = float(text[:-1] if percent else text)
+    except ValueError:
+        raise ConfigError(f"--max-failures {spec!r} is neither a count nor a fraction", "e.g. --max-failures 5 or 0.01 or 1%") from None
+    if not value >= 0 or value == float("inf"):
+        raise ConfigError(f"--max-failures {spec!r} is negative or not finite", "use 0 or more")
+    if percent:
+        if value > 100:
+            raise ConfigError(f"--max-failures {spec!r} is more than 100 %", "use a percentage from 0% to 100%")
+        return int(value / 100.0 * total)
+    if value >= 1 and not value.is_integer():
+        raise ConfigError(f"--max-failures {spec!r} is neither a whole count nor a fraction below 1", "e.g. 5, 0.01 or 1%")
+    return int(value * total) if 0 < value < 1 else int(value)
 
+
+def _max_failures(value: str) -> str:
     try:
         failure_limit(value, 1)
     except ConfigError as exc:

@@ -152,7 +152,7 @@ ADVERSARIAL = [
 
 def httpx2_target(url: str) -> tuple:
     parsed = httpx2.URL(url)
-    return parsed.scheme, parsed.host, parsed.port, parsed.netloc.decode(), parsed.raw_path.decode()
+    return parsed.scheme, parsed.host, parsed.port, parsed.netloc.decode(), parsed.raw_path.decode(), parsed.userinfo.decode()
 
 
 def test_the_pool_reads_every_url_as_httpx2_does():
@@ -195,3 +195,34 @@ async def test_describe_over_the_pool_records_what_httpx2_did(server, monkeypatc
     assert records["lean"] == records["httpx"] and probes["lean"] == probes["httpx"]
     kind = records["lean"][0]["server"]["kind"]
     assert kind == server and (server == "tgi" or records["lean"][0]["server"]["bos"]["adds_in_front"] == ["<s>"])
+
+
+def test_describe_leaves_to_httpx2_a_url_it_cannot_read_or_one_with_a_password():
+    """The pool carries describe()'s requests only for plain loopback URLs httpx2 reads without a user:password@ part:
+    for a URL httpx2 refuses, its client reports the problem as before (a user error when the engine asks, not a
+    traceback when it is made), and a password in the URL goes as httpx2's Basic auth, as before."""
+    from clue.engines.openai_api import OpenAIEngine
+    from clue.engines.pool import ConnectionPool
+
+    pool = ConnectionPool()
+    assert pool.carries("http://127.0.0.1:8080/v1") and pool.carries("http://localhost:8080/v1")
+    assert not pool.carries("http://u:p@127.0.0.1:8080/v1")
+    assert not pool.carries("http://localhost:8O80/v1") and not pool.carries("http://localhost:8080/v1 x\n")
+    assert not pool.carries("https://127.0.0.1:8080/v1") and not pool.carries("http://10.1.2.3:8080/v1")
+    OpenAIEngine("http://localhost:8O80/v1", "m", api_key="k")  # made: describe() says what is wrong (below)
+
+
+def test_a_run_with_an_endpoint_httpx2_cannot_read_is_one_line_not_a_traceback(tmp_path, synthetic_dir):
+    from tests.conftest import run_clue
+
+    for extra in ([], ["--dry-run"]):
+        proc = run_clue("run", "--engine", "openai", "--endpoint", "http://localhost:8O80/v1", "--model", "m", "--tasks", "meqsum",
+                        "--data-dir", str(synthetic_dir), "--out", str(tmp_path / "run"), "--store", str(tmp_path / "s.sqlite"),
+                        "--no-progress", *extra, env={"OPENAI_API_KEY": "sk-test"})
+        lines = [ln for ln in proc.stderr.splitlines() if not ln.startswith("clue: note:")]
+        if extra:  # a dry run goes on without a server, saying why
+            assert proc.returncode == 0 and "dry run without a server (cannot reach http://localhost:8O80/v1" in proc.stderr
+            continue
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr
+        assert lines == ["clue: error: cannot reach http://localhost:8O80/v1 (InvalidURL: Invalid port: '8O80') — "
+                         "start the server or fix --endpoint"], proc.stderr

@@ -97,3 +97,45 @@ def test_a_prefetch_never_taken_leaves_no_child_behind_the_next_one():
     with pytest.raises(ChildProcessError):  # gone, and waited for (a zombie or a live child would still answer)
         os.waitpid(first[0], os.WNOHANG)
     assert provenance.environment()["python"]
+
+
+CHILD_SCRIPT = r"""
+import json, os, signal, sys
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # as a launcher may leave it: the kernel reaps children itself
+from clue import provenance
+r, w = os.pipe()  # descriptors of this process's (a run's output, a pipe to its scoring worker): not the child's
+def held():
+    out = {}
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            st = os.fstat(int(name))
+        except OSError:  # listdir's own, closed by now
+            continue
+        out[name] = [st.st_dev, st.st_ino]
+    return {"fds": out, "pid": os.getpid()}
+provenance._environment = held
+provenance.prefetch_environment()
+forked = "child" in provenance._prefetched
+mine = [[os.fstat(fd).st_dev, os.fstat(fd).st_ino] for fd in (r, w)]
+print(json.dumps({"forked": forked, "value": provenance.environment(), "parent": os.getpid(), "mine": mine,
+                  "null": [os.stat(os.devnull).st_dev, os.stat(os.devnull).st_ino]}))
+"""
+
+
+def test_in_a_one_thread_process_the_child_computes_it_holding_none_of_the_run_s_descriptors():
+    """A fresh process (one thread: the fork path, whatever threads this test process runs), with SIGCHLD ignored:
+    the environment comes from the child, which kept only its standard streams and its own pipe."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    proc = subprocess.run([sys.executable, "-c", CHILD_SCRIPT], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)
+    assert got["forked"] is True and got["value"]["pid"] != got["parent"]
+    fds = got["value"]["fds"]
+    assert all(fds[fd] == got["null"] for fd in ("0", "1", "2")), fds  # standard streams on /dev/null
+    others = [ident for fd, ident in fds.items() if fd not in ("0", "1", "2")]
+    assert len(others) == 1 and others[0] not in got["mine"], fds  # its own pipe only

@@ -10,7 +10,7 @@ from clue.benchmarks.clue.protocol import CLUE_V3, CORRECTED, PROFILES, field_do
 from clue.benchmarks.clue.tasks import TASKS
 from clue.benchmarks.clue.tasks.postprocess import phi_split, strip_self_prompting
 from clue.errors import ConfigError
-from clue.evaluate import failure_limit
+from clue.run_options import failure_limit
 from clue.secrets import redact
 from clue.types import Sample
 
