@@ -281,6 +281,8 @@ class Evaluation:
                 task_scores.update(limit=split.n_items if cfg.subset is not None else cfg.limit, n_available=self.available[task.name])
                 lines += task_lines
                 scores[task.name] = task_scores
+            if scorer is not None:
+                scorer.stop()  # every task collected
         finally:
             await engine.close()
         if cfg.dry_run:

@@ -134,8 +134,14 @@ class LiveScorer:
             return {}
         return got if isinstance(got, dict) else {}
 
+    def stop(self) -> None:
+        """Every task collected: the worker is killed now, and its exit (the kernel freeing its memory, a few ms) goes on
+        beside what the run still does; `close` then waits for it."""
+        if not self._closed and self._process.is_alive():
+            self._process.kill()
+
     def close(self) -> None:
-        """End the worker (it holds nothing: killed, not waited for); idempotent."""
+        """End the worker (it holds nothing: killed, then waited for); idempotent."""
         if self._closed:
             return
         self._closed = True

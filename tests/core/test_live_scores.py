@@ -110,6 +110,10 @@ DRIVER = textwrap.dedent("""
             scorer._process.join()
         scorer.feed(batches[-1])
     ready = scorer.collect("meqsum")
+    scorer.stop()  # as a run does once every task is collected: killed at once (close waits for it)
+    scorer.stop()
+    scorer._process.join(60)  # a safety net: ends at once when stop killed it
+    assert scorer._process.exitcode == -signal.SIGKILL
     scorer.close()
     lines, scores = score_task(task, split, requests, done, profile, "m", ready)
     lines_end, scores_end = score_task(task, split, requests, done, profile, "m")
