@@ -285,10 +285,10 @@ class Evaluation:
                 scorer.stop()  # every task collected
         finally:
             await engine.close()
+        record = with_environment(record)  # run.json and plan.json alike: the environment first
         if cfg.dry_run:
-            return self._plan([(task, building.finish()) for task, building in planned], store, with_environment(record), ctx.tokenizer)
+            return self._plan([(task, building.finish()) for task, building in planned], store, record, ctx.tokenizer)
         stats = runner.stats.as_dict()
-        record = with_environment(record)
         fingerprints = engine.fingerprints()
         if fingerprints:  # OpenAI-compatible servers' system_fingerprint values
             record["engine"]["system_fingerprints"] = fingerprints

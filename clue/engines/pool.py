@@ -256,6 +256,11 @@ def _head(method: str, parts: Target, fields: dict[str, str]) -> bytes:
     return f"{method} {parts.raw_path} HTTP/1.1\r\n{lines}".encode("latin-1")
 
 
+def _framed(head: bytes, body: bytes | None) -> bytes:
+    """A whole request: `head` (from `_head`), then Content-Length and `body` where there is one, else the blank line."""
+    return head + b"\r\n" if body is None else b"%scontent-length: %d\r\n\r\n%s" % (head, len(body), body)
+
+
 class DirectPost:
     """POST JSON straight over the pool's connections, skipping httpx2's client objects.
 
@@ -285,8 +290,7 @@ class DirectPost:
         if found is None:
             return None
         host, port, head = found
-        data = b"%scontent-length: %d\r\n\r\n%s" % (head, len(body), body)
-        return await self.pool.roundtrip(host, port, data, timeout, timeout)
+        return await self.pool.roundtrip(host, port, _framed(head, body), timeout, timeout)
 
 
 def as_response(status: int, headers: list[tuple[bytes, bytes]], content: bytes, method: str, url: str) -> httpx2.Response:
@@ -337,8 +341,7 @@ class DirectClient:
     async def _send(self, method: str, url: str, headers: dict[str, str], body: bytes | None, timeout: float | None) -> Answer:
         parts = target(url)
         head = _head(method, parts, {k.lower(): v for k, v in headers.items()})
-        data = head + b"\r\n" if body is None else b"%scontent-length: %d\r\n\r\n%s" % (head, len(body), body)
-        status, raw, content = await self.pool.roundtrip(parts.host, parts.port or 80, data, timeout, timeout)
+        status, raw, content = await self.pool.roundtrip(parts.host, parts.port or 80, _framed(head, body), timeout, timeout)
         return Answer(status, raw, content, method, url)
 
 
